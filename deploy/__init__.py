@@ -1,0 +1,1 @@
+"""hacknode: provisions a class of isolated Rapid News hacknodes and ships teams' code."""

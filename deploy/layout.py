@@ -1,0 +1,75 @@
+"""Where things live on a class server. The one place that names these paths:
+templates, provisioning and team tasks all ask here."""
+from dataclasses import dataclass
+
+ETC = "/etc/hacknode"                       # rendered configs, owned by root
+NGINX_SITE = "/etc/nginx/sites-enabled/hacknode.conf"   # includes ETC/nginx/*.conf
+SUPERVISOR_INCLUDE = "/etc/supervisor/conf.d/hacknode.conf"  # includes ETC/supervisor/*.conf
+SECANTUS_HOME = "/opt/hacknode/secantus"    # secantus mode: its virtualenv and data
+INDEX_ROOT = "/var/www/hacknode"            # the class index page nginx serves at /
+KEEP_RELEASES = 5
+
+
+@dataclass(frozen=True)
+class TeamPaths:
+    team: str
+
+    @property
+    def home(self):            # 0750 team:team; nginx's user is in the team's group
+        return f"/home/{self.team}"
+
+    @property
+    def releases(self):        # one directory per deploy, named by UTC timestamp
+        return f"{self.home}/releases"
+
+    @property
+    def current(self):         # symlink to the live release, switched atomically
+        return f"{self.home}/current"
+
+    @property
+    def envs(self):            # virtualenvs keyed by the hash of requirements.txt
+        return f"{self.home}/envs"
+
+    @property
+    def venv(self):            # the live release's virtualenv (a link inside the release)
+        return f"{self.current}/rapid-env"
+
+    @property
+    def run_dir(self):         # uwsgi socket and reload trigger (kept in home: /run is wiped at boot)
+        return f"{self.home}/run"
+
+    @property
+    def socket(self):          # chmod 660, owned team:www-data
+        return f"{self.run_dir}/uwsgi.sock"
+
+    @property
+    def log_dir(self):         # supervisor's stdout/stderr logs of the team's uwsgi
+        return f"/var/log/hacknode/{self.team}"
+
+    @property
+    def secrets(self):         # 0700 team:team
+        return f"{self.home}/.hacknode"
+
+    @property
+    def mongo_uri_file(self):  # 0400 team:team; read by uwsgi at start, never printed
+        return f"{self.secrets}/mongo_uri"
+
+    @property
+    def uwsgi_ini(self):
+        return f"{ETC}/uwsgi/{self.team}.ini"
+
+    @property
+    def supervisor_conf(self):
+        return f"{ETC}/supervisor/{self.team}.conf"
+
+    @property
+    def nginx_conf(self):      # the team's server block (subdomain)
+        return f"{ETC}/nginx/{self.team}.conf"
+
+    @property
+    def nginx_location(self):  # the team's location (path prefix), included by the server's default block
+        return f"{ETC}/nginx/locations/{self.team}.conf"
+
+    @property
+    def sudoers(self):
+        return f"/etc/sudoers.d/hacknode-{self.team}"

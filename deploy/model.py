@@ -1,0 +1,49 @@
+"""What a class is, as the inventory loader returns it: plain typed objects, no I/O.
+
+The loader (deploy/inventory.py) builds these from inventory.yml after validating it;
+rendering, provisioning and the team tasks only ever read them.
+"""
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class MongoSettings:
+    mode: str                 # "mongod" | "secantus" | "external"
+    port: int = 27017         # mongod / secantus listen on 127.0.0.1:port on each server
+    admin_uri_env: str = ""   # external: name of the environment variable holding the admin URI
+    hosts: str = ""           # external: host list put into each team's URI ("a:27017,b:27017")
+    options: str = ""         # external: URI query options ("replicaSet=rs0&tls=true")
+
+
+@dataclass(frozen=True)
+class Server:
+    name: str
+    address: str              # where SSH (and HTTP) reach it: IP or DNS name
+    ssh_port: int = 22
+    admin_user: str = "root"  # the instructor's account: root, or a sudoer
+    hostname: str = ""        # name in URLs by path (http://<hostname>/<team>/); defaults to address
+
+
+@dataclass(frozen=True)
+class Team:
+    name: str                 # ^[a-z][a-z0-9-]{0,30}$: UNIX user, group, database, file names
+    server: str               # a Server.name
+    keys: tuple = ()          # members' SSH public keys, one "type base64 comment" string each
+    processes: int = 2        # uwsgi workers
+    threads: int = 2
+
+
+@dataclass(frozen=True)
+class Inventory:
+    name: str                 # the class's name
+    domain: str               # teams answer at <team>.<domain> (wildcard DNS)
+    mongodb: MongoSettings
+    servers: tuple            # of Server, in file order
+    teams: tuple              # of Team, in file order
+    path: str = ""            # the file it came from, for messages
+
+    def server(self, name):
+        return next(s for s in self.servers if s.name == name)
+
+    def teams_on(self, server_name):
+        return tuple(t for t in self.teams if t.server == server_name)
