@@ -4,8 +4,12 @@ from dataclasses import dataclass
 
 ETC = "/etc/hacknode"                       # rendered configs, owned by root
 NGINX_SITE = "/etc/nginx/sites-enabled/hacknode.conf"   # includes ETC/nginx/*.conf
-SUPERVISOR_INCLUDE = "/etc/supervisor/conf.d/hacknode.conf"  # includes ETC/supervisor/*.conf
-SECANTUS_HOME = "/opt/hacknode/secantus"    # secantus mode: its virtualenv and data
+SUPERVISOR_DIR = "/etc/supervisor/conf.d"  # supervisor ignores [include] inside included files: programs go here
+SECANTUS_CONF = f"{SUPERVISOR_DIR}/hacknode-secantus.conf"  # secantus mode: the database program
+TOOLS_VENV = "/opt/hacknode/venv"           # root's virtualenv on the server: pymongo (+ secantusdb in secantus mode)
+WHEELS = "/opt/hacknode/wheels"             # wheels shipped by provisioning; servers may have no internet
+SECANTUS_HOME = "/opt/hacknode/secantus"    # secantus mode: its data (SECANTUS_HOME/data), run as user hacknode-db
+MONGO_ADMIN_FILE = f"{ETC}/mongo-admin"     # 0600 root: the admin URI, generated on the server
 INDEX_ROOT = "/var/www/hacknode"            # the class index page nginx serves at /
 KEEP_RELEASES = 5
 
@@ -60,7 +64,7 @@ class TeamPaths:
 
     @property
     def supervisor_conf(self):
-        return f"{ETC}/supervisor/{self.team}.conf"
+        return f"{SUPERVISOR_DIR}/hacknode-{self.team}.conf"
 
     @property
     def nginx_conf(self):      # the team's server block (subdomain)
