@@ -51,6 +51,14 @@ class TeamPaths:
         return f"/var/log/hacknode/{self.team}"
 
     @property
+    def uwsgi_log(self):       # readable by the team: deploy prints its tail when a release fails
+        return f"{self.log_dir}/uwsgi.log"
+
+    @property
+    def wheels(self):          # wheels a team's deploy ships when requirements.txt changed (WHEELS has the rest)
+        return f"{self.home}/wheels"
+
+    @property
     def secrets(self):         # 0700 team:team
         return f"{self.home}/.hacknode"
 
