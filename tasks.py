@@ -23,3 +23,18 @@ def test(c, k="", fast=False):
         if installed:
             print("installed Debian packages:", " ".join(installed))
     c.run(f"{sys.executable} -m pytest " + " ".join(f"'{a}'" for a in args), pty=False)
+
+
+@task(help={"stop": "stop this host, or every host whose name starts with it followed by '*' (e.g. 'hn-t*')"})
+def hosts(c, stop=""):
+    """List the isolated hosts running on this machine (demo class, tests); --stop stops some."""
+    from deploy import testhost
+    try:
+        if stop:
+            localhost.require_root("stopping hosts")
+            stopped = testhost.stop_all(stop[:-1]) if stop.endswith("*") else (testhost.stop_host(stop) or [stop])
+            print("stopped (nothing of them left):", " ".join(stopped) or "no host matched")
+        for h in testhost.running_hosts():
+            print(f"{h.name}\t{h.address}\tssh -i {h.root_key} root@{h.address}")
+    except (localhost.LocalError, testhost.HostError) as e:
+        raise Exit(f"hosts: {e}", code=1)
