@@ -202,10 +202,10 @@ def _start(name, index, state):
     deadline = time.monotonic() + START_TIMEOUT
     while not _answers_ssh(host):
         if nspawn.poll() is not None:
-            raise HostError(f"host {name}: the container exited ({nspawn.returncode}); {state}/log ends:\n{_log_tail(state)}")
+            raise HostError(f"host {name}: the container exited ({nspawn.returncode}); its log ends:\n{_log_tail(state)}")
         if time.monotonic() > deadline:
             raise HostError(f"host {name}: sshd did not answer on {host.address}:22 in {START_TIMEOUT}s; "
-                            f"{state}/log ends:\n{_log_tail(state)}")
+                            f"its log ends:\n{_log_tail(state)}")
         time.sleep(0.1)
     with host.connection() as c:
         c.run("true", hide=True)
