@@ -11,6 +11,9 @@ WHEELS = "/opt/hacknode/wheels"             # wheels shipped by provisioning; se
 SECANTUS_HOME = "/opt/hacknode/secantus"    # secantus mode: its data (SECANTUS_HOME/data), run as user hacknode-db
 MONGO_ADMIN_FILE = f"{ETC}/mongo-admin"     # 0600 root: the admin URI, generated on the server
 INDEX_ROOT = "/var/www/hacknode"            # the class index page nginx serves at /
+LOG_ROOT = "/var/log/hacknode"              # one folder per team (TeamPaths.log_dir)
+SECANTUS_LOG = f"{LOG_ROOT}/secantus.log"   # secantus mode: the database's log ("secantus" is no team name)
+SUPERVISORCTL = "/usr/bin/supervisorctl"    # Debian's; the only command teams may run with sudo
 KEEP_RELEASES = 5
 
 
@@ -48,7 +51,7 @@ class TeamPaths:
 
     @property
     def log_dir(self):         # supervisor's stdout/stderr logs of the team's uwsgi
-        return f"/var/log/hacknode/{self.team}"
+        return f"{LOG_ROOT}/{self.team}"
 
     @property
     def uwsgi_log(self):       # readable by the team: deploy prints its tail when a release fails
@@ -57,6 +60,14 @@ class TeamPaths:
     @property
     def wheels(self):          # wheels a team's deploy ships when requirements.txt changed (WHEELS has the rest)
         return f"{self.home}/wheels"
+
+    @property
+    def static_dir(self):      # served by nginx directly, under / and under /<team>/
+        return f"{self.current}/app/static"
+
+    @property
+    def reload_file(self):     # uwsgi's touch-reload: deploy touches it for a graceful reload
+        return f"{self.run_dir}/reload"
 
     @property
     def secrets(self):         # 0700 team:team

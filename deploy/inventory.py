@@ -1,0 +1,541 @@
+"""Load inventory.yml into deploy.model objects, or refuse it with every problem at once.
+
+Each problem names the file, the line and the field ("inventory.yml:12: teams[1].name: ...").
+Nothing is rendered or sent anywhere until the whole file is valid.
+"""
+import base64
+import binascii
+import difflib
+import ipaddress
+import os
+import re
+import struct
+
+import yaml
+
+from deploy.model import Inventory, MongoSettings, Server, Team
+
+NAME_RE = re.compile(r"^[a-z][a-z0-9-]{0,30}$")
+NAME_RULE = "^[a-z][a-z0-9-]{0,30}$"
+UNIX_USER_RE = re.compile(r"^[a-z_][a-z0-9_-]{0,31}$")
+ENV_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+DNS_LABEL_RE = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
+MONGO_MODES = ("mongod", "secantus", "external")
+
+# Team names become UNIX users: none may take an account a Debian server already has or
+# that hacknode itself uses (the database's user and the secantus program's name).
+RESERVED_NAMES = frozenset("""
+    root daemon bin sys sync games man lp mail news uucp proxy www-data backup list irc gnats
+    nobody nogroup systemd-network systemd-resolve systemd-timesync systemd-journal messagebus
+    sshd syslog uuidd tcpdump tss polkitd avahi colord rtkit dnsmasq ntp chrony postfix
+    mongodb nginx supervisor sudo admin adm staff users operator ubuntu debian
+    hacknode hacknode-db hacknode-secantus secantus
+""".split())
+
+KEY_TYPES = ("ssh-ed25519", "ssh-rsa", "ecdsa-sha2-nistp256", "ecdsa-sha2-nistp384",
+             "ecdsa-sha2-nistp521", "sk-ssh-ed25519@openssh.com", "sk-ecdsa-sha2-nistp256@openssh.com")
+
+TOP_KEYS = ("class", "mongodb", "defaults", "servers", "teams")
+CLASS_KEYS = ("name", "domain")
+MONGO_KEYS = ("mode", "port", "admin_uri_env", "hosts", "options")
+SETTING_KEYS = ("processes", "threads")          # per-team uwsgi settings, defaults in `defaults`
+SERVER_KEYS = ("name", "address", "ssh_port", "admin_user", "hostname")
+TEAM_KEYS = ("name", "server", "keys") + SETTING_KEYS
+SETTING_LIMITS = {"processes": (1, 32), "threads": (1, 64)}
+
+
+class InventoryError(Exception):
+    """Every problem of one inventory file; str() lists them one per line."""
+
+    def __init__(self, path, problems):
+        self.path = path
+        self.problems = list(problems)
+        count = len(self.problems)
+        head = f"{path}: {count} problem{'s' if count != 1 else ''}, nothing was rendered or sent:"
+        super().__init__("\n".join([head] + [f"  {p}" for p in self.problems]))
+
+
+# --- YAML with line numbers -------------------------------------------------------------
+
+class LineDict(dict):
+    """A YAML mapping that remembers where it and each of its values start."""
+    line = 0
+    lines = None
+    duplicates = ()
+
+
+class LineList(list):
+    line = 0
+    lines = None
+
+
+class _LineLoader(yaml.SafeLoader):
+    pass
+
+
+def _construct_mapping(loader, node):
+    loader.flatten_mapping(node)
+    result = LineDict()
+    result.line = node.start_mark.line + 1
+    result.lines = {}
+    result.duplicates = []
+    for key_node, value_node in node.value:
+        key = loader.construct_object(key_node, deep=True)
+        if not isinstance(key, (str, int, float, bool)) and key is not None:
+            raise yaml.constructor.ConstructorError(
+                None, None, "a mapping key must be a plain word", key_node.start_mark)
+        if key in result:
+            result.duplicates.append((key, key_node.start_mark.line + 1))
+        result[key] = loader.construct_object(value_node, deep=True)
+        result.lines[key] = key_node.start_mark.line + 1
+    return result
+
+
+def _construct_sequence(loader, node):
+    result = LineList(loader.construct_object(child, deep=True) for child in node.value)
+    result.line = node.start_mark.line + 1
+    result.lines = [child.start_mark.line + 1 for child in node.value]
+    return result
+
+
+_LineLoader.add_constructor("tag:yaml.org,2002:map", _construct_mapping)
+_LineLoader.add_constructor("tag:yaml.org,2002:seq", _construct_sequence)
+
+
+def parse_yaml(text, path):
+    """The YAML document as LineDict/LineList/scalars; a syntax error raises InventoryError naming the line."""
+    try:
+        return yaml.load(text, Loader=_LineLoader)
+    except yaml.MarkedYAMLError as error:
+        mark = error.problem_mark or error.context_mark
+        line = f"{mark.line + 1}" if mark else "?"
+        column = f" (column {mark.column + 1})" if mark else ""
+        what = error.problem or error.context or "invalid YAML"
+        raise InventoryError(path, [f"{path}:{line}: YAML syntax error: {what}{column}"]) from None
+    except yaml.YAMLError as error:
+        raise InventoryError(path, [f"{path}: YAML error: {error}"]) from None
+
+
+# --- checks on single values ------------------------------------------------------------
+
+def is_dns_name(value):
+    labels = value.split(".")
+    return len(value) <= 253 and all(DNS_LABEL_RE.match(label) for label in labels)
+
+
+def is_ip(value):
+    try:
+        ipaddress.ip_address(value)
+    except ValueError:
+        return False
+    return True
+
+
+def domain_problem(value):
+    """Why `value` cannot be a class domain (teams answer at <team>.<domain>), or ''."""
+    if value != value.lower():
+        return f"{value!r} must be lowercase"
+    if value.endswith("."):
+        return f"{value!r} must not end with a dot"
+    if is_ip(value):
+        return f"{value!r} is an IP address; a domain is needed for <team>.<domain> (wildcard DNS)"
+    labels = value.split(".")
+    if len(labels) < 2 or not is_dns_name(value) or labels[-1].isdigit():
+        return f"{value!r} is not a domain name like class.example.org"
+    if len(value) > 253 - 32:
+        return f"{value!r} is too long for <team>.<domain>"
+    return ""
+
+
+def host_problem(value):
+    """Why `value` is neither an IP address nor a DNS name, or ''."""
+    if is_ip(value) or (is_dns_name(value.lower()) and not value.split(".")[-1].isdigit()):
+        return ""
+    return f"{value!r} is neither an IP address nor a host name"
+
+
+def _ssh_strings(blob):
+    """Split an SSH wire-format blob into its length-prefixed strings; None if malformed."""
+    parts, offset = [], 0
+    while offset < len(blob):
+        if offset + 4 > len(blob):
+            return None
+        (length,) = struct.unpack(">I", blob[offset:offset + 4])
+        offset += 4
+        if offset + length > len(blob):
+            return None
+        parts.append(blob[offset:offset + length])
+        offset += length
+    return parts
+
+
+def public_key_problem(line):
+    """Why `line` is not an OpenSSH public key ("type base64 [comment]"), or ''."""
+    if "PRIVATE KEY" in line:
+        return "this is a private key: give the public key (the .pub file), and never share the private one"
+    fields = line.split(None, 2)
+    if len(fields) < 2:
+        return "expected 'TYPE BASE64 [comment]', e.g. 'ssh-ed25519 AAAA... ada@laptop'"
+    key_type, data = fields[0], fields[1]
+    if key_type not in KEY_TYPES:
+        return f"unknown key type {key_type[:40]!r} (known: {', '.join(KEY_TYPES)})"
+    try:
+        blob = base64.b64decode(data, validate=True)
+    except (binascii.Error, ValueError):
+        return "the key data is not valid base64"
+    parts = _ssh_strings(blob)
+    if not parts or parts[0] != key_type.encode():
+        return f"the key data is not a {key_type} key"
+    expected = {"ssh-ed25519": 2, "ssh-rsa": 3, "sk-ssh-ed25519@openssh.com": 3,
+                "sk-ecdsa-sha2-nistp256@openssh.com": 4}.get(key_type, 3)
+    if len(parts) != expected:
+        return f"the key data is not a complete {key_type} key"
+    if key_type.endswith("ed25519") or key_type == "sk-ssh-ed25519@openssh.com":
+        if len(parts[1]) != 32:
+            return f"the key data is not a complete {key_type} key"
+    if key_type.startswith("ecdsa-") or key_type.startswith("sk-ecdsa-"):
+        curve = key_type.split("-")[-1].split("@")[0]
+        if parts[1] != curve.encode():
+            return f"the key data names curve {parts[1][:20]!r}, not {curve}"
+    if key_type == "ssh-rsa" and len(parts[2].lstrip(b"\0")) * 8 < 2048:
+        return "RSA keys shorter than 2048 bits are refused; make an ed25519 key (ssh-keygen -t ed25519)"
+    return ""
+
+
+# --- the walk over the document ---------------------------------------------------------
+
+class _Checker:
+    """Walks the parsed document, collecting problems as 'file:line: field: message'."""
+
+    def __init__(self, path):
+        self.path = path
+        self.base_dir = os.path.dirname(os.path.abspath(path))
+        self.problems = []
+
+    def problem(self, line, field, message):
+        where = f"{self.path}:{line}" if line else self.path
+        self.problems.append(f"{where}: {field}: {message}" if field else f"{where}: {message}")
+
+    def mapping(self, value, line, field, known, required=()):
+        """`value` as a LineDict with only `known` keys, or None after reporting why not."""
+        if not isinstance(value, LineDict):
+            self.problem(line, field, f"must be a mapping with keys {', '.join(known)}")
+            return None
+        for key, key_line in value.duplicates:
+            self.problem(key_line, f"{field}.{key}" if field else str(key), "given twice")
+        for key in value:
+            if key not in known:
+                close = difflib.get_close_matches(str(key), known, n=1)
+                hint = f"; did you mean {close[0]!r}?" if close else f" (known: {', '.join(known)})"
+                self.problem(value.lines[key], f"{field}.{key}" if field else str(key),
+                             f"unknown key{hint}")
+        for key in required:
+            if key not in value:
+                self.problem(value.line, field or None, f"{key!r} is required")
+        return value
+
+    def sequence(self, value, line, field):
+        if not isinstance(value, LineList):
+            self.problem(line, field, "must be a list")
+            return None
+        return value
+
+    def string(self, mapping, key, field, default=None):
+        """The string at mapping[key] (stripped), `default` when absent, None if invalid."""
+        if key not in mapping:
+            return default
+        value = mapping[key]
+        if not isinstance(value, str) or not value.strip():
+            self.problem(mapping.lines[key], field, f"must be a non-empty string, not {value!r}")
+            return None
+        return value.strip()
+
+    def integer(self, mapping, key, field, default, low, high):
+        if key not in mapping:
+            return default
+        value = mapping[key]
+        if isinstance(value, bool) or not isinstance(value, int):
+            self.problem(mapping.lines[key], field, f"must be a whole number, not {value!r}")
+            return None
+        if not low <= value <= high:
+            self.problem(mapping.lines[key], field, f"{value} is out of range {low}..{high}")
+            return None
+        return value
+
+    def name(self, mapping, key, field):
+        value = self.string(mapping, key, field)
+        if value is not None and not NAME_RE.match(value):
+            self.problem(mapping.lines[key], field, f"{value!r} must match {NAME_RULE}")
+            return None
+        if value is not None and value.endswith("-"):
+            self.problem(mapping.lines[key], field, f"{value!r} must not end with '-' (it is a DNS label)")
+            return None
+        return value
+
+    # sections
+
+    def check_class(self, doc):
+        if "class" not in doc:      # reported as required already
+            return None, None
+        section = self.mapping(doc.get("class"), doc.lines.get("class", doc.line), "class",
+                               CLASS_KEYS, required=CLASS_KEYS)
+        if section is None:
+            return None, None
+        name = self.name(section, "name", "class.name")
+        domain = self.string(section, "domain", "class.domain")
+        if domain is not None:
+            why = domain_problem(domain)
+            if why:
+                self.problem(section.lines["domain"], "class.domain", why)
+                domain = None
+        return name, domain
+
+    def check_mongodb(self, doc):
+        if "mongodb" not in doc:
+            return MongoSettings(mode="secantus")
+        section = self.mapping(doc["mongodb"], doc.lines["mongodb"], "mongodb", MONGO_KEYS,
+                               required=("mode",))
+        if section is None:
+            return None
+        mode = self.string(section, "mode", "mongodb.mode")
+        if mode is not None and mode not in MONGO_MODES:
+            self.problem(section.lines["mode"], "mongodb.mode",
+                         f"{mode!r} is not one of {', '.join(MONGO_MODES)}")
+            mode = None
+        port = self.integer(section, "port", "mongodb.port", 27017, 1, 65535)
+        admin_uri_env = self.string(section, "admin_uri_env", "mongodb.admin_uri_env", "")
+        hosts = self.string(section, "hosts", "mongodb.hosts", "")
+        options = self.string(section, "options", "mongodb.options", "")
+        if mode == "external":
+            for key in ("admin_uri_env", "hosts"):
+                if key not in section:
+                    self.problem(section.line, "mongodb", f"{key!r} is required in mode external")
+            if "port" in section:
+                self.problem(section.lines["port"], "mongodb.port",
+                             "only for modes mongod and secantus; in mode external put ports in hosts")
+            if admin_uri_env and not ENV_NAME_RE.match(admin_uri_env):
+                self.problem(section.lines["admin_uri_env"], "mongodb.admin_uri_env",
+                             f"{admin_uri_env!r} is not an environment variable name "
+                             "(give the variable's NAME, never the URI itself)")
+            if hosts:
+                for host in hosts.split(","):
+                    self.check_mongo_host(host.strip(), section.lines["hosts"])
+            if options and not re.match(r"^[A-Za-z0-9_.-]+=[^&=\s]+(&[A-Za-z0-9_.-]+=[^&=\s]+)*$", options):
+                self.problem(section.lines["options"], "mongodb.options",
+                             f"{options!r} must look like 'replicaSet=rs0&tls=true'")
+        elif mode is not None:
+            for key in ("admin_uri_env", "hosts", "options"):
+                if key in section:
+                    self.problem(section.lines[key], f"mongodb.{key}", "only for mode external")
+        if None in (mode, port, admin_uri_env, hosts, options):
+            return None
+        return MongoSettings(mode=mode, port=port, admin_uri_env=admin_uri_env, hosts=hosts, options=options)
+
+    def check_mongo_host(self, host, line):
+        name, _, port = host.rpartition(":") if ":" in host and not host.endswith("]") else (host, "", "")
+        why = host_problem(name.strip("[]")) if name else "empty host"
+        if not why and port and (not port.isdigit() or not 1 <= int(port) <= 65535):
+            why = f"port {port!r} is out of range 1..65535"
+        if why:
+            self.problem(line, "mongodb.hosts", f"{host!r}: {why}")
+
+    def check_defaults(self, doc):
+        settings = {"processes": Team.processes, "threads": Team.threads}
+        if "defaults" not in doc:
+            return settings
+        section = self.mapping(doc["defaults"], doc.lines["defaults"], "defaults", SETTING_KEYS)
+        if section is None:
+            return settings
+        for key in SETTING_KEYS:
+            low, high = SETTING_LIMITS[key]
+            value = self.integer(section, key, f"defaults.{key}", settings[key], low, high)
+            settings[key] = value if value is not None else settings[key]
+        return settings
+
+    def check_servers(self, doc):
+        if "servers" not in doc:
+            return None
+        servers = self.sequence(doc.get("servers"), doc.lines.get("servers", doc.line), "servers")
+        if servers is None:
+            return None
+        if not servers:
+            self.problem(servers.line, "servers", "at least one server is needed")
+        result, seen_names, seen_addresses = [], {}, {}
+        for index, (item, line) in enumerate(zip(servers, servers.lines)):
+            field = f"servers[{index}]"
+            entry = self.mapping(item, line, field, SERVER_KEYS, required=("name", "address"))
+            if entry is None:
+                result.append(None)
+                continue
+            name = self.name(entry, "name", f"{field}.name")
+            if name is not None and name in seen_names:
+                self.problem(entry.lines["name"], f"{field}.name",
+                             f"duplicate server name {name!r} (first at line {seen_names[name]})")
+                name = None
+            elif name is not None:
+                seen_names[name] = entry.lines["name"]
+            address = self.string(entry, "address", f"{field}.address")
+            if address is not None and host_problem(address):
+                self.problem(entry.lines["address"], f"{field}.address", host_problem(address))
+                address = None
+            ssh_port = self.integer(entry, "ssh_port", f"{field}.ssh_port", 22, 1, 65535)
+            if address is not None and ssh_port is not None:
+                if (address, ssh_port) in seen_addresses:
+                    self.problem(entry.lines["address"], f"{field}.address",
+                                 f"{address}:{ssh_port} is already server {seen_addresses[address, ssh_port]!r}")
+                seen_addresses[address, ssh_port] = name
+            admin_user = self.string(entry, "admin_user", f"{field}.admin_user", "root")
+            if admin_user is not None and not UNIX_USER_RE.match(admin_user):
+                self.problem(entry.lines["admin_user"], f"{field}.admin_user",
+                             f"{admin_user!r} is not a UNIX user name")
+                admin_user = None
+            hostname = self.string(entry, "hostname", f"{field}.hostname", "")
+            if hostname and host_problem(hostname):
+                self.problem(entry.lines["hostname"], f"{field}.hostname", host_problem(hostname))
+                hostname = None
+            if None in (name, address, ssh_port, admin_user, hostname):
+                result.append(None)
+                continue
+            result.append(Server(name=name, address=address, ssh_port=ssh_port,
+                                 admin_user=admin_user, hostname=hostname or address))
+        return result
+
+    def check_keys(self, entry, field):
+        keys = self.sequence(entry.get("keys"), entry.lines.get("keys", entry.line), f"{field}.keys")
+        if keys is None:
+            return None
+        if not keys:
+            self.problem(keys.line, f"{field}.keys", "at least one SSH public key is needed")
+            return None
+        result, ok = [], True
+        for index, (item, line) in enumerate(zip(keys, keys.lines)):
+            key_field = f"{field}.keys[{index}]"
+            if not isinstance(item, str) or not item.strip():
+                self.problem(line, key_field, "must be a public key 'ssh-ed25519 AAAA... comment' or a .pub file path")
+                ok = False
+                continue
+            item = item.strip()
+            if item.split(None, 1)[0] in KEY_TYPES or "PRIVATE KEY" in item:
+                why = public_key_problem(item)
+                if why:
+                    self.problem(line, key_field, why)
+                    ok = False
+                else:
+                    result.append(" ".join(item.split()))
+                continue
+            file_keys = self.read_key_file(item, line, key_field)
+            if file_keys is None:
+                ok = False
+            else:
+                result.extend(file_keys)
+        return tuple(result) if ok else None
+
+    def read_key_file(self, name, line, field):
+        """The public keys in the file `name` (relative to the inventory's folder), or None."""
+        file_path = os.path.join(self.base_dir, os.path.expanduser(name))
+        try:
+            with open(file_path, encoding="utf-8") as handle:
+                text = handle.read(65536)
+        except FileNotFoundError:
+            self.problem(line, field, f"key file {name!r} not found ({file_path}); "
+                                      "give the path of a .pub file or the key itself")
+            return None
+        except (OSError, UnicodeDecodeError) as error:
+            self.problem(line, field, f"key file {name!r} cannot be read: {getattr(error, 'strerror', None) or error}")
+            return None
+        if "PRIVATE KEY" in text:
+            self.problem(line, field, f"key file {name!r} holds a private key: give the .pub file, "
+                                      "and never share the private one")
+            return None
+        keys = []
+        for number, key_line in enumerate(text.splitlines(), 1):
+            key_line = key_line.strip()
+            if not key_line or key_line.startswith("#"):
+                continue
+            why = public_key_problem(key_line)
+            if why:
+                self.problem(line, field, f"key file {name!r} line {number}: {why}")
+                return None
+            keys.append(" ".join(key_line.split()))
+        if not keys:
+            self.problem(line, field, f"key file {name!r} holds no public key")
+            return None
+        return keys
+
+    def check_teams(self, doc, servers, defaults):
+        if "teams" not in doc:
+            return None
+        teams = self.sequence(doc.get("teams"), doc.lines.get("teams", doc.line), "teams")
+        if teams is None:
+            return None
+        if not teams:
+            self.problem(teams.line, "teams", "at least one team is needed")
+        known_servers = [s.name for s in servers or () if s is not None]
+        admin_users = {s.admin_user for s in servers or () if s is not None}
+        only_server = known_servers[0] if servers is not None and len(servers) == 1 and known_servers else None
+        result, seen = [], {}
+        for index, (item, line) in enumerate(zip(teams, teams.lines)):
+            field = f"teams[{index}]"
+            entry = self.mapping(item, line, field, TEAM_KEYS, required=("name", "keys"))
+            if entry is None:
+                result.append(None)
+                continue
+            name = self.name(entry, "name", f"{field}.name")
+            if name is not None and name in RESERVED_NAMES | admin_users:
+                self.problem(entry.lines["name"], f"{field}.name",
+                             f"{name!r} is a system or admin account name; choose another team name")
+                name = None
+            if name is not None and name in seen:
+                self.problem(entry.lines["name"], f"{field}.name",
+                             f"duplicate team name {name!r} (first at line {seen[name]})")
+                name = None
+            elif name is not None:
+                seen[name] = entry.lines["name"]
+            server = self.string(entry, "server", f"{field}.server", only_server)
+            if "server" not in entry and only_server is None and servers is not None and len(servers) > 1:
+                self.problem(entry.line, field, "'server' is required when the class has several servers")
+                server = None
+            elif server is not None and servers is not None and None not in servers and server not in known_servers:
+                self.problem(entry.lines.get("server", entry.line), f"{field}.server",
+                             f"unknown server {server!r} (servers: {', '.join(known_servers)})")
+                server = None
+            keys = self.check_keys(entry, field) if "keys" in entry else None
+            settings = {}
+            for key in SETTING_KEYS:
+                low, high = SETTING_LIMITS[key]
+                settings[key] = self.integer(entry, key, f"{field}.{key}", defaults[key], low, high)
+            if None in (name, server, keys) or None in settings.values():
+                result.append(None)
+                continue
+            result.append(Team(name=name, server=server, keys=keys, **settings))
+        return result
+
+
+def load_inventory(path):
+    """The class described by the YAML file at `path`, as a deploy.model.Inventory.
+
+    Raises InventoryError listing every problem (file:line: field: message) when the file
+    is missing, is not valid YAML, or describes an invalid class."""
+    path = os.fspath(path)
+    try:
+        with open(path, encoding="utf-8") as handle:
+            text = handle.read()
+    except FileNotFoundError:
+        raise InventoryError(path, [f"{path}: no such file"]) from None
+    except (OSError, UnicodeDecodeError) as error:
+        raise InventoryError(path, [f"{path}: cannot be read: {getattr(error, 'strerror', None) or error}"]) from None
+    doc = parse_yaml(text, path)
+    checker = _Checker(path)
+    if doc is None:
+        raise InventoryError(path, [f"{path}: the file is empty; it must describe class, servers and teams"])
+    if checker.mapping(doc, 1, "", TOP_KEYS, required=("class", "servers", "teams")) is None:
+        raise InventoryError(path, checker.problems)
+    class_name, domain = checker.check_class(doc)
+    mongodb = checker.check_mongodb(doc)
+    defaults = checker.check_defaults(doc)
+    servers = checker.check_servers(doc)
+    teams = checker.check_teams(doc, servers, defaults)
+    if checker.problems:
+        raise InventoryError(path, checker.problems)
+    return Inventory(name=class_name, domain=domain, mongodb=mongodb, servers=tuple(servers),
+                     teams=tuple(teams), path=path)

@@ -1,0 +1,161 @@
+"""Every config a class implies, rendered from its inventory with the Jinja2 templates in deploy/templates/.
+
+render_server() is what provisioning ships to a server: {absolute server path: content}.
+write_review() writes the same files under a folder for review (`./inv render`).
+Pure and deterministic: the same inventory gives byte-identical output.
+"""
+import os
+import sys
+
+import jinja2
+
+from deploy import layout
+from deploy.layout import TeamPaths
+
+TEMPLATES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "templates")
+MANAGED = "managed by hacknode"
+DB_USER = "hacknode-db"          # runs SecantusDB in secantus mode (deploy/mongo.py creates it)
+
+# review folders written by write_review, and where each server path goes in them
+REVIEW_DIRS = ("nginx", "supervisor", "uwsgi", "sudoers")
+
+
+class RenderError(Exception):
+    """A template could not be rendered; the message names the template and line."""
+
+
+def _environment():
+    return jinja2.Environment(
+        loader=jinja2.FileSystemLoader(TEMPLATES),
+        undefined=jinja2.StrictUndefined,
+        autoescape=lambda name: bool(name) and name.endswith(".html.j2"),
+        keep_trailing_newline=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+
+
+def _template_line(traceback, filename):
+    """The line of `filename` where a rendering error happened, from the traceback Jinja2 rewrote."""
+    line = None
+    while traceback is not None:
+        if traceback.tb_frame.f_code.co_filename == filename:
+            line = traceback.tb_lineno
+        traceback = traceback.tb_next
+    return line
+
+
+def render_template(name, **context):
+    """The template deploy/templates/<name> rendered with `context`; RenderError names template and line."""
+    environment = _environment()
+    where = f"deploy/templates/{name}"
+    try:
+        template = environment.get_template(name)
+    except jinja2.TemplateSyntaxError as error:
+        raise RenderError(f"{where}:{error.lineno}: {error.message}") from None
+    except jinja2.TemplateNotFound:
+        raise RenderError(f"{where}: no such template") from None
+    try:
+        text = template.render(**context)
+    except jinja2.TemplateError as error:
+        line = _template_line(sys.exc_info()[2], template.filename)
+        raise RenderError(f"{where}:{line or '?'}: {error}") from None
+    if MANAGED not in text.split("\n", 1)[0]:
+        raise RenderError(f"{where}:1: the first line must be a '{MANAGED}' comment")
+    return text
+
+
+def render_server(inventory, server_name):
+    """Every config of server `server_name`: {absolute path on the server: file content}.
+
+    Per team on the server: uwsgi ini, supervisor program, nginx server block (subdomain),
+    nginx location (path prefix), sudoers rule. Per server: the nginx site (class index and
+    every team's location), the index page, and in mongodb mode secantus the database's program."""
+    server = inventory.server(server_name)
+    teams = inventory.teams_on(server_name)
+    common = {"class_name": inventory.name, "domain": inventory.domain, "server": server}
+    files = {}
+    for team in teams:
+        paths = TeamPaths(team.name)
+        context = dict(common, team=team, paths=paths, supervisorctl=layout.SUPERVISORCTL)
+        files[paths.uwsgi_ini] = render_template("uwsgi.ini.j2", **context)
+        files[paths.supervisor_conf] = render_template("supervisor-team.conf.j2", **context)
+        files[paths.nginx_conf] = render_template("nginx-team-server.conf.j2", **context)
+        files[paths.nginx_location] = render_template("nginx-team-location.conf.j2", **context)
+        files[paths.sudoers] = render_template("sudoers-team.j2", **context)
+    files[layout.NGINX_SITE] = render_template("nginx-site.conf.j2", **common, etc=layout.ETC,
+                                               index_root=layout.INDEX_ROOT)
+    files[f"{layout.INDEX_ROOT}/index.html"] = render_template("index.html.j2", **common, teams=teams)
+    if inventory.mongodb.mode == "secantus":
+        files[layout.SECANTUS_CONF] = render_template(
+            "supervisor-secantus.conf.j2", **common, mongodb=inventory.mongodb, db_user=DB_USER,
+            tools_venv=layout.TOOLS_VENV, secantus_home=layout.SECANTUS_HOME, secantus_log=layout.SECANTUS_LOG)
+    return dict(sorted(files.items()))
+
+
+def render_class(inventory):
+    """{server name: render_server(inventory, server name)} for every server of the class."""
+    return {server.name: render_server(inventory, server.name) for server in inventory.servers}
+
+
+def review_name(server_name, path):
+    """Where the server file `path` goes in a review folder: nginx/hacknode2.conf, uwsgi/hacknode2.ini...
+
+    Team names have no dots, so per-server files (<server>.site.conf, <server>.index.html,
+    <server>.secantus.conf) never collide with a team's file."""
+    base = os.path.basename(path)
+    if path == layout.NGINX_SITE:
+        return f"nginx/{server_name}.site.conf"
+    if path == f"{layout.INDEX_ROOT}/index.html":
+        return f"nginx/{server_name}.index.html"
+    if path == layout.SECANTUS_CONF:
+        return f"supervisor/{server_name}.secantus.conf"
+    if path.startswith(f"{layout.ETC}/"):
+        return path[len(layout.ETC) + 1:]                      # nginx/..., nginx/locations/..., uwsgi/...
+    if path.startswith(f"{layout.SUPERVISOR_DIR}/hacknode-"):
+        return f"supervisor/{base[len('hacknode-'):]}"
+    if path.startswith("/etc/sudoers.d/hacknode-"):
+        return f"sudoers/{base[len('hacknode-'):]}"
+    raise RenderError(f"no review name for {path}")
+
+
+def review_files(inventory):
+    """{relative review path: content} for the whole class."""
+    files = {}
+    for server_name, server_files in render_class(inventory).items():
+        for path, content in server_files.items():
+            files[review_name(server_name, path)] = content
+    return dict(sorted(files.items()))
+
+
+def _managed_files(out_dir):
+    """Files under out_dir's review folders that a previous render wrote (first line says so)."""
+    found = []
+    for folder in REVIEW_DIRS:
+        for root, _dirs, names in os.walk(os.path.join(out_dir, folder)):
+            for name in names:
+                path = os.path.join(root, name)
+                try:
+                    with open(path, encoding="utf-8") as handle:
+                        first = handle.readline()
+                except (OSError, UnicodeDecodeError):
+                    continue
+                if MANAGED in first:
+                    found.append(os.path.relpath(path, out_dir))
+    return sorted(found)
+
+
+def write_review(inventory, out_dir):
+    """Write every config of the class under out_dir; remove configs a previous render wrote that
+    the class no longer has. Everything is rendered before anything is written.
+    Returns (written, removed): relative paths."""
+    files = review_files(inventory)
+    stale = [name for name in _managed_files(out_dir) if name not in files]
+    for name, content in files.items():
+        path = os.path.join(out_dir, name)
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with open(path, "w", encoding="utf-8", newline="\n") as handle:
+            handle.write(content)
+    for name in stale:
+        os.remove(os.path.join(out_dir, name))
+    return list(files), stale
