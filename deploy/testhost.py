@@ -171,6 +171,7 @@ def _start(name, index, state):
     for d in ("upper", "work", "root"):
         (state / d).mkdir(parents=True, exist_ok=True)
     (state / "index").write_text(f"{index}\n")
+    _fresh_root_home(state / "upper/root")
     _run("mount", "-t", "overlay", "overlay",
          "-o", f"lowerdir=/,upperdir={state}/upper,workdir={state}/work", str(root))
     _prepare_root(root, name, state)
@@ -212,6 +213,15 @@ def _start(name, index, state):
     return host
 
 
+def _fresh_root_home(upper_home):
+    """Give the host's root a stock Debian home instead of this machine's /root (its tools, settings and
+    credentials): an opaque directory in the upper layer hides the lower one; dot files from base-files."""
+    upper_home.mkdir(mode=0o700, parents=True, exist_ok=True)
+    os.setxattr(upper_home, "trusted.overlay.opaque", b"y")
+    for name in ("profile", "bashrc"):
+        shutil.copyfile(f"/usr/share/base-files/dot.{name}", upper_home / f".{name}")
+
+
 def _prepare_root(root, name, state):
     """What makes the merged tree a distinct machine, written through the overlay (lands in the upper layer)."""
     (root / "etc/machine-id").write_text(uuid.uuid4().hex + "\n")
@@ -220,8 +230,7 @@ def _prepare_root(root, name, state):
     for old in (root / "etc/ssh").glob("ssh_host_*"):   # this machine's host keys: the host makes its own
         old.unlink()
     ssh_dir = root / "root/.ssh"
-    shutil.rmtree(ssh_dir, ignore_errors=True)
-    ssh_dir.mkdir(mode=0o700, parents=True)
+    ssh_dir.mkdir(mode=0o700)
     _run("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", f"root@{name} (hacknode test host)", "-f", str(state / "key"))
     authorized = ssh_dir / "authorized_keys"
     authorized.write_text((state / "key.pub").read_text())

@@ -41,6 +41,15 @@ def test_files_written_inside_stay_inside(host_factory):
     assert not Path("/etc/hacknode-probe").exists()
 
 
+def test_root_has_a_stock_home_not_this_machines(host_factory):
+    host = host_factory("1")
+    ours = sorted(set(os.listdir("/root")) - {".bashrc", ".profile", ".ssh"})
+    with host.connection() as c:
+        assert c.run("cat /root/.ssh/authorized_keys", hide=True).stdout == Path(host.root_key + ".pub").read_text()
+        for name in ours:
+            assert c.run(f"test -e /root/{name}", warn=True, hide=True).failed, f"/root/{name} of this machine is visible"
+
+
 def test_two_hosts_have_their_own_addresses_and_do_not_reach_each_other(host_factory):
     a, b = host_factory("1"), host_factory("2")
     assert a.address != b.address
