@@ -154,6 +154,7 @@ def start_host(name, index, state_dir=None):
             host = _host(name, index, state)
             if _answers_ssh(host):
                 return host
+    if state.exists() or _netns_exists(name):   # a broken host or the remains of one
         stop_host(name, state_dir)
     for other in running_hosts(state_dir):
         if other.index == index:
