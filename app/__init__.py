@@ -1,0 +1,81 @@
+"""Rapid News: links ranked by clicks (implicit upvotes) and re-submits (explicit upvotes)."""
+import secrets
+from pathlib import Path
+
+from flask import Flask, render_template, request
+from jinja2 import StrictUndefined
+from pymongo.errors import PyMongoError
+from werkzeug.exceptions import HTTPException
+
+# The project root: the release directory on a server, the repository locally.
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+VISITED_COOKIE = "rapidnews_visited"
+
+
+def create_app(test_config=None):
+    app = Flask(__name__)
+    app.config.from_mapping(
+        # One setting names the database: a full URI with the database name in its path.
+        MONGO_URI="mongodb://127.0.0.1:27017/rapidnews",
+        FRONT_PAGE_SIZE=30,
+        # The workshop opened every submitted link. Off by default: it makes the server fetch
+        # any URL a visitor types, and a slow site makes the visitor wait.
+        CHECK_LINKS=False,
+        CHECK_LINKS_TIMEOUT=5,
+        MAX_CONTENT_LENGTH=64 * 1024,
+        RELEASE_FILE=str(PROJECT_ROOT / "RELEASE"),
+    )
+    if test_config is None:
+        app.config.from_prefixed_env()   # FLASK_MONGO_URI, FLASK_SECRET_KEY, FLASK_CHECK_LINKS=true...
+    else:
+        app.config.from_mapping(test_config)
+    if not app.config.get("SECRET_KEY"):
+        app.config["SECRET_KEY"] = secrets.token_hex(32)
+        app.logger.warning("FLASK_SECRET_KEY is not set: using a random key, so forms and "
+                           "cookies signed by this process fail in any other process.")
+
+    # Undefined template variables are errors, not silent blanks (the workshop's search page
+    # rendered a variable that did not exist, and nobody noticed).
+    app.jinja_env.undefined = StrictUndefined
+
+    from . import api, csrf, db, filters, health, news, submit
+    db.init_app(app)
+    csrf.init_app(app)
+    filters.init_app(app)
+    app.register_blueprint(news.bp)
+    app.register_blueprint(submit.bp)
+    app.register_blueprint(api.bp)
+    app.register_blueprint(health.bp)
+
+    @app.context_processor
+    def first_visit():
+        return {"first_visit": VISITED_COOKIE not in request.cookies}
+
+    @app.after_request
+    def remember_visit(response):
+        # The welcome dialog shows on the first page a visitor sees; this cookie hides it later.
+        if response.mimetype == "text/html" and response.status_code == 200 \
+                and VISITED_COOKIE not in request.cookies:
+            response.set_cookie(VISITED_COOKIE, "true", max_age=365 * 24 * 3600,
+                                path=request.script_root or "/", samesite="Lax")
+        return response
+
+    @app.errorhandler(HTTPException)
+    def http_error(error):
+        return error_response(error.code, error.description)
+
+    @app.errorhandler(PyMongoError)
+    def database_unavailable(error):
+        # pymongo reconnects by itself: the next request after the database is back succeeds.
+        app.logger.error("database error: %s", error)
+        return error_response(503, "The database is unavailable right now. Try again in a moment.")
+
+    return app
+
+
+def error_response(code, message):
+    """A plain error page (or a JSON error for the API): never a traceback."""
+    if request.path.endswith(".json"):
+        return {"error": message}, code
+    return render_template("error.html", code=code, message=message), code

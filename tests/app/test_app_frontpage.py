@@ -1,0 +1,102 @@
+"""The front page and the layout every page shares."""
+import datetime as dt
+import re
+
+from app import VISITED_COOKIE
+
+NOW = dt.datetime.now(dt.timezone.utc)
+
+
+def store(db, title, score, age, link=None):
+    db.articles.insert_one({"title": title, "link": link or f"https://example.com/{score}/{title}",
+                            "score": score, "date": NOW - age})
+
+
+def titles_on(page):
+    return re.findall(r'<a href="/click\?url=[^"]*">([^<]*)</a>', page)
+
+
+def test_articles_ranked_by_score_then_newest(client, db):
+    store(db, "old ten", 10, dt.timedelta(days=3))
+    store(db, "new ten", 10, dt.timedelta(minutes=5))
+    store(db, "top", 50, dt.timedelta(days=30))
+    store(db, "zero", 0, dt.timedelta(seconds=5))
+    page = client.get("/").get_data(as_text=True)
+    assert titles_on(page) == ["top", "new ten", "old ten", "zero"]
+
+
+def test_rows_show_score_tracked_link_and_human_date(client, db):
+    store(db, "Marcus Aurelius", 150, dt.timedelta(hours=3, minutes=1), link="https://example.com/m?a=1&b=2")
+    page = client.get("/").get_data(as_text=True)
+    assert '<span class="badge text-bg-danger score">150</span>' in page
+    assert '<a href="/click?url=https://example.com/m?a%3D1%26b%3D2">Marcus Aurelius</a>' in page
+    assert '<span class="badge text-bg-secondary published">3 hours ago</span>' in page
+
+
+def test_old_articles_show_the_date(client, db):
+    db.articles.insert_one({"title": "Ancient", "link": "https://example.com/", "score": 0,
+                            "date": dt.datetime(2013, 2, 18, 9, 40, tzinfo=dt.timezone.utc)})
+    assert "02/18/2013" in client.get("/").get_data(as_text=True)
+
+
+def test_at_most_30_rows_by_default(client, db):
+    for n in range(35):
+        store(db, f"article {n}", n, dt.timedelta(minutes=n))
+    titles = titles_on(client.get("/").get_data(as_text=True))
+    assert len(titles) == 30
+    assert titles[0] == "article 34" and titles[-1] == "article 5"
+
+
+def test_front_page_size_is_a_setting(make_app, db):
+    for n in range(5):
+        store(db, f"article {n}", n, dt.timedelta(minutes=n))
+    client = make_app(FRONT_PAGE_SIZE=2).test_client()
+    assert titles_on(client.get("/").get_data(as_text=True)) == ["article 4", "article 3"]
+
+
+def test_empty_front_page_invites_a_submission(client):
+    page = client.get("/").get_data(as_text=True)
+    assert "No news yet" in page and 'href="/submit"' in page
+
+
+def test_titles_are_escaped(client, db):
+    store(db, "<script>alert('x')</script>", 1, dt.timedelta(0))
+    page = client.get("/").get_data(as_text=True)
+    assert "<script>alert" not in page
+    assert "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;" in page
+
+
+def test_layout_navbar_marks_the_active_page(client):
+    index = client.get("/").get_data(as_text=True)
+    assert '<a class="nav-link active" aria-current="page" href="/">Top News</a>' in index
+    assert '<a class="nav-link" href="/submit">Submit</a>' in index
+    submit = client.get("/submit").get_data(as_text=True)
+    assert '<a class="nav-link active" aria-current="page" href="/submit">Submit</a>' in submit
+    assert '<a class="nav-link" href="/">Top News</a>' in submit
+
+
+def test_layout_loads_vendored_assets_only(client):
+    page = client.get("/").get_data(as_text=True)
+    assert "<title>(RN) Latest News</title>" in page
+    for asset in ["/static/vendor/bootstrap/bootstrap.min.css", "/static/css/main.css",
+                  "/static/vendor/jquery/jquery.min.js",
+                  "/static/vendor/bootstrap/bootstrap.bundle.min.js", "/static/js/main.js"]:
+        assert asset in page
+        assert client.get(asset).status_code == 200
+    assert not re.search(r'(src|href)="(https?:)?//', page), "nothing may load from another site"
+
+
+def test_first_visit_dialog_shows_once(client):
+    first = client.get("/")
+    assert 'id="first-visit-dialog"' in first.get_data(as_text=True)
+    cookie = client.get_cookie(VISITED_COOKIE)
+    assert cookie is not None and cookie.value == "true" and cookie.path == "/"
+    assert cookie.expires is not None, "the visit is remembered beyond this browser session"
+    second = client.get("/")                            # the test client sends the cookie back
+    assert 'id="first-visit-dialog"' not in second.get_data(as_text=True)
+    assert "Set-Cookie" not in second.headers
+
+
+def test_first_visit_dialog_on_any_first_page(client):
+    assert 'id="first-visit-dialog"' in client.get("/submit").get_data(as_text=True)
+    assert 'id="first-visit-dialog"' not in client.get("/").get_data(as_text=True)
