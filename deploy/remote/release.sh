@@ -1,0 +1,224 @@
+# Server side of a team's releases: run as the team's UNIX user, sent on stdin (`bash -s -- SUBCOMMAND ...`)
+# by deploy/team.py, or by provisioning as root through `runuser -u <team> -- bash -s -- ...`.
+# deploy/release.py prepends the paths (from deploy/layout.py) as variable assignments:
+#   team releases current envs run_dir uwsgi_log wheelhouses keep
+# so this script names no path itself and works whatever is installed on the server (bash, python3, coreutils).
+#
+# Subcommands:
+#   facts <req-hash>                   print "python=3.11 arch=x86_64 env=present|missing"
+#   env <req-hash> <requirements>      build virtualenv envs/<req-hash> from the wheelhouses unless it exists
+#   prepare <id> <req-hash>            make releases/<id> (already rsynced) runnable: its virtualenv, RELEASE
+#   activate <id> <host-header>        switch current to <id>, reload uwsgi, check /healthz; back on failure
+#   deploy <id> <req-hash> <host-header>   prepare + activate + prune, under one lock
+#   rollback <host-header>             activate the newest good release older than current
+#   list                               the releases, newest first, with current and failed ones marked
+#   prune                              keep the newest $keep releases (and current, and the previous one)
+#
+# Everything is inside functions and `main` runs last with stdin from /dev/null: bash reads a script from
+# stdin as it goes, so a command reading stdin (pip, python3) would otherwise swallow the rest of the script.
+set -euo pipefail
+
+HEALTH_WAIT=20      # seconds a new release has to answer /healthz with its id
+FAILED_MARK=.hacknode-failed     # in a release that failed its health check: rollback never goes there
+ENV_COMPLETE=.hacknode-complete  # in a virtualenv whose pip install finished
+
+say() { echo "[$team] $*"; }
+die() { echo "[$team] ERROR: $*" >&2; exit 1; }
+
+with_lock() {
+    # One release operation at a time per team (two members deploying at once).
+    exec 9>"$run_dir/release.lock"
+    flock -w 300 9 || die "another deploy of $team has held $run_dir/release.lock for 5 minutes"
+}
+
+current_id() { local target; target=$(readlink "$current" 2>/dev/null) || return 0; basename "$target"; }
+
+is_good_release() { [ -f "$releases/$1/RELEASE" ] && [ ! -e "$releases/$1/$FAILED_MARK" ]; }
+
+previous_id() {
+    # The newest good release older than current: where `rollback` goes.
+    local cur r; cur=$(current_id)
+    for r in $(ls -1 "$releases" | sort -r); do
+        if [[ "$r" < "$cur" ]] && is_good_release "$r"; then echo "$r"; return 0; fi
+    done
+}
+
+file_hash() { sha256sum "$1" | cut -c1-12; }
+
+cmd_facts() {
+    local want=$1 env=missing
+    [ -f "$envs/$want/$ENV_COMPLETE" ] && env=present
+    echo "python=$(python3 -c 'import sys; print("%d.%d" % sys.version_info[:2])') arch=$(uname -m) env=$env"
+}
+
+cmd_env() {
+    local want=$1 requirements=$2 dir="$envs/$1" find_links=() w
+    [ -f "$requirements" ] || die "$requirements: no such file"
+    [ "$(file_hash "$requirements")" = "$want" ] || die "$requirements does not hash to $want (changed during the deploy?)"
+    if [ -f "$dir/$ENV_COMPLETE" ]; then say "virtualenv envs/$want: ok"; return 0; fi
+    for w in $wheelhouses; do [ -d "$w" ] && find_links+=(--find-links "$w"); done
+    [ ${#find_links[@]} -gt 0 ] || die "no wheelhouse on this server (looked in: $wheelhouses)"
+    # Built in place, not in a temporary name renamed afterwards: a virtualenv's scripts (bin/uwsgi, bin/pip)
+    # hold its absolute path. A new hash is a new directory the live site does not use, and only a complete
+    # build gets $ENV_COMPLETE, so a failed install never touches the running site.
+    say "virtualenv envs/$want: building from $requirements (pip install --no-index)"
+    rm -rf "$dir"
+    python3 -m venv "$dir"
+    if ! "$dir/bin/pip" install --quiet --no-index --no-cache-dir --disable-pip-version-check \
+            "${find_links[@]}" -r "$requirements"; then
+        rm -rf "$dir"
+        die "pip install -r $requirements failed (above); nothing was switched: the live site is unchanged"
+    fi
+    touch "$dir/$ENV_COMPLETE"
+    say "virtualenv envs/$want: changed"
+}
+
+cmd_prepare() {
+    local id=$1 want=$2 dir="$releases/$1"
+    [ -d "$dir" ] || die "release $id: $dir does not exist (was the rsync interrupted?)"
+    cmd_env "$want" "$dir/requirements.txt"
+    ln -sfn "../../envs/$want" "$dir/rapid-env"
+    printf '%s\n' "$id" > "$dir/RELEASE.tmp" && mv -f "$dir/RELEASE.tmp" "$dir/RELEASE"
+    say "release $id: prepared (rapid-env -> envs/$want)"
+}
+
+switch_to() {
+    # Atomic: rename(2) of a new link over the old one; a request sees either release, never none.
+    ln -sfn "releases/$1" "$current.tmp"
+    mv -T "$current.tmp" "$current"
+}
+
+reload_uwsgi() {
+    # Graceful: uwsgi's master sees the touched file, lets workers finish their requests, re-executes itself
+    # (binary-path = the venv's python, so through the new rapid-env link) and chdirs into the new `current`.
+    # When the program is not running (a broken release made it exit, or it never started), touch does
+    # nothing: supervisor starts it instead. The sudoers entry allows exactly these supervisorctl commands.
+    local status
+    status=$(sudo -n supervisorctl status "$team" 2>&1 || true)
+    if [[ "$status" == *RUNNING* ]]; then
+        # uwsgi compares whole-second mtimes: always move the mtime forward, even twice within a second.
+        local trigger="$run_dir/reload" now before
+        now=$(date +%s); before=$(stat -c %Y "$trigger" 2>/dev/null || echo 0)
+        touch -d "@$(( now > before ? now : before + 1 ))" "$trigger"
+        say "uwsgi: graceful reload (touched $trigger)"
+    else
+        say "uwsgi: not running ($(echo "$status" | tr -s ' ' | cut -c1-80)); supervisorctl restart $team"
+        sudo -n supervisorctl restart "$team" || say "supervisorctl restart $team failed"
+    fi
+}
+
+health() {
+    # "<http status> <release>" of GET /healthz through nginx, as a visitor of <host-header> gets it.
+    python3 - "$1" <<'PY'
+import json, sys, urllib.error, urllib.request
+opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+request = urllib.request.Request("http://127.0.0.1/healthz", headers={"Host": sys.argv[1]})
+try:
+    with opener.open(request, timeout=3) as response:
+        code, body = response.status, response.read()
+except urllib.error.HTTPError as error:
+    code, body = error.code, error.read()
+except Exception as error:
+    print("000 -", type(error).__name__)
+    sys.exit()
+try:
+    release = str(json.loads(body).get("release", "-")).strip() or "-"
+except ValueError:
+    release = "-"
+print(code, release)
+PY
+}
+
+wait_healthy() {
+    # Poll until /healthz says 200 with release $1, at most $3 seconds. Leaves the last answer in $last_health.
+    local id=$1 host=$2 seconds=$3 deadline=$(( $(date +%s) + $3 ))
+    while :; do
+        last_health=$(health "$host")
+        [ "$last_health" = "200 $id" ] && return 0
+        [ "$(date +%s)" -ge "$deadline" ] && return 1
+        sleep 0.5
+    done
+}
+
+activate() {
+    local id=$1 host=$2 before; before=$(current_id)
+    is_good_release "$id" || die "release $id is not prepared or failed before; not switching"
+    say "switching current: ${before:-(none)} -> $id"
+    switch_to "$id"
+    reload_uwsgi
+    if wait_healthy "$id" "$host" "$HEALTH_WAIT"; then
+        say "http://$host/healthz: 200, release $id: ok"
+        return 0
+    fi
+    echo "[$team] FAILED: release $id did not answer http://$host/healthz with 200 and its id" \
+         "within ${HEALTH_WAIT}s (last answer: $last_health)" >&2
+    touch "$releases/$id/$FAILED_MARK"
+    if [ -n "$before" ] && [ "$before" != "$id" ]; then
+        say "switching back: $id -> $before"
+        switch_to "$before"
+        reload_uwsgi
+        if wait_healthy "$before" "$host" "$HEALTH_WAIT"; then
+            say "release $before is serving again"
+        else
+            echo "[$team] the previous release $before is not healthy either (last answer: $last_health)" >&2
+        fi
+    fi
+    echo "[$team] last lines of $uwsgi_log:" >&2
+    tail -n 40 "$uwsgi_log" >&2 2>/dev/null || echo "(cannot read $uwsgi_log)" >&2
+    exit 1
+}
+
+cmd_prune() {
+    local cur prev r n=0 e name used
+    cur=$(current_id); prev=$(previous_id)
+    for r in $(ls -1 "$releases" | sort -r); do
+        n=$(( n + 1 ))
+        if [ "$n" -le "$keep" ] || [ "$r" = "$cur" ] || [ "$r" = "$prev" ]; then continue; fi
+        rm -rf "${releases:?}/$r"
+        say "pruned release $r"
+    done
+    # Virtualenvs no remaining release links to.
+    for e in "$envs"/*; do
+        [ -d "$e" ] || continue
+        name=$(basename "$e"); used=no
+        for r in "$releases"/*; do
+            [ "$(readlink "$r/rapid-env" 2>/dev/null)" = "../../envs/$name" ] && used=yes
+        done
+        if [ "$used" = no ]; then rm -rf "${envs:?}/$name"; say "pruned virtualenv envs/$name"; fi
+    done
+}
+
+cmd_list() {
+    local cur r mark
+    cur=$(current_id)
+    for r in $(ls -1 "$releases" | sort -r); do
+        mark="  "
+        [ "$r" = "$cur" ] && mark="* "
+        if [ -e "$releases/$r/$FAILED_MARK" ]; then echo "$mark$r  (failed its health check)"
+        elif [ ! -f "$releases/$r/RELEASE" ]; then echo "$mark$r  (incomplete)"
+        else echo "$mark$r  (rapid-env -> $(basename "$(readlink "$releases/$r/rapid-env")"))"; fi
+    done
+}
+
+main() {
+    local sub=${1:-}; shift || true
+    cd "$(dirname "$releases")"
+    case "$sub" in
+        facts)    [ $# -eq 1 ] || die "usage: facts <req-hash>"; cmd_facts "$@" ;;
+        env)      [ $# -eq 2 ] || die "usage: env <req-hash> <requirements>"; with_lock; cmd_env "$@" ;;
+        prepare)  [ $# -eq 2 ] || die "usage: prepare <id> <req-hash>"; with_lock; cmd_prepare "$@" ;;
+        activate) [ $# -eq 2 ] || die "usage: activate <id> <host-header>"; with_lock; activate "$@"; cmd_prune ;;
+        deploy)   [ $# -eq 3 ] || die "usage: deploy <id> <req-hash> <host-header>"
+                  with_lock; cmd_prepare "$1" "$2"; activate "$1" "$3"; cmd_prune ;;
+        rollback) [ $# -eq 1 ] || die "usage: rollback <host-header>"
+                  with_lock
+                  local prev; prev=$(previous_id)
+                  [ -n "$prev" ] || die "no good release older than $(current_id) to roll back to"
+                  activate "$prev" "$1" ;;
+        list)     cmd_list ;;
+        prune)    with_lock; cmd_prune ;;
+        *)        die "unknown subcommand '${sub}' (facts, env, prepare, activate, deploy, rollback, list, prune)" ;;
+    esac
+}
+
+main "$@" </dev/null

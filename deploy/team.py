@@ -1,0 +1,189 @@
+"""What a team does to its own hacknode, as its own UNIX user: the workshop's tasks, grown up.
+
+Every function takes the Fabric connection `c` first (logged in as the team's user on the team's server)
+and reads no globals; fabfile.py only resolves the team, the inventory and the connection, then calls these.
+The release logic itself runs on the server, in deploy/remote/release.sh, sent on stdin: a deploy is
+one rsync (two when requirements.txt changed) and two remote commands.
+"""
+import getpass
+import io
+import shlex
+import socket
+import time
+from pathlib import Path
+
+from deploy import release, wheels
+from deploy.layout import TeamPaths
+
+
+class TeamTaskError(Exception):
+    """A team task that failed; the message says what failed (the server's output is above it)."""
+
+
+def say(c, message):
+    """The workshop's style: [user@host] what happens."""
+    print(f"[{c.user}@{c.host}] {message}", flush=True)
+
+
+def run_script(c, team, subcommand, *args, hide=False):
+    """Run deploy/remote/release.sh `subcommand` on the server as the team; returns invoke's Result."""
+    script = io.StringIO(release.script_text(TeamPaths(team.name)))
+    return c.run(release.script_command(subcommand, *args), in_stream=script, hide=hide, warn=True, pty=False)
+
+
+def server_facts(c, team, requirements_hash):
+    """{'python': '3.11', 'arch': 'x86_64', 'env': 'present'|'missing'} from the server."""
+    result = run_script(c, team, "facts", requirements_hash, hide=True)
+    if not result.ok:
+        raise TeamTaskError(f"cannot read the server's facts as {c.user}: {result.stderr.strip()}")
+    return dict(part.split("=", 1) for part in result.stdout.split())
+
+
+def rsync_ssh(c, ssh_options=()):
+    """The ssh command rsync uses to reach `c`'s host as `c`'s user, with the same key."""
+    key = c.connect_kwargs.get("key_filename")
+    if isinstance(key, (list, tuple)):
+        key = key[0] if key else None
+    return release.ssh_command(port=c.port, key=key, options=ssh_options)
+
+
+def rsync(c, source, remote_dir, ssh_options=(), **options):
+    """rsync `source`'s contents into `remote_dir` on `c`'s host; TeamTaskError when it fails."""
+    command = release.rsync_command(source, f"{c.user}@{c.host}:{remote_dir}/", rsync_ssh(c, ssh_options), **options)
+    result = c.local(" ".join(shlex.quote(part) for part in command), warn=True, hide=False, pty=False)
+    if not result.ok:
+        raise TeamTaskError(f"rsync to {c.host}:{remote_dir} failed (exit {result.exited})")
+
+
+def ship_wheels(c, team, source_dir, facts, cache_dir, ssh_options=()):
+    """Build (or reuse) the wheelhouse of the requirements for the server's Python and CPU, and rsync it
+    with the requirements file into the team's wheels directory."""
+    requirements = Path(source_dir) / "requirements.txt"
+    try:
+        wheelhouse = wheels.build_wheelhouse(requirements, facts["python"], facts["arch"], cache_dir=cache_dir)
+    except wheels.WheelhouseError as error:
+        raise TeamTaskError(str(error)) from None
+    say(c, f"shipping {len(wheels.wheel_files(wheelhouse))} wheels (Python {facts['python']}, {facts['arch']}) "
+           f"to {TeamPaths(team.name).wheels}")
+    rsync(c, wheelhouse, TeamPaths(team.name).wheels, ssh_options, excludes=(wheels.COMPLETE,), delete=True)
+
+
+def _requirements(source_dir):
+    path = Path(source_dir) / "requirements.txt"
+    if not path.is_file():
+        raise TeamTaskError(f"{path}: no such file (the team's virtualenv is built from it)")
+    return path
+
+
+def deploy(c, team, inventory, source_dir, cache_dir=".cache/wheels", ssh_options=()):
+    """Ship `source_dir` as a new release and make it live; back to the previous one if it is not healthy.
+    Returns the release id."""
+    started = time.monotonic()
+    requirements_hash = wheels.requirements_hash(_requirements(source_dir))
+    release_id = release.new_release_id(source_dir)
+    paths = TeamPaths(team.name)
+    say(c, f"deploy {Path(source_dir).resolve()} as release {release_id} (team {team.name}, server {team.server})")
+    facts = server_facts(c, team, requirements_hash)
+    if facts["env"] == "missing":
+        say(c, f"requirements.txt changed (virtualenv envs/{requirements_hash} is new): it is built before the switch")
+        ship_wheels(c, team, source_dir, facts, cache_dir, ssh_options)
+    say(c, f"rsync: working tree -> {paths.releases}/{release_id}")
+    rsync(c, source_dir, f"{paths.releases}/{release_id}", ssh_options, link_dest="../../current/")
+    result = run_script(c, team, "deploy", release_id, requirements_hash, release.host_header(team, inventory))
+    if not result.ok:
+        raise TeamTaskError(f"deploy of release {release_id} to {team.name} failed: see the lines above")
+    say(c, f"release {release_id} is live at http://{release.host_header(team, inventory)}/ "
+           f"({time.monotonic() - started:.1f}s)")
+    return release_id
+
+
+def setup_virtualenv(c, team, source_dir, cache_dir=".cache/wheels", ssh_options=()):
+    """Make sure the server has the virtualenv of `source_dir`'s requirements.txt (deploy does this too)."""
+    requirements_hash = wheels.requirements_hash(_requirements(source_dir))
+    say(c, f"virtualenv for requirements.txt ({requirements_hash}) in {TeamPaths(team.name).envs}")
+    facts = server_facts(c, team, requirements_hash)
+    if facts["env"] == "present":
+        say(c, f"virtualenv envs/{requirements_hash}: ok")
+        return
+    ship_wheels(c, team, source_dir, facts, cache_dir, ssh_options)
+    paths = TeamPaths(team.name)
+    c.put(str(_requirements(source_dir)), f"{paths.wheels}/requirements.txt")
+    result = run_script(c, team, "env", requirements_hash, f"{paths.wheels}/requirements.txt")
+    if not result.ok:
+        raise TeamTaskError("building the virtualenv failed: see the lines above")
+
+
+def rollback(c, team, inventory):
+    """Make the release before the current one live again (health-checked like a deploy)."""
+    say(c, f"rollback of {team.name} to the release before the current one")
+    result = run_script(c, team, "rollback", release.host_header(team, inventory))
+    if not result.ok:
+        raise TeamTaskError(f"rollback of {team.name} failed: see the lines above")
+
+
+def restart(c, team, lines=800):
+    """Restart the team's uwsgi under supervisor, then show the end of its log (as the workshop did)."""
+    say(c, f"sudo -n supervisorctl restart {team.name}")
+    result = c.run(f"sudo -n supervisorctl restart {team.name}", warn=True, pty=False)
+    time.sleep(1)
+    say(c, f"sudo -n supervisorctl tail -{lines} {team.name}")
+    c.run(f"sudo -n supervisorctl tail -{lines} {team.name}", warn=True, pty=False)
+    if not result.ok:
+        raise TeamTaskError(f"supervisorctl restart {team.name} failed (exit {result.exited})")
+
+
+def status(c, team):
+    """supervisor's view of the team's uwsgi (RUNNING, with pid and uptime)."""
+    return c.run(f"sudo -n supervisorctl status {team.name}", warn=True, pty=False)
+
+
+def logs(c, team, lines=100):
+    """The last `lines` lines of the team's uwsgi log."""
+    log = TeamPaths(team.name).uwsgi_log
+    say(c, f"tail -n {lines} {log}")
+    c.run(f"tail -n {int(lines)} {log}", warn=True, pty=False)
+
+
+def list_deploys(c, team):
+    """The releases on the server, newest first, the live one marked *."""
+    say(c, f"releases in {TeamPaths(team.name).releases}")
+    run_script(c, team, "list")
+
+
+def list_home(c):
+    """The workshop's first task: ls -lha in the team's home."""
+    say(c, "ls -lha")
+    c.run("ls -lha", pty=False)
+
+
+def unique_id():
+    """The workshop's id of a team member: local user and host."""
+    return f"{getpass.getuser()}__{socket.gethostname()}"
+
+
+def print_my_id(c):
+    """Who you are here, and who you are on the server."""
+    print(f"UNIQUE ID: {unique_id()}")
+    say(c, "id")
+    c.run("id", pty=False)
+
+
+def devserver_port(inventory, team):
+    """8000 + the team's position among its server's teams: teams sharing a server get different ports."""
+    return 8000 + [t.name for t in inventory.teams_on(team.server)].index(team.name)
+
+
+def run_devserver(c, team, inventory):
+    """Flask's development server on the team's server, from the live release and its virtualenv, with the
+    team's settings; runs until Ctrl-C."""
+    paths = TeamPaths(team.name)
+    port = devserver_port(inventory, team)
+    server = inventory.server(team.server)
+    say(c, f"flask run in {paths.current} on port {port}: http://{server.hostname or server.address}:{port}/ "
+           f"(Ctrl-C stops it)")
+    # The settings file holds NAME=value lines (uwsgi reads it the same way); export them without
+    # letting the shell interpret the values.
+    command = (f"cd {paths.current} && while IFS= read -r line; do [ -n \"$line\" ] && export \"$line\"; "
+               f"done < {paths.mongo_uri_file}; exec rapid-env/bin/flask --app app.wsgi:app run "
+               f"--host 0.0.0.0 --port {port}")
+    c.run(command, pty=True, warn=True)

@@ -1,0 +1,175 @@
+"""Release naming, the rsync file selection and the server script's prune/list, run for real on local
+directories (no SSH, no mocks)."""
+import subprocess
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+
+from deploy import release
+from deploy.layout import TeamPaths
+
+
+def test_release_id_is_utc_timestamp_then_sha():
+    moment = datetime(2026, 1, 21, 10, 30, 5, tzinfo=timezone(timedelta(hours=1)))
+    assert release.release_id(moment) == "20260121T093005Z"
+    assert release.release_id(moment, "1a2b3c4") == "20260121T093005Z-1a2b3c4"
+    assert release.RELEASE_ID.match(release.release_id(moment, "1a2b3c4"))
+
+
+def test_release_ids_sort_in_time_order():
+    start = datetime(2026, 12, 31, 23, 59, 58, tzinfo=timezone.utc)
+    ids = [release.release_id(start + timedelta(seconds=s), sha) for s, sha in ((0, "ffff"), (1, "0000"), (3, None))]
+    assert sorted(ids) == ids
+
+
+def test_new_release_id_of_a_git_tree_carries_its_sha(tmp_path):
+    subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
+    (tmp_path / "f").write_text("x")
+    subprocess.run(["git", "-C", str(tmp_path), "add", "f"], check=True)
+    subprocess.run(["git", "-C", str(tmp_path), "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "m"],
+                   check=True)
+    sha = subprocess.run(["git", "-C", str(tmp_path), "rev-parse", "--short", "HEAD"],
+                         capture_output=True, text=True).stdout.strip()
+    assert release.new_release_id(tmp_path).endswith("-" + sha)
+    assert release.git_short_sha(tmp_path / "nowhere") is None
+
+
+def test_rsync_ships_the_tree_without_git_venvs_caches_or_secrets(tmp_path):
+    src, dest = tmp_path / "src", tmp_path / "dest"
+    for name in ("app/wsgi.py", "app/static/x.css", "requirements.txt", ".git/HEAD", ".venv/bin/python",
+                 "rapid-env/bin/python", "app/__pycache__/wsgi.cpython-311.pyc", "app/old.pyc",
+                 ".pytest_cache/v", ".cache/wheels/a.whl", ".hacknode/keys/hacknode1", "RELEASE",
+                 "app/RELEASE.md", "docs/.cache/keep", "test-artifacts/shot.png"):
+        (src / name).parent.mkdir(parents=True, exist_ok=True)
+        (src / name).write_text(name)
+    command = release.rsync_command(src, str(dest), "ssh")
+    subprocess.run([part for part in command if part not in ("--rsh", "ssh")], check=True)
+    shipped = sorted(str(p.relative_to(dest)) for p in dest.rglob("*") if p.is_file())
+    assert shipped == ["app/RELEASE.md", "app/static/x.css", "app/wsgi.py", "docs/.cache/keep", "requirements.txt"]
+    assert oct((dest / "app/static/x.css").stat().st_mode & 0o777) == "0o644"   # nginx reads static files
+
+
+def test_ssh_command_for_rsync_uses_the_key_only():
+    assert release.ssh_command(2222, "/k/team key") == (
+        "ssh -p 2222 -o BatchMode=yes -o StrictHostKeyChecking=accept-new -i '/k/team key' -o IdentitiesOnly=yes")
+    assert "-i" not in release.ssh_command()
+
+
+def test_script_command_quotes_its_arguments():
+    assert release.script_command("activate", "20260121T093005Z", "a b.example") == \
+        "bash -s -- activate 20260121T093005Z 'a b.example'"
+
+
+def test_script_text_starts_with_the_layout_paths():
+    text = release.script_text(TeamPaths("hacknode2"), keep=3)
+    head = text.splitlines()[:8]
+    assert "releases=/home/hacknode2/releases" in head
+    assert "current=/home/hacknode2/current" in head
+    assert "wheelhouses='/home/hacknode2/wheels /opt/hacknode/wheels'" in head
+    assert "keep=3" in head
+
+
+@dataclass
+class LocalPaths:
+    """The layout's names for a team, under a temporary directory instead of /home."""
+    root: Path
+    team: str = "hacknode1"
+
+    def __getattr__(self, name):
+        real = getattr(TeamPaths(self.team), name)
+        return str(self.root) + real if isinstance(real, str) else real
+
+
+def run_script(paths, *args):
+    done = subprocess.run(["bash", "-s", "--", *args], input=release.script_text(paths, keep=3),
+                          capture_output=True, text=True)
+    return done.returncode, done.stdout + done.stderr
+
+
+@pytest.fixture
+def home(tmp_path):
+    paths = LocalPaths(tmp_path)
+    for d in (paths.releases, paths.envs, paths.run_dir):
+        Path(d).mkdir(parents=True)
+    return paths
+
+
+def make_release(paths, rid, env="aaaaaaaaaaaa", failed=False):
+    d = Path(paths.releases) / rid
+    d.mkdir()
+    (d / "RELEASE").write_text(rid + "\n")
+    (Path(paths.envs) / env).mkdir(exist_ok=True)
+    (d / "rapid-env").symlink_to(f"../../envs/{env}")
+    if failed:
+        (d / ".hacknode-failed").touch()
+
+
+def releases_left(paths):
+    return sorted(p.name for p in Path(paths.releases).iterdir())
+
+
+IDS = [f"2026010{i}T000000Z" for i in range(1, 9)]   # oldest first
+
+
+def test_prune_keeps_the_newest(home):
+    for rid in IDS:
+        make_release(home, rid)
+    Path(home.current).symlink_to(f"releases/{IDS[-1]}")
+    code, out = run_script(home, "prune")
+    assert code == 0, out
+    assert releases_left(home) == IDS[-3:]
+
+
+def test_prune_never_removes_current_nor_the_release_before_it(home):
+    for rid in IDS:
+        make_release(home, rid)
+    Path(home.current).symlink_to(f"releases/{IDS[1]}")      # after rollbacks: current is old
+    code, out = run_script(home, "prune")
+    assert code == 0, out
+    assert releases_left(home) == [IDS[0], IDS[1]] + IDS[-3:]
+
+
+def test_prune_removes_virtualenvs_no_release_uses(home):
+    make_release(home, IDS[0], env="0ld0ld0ld0ld")
+    for rid in IDS[1:]:
+        make_release(home, rid, env="11ee11ee11ee")
+    Path(home.current).symlink_to(f"releases/{IDS[-1]}")
+    code, out = run_script(home, "prune")
+    assert code == 0, out
+    assert sorted(p.name for p in Path(home.envs).iterdir()) == ["11ee11ee11ee"]
+    assert "pruned virtualenv envs/0ld0ld0ld0ld" in out
+
+
+def test_list_marks_current_and_failed_releases(home):
+    make_release(home, IDS[0])
+    make_release(home, IDS[1])
+    make_release(home, IDS[2], failed=True)
+    Path(home.current).symlink_to(f"releases/{IDS[1]}")
+    code, out = run_script(home, "list")
+    assert code == 0, out
+    assert out.splitlines() == [f"  {IDS[2]}  (failed its health check)",
+                                f"* {IDS[1]}  (rapid-env -> aaaaaaaaaaaa)",
+                                f"  {IDS[0]}  (rapid-env -> aaaaaaaaaaaa)"]
+
+
+def test_rollback_with_nothing_older_says_so(home):
+    make_release(home, IDS[0])
+    make_release(home, IDS[1], failed=True)
+    Path(home.current).symlink_to(f"releases/{IDS[0]}")   # only a newer, failed release besides it
+    code, out = run_script(home, "rollback", "hacknode1.example")
+    assert code == 1
+    assert f"no good release older than {IDS[0]}" in out
+
+
+def test_unknown_subcommand_is_named(home):
+    code, out = run_script(home, "deploi")
+    assert code == 1 and "unknown subcommand 'deploi'" in out
+
+
+def test_prepare_refuses_requirements_that_changed(home):
+    make_release(home, IDS[0])
+    (Path(home.releases) / IDS[0] / "requirements.txt").write_text("Flask==3.1.3\n")
+    code, out = run_script(home, "prepare", IDS[0], "000000000000")
+    assert code == 1 and "does not hash to 000000000000" in out
