@@ -25,6 +25,22 @@ def test(c, k="", fast=False):
     c.run(f"{sys.executable} -m pytest " + " ".join(f"'{a}'" for a in args), pty=False)
 
 
+@task(help={"inventory": "the class's inventory file (default inventory.yml)",
+            "out": "folder to write nginx/, supervisor/, uwsgi/, sudoers/ into (default deploy)"})
+def render(c, inventory="inventory.yml", out="deploy"):
+    """Render every config of the class into OUT for review; nothing is sent anywhere."""
+    from deploy.inventory import InventoryError, load_inventory
+    from deploy.render import RenderError, write_review
+    try:
+        written, removed = write_review(load_inventory(inventory), out)
+    except (InventoryError, RenderError) as e:
+        raise Exit(f"render: {e}", code=2)
+    for name in written:
+        print(f"wrote {out.rstrip('/')}/{name}")
+    for name in removed:
+        print(f"removed {out.rstrip('/')}/{name} (no longer in the class)")
+
+
 @task(help={"stop": "stop this host, or every host whose name starts with it followed by '*' (e.g. 'hn-t*')"})
 def hosts(c, stop=""):
     """List the isolated hosts running on this machine (demo class, tests); --stop stops some."""

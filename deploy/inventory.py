@@ -184,7 +184,9 @@ def public_key_problem(line):
     except (binascii.Error, ValueError):
         return "the key data is not valid base64"
     parts = _ssh_strings(blob)
-    if not parts or parts[0] != key_type.encode():
+    if not parts:
+        return "the key data is cut short or damaged; copy the whole line of the .pub file"
+    if parts[0] != key_type.encode():
         return f"the key data is not a {key_type} key"
     expected = {"ssh-ed25519": 2, "ssh-rsa": 3, "sk-ssh-ed25519@openssh.com": 3,
                 "sk-ecdsa-sha2-nistp256@openssh.com": 4}.get(key_type, 3)
@@ -211,6 +213,8 @@ class _Checker:
         self.path = path
         self.base_dir = os.path.dirname(os.path.abspath(path))
         self.problems = []
+        self.server_names = []          # valid server names, even of servers with other problems
+        self.server_names_known = True  # False when some server's name is itself wrong
 
     def problem(self, line, field, message):
         where = f"{self.path}:{line}" if line else self.path
@@ -353,10 +357,11 @@ class _Checker:
         return settings
 
     def check_servers(self, doc):
-        if "servers" not in doc:
-            return None
-        servers = self.sequence(doc.get("servers"), doc.lines.get("servers", doc.line), "servers")
+        servers = None
+        if "servers" in doc:
+            servers = self.sequence(doc["servers"], doc.lines["servers"], "servers")
         if servers is None:
+            self.server_names_known = False
             return None
         if not servers:
             self.problem(servers.line, "servers", "at least one server is needed")
@@ -365,15 +370,19 @@ class _Checker:
             field = f"servers[{index}]"
             entry = self.mapping(item, line, field, SERVER_KEYS, required=("name", "address"))
             if entry is None:
+                self.server_names_known = False
                 result.append(None)
                 continue
             name = self.name(entry, "name", f"{field}.name")
+            if name is None:
+                self.server_names_known = False
             if name is not None and name in seen_names:
                 self.problem(entry.lines["name"], f"{field}.name",
                              f"duplicate server name {name!r} (first at line {seen_names[name]})")
                 name = None
             elif name is not None:
                 seen_names[name] = entry.lines["name"]
+                self.server_names.append(name)
             address = self.string(entry, "address", f"{field}.address")
             if address is not None and host_problem(address):
                 self.problem(entry.lines["address"], f"{field}.address", host_problem(address))
@@ -470,7 +479,7 @@ class _Checker:
             return None
         if not teams:
             self.problem(teams.line, "teams", "at least one team is needed")
-        known_servers = [s.name for s in servers or () if s is not None]
+        known_servers = self.server_names
         admin_users = {s.admin_user for s in servers or () if s is not None}
         only_server = known_servers[0] if servers is not None and len(servers) == 1 and known_servers else None
         result, seen = [], {}
@@ -495,7 +504,7 @@ class _Checker:
             if "server" not in entry and only_server is None and servers is not None and len(servers) > 1:
                 self.problem(entry.line, field, "'server' is required when the class has several servers")
                 server = None
-            elif server is not None and servers is not None and None not in servers and server not in known_servers:
+            elif server is not None and self.server_names_known and server not in known_servers:
                 self.problem(entry.lines.get("server", entry.line), f"{field}.server",
                              f"unknown server {server!r} (servers: {', '.join(known_servers)})")
                 server = None

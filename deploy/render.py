@@ -24,9 +24,9 @@ class RenderError(Exception):
     """A template could not be rendered; the message names the template and line."""
 
 
-def _environment():
+def _environment(templates):
     return jinja2.Environment(
-        loader=jinja2.FileSystemLoader(TEMPLATES),
+        loader=jinja2.FileSystemLoader(templates),
         undefined=jinja2.StrictUndefined,
         autoescape=lambda name: bool(name) and name.endswith(".html.j2"),
         keep_trailing_newline=True,
@@ -45,10 +45,10 @@ def _template_line(traceback, filename):
     return line
 
 
-def render_template(name, **context):
-    """The template deploy/templates/<name> rendered with `context`; RenderError names template and line."""
-    environment = _environment()
-    where = f"deploy/templates/{name}"
+def render_template(name, context, templates=TEMPLATES):
+    """The template <templates>/<name> rendered with `context`; RenderError names template and line."""
+    environment = _environment(templates)
+    where = f"deploy/templates/{name}" if templates == TEMPLATES else os.path.join(templates, name)
     try:
         template = environment.get_template(name)
     except jinja2.TemplateSyntaxError as error:
@@ -78,18 +78,18 @@ def render_server(inventory, server_name):
     for team in teams:
         paths = TeamPaths(team.name)
         context = dict(common, team=team, paths=paths, supervisorctl=layout.SUPERVISORCTL)
-        files[paths.uwsgi_ini] = render_template("uwsgi.ini.j2", **context)
-        files[paths.supervisor_conf] = render_template("supervisor-team.conf.j2", **context)
-        files[paths.nginx_conf] = render_template("nginx-team-server.conf.j2", **context)
-        files[paths.nginx_location] = render_template("nginx-team-location.conf.j2", **context)
-        files[paths.sudoers] = render_template("sudoers-team.j2", **context)
-    files[layout.NGINX_SITE] = render_template("nginx-site.conf.j2", **common, etc=layout.ETC,
-                                               index_root=layout.INDEX_ROOT)
-    files[f"{layout.INDEX_ROOT}/index.html"] = render_template("index.html.j2", **common, teams=teams)
+        files[paths.uwsgi_ini] = render_template("uwsgi.ini.j2", context)
+        files[paths.supervisor_conf] = render_template("supervisor-team.conf.j2", context)
+        files[paths.nginx_conf] = render_template("nginx-team-server.conf.j2", context)
+        files[paths.nginx_location] = render_template("nginx-team-location.conf.j2", context)
+        files[paths.sudoers] = render_template("sudoers-team.j2", context)
+    files[layout.NGINX_SITE] = render_template(
+        "nginx-site.conf.j2", dict(common, etc=layout.ETC, index_root=layout.INDEX_ROOT))
+    files[f"{layout.INDEX_ROOT}/index.html"] = render_template("index.html.j2", dict(common, teams=teams))
     if inventory.mongodb.mode == "secantus":
-        files[layout.SECANTUS_CONF] = render_template(
-            "supervisor-secantus.conf.j2", **common, mongodb=inventory.mongodb, db_user=DB_USER,
-            tools_venv=layout.TOOLS_VENV, secantus_home=layout.SECANTUS_HOME, secantus_log=layout.SECANTUS_LOG)
+        files[layout.SECANTUS_CONF] = render_template("supervisor-secantus.conf.j2", dict(
+            common, mongodb=inventory.mongodb, db_user=DB_USER, tools_venv=layout.TOOLS_VENV,
+            secantus_home=layout.SECANTUS_HOME, secantus_log=layout.SECANTUS_LOG))
     return dict(sorted(files.items()))
 
 

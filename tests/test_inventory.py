@@ -1,0 +1,500 @@
+"""The inventory loader: the shipped demo class loads; every kind of mistake is refused with
+file:line: field, all at once, before anything is rendered (./inv render writes nothing)."""
+import base64
+import os
+import shutil
+import struct
+import subprocess
+import textwrap
+
+import pytest
+from invoke import Context, Exit
+
+from deploy.inventory import InventoryError, load_inventory, public_key_problem
+from deploy.model import MongoSettings
+from inventories.keys import ecdsa_key, ed25519_key, ed25519_private_key, rsa_key, write_demo_keys
+import tasks
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+KEY = ed25519_key("ada@laptop")
+
+
+def write(folder, text, name="class.yml"):
+    path = folder / name
+    path.write_text(textwrap.dedent(text).lstrip("\n").replace("KEY", KEY))
+    return path
+
+
+def problems_of(path):
+    with pytest.raises(InventoryError) as caught:
+        load_inventory(str(path))
+    return caught.value.problems
+
+
+# --- valid inventories ------------------------------------------------------------------
+
+def test_shipped_demo_inventory_loads_with_its_key_files(tmp_path):
+    shutil.copy(os.path.join(REPO, "inventory.yml"), tmp_path)
+    write_demo_keys(tmp_path)
+    inventory = load_inventory(str(tmp_path / "inventory.yml"))
+    assert (inventory.name, inventory.domain) == ("demo", "hacknode.test")
+    assert inventory.mongodb == MongoSettings(mode="secantus", port=27017)
+    [server] = inventory.servers
+    assert (server.name, server.address, server.ssh_port, server.admin_user) == ("local", "10.131.1.2", 22, "root")
+    assert server.hostname == "10.131.1.2"        # links by path use the address when no hostname is given
+    assert [t.name for t in inventory.teams] == ["hacknode1", "hacknode2", "hacknode3"]
+    assert [(t.processes, t.threads) for t in inventory.teams] == [(2, 2), (2, 2), (1, 2)]
+    key_file = (tmp_path / ".hacknode/keys/hacknode2.pub").read_text().strip()
+    assert inventory.teams[1].keys == (key_file,)
+
+
+def test_defaults_fill_everything_that_can_have_one(tmp_path):
+    path = write(tmp_path, """
+        class: {name: spring, domain: class.example.org}
+        servers:
+          - {name: main, address: class.example.org}
+        teams:
+          - {name: team-a, keys: ["KEY"]}
+    """)
+    inventory = load_inventory(str(path))
+    assert inventory.mongodb.mode == "secantus" and inventory.mongodb.port == 27017
+    assert inventory.servers[0].ssh_port == 22 and inventory.servers[0].admin_user == "root"
+    team = inventory.teams[0]
+    assert (team.server, team.processes, team.threads) == ("main", 2, 2)   # the only server
+    assert team.keys == (KEY,)
+
+
+def test_every_key_type_inline_or_in_files_with_several_keys(tmp_path):
+    keys = [ed25519_key("a"), rsa_key(3072, "b"), ecdsa_key(comment="c with spaces")]
+    (tmp_path / "keys").mkdir()
+    (tmp_path / "keys/two.pub").write_text(f"# two members\n{keys[1]}\n\n{keys[2]}\n")
+    path = write(tmp_path, f"""
+        class: {{name: c, domain: example.org}}
+        mongodb: {{mode: external, admin_uri_env: ATLAS_ADMIN_URI, hosts: "db1.example.org:27017,db2.example.org", options: "replicaSet=rs0&tls=true"}}
+        defaults: {{processes: 3, threads: 4}}
+        servers:
+          - {{name: s1, address: 192.0.2.1, ssh_port: 2222, admin_user: instructor, hostname: s1.example.org}}
+          - {{name: s2, address: "2001:db8::2"}}
+        teams:
+          - {{name: t1, server: s1, keys: ["{keys[0]}", keys/two.pub], processes: 1}}
+          - {{name: t2, server: s2, keys: [keys/two.pub], threads: 8}}
+    """)
+    inventory = load_inventory(str(path))
+    assert inventory.mongodb == MongoSettings(mode="external", port=27017, admin_uri_env="ATLAS_ADMIN_URI",
+                                              hosts="db1.example.org:27017,db2.example.org",
+                                              options="replicaSet=rs0&tls=true")
+    assert inventory.teams[0].keys == tuple(keys)
+    assert (inventory.teams[0].processes, inventory.teams[0].threads) == (1, 4)
+    assert (inventory.teams[1].processes, inventory.teams[1].threads) == (3, 8)
+    assert [t.name for t in inventory.teams_on("s2")] == ["t2"]
+    assert inventory.server("s1").hostname == "s1.example.org"
+
+
+def test_nine_team_class_as_in_the_shipped_comment(tmp_path):
+    """The commented real class at the end of inventory.yml is valid once uncommented (keys given)."""
+    text = open(os.path.join(REPO, "inventory.yml")).read()
+    example = text[text.index("# A real class"):]
+    yaml_text = "\n".join(line[2:] for line in example.splitlines() if line.startswith("# ") and ":" in line
+                          and not line.startswith("# A real"))
+    (tmp_path / "keys").mkdir()
+    for name in ("ada", "grace", "alan", "barbara", "edsger", "donald", "frances", "john", "margaret", "ken"):
+        (tmp_path / f"keys/{name}.pub").write_text(ed25519_key(name) + "\n")
+    yaml_text = yaml_text.replace('"ssh-ed25519 AAAAC3Nza... linus@laptop"', f'"{ed25519_key("linus")}"')
+    path = tmp_path / "class.yml"
+    path.write_text(yaml_text + "\n")
+    inventory = load_inventory(str(path))
+    assert [t.name for t in inventory.teams] == [f"hacknode{n}" for n in range(1, 10)]
+    assert inventory.mongodb.mode == "mongod"
+    assert {t.server for t in inventory.teams} == {"main"}
+    assert len(inventory.teams[0].keys) == 2 and inventory.teams[8].processes == 4
+
+
+# --- SSH public keys --------------------------------------------------------------------
+
+def test_public_keys_are_checked_down_to_their_encoded_type():
+    assert public_key_problem(ed25519_key()) == ""
+    assert public_key_problem(rsa_key()) == ""
+    assert public_key_problem(ecdsa_key()) == ""
+    key_type, data, comment = ed25519_key().split(" ", 2)
+    assert "not valid base64" in public_key_problem(f"{key_type} {data[:-3]}!! x")
+    assert "cut short or damaged" in public_key_problem(f"{key_type} {data[:40]} x")
+    type_only = base64.b64encode(struct.pack(">I", 11) + b"ssh-ed25519").decode()
+    assert "not a complete ssh-ed25519 key" in public_key_problem(f"ssh-ed25519 {type_only} x")
+    assert "not a ssh-rsa key" in public_key_problem(f"ssh-rsa {data} x")       # ed25519 blob, rsa label
+    assert "unknown key type 'ssh-dss'" in public_key_problem(f"ssh-dss {data}")
+    assert "expected 'TYPE BASE64" in public_key_problem("ssh-ed25519")
+    assert "shorter than 2048 bits" in public_key_problem(rsa_key(1024))
+    assert "private key" in public_key_problem(ed25519_private_key().splitlines()[0])
+
+
+# --- malformed inventories --------------------------------------------------------------
+# Each: (id, inventory text, the expected problem "line: field: message" after the file name).
+# KEY is replaced by a valid public key made at test time.
+
+GOOD_TAIL = """
+servers:
+  - {name: main, address: 192.0.2.10}
+teams:
+  - {name: team1, keys: ["KEY"]}
+"""
+
+BAD = [
+    ("team-name-uppercase", """
+        class: {name: c, domain: example.org}
+        servers:
+          - {name: main, address: 192.0.2.10}
+        teams:
+          - {name: team1, keys: ["KEY"]}
+          - name: Hack_2
+            keys: ["KEY"]
+     """, "6: teams[1].name: 'Hack_2' must match ^[a-z][a-z0-9-]{0,30}$"),
+    ("team-name-too-long", """
+        class: {name: c, domain: example.org}
+        servers:
+          - {name: main, address: 192.0.2.10}
+        teams:
+          - {name: abcdefghijabcdefghijabcdefghijxyz, keys: ["KEY"]}
+     """, "5: teams[0].name: 'abcdefghijabcdefghijabcdefghijxyz' must match ^[a-z][a-z0-9-]{0,30}$"),
+    ("team-name-starts-with-digit", """
+        class: {name: c, domain: example.org}
+        servers:
+          - {name: main, address: 192.0.2.10}
+        teams:
+          - {name: 2fast, keys: ["KEY"]}
+     """, "5: teams[0].name: '2fast' must match"),
+    ("team-name-ends-with-hyphen", """
+        class: {name: c, domain: example.org}
+        servers:
+          - {name: main, address: 192.0.2.10}
+        teams:
+          - {name: team-, keys: ["KEY"]}
+     """, "5: teams[0].name: 'team-' must not end with '-'"),
+    ("team-name-is-a-number", """
+        class: {name: c, domain: example.org}
+        servers:
+          - {name: main, address: 192.0.2.10}
+        teams:
+          - {name: 7, keys: ["KEY"]}
+     """, "5: teams[0].name: must be a non-empty string, not 7"),
+    ("team-name-system-account", """
+        class: {name: c, domain: example.org}
+        servers:
+          - {name: main, address: 192.0.2.10}
+        teams:
+          - {name: www-data, keys: ["KEY"]}
+     """, "5: teams[0].name: 'www-data' is a system or admin account name"),
+    ("team-name-is-the-admin-user", """
+        class: {name: c, domain: example.org}
+        servers:
+          - {name: main, address: 192.0.2.10, admin_user: instructor}
+        teams:
+          - {name: instructor, keys: ["KEY"]}
+     """, "5: teams[0].name: 'instructor' is a system or admin account name"),
+    ("duplicate-team", """
+        class: {name: c, domain: example.org}
+        servers:
+          - {name: main, address: 192.0.2.10}
+        teams:
+          - {name: team1, keys: ["KEY"]}
+          - {name: team1, keys: ["KEY"]}
+     """, "6: teams[1].name: duplicate team name 'team1' (first at line 5)"),
+    ("duplicate-server", """
+        class: {name: c, domain: example.org}
+        servers:
+          - {name: main, address: 192.0.2.10}
+          - {name: main, address: 192.0.2.11}
+        teams:
+          - {name: team1, server: main, keys: ["KEY"]}
+     """, "4: servers[1].name: duplicate server name 'main' (first at line 3)"),
+    ("team-on-unknown-server", """
+        class: {name: c, domain: example.org}
+        servers:
+          - {name: main, address: 192.0.2.10}
+        teams:
+          - {name: team1, server: mian, keys: ["KEY"]}
+     """, "5: teams[0].server: unknown server 'mian' (servers: main)"),
+    ("team-without-server-in-multi-server-class", """
+        class: {name: c, domain: example.org}
+        servers:
+          - {name: a, address: 192.0.2.10}
+          - {name: b, address: 192.0.2.11}
+        teams:
+          - {name: team1, keys: ["KEY"]}
+     """, "6: teams[0]: 'server' is required when the class has several servers"),
+    ("unknown-team-key-typo", """
+        class: {name: c, domain: example.org}
+        servers:
+          - {name: main, address: 192.0.2.10}
+        teams:
+          - name: team1
+            keys: ["KEY"]
+            proceses: 4
+     """, "7: teams[0].proceses: unknown key; did you mean 'processes'?"),
+    ("unknown-top-level-key", """
+        class: {name: c, domain: example.org}
+        server:
+          - {name: main, address: 192.0.2.10}
+        servers:
+          - {name: main, address: 192.0.2.10}
+        teams:
+          - {name: team1, keys: ["KEY"]}
+     """, "2: server: unknown key; did you mean 'servers'?"),
+    ("malformed-key-base64", """
+        class: {name: c, domain: example.org}
+        servers:
+          - {name: main, address: 192.0.2.10}
+        teams:
+          - name: team1
+            keys:
+              - "ssh-ed25519 AAAA#not-base64 ada@laptop"
+     """, "7: teams[0].keys[0]: the key data is not valid base64"),
+    ("malformed-key-type", """
+        class: {name: c, domain: example.org}
+        servers:
+          - {name: main, address: 192.0.2.10}
+        teams:
+          - name: team1
+            keys:
+              - "ssh-ed25519-cert AAAAC3NzaC1lZDI1NTE5 ada@laptop"
+     """, "7: teams[0].keys[0]: key file 'ssh-ed25519-cert AAAAC3NzaC1lZDI1NTE5 ada@laptop' not found"),
+    ("key-file-missing", """
+        class: {name: c, domain: example.org}
+        servers:
+          - {name: main, address: 192.0.2.10}
+        teams:
+          - name: team1
+            keys: [keys/nobody.pub]
+     """, "6: teams[0].keys[0]: key file 'keys/nobody.pub' not found"),
+    ("no-keys", """
+        class: {name: c, domain: example.org}
+        servers:
+          - {name: main, address: 192.0.2.10}
+        teams:
+          - name: team1
+            keys: []
+     """, "6: teams[0].keys: at least one SSH public key is needed"),
+    ("bad-domain", """
+        class: {name: c, domain: "class..example.org"}
+        servers:
+          - {name: main, address: 192.0.2.10}
+        teams:
+          - {name: team1, keys: ["KEY"]}
+     """, "1: class.domain: 'class..example.org' is not a domain name"),
+    ("domain-is-an-ip", """
+        class:
+          name: c
+          domain: 192.0.2.10
+        servers:
+          - {name: main, address: 192.0.2.10}
+        teams:
+          - {name: team1, keys: ["KEY"]}
+     """, "3: class.domain: '192.0.2.10' is an IP address"),
+    ("domain-uppercase", """
+        class: {name: c, domain: Example.ORG}
+        servers:
+          - {name: main, address: 192.0.2.10}
+        teams:
+          - {name: team1, keys: ["KEY"]}
+     """, "1: class.domain: 'Example.ORG' must be lowercase"),
+    ("ssh-port-out-of-range", """
+        class: {name: c, domain: example.org}
+        servers:
+          - name: main
+            address: 192.0.2.10
+            ssh_port: 70000
+        teams:
+          - {name: team1, keys: ["KEY"]}
+     """, "5: servers[0].ssh_port: 70000 is out of range 1..65535"),
+    ("ssh-port-a-string", """
+        class: {name: c, domain: example.org}
+        servers:
+          - {name: main, address: 192.0.2.10, ssh_port: "22"}
+        teams:
+          - {name: team1, keys: ["KEY"]}
+     """, "3: servers[0].ssh_port: must be a whole number, not '22'"),
+    ("mongodb-port-out-of-range", """
+        class: {name: c, domain: example.org}
+        mongodb: {mode: mongod, port: 0}
+        servers:
+          - {name: main, address: 192.0.2.10}
+        teams:
+          - {name: team1, keys: ["KEY"]}
+     """, "2: mongodb.port: 0 is out of range 1..65535"),
+    ("mongodb-unknown-mode", """
+        class: {name: c, domain: example.org}
+        mongodb:
+          mode: mongo
+        servers:
+          - {name: main, address: 192.0.2.10}
+        teams:
+          - {name: team1, keys: ["KEY"]}
+     """, "3: mongodb.mode: 'mongo' is not one of mongod, secantus, external"),
+    ("mongodb-external-without-uri-env", """
+        class: {name: c, domain: example.org}
+        mongodb:
+          mode: external
+          hosts: db.example.org:27017
+        servers:
+          - {name: main, address: 192.0.2.10}
+        teams:
+          - {name: team1, keys: ["KEY"]}
+     """, "3: mongodb: 'admin_uri_env' is required in mode external"),
+    ("mongodb-uri-instead-of-env-name", """
+        class: {name: c, domain: example.org}
+        mongodb:
+          mode: external
+          admin_uri_env: "mongodb+srv://admin:secret@cluster0.example.net"
+          hosts: db.example.org
+        servers:
+          - {name: main, address: 192.0.2.10}
+        teams:
+          - {name: team1, keys: ["KEY"]}
+     """, "4: mongodb.admin_uri_env: 'mongodb+srv://admin:secret@cluster0.example.net' is not an environment variable name"),
+    ("mongodb-hosts-in-secantus-mode", """
+        class: {name: c, domain: example.org}
+        mongodb: {mode: secantus, hosts: "db.example.org"}
+        servers:
+          - {name: main, address: 192.0.2.10}
+        teams:
+          - {name: team1, keys: ["KEY"]}
+     """, "2: mongodb.hosts: only for mode external"),
+    ("processes-out-of-range", """
+        class: {name: c, domain: example.org}
+        servers:
+          - {name: main, address: 192.0.2.10}
+        teams:
+          - {name: team1, keys: ["KEY"], processes: 0}
+     """, "5: teams[0].processes: 0 is out of range 1..32"),
+    ("bad-server-address", """
+        class: {name: c, domain: example.org}
+        servers:
+          - {name: main, address: "server one"}
+        teams:
+          - {name: team1, keys: ["KEY"]}
+     """, "3: servers[0].address: 'server one' is neither an IP address nor a host name"),
+    ("missing-class", """
+        servers:
+          - {name: main, address: 192.0.2.10}
+        teams:
+          - {name: team1, keys: ["KEY"]}
+     """, "1: 'class' is required"),
+    ("teams-not-a-list", """
+        class: {name: c, domain: example.org}
+        servers:
+          - {name: main, address: 192.0.2.10}
+        teams:
+          team1: {keys: ["KEY"]}
+     """, "4: teams: must be a list"),
+    ("yaml-duplicate-key", """
+        class: {name: c, domain: example.org}
+        servers:
+          - {name: main, address: 192.0.2.10}
+        teams:
+          - name: team1
+            name: team2
+            keys: ["KEY"]
+     """, "6: teams[0].name: given twice"),
+    ("yaml-syntax-error", """
+        class: {name: c, domain: example.org}
+        servers:
+          - {name: main, address: 192.0.2.10
+        teams:
+          - {name: team1, keys: ["KEY"]}
+     """, "4: YAML syntax error"),
+    ("yaml-bad-indentation", """
+        class: {name: c, domain: example.org}
+        servers:
+          - name: main
+           address: 192.0.2.10
+        teams:
+          - {name: team1, keys: ["KEY"]}
+     """, "4: YAML syntax error"),
+]
+
+
+def test_there_are_at_least_twenty_malformed_inventories():
+    assert len(BAD) >= 20 and len({case[0] for case in BAD}) == len(BAD)
+
+
+@pytest.mark.parametrize("text,expected", [case[1:] for case in BAD], ids=[case[0] for case in BAD])
+def test_malformed_inventory_is_refused_and_nothing_is_rendered(tmp_path, text, expected):
+    path = write(tmp_path, text)
+    problems = problems_of(path)
+    assert any(p.startswith(f"{path}:{expected.split(':', 1)[0]}:") and expected.split(":", 1)[1] in p
+               for p in problems), problems
+    out = tmp_path / "out"
+    with pytest.raises(Exit) as caught:
+        tasks.render(Context(), inventory=str(path), out=str(out))
+    assert caught.value.code == 2 and expected.split(":", 1)[1].strip() in str(caught.value.message)
+    assert not out.exists()
+
+
+def test_every_problem_is_reported_at_once(tmp_path):
+    path = write(tmp_path, """
+        class: {name: c, domain: example..org}
+        servers:
+          - {name: main, address: 192.0.2.10, ssh_port: 0}
+        teams:
+          - {name: Team1, keys: ["KEY"]}
+          - {name: team2, server: other, keys: [missing.pub]}
+          - {name: team3, keys: ["KEY"], threds: 2}
+    """)
+    problems = problems_of(path)
+    assert [p.split(": ", 2)[:2] for p in problems] == [
+        [f"{path}:1", "class.domain"],
+        [f"{path}:3", "servers[0].ssh_port"],
+        [f"{path}:5", "teams[0].name"],
+        [f"{path}:6", "teams[1].server"],
+        [f"{path}:6", "teams[1].keys[0]"],
+        [f"{path}:7", "teams[2].threds"],
+    ]
+
+
+def test_private_key_file_is_refused_without_echoing_it(tmp_path):
+    (tmp_path / "id_ed25519").write_text(ed25519_private_key())
+    path = write(tmp_path, """
+        class: {name: c, domain: example.org}
+        servers:
+          - {name: main, address: 192.0.2.10}
+        teams:
+          - {name: team1, keys: [id_ed25519]}
+    """)
+    [problem] = problems_of(path)
+    assert problem == (f"{path}:5: teams[0].keys[0]: key file 'id_ed25519' holds a private key: "
+                       "give the .pub file, and never share the private one")
+
+
+def test_missing_and_empty_files(tmp_path):
+    assert problems_of(tmp_path / "nope.yml") == [f"{tmp_path}/nope.yml: no such file"]
+    empty = tmp_path / "empty.yml"
+    empty.write_text("# nothing yet\n")
+    assert "the file is empty" in problems_of(empty)[0]
+    scalar = tmp_path / "scalar.yml"
+    scalar.write_text("just words\n")
+    assert problems_of(scalar) == [f"{scalar}:1: must be a mapping with keys class, mongodb, defaults, servers, teams"]
+
+
+def run_inv(*args):
+    return subprocess.run([os.path.join(REPO, "inv"), *args], cwd=REPO, capture_output=True, text=True, timeout=120)
+
+
+def test_inv_render_refuses_a_bad_inventory_with_one_message_and_no_traceback(tmp_path):
+    path = write(tmp_path, """
+        class: {name: c, domain: example.org}
+        servers:
+          - {name: main, address: 192.0.2.10}
+        teams:
+          - {name: team1, keys: ["KEY"]}
+          - {name: Team_2, keys: ["KEY"]}
+    """)
+    out = tmp_path / "out"
+    result = run_inv("render", "--inventory", str(path), "--out", str(out))
+    assert result.returncode == 2
+    assert f"{path}:6: teams[1].name: 'Team_2' must match ^[a-z][a-z0-9-]{{0,30}}$" in result.stderr
+    assert "Traceback" not in result.stderr + result.stdout
+    assert not out.exists()
+    broken = tmp_path / "broken.yml"
+    broken.write_text("class: {name: c\nteams: [\n")
+    result = run_inv("render", "--inventory", str(broken), "--out", str(out))
+    assert result.returncode == 2 and f"{broken}:2: YAML syntax error" in result.stderr
+    assert "Traceback" not in result.stderr and not out.exists()
