@@ -1,0 +1,414 @@
+"""Rendering: every config the class implies, checked by its real tool (nginx -t, supervisor's own
+parser, uwsgi, visudo and sudo), deterministic, and the committed review output is current.
+
+Checks that need files at server paths (users, /home, /var/log) run in a private mount namespace
+(unshare -m) over tmpfs, so this machine is left untouched."""
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import textwrap
+
+import pytest
+from invoke import Context
+
+from deploy import layout
+from deploy.inventory import load_inventory
+from deploy.layout import TeamPaths
+from deploy.render import MANAGED, RenderError, render_class, render_server, render_template, review_files
+from inventories.keys import ed25519_key, write_demo_keys
+import tasks
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+PYTHON = os.path.join(REPO, ".venv", "bin", "python")
+UWSGI = os.path.join(REPO, ".venv", "bin", "uwsgi")
+NGINX = "/usr/sbin/nginx"
+VISUDO = "/usr/sbin/visudo"
+
+
+def nine_team_class(tmp_path, mode="secantus", servers=("main",)):
+    key = ed25519_key()
+    server_lines = "".join(f"  - {{name: {s}, address: 192.0.2.{10 + i}, hostname: {s}.example.org}}\n"
+                           for i, s in enumerate(servers))
+    team_lines = "".join(f"  - {{name: hacknode{n}, server: {servers[(n - 1) % len(servers)]}, "
+                         f"keys: [\"{key}\"]{', processes: 4' if n == 9 else ''}}}\n" for n in range(1, 10))
+    mongodb = {"secantus": "{mode: secantus, port: 27018}", "mongod": "{mode: mongod}",
+               "external": "{mode: external, admin_uri_env: ADMIN_URI, hosts: db.example.org}"}[mode]
+    path = tmp_path / "class.yml"
+    path.write_text(f"class: {{name: spring, domain: class.example.org}}\nmongodb: {mongodb}\n"
+                    f"servers:\n{server_lines}teams:\n{team_lines}")
+    return load_inventory(str(path))
+
+
+@pytest.fixture
+def demo(tmp_path):
+    """The shipped inventory.yml, with the demo's key files made at test time."""
+    shutil.copy(os.path.join(REPO, "inventory.yml"), tmp_path)
+    write_demo_keys(tmp_path)
+    return load_inventory(str(tmp_path / "inventory.yml"))
+
+
+def in_mount_namespace(script, *args):
+    """Run the shell `script` in a private mount namespace (root only); its result."""
+    return subprocess.run(["unshare", "--mount", "--propagation", "private", "sh", "-ec", script, "sh", *args],
+                          capture_output=True, text=True, timeout=120)
+
+
+# --- what is rendered -------------------------------------------------------------------
+
+def test_server_gets_every_config_at_its_layout_path(demo):
+    files = render_server(demo, "local")
+    expected = {layout.NGINX_SITE, f"{layout.INDEX_ROOT}/index.html", layout.SECANTUS_CONF}
+    for team in ("hacknode1", "hacknode2", "hacknode3"):
+        p = TeamPaths(team)
+        expected |= {p.uwsgi_ini, p.supervisor_conf, p.nginx_conf, p.nginx_location, p.sudoers}
+    assert set(files) == expected
+    assert list(files) == sorted(files)
+
+
+def test_every_file_starts_with_the_managed_comment(tmp_path):
+    for files in render_class(nine_team_class(tmp_path)).values():
+        for path, content in files.items():
+            first = content.split("\n", 1)[0]
+            assert MANAGED in first and first.startswith(("#", "<!--")), path
+
+
+def test_same_inventory_same_bytes(tmp_path, demo):
+    assert render_class(demo) == render_class(demo)
+    first, second = tmp_path / "a", tmp_path / "b"
+    tasks.render(Context(), inventory=demo.path, out=str(first))
+    tasks.render(Context(), inventory=demo.path, out=str(second))
+    names = sorted(str(p.relative_to(first)) for p in first.rglob("*") if p.is_file())
+    assert names == sorted(str(p.relative_to(second)) for p in second.rglob("*") if p.is_file())
+    assert len(names) == 18
+    for name in names:
+        assert (first / name).read_bytes() == (second / name).read_bytes()
+
+
+def test_committed_review_output_matches_the_shipped_inventory(demo):
+    """deploy/nginx, deploy/supervisor, deploy/uwsgi, deploy/sudoers are `./inv render` of inventory.yml."""
+    committed = {}
+    for folder in ("nginx", "supervisor", "uwsgi", "sudoers"):
+        for root, _dirs, names in os.walk(os.path.join(REPO, "deploy", folder)):
+            for name in names:
+                path = os.path.join(root, name)
+                committed[os.path.relpath(path, os.path.join(REPO, "deploy"))] = open(path).read()
+    assert committed == review_files(demo), "run ./inv render and commit deploy/"
+
+
+def test_review_removes_configs_of_teams_no_longer_in_the_class(tmp_path, demo):
+    out = tmp_path / "out"
+    tasks.render(Context(), inventory=demo.path, out=str(out))
+    (out / "nginx" / "notes.txt").write_text("my own notes\n")
+    text = open(demo.path).read()
+    cut = text.index("  - name: hacknode3")
+    smaller = tmp_path / "smaller.yml"
+    smaller.write_text(text[:cut] + text[text.index("# A real class"):])
+    tasks.render(Context(), inventory=str(smaller), out=str(out))
+    assert not (out / "uwsgi" / "hacknode3.ini").exists()
+    assert not (out / "nginx" / "locations" / "hacknode3.conf").exists()
+    assert (out / "uwsgi" / "hacknode2.ini").exists()
+    assert (out / "nginx" / "notes.txt").read_text() == "my own notes\n"     # not ours: kept
+    assert "hacknode3" not in (out / "nginx" / "local.index.html").read_text()
+
+
+def test_inv_render_prints_what_it_wrote(tmp_path, demo):
+    out = tmp_path / "out"
+    result = subprocess.run([os.path.join(REPO, "inv"), "render", "--inventory", demo.path, "--out", str(out)],
+                            cwd=REPO, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert f"wrote {out}/uwsgi/hacknode2.ini" in result.stdout.splitlines()
+    assert f"wrote {out}/supervisor/local.secantus.conf" in result.stdout.splitlines()
+    assert len(result.stdout.splitlines()) == 18
+
+
+def test_database_program_only_in_secantus_mode(tmp_path):
+    assert layout.SECANTUS_CONF in render_server(nine_team_class(tmp_path, "secantus"), "main")
+    assert layout.SECANTUS_CONF not in render_server(nine_team_class(tmp_path, "mongod"), "main")
+    assert layout.SECANTUS_CONF not in render_server(nine_team_class(tmp_path, "external"), "main")
+
+
+def test_each_server_gets_its_own_teams_and_index(tmp_path):
+    inventory = nine_team_class(tmp_path, servers=("east", "west"))
+    east = render_server(inventory, "east")
+    assert TeamPaths("hacknode1").uwsgi_ini in east and TeamPaths("hacknode2").uwsgi_ini not in east
+    index = east[f"{layout.INDEX_ROOT}/index.html"]
+    assert 'href="/hacknode3/"' in index and 'href="http://hacknode3.class.example.org/"' in index
+    assert "hacknode2" not in index
+    assert set(review_files(inventory)) >= {"nginx/east.site.conf", "nginx/west.site.conf",
+                                            "nginx/west.index.html", "supervisor/east.secantus.conf"}
+
+
+def test_index_page_lists_every_team(demo):
+    index = render_server(demo, "local")[f"{layout.INDEX_ROOT}/index.html"]
+    assert index.startswith("<!-- managed by hacknode") and "<!DOCTYPE html>" in index
+    assert index.count("<tr><td>") == 3
+
+
+def test_template_error_names_template_and_line(tmp_path):
+    (tmp_path / "broken.conf.j2").write_text("# managed by hacknode\nserver {\n  listen {{ server.port }};\n}\n")
+    with pytest.raises(RenderError, match=r"broken.conf.j2:3: .*'port'"):
+        render_template("broken.conf.j2", {"server": {"name": "x"}}, templates=str(tmp_path))
+    (tmp_path / "syntax.conf.j2").write_text("# managed by hacknode\n{% if x %}\nno end\n")
+    with pytest.raises(RenderError, match=r"syntax.conf.j2:\d+: "):
+        render_template("syntax.conf.j2", {"x": 1}, templates=str(tmp_path))
+    (tmp_path / "unmanaged.j2").write_text("listen 80;\n")
+    with pytest.raises(RenderError, match=r"unmanaged.j2:1: the first line must be"):
+        render_template("unmanaged.j2", {}, templates=str(tmp_path))
+
+
+# --- checked by the real tools ----------------------------------------------------------
+
+def nginx_check(tmp_path, files):
+    """nginx -t and -T over the rendered site, team blocks and locations, relocated under tmp_path."""
+    root = tmp_path / "root"
+    for path, content in files.items():
+        dest = root / path.lstrip("/")
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        dest.write_text(content.replace(f"{layout.ETC}/", f"{root}{layout.ETC}/"))
+    shutil.copy("/etc/nginx/uwsgi_params", tmp_path / "uwsgi_params")
+    temp = tmp_path / "temp"
+    temp.mkdir()
+    (tmp_path / "nginx.conf").write_text(textwrap.dedent(f"""\
+        pid {tmp_path}/nginx.pid;
+        error_log {tmp_path}/error.log;
+        events {{}}
+        http {{
+            access_log off;
+            client_body_temp_path {temp}/body;
+            proxy_temp_path {temp}/proxy;
+            fastcgi_temp_path {temp}/fastcgi;
+            uwsgi_temp_path {temp}/uwsgi;
+            scgi_temp_path {temp}/scgi;
+            include {root}{layout.NGINX_SITE};
+        }}
+    """))
+    return subprocess.run([NGINX, "-T", "-c", str(tmp_path / "nginx.conf"), "-p", f"{tmp_path}/"],
+                          capture_output=True, text=True, timeout=60)
+
+
+@pytest.mark.parametrize("which", ["demo", "nine teams", "two servers"])
+def test_nginx_accepts_the_rendered_configs(tmp_path, demo, which):
+    if which == "demo":
+        inventory, server = demo, "local"
+    else:
+        inventory = nine_team_class(tmp_path, servers=("main",) if which == "nine teams" else ("main", "backup"))
+        server = "main"
+    files = render_server(inventory, server)
+    result = nginx_check(tmp_path, files)
+    assert result.returncode == 0, result.stderr
+    assert "test is successful" in result.stderr
+    for team in inventory.teams_on(server):     # -T dumps what was really included
+        assert f"server_name {team.name}.{inventory.domain};" in result.stdout
+        assert f"location /{team.name}/ {{" in result.stdout
+        assert f"uwsgi_param SCRIPT_NAME /{team.name};" in result.stdout
+    assert result.stdout.count("listen 80 default_server;") == 1
+
+
+def test_nginx_check_catches_a_broken_block(tmp_path, demo):
+    """The check above can fail: a team block with a typo is refused by nginx."""
+    files = render_server(demo, "local")
+    path = TeamPaths("hacknode2").nginx_conf
+    files[path] = files[path].replace("uwsgi_pass", "uwsgi_passs")
+    result = nginx_check(tmp_path, files)
+    assert result.returncode != 0 and 'unknown directive "uwsgi_passs"' in result.stderr
+
+
+SUPERVISOR_DUMP = """
+import json, sys
+from supervisor.options import ServerOptions
+options = ServerOptions()
+options.configfile = sys.argv[1]
+options.process_config(do_usage=False)
+print(json.dumps({p.name: {"command": p.command, "uid": p.uid, "directory": p.directory,
+                           "autostart": p.autostart, "autorestart": str(p.autorestart),
+                           "stopsignal": int(p.stopsignal), "stopasgroup": p.stopasgroup,
+                           "killasgroup": p.killasgroup, "logfile": p.stdout_logfile,
+                           "redirect_stderr": p.redirect_stderr, "environment": p.environment,
+                           "priority": p.priority}
+                  for g in options.process_group_configs for p in g.process_configs}))
+"""
+
+
+def supervisor_parse(tmp_path, files, users):
+    """Supervisor's own parser over the rendered programs, in a namespace where the teams' users
+    (a copy of /etc/passwd) and log folders (tmpfs over /var/log) exist."""
+    conf_d = tmp_path / "conf.d"
+    conf_d.mkdir()
+    for path, content in files.items():
+        if path.startswith(layout.SUPERVISOR_DIR + "/"):
+            (conf_d / os.path.basename(path)).write_text(content)
+    (tmp_path / "supervisord.conf").write_text(
+        f"[supervisord]\nlogfile = {tmp_path}/supervisord.log\npidfile = {tmp_path}/supervisord.pid\n"
+        f"[include]\nfiles = {conf_d}/*.conf\n")
+    passwd = tmp_path / "passwd"
+    passwd.write_text(open("/etc/passwd").read() + "".join(
+        f"{user}:x:{40000 + i}:{40000 + i}::/home/{user}:/usr/sbin/nologin\n" for i, user in enumerate(users)))
+    (tmp_path / "dump.py").write_text(SUPERVISOR_DUMP)
+    log_dirs = " ".join(TeamPaths(u).log_dir for u in users)
+    result = in_mount_namespace(
+        f'mount --bind "$1" /etc/passwd; mount -t tmpfs tmpfs /var/log; mkdir -p {layout.LOG_ROOT} {log_dirs}; '
+        f'exec "$2" "$3" "$4"', str(passwd), PYTHON, str(tmp_path / "dump.py"), str(tmp_path / "supervisord.conf"))
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+def test_supervisor_parses_every_program_as_intended(tmp_path):
+    inventory = nine_team_class(tmp_path)
+    programs = supervisor_parse(tmp_path, render_server(inventory, "main"),
+                                [t.name for t in inventory.teams] + ["hacknode-db"])
+    assert sorted(programs) == sorted([f"hacknode{n}" for n in range(1, 10)] + ["hacknode-secantus"])
+    for n in range(1, 10):
+        team, paths = f"hacknode{n}", TeamPaths(f"hacknode{n}")
+        program = programs[team]
+        assert program["command"] == f"{paths.venv}/bin/uwsgi --ini {paths.uwsgi_ini}"
+        assert program["uid"] == 40000 + n - 1           # runs as the team's own user
+        assert program["directory"] == paths.home and program["logfile"] == paths.uwsgi_log
+        assert program["autostart"] and program["autorestart"] == "<class 'supervisor.datatypes.RestartUnconditionally'>"
+        assert program["stopsignal"] == 15 and program["stopasgroup"] and program["killasgroup"]
+        assert program["redirect_stderr"] and program["environment"]["HOME"] == paths.home
+    database = programs["hacknode-secantus"]
+    assert database["uid"] == 40009 and database["priority"] < programs["hacknode1"]["priority"]
+    assert " --auth" in database["command"] and " --standalone" in database["command"]
+    assert "--host 127.0.0.1 --port 27018" in database["command"]
+
+
+def test_uwsgi_accepts_the_ini_strictly(tmp_path, demo):
+    files = render_server(demo, "local")
+    ini = tmp_path / "hacknode2.ini"
+    ini.write_text(files[TeamPaths("hacknode2").uwsgi_ini])
+    result = subprocess.run([UWSGI, "--ini", str(ini), "--get", "socket", "--get", "processes",
+                             "--get", "threads", "--get", "chmod-socket", "--get", "module"],
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == [TeamPaths("hacknode2").socket, "2", "2", "660", "app.wsgi:app"]
+    ini.write_text(files[TeamPaths("hacknode2").uwsgi_ini].replace("max-requests", "max-request"))
+    result = subprocess.run([UWSGI, "--ini", str(ini), "--get", "socket"], capture_output=True, text=True)
+    assert result.returncode != 0 and "unknown config directive: max-request" in result.stderr
+
+
+SERVE = r"""
+import http.client, json, os, socket, subprocess, sys, time
+uwsgi, ini, nginx, nginx_conf, sock, port = sys.argv[1:7]
+log = open("/home/serve.log", "w")
+app_server = subprocess.Popen([uwsgi, "--ini", ini], stdout=log, stderr=subprocess.STDOUT)
+web_server = subprocess.Popen([nginx, "-c", nginx_conf, "-g", "daemon off;"], stdout=log, stderr=subprocess.STDOUT)
+def get(path, host):
+    for _ in range(100):
+        try:
+            connection = http.client.HTTPConnection("127.0.0.1", int(port), timeout=10)
+            connection.request("GET", path, headers={"Host": host})
+            response = connection.getresponse()
+            return [response.status, response.getheader("Location"), response.read().decode()]
+        except (ConnectionRefusedError, http.client.RemoteDisconnected):
+            time.sleep(0.1)
+try:
+    for _ in range(200):
+        if os.path.exists(sock):
+            break
+        time.sleep(0.1)
+    replies = {
+        "by path": get("/hacknode2/news?page=2", "10.131.1.2"),
+        "by subdomain": get("/news?page=2", "hacknode2.hacknode.test"),
+        "prefix without slash": get("/hacknode2", "10.131.1.2"),
+        "static by path": get("/hacknode2/static/style.css", "10.131.1.2"),
+        "static by subdomain": get("/static/style.css", "hacknode2.hacknode.test"),
+        "index": get("/", "10.131.1.2"),
+        "socket mode": oct(os.stat(sock).st_mode & 0o777),
+    }
+finally:
+    web_server.terminate()
+    app_server.terminate()
+    replies["uwsgi exit"] = app_server.wait(timeout=30)
+    web_server.wait(timeout=30)
+print(json.dumps(replies))
+"""
+
+APP = r"""
+import os
+AT_IMPORT = os.environ.get("FLASK_MONGO_URI", "-")
+def app(environ, start_response):
+    start_response("200 OK", [("Content-Type", "text/plain")])
+    seen = [environ.get("SCRIPT_NAME", ""), environ["PATH_INFO"], environ["QUERY_STRING"], AT_IMPORT,
+            os.environ.get("FLASK_SECRET_KEY", "-")]
+    return ["|".join(seen).encode()]
+"""
+
+
+def free_port():
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def test_nginx_and_uwsgi_serve_a_team_by_path_and_by_subdomain(tmp_path, demo):
+    """The rendered nginx site and team files and the team's uwsgi ini, run for real in a mount
+    namespace (tmpfs over /home; nginx on a loopback port): the app gets SCRIPT_NAME and PATH_INFO
+    right under the prefix, reads its URI and secret from the secrets file at import, nginx serves
+    static files itself, the socket is 0660 and TERM stops uwsgi cleanly."""
+    port = free_port()
+    root = tmp_path / "root"
+    paths = TeamPaths("hacknode2")
+    for path, content in render_server(demo, "local").items():
+        dest = root / path.lstrip("/")
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        for prefix in (f"{layout.ETC}/", layout.INDEX_ROOT):
+            content = content.replace(prefix, f"{root}{prefix}")
+        dest.write_text(content.replace("listen 80", f"listen 127.0.0.1:{port}"))
+    shutil.copy("/etc/nginx/uwsgi_params", tmp_path / "uwsgi_params")
+    (tmp_path / "nginx.conf").write_text(textwrap.dedent(f"""\
+        user root;
+        pid {tmp_path}/nginx.pid;
+        error_log {tmp_path}/error.log;
+        events {{}}
+        http {{
+            access_log off;
+            client_body_temp_path {tmp_path}/body;
+            uwsgi_temp_path {tmp_path}/uwsgi;
+            include {root}{layout.NGINX_SITE};
+        }}
+    """))
+    (tmp_path / "app.py").write_text(APP)
+    (tmp_path / "serve.py").write_text(SERVE)
+    uri = "mongodb://hacknode2:p%40ss@127.0.0.1:27017/hacknode2?authSource=hacknode2"
+    setup = (f"mount -t tmpfs tmpfs /home; mkdir -p {paths.run_dir} {paths.secrets} {paths.home}/r1/app/static; "
+             f"ln -s {paths.home}/r1 {paths.current}; ln -s {REPO}/.venv {paths.venv}; "
+             f'cp "$1" {paths.current}/app/wsgi.py; touch {paths.current}/app/__init__.py; '
+             f"echo 'body {{ color: teal }}' > {paths.static_dir}/style.css; "
+             f"printf 'FLASK_MONGO_URI=%s\\nFLASK_SECRET_KEY=s3cret=\\n' '{uri}' > {paths.mongo_uri_file}; "
+             f'shift; "$@" || {{ cat /home/serve.log; exit 1; }}')
+    result = in_mount_namespace(setup, str(tmp_path / "app.py"), PYTHON, str(tmp_path / "serve.py"), UWSGI,
+                                str(root / paths.uwsgi_ini.lstrip("/")), NGINX, str(tmp_path / "nginx.conf"),
+                                paths.socket, str(port))
+    assert result.returncode == 0, result.stdout + result.stderr
+    replies = json.loads(result.stdout)
+    assert replies["by path"] == [200, None, f"/hacknode2|/news|page=2|{uri}|s3cret="]
+    assert replies["by subdomain"] == [200, None, f"|/news|page=2|{uri}|s3cret="]
+    assert replies["prefix without slash"][:2] == [301, "/hacknode2/"]
+    assert replies["static by path"] == [200, None, "body { color: teal }\n"]
+    assert replies["static by subdomain"] == [200, None, "body { color: teal }\n"]
+    assert replies["index"][0] == 200 and 'href="/hacknode2/"' in replies["index"][2]
+    assert replies["socket mode"] == "0o660"
+    assert replies["uwsgi exit"] == 0                    # die-on-term: TERM is a clean stop
+
+
+def test_sudoers_rule_passes_visudo_and_allows_exactly_the_team_commands(tmp_path, demo):
+    rule = render_server(demo, "local")[TeamPaths("hacknode2").sudoers]
+    (tmp_path / "rule").write_text(rule)
+    check = subprocess.run([VISUDO, "-cf", str(tmp_path / "rule")], capture_output=True, text=True)
+    assert check.returncode == 0, check.stdout + check.stderr
+    # sudo itself decides, with the rule as the whole sudoers, for a user that exists here
+    (tmp_path / "sudoers").write_text(rule.replace("hacknode2 ALL=", "nobody ALL="))
+    os.chmod(tmp_path / "sudoers", 0o440)
+    ctl = layout.SUPERVISORCTL
+    allowed = ["restart hacknode2", "status hacknode2", "tail hacknode2", "tail -f hacknode2",
+               "tail -800 hacknode2", "tail -800 hacknode2 stderr"]
+    refused = ["restart hacknode1", "stop hacknode2", "restart all", "status", "tail -f hacknode1",
+               "tail -1 hacknode1 hacknode2", "tail hacknode2 stderr extra", "shutdown"]
+    script = 'mount --bind "$1" /etc/sudoers; shift; for c in "$@"; do ' \
+             f'if sudo -l -U nobody {ctl} $c >/dev/null 2>&1; then echo "yes $c"; else echo "no $c"; fi; done'
+    result = in_mount_namespace(script, str(tmp_path / "sudoers"), *(allowed + refused))
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == [f"yes {c}" for c in allowed] + [f"no {c}" for c in refused]
