@@ -41,6 +41,44 @@ def render(c, inventory="inventory.yml", out="deploy"):
         print(f"removed {out.rstrip('/')}/{name} (no longer in the class)")
 
 
+@task(help={"host": "address to listen on (default 127.0.0.1)", "port": "port to listen on (default 5000)",
+            "db_dir": "where the local SecantusDB keeps its data (default .hacknode/localdb)"})
+def run(c, host="127.0.0.1", port=5000, db_dir=".hacknode/localdb"):
+    """Run Rapid News on the Flask dev server; with a local SecantusDB unless FLASK_MONGO_URI is set."""
+    import os
+    import secrets
+    import subprocess
+    from deploy import localdb
+
+    def serve(mongo_uri):
+        # One key for the dev server and its reloader's process, so forms survive a code reload.
+        env = {**os.environ, "FLASK_MONGO_URI": mongo_uri,
+               "FLASK_SECRET_KEY": os.environ.get("FLASK_SECRET_KEY") or secrets.token_hex(32)}
+        command = [sys.executable, "-m", "flask", "--app", "app", "run", "--debug", "--host", host, "--port", str(port)]
+        try:
+            subprocess.run(command, env=env)
+        except KeyboardInterrupt:   # Ctrl-C: the dev server got it too and stops
+            pass
+
+    if os.environ.get("FLASK_MONGO_URI"):
+        serve(os.environ["FLASK_MONGO_URI"])
+        return
+    with localdb.running(db_dir) as db:
+        print(f"run: local SecantusDB at {db.uri} (data in {db.storage_dir}, log in {db.log_file})", flush=True)
+        serve(db.uri)
+
+
+@task(help={"template": "the Jinja2 template file, e.g. app/templates/index.html",
+            "data": "a JSON file of template variables, e.g. app/sample_data/frontpage.json"})
+def template(c, template, data):
+    """Render a Jinja2 template file with JSON data and print it (the workshop's render.py)."""
+    from app.render import RenderError, render_file
+    try:
+        print(render_file(template, data))
+    except RenderError as e:
+        raise Exit(f"template: {e}", code=1)
+
+
 @task(help={"stop": "stop this host, or every host whose name starts with it followed by '*' (e.g. 'hn-t*')"})
 def hosts(c, stop=""):
     """List the isolated hosts running on this machine (demo class, tests); --stop stops some."""

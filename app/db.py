@@ -7,6 +7,7 @@ import threading
 
 import click
 from flask import current_app
+from flask.cli import with_appcontext
 from pymongo import ASCENDING, DESCENDING, MongoClient
 from pymongo.errors import ConfigurationError
 from pymongo.uri_parser import parse_uri
@@ -74,6 +75,7 @@ SAMPLE_ARTICLES = [
 
 
 @click.command("seed")
+@with_appcontext
 def seed_command():
     """Add a few sample articles (those already there are left as they are)."""
     added = sum(articles.add_if_missing(get_db(), title, link) for title, link in SAMPLE_ARTICLES)

@@ -53,6 +53,8 @@ def start(storage_dir, port=None, database="rapidnews", timeout=60):
     storage_dir.parent.mkdir(parents=True, exist_ok=True)
     log_file = storage_dir.with_name(storage_dir.name + ".log")
     port = port or free_port()
+    if not _port_is_free(port):
+        raise RuntimeError(f"cannot start SecantusDB: port {port} is in use")
     command = [str(SECANTUSD), "--host", "127.0.0.1", "--port", str(port),
                "--storage-path", str(storage_dir), "--standalone", "--cache-size", "64M"]
     with open(log_file, "ab") as log:
@@ -87,6 +89,15 @@ def running(storage_dir, port=None, database="rapidnews"):
         yield db
     finally:
         stop(db)
+
+
+def _port_is_free(port):
+    with socket.socket() as probe:
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+        return True
 
 
 def _wait_for_ping(db, timeout):

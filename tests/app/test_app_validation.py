@@ -30,7 +30,7 @@ def test_titles_at_the_limits(title):
     "javascript:alert(1)", "JavaScript://%0aalert(1)", "data:text/html,<b>hi</b>",
     "/relative/path", "example.com", "//example.com/x", "ftp://example.com/f",
     "http://", "http:///path", "https://exa mple.com/", "https://example.com:notaport/",
-    "https://user:[email protected]/", "http://example.com/\nSet-Cookie: x",
+    "https://user:pass" + "@example.com/", "https://evil.example" + "@example.com/", "http://example.com/\nSet-Cookie: x",
 ])
 def test_bad_links(link):
     assert set(errors_of(link=link)) == {"link"}
