@@ -13,7 +13,7 @@ def as_json(article):
         "title": article["title"],
         "link": article["link"],
         "score": article["score"],
-        "date": article["date"].isoformat(),
+        "date": article["date"].isoformat() if article["date"] else None,
         "click_url": url_for("news.click", url=article["link"]),
     }
 

@@ -28,13 +28,19 @@ def normalize_link(link):
 
 
 def top(db, limit):
-    return list(db.articles.find({}, {"_id": False}).sort(RANKING).limit(limit))
+    return [_complete(a) for a in db.articles.find({}, {"_id": False}).sort(RANKING).limit(limit)]
 
 
 def search(db, query, limit):
     """Articles whose title contains query, as plain text, whatever the case."""
     pattern = {"$regex": re.escape(query), "$options": "i"}
-    return list(db.articles.find({"title": pattern}, {"_id": False}).sort(RANKING).limit(limit))
+    found = db.articles.find({"title": pattern}, {"_id": False}).sort(RANKING).limit(limit)
+    return [_complete(a) for a in found]
+
+
+def _complete(article):
+    # Articles inserted by hand (the workshop did it in the mongo shell) may lack these.
+    return {"score": 0, "date": None, **article}
 
 
 def submit(db, title, link):

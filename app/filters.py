@@ -15,6 +15,8 @@ def human_date(dateval, nowfunc=None):
     dateval is a datetime or an ISO 8601 string (as in JSON data); naive ones are taken as UTC,
     which is how articles store their date. nowfunc lets tests fix the present.
     """
+    if dateval is None:                 # an article stored without a date
+        return ""
     if isinstance(dateval, str):
         dateval = datetime.fromisoformat(dateval)
     dateval = _as_utc(dateval)

@@ -28,7 +28,10 @@ def click():
     """Count a click (an implicit upvote) and send the reader on. Only to links stored as
     articles: anything else is a 404, so this can never redirect a visitor to any site."""
     url = request.args.get("url", "")
-    link = articles.click(get_db(), articles.normalize_link(url)) if is_web_link(url) else None
+    link = None
+    if is_web_link(url):
+        # As stored (front page links), else as normalized (a link typed another way).
+        link = articles.click(get_db(), url) or articles.click(get_db(), articles.normalize_link(url))
     if link is None:
         abort(404, "There is no article with this link.")
     return redirect(link, code=302)

@@ -131,3 +131,15 @@ def test_pages_are_well_formed_and_load_existing_files(client, db, path):
     assert {tag: n for tag, n in balance.open.items() if n} == {}
     for asset in re.findall(r'(?:src|href)="(/static/[^"]+)"', page):
         assert client.get(asset).status_code == 200, asset
+
+
+def test_articles_inserted_by_hand_are_shown(client, db):
+    # As the workshop did in the mongo shell: no score, no date.
+    db.articles.insert_one({"title": "Google", "link": "http://google.com"})
+    page = client.get("/").get_data(as_text=True)
+    assert '<a href="/click?url=http://google.com">Google</a>' in page
+    assert '<span class="badge text-bg-danger score">0</span>' in page
+    assert client.get("/frontpage.json").get_json()["articles"][0]["date"] is None
+    assert client.get("/search?q=goo").status_code == 200
+    assert client.get("/click?url=http://google.com").headers["Location"] == "http://google.com"
+    assert db.articles.find_one()["score"] == 1
