@@ -1,0 +1,208 @@
+"""The class's MongoDB, by the inventory's mode, and each team's database user.
+
+- secantus: SecantusDB in root's tools virtualenv, run by supervisor as `hacknode-db`, auth on.
+- mongod: MongoDB's official apt repository and packages, authorization enabled.
+- external: a server the instructor gives; its admin URI comes from an environment variable.
+In every mode the admin URI lives on the server only (layout.MONGO_ADMIN_FILE, or the environment for
+external), each team gets a user with readWrite on its own database, and the team's URI is written to a
+file only the team can read. Passwords are generated on the server and never printed.
+"""
+import os
+import shlex
+
+from deploy import layout
+from deploy.steps import Step, file_changes, install_commands
+from deploy.layout import TeamPaths
+
+DB_USER = "hacknode-db"
+SECANTUS_VERSION = "secantusdb==0.7.0b3"
+PYMONGO_VERSION = "pymongo==4.20.0"
+MONGODB_SERIES = "8.0"
+
+# Ubuntu releases and Debian releases MongoDB publishes packages for: (os id, version) -> apt line suffix.
+MONGODB_REPOS = {
+    ("debian", "12"): "debian bookworm/mongodb-org/{v} main",
+    ("ubuntu", "22.04"): "ubuntu jammy/mongodb-org/{v} multiverse",
+    ("ubuntu", "24.04"): "ubuntu noble/mongodb-org/{v} multiverse",
+}
+
+
+class MongoPlanError(Exception):
+    pass
+
+
+def tools_packages(mongodb):
+    return [PYMONGO_VERSION] + ([SECANTUS_VERSION] if mongodb.mode == "secantus" else [])
+
+
+def local_uri(mongodb, user, password_var, database):
+    return f"mongodb://{user}:${{{password_var}}}@127.0.0.1:{mongodb.port}/{database}"
+
+
+def admin_uri_input(mongodb):
+    """What provisioning sends on the script's stdin: the external admin URI from the instructor's
+    environment (never written to disk, never printed), or nothing."""
+    if mongodb.mode != "external":
+        return ""
+    uri = os.environ.get(mongodb.admin_uri_env, "")
+    if not uri:
+        raise MongoPlanError(f"mongodb mode 'external': set the environment variable {mongodb.admin_uri_env} "
+                             "to the admin URI of your MongoDB")
+    return uri + "\n"
+
+
+def script_header(mongodb):
+    """Makes HN_ADMIN_URI available to the steps that need it, without printing it."""
+    if mongodb.mode == "external":
+        return "IFS= read -r HN_ADMIN_URI || true; export HN_ADMIN_URI"
+    return (f"HN_ADMIN_URI=$(cat {layout.MONGO_ADMIN_FILE} 2>/dev/null || true); export HN_ADMIN_URI")
+
+
+def running_patterns(mongodb):
+    return {"secantus": "secantusd-py"} if mongodb.mode == "secantus" else {}
+
+
+def plan_server_db(server, mongodb, facts, files):
+    """The database server's step (none for external). Pure."""
+    if mongodb.mode == "external":
+        return []
+    admin_missing = facts["paths"].get(layout.MONGO_ADMIN_FILE) is None
+    if mongodb.mode == "mongod":
+        if not admin_missing:
+            return [Step(server, "mongod", False)]
+        return [Step(server, "mongod", True, "install MongoDB " + MONGODB_SERIES,
+                     mongod_install_commands(mongodb, facts["os"]))]
+    conf = [f for f in files if f.path == layout.SECANTUS_CONF]
+    changed_conf, diff = file_changes(conf, facts)
+    down = not facts["running"].get("secantus", False)
+    if not (admin_missing or changed_conf or down):
+        return [Step(server, "secantus", False)]
+    why = ", ".join(w for w, on in [("first start", admin_missing), ("config changed", changed_conf),
+                                    ("not running", down)] if on)
+    commands = [
+        f"id -u {DB_USER} >/dev/null 2>&1 || useradd --system --home-dir {layout.SECANTUS_HOME} "
+        f"--shell /usr/sbin/nologin {DB_USER}",
+        f"install -d -o {DB_USER} -g {DB_USER} -m 0700 {layout.SECANTUS_HOME} {layout.SECANTUS_HOME}/data",
+        f"install -d -m 0755 {os.path.dirname(layout.SECANTUS_LOG)}",
+    ]
+    if admin_missing:
+        commands += secantus_bootstrap_commands(mongodb)
+    commands += install_commands(changed_conf) + [
+        "pgrep -f supervisord >/dev/null || hn_service supervisor start",
+        "for i in $(seq 50); do supervisorctl pid >/dev/null 2>&1 && break; sleep 0.2; done",
+        "supervisorctl reread >/dev/null && supervisorctl update hacknode-secantus >/dev/null",
+        "supervisorctl start hacknode-secantus >/dev/null 2>&1 || true",
+        "HN_ADMIN_URI=$(cat " + layout.MONGO_ADMIN_FILE + "); export HN_ADMIN_URI",
+        "hn_mongo_wait HN_ADMIN_URI 60 || hn_fail 'SecantusDB did not start: supervisorctl tail hacknode-secantus'",
+    ]
+    return [Step(server, "secantus", True, why, commands, changed_conf, diff)]
+
+
+def secantus_bootstrap_commands(mongodb):
+    """SecantusDB has no localhost exception: create the admin user on a first start without auth,
+    then the supervisor program runs it with --auth from then on."""
+    data = f"{layout.SECANTUS_HOME}/data"
+    boot_port = mongodb.port
+    admin_uri = local_uri(mongodb, "admin", "HN_PW", "admin")
+    return [
+        "HN_PW=$(hn_secret)",
+        "supervisorctl stop hacknode-secantus >/dev/null 2>&1 || true",
+        f"runuser -u {DB_USER} -- {layout.TOOLS_VENV}/bin/secantusd-py --host 127.0.0.1 --port {boot_port} "
+        f"--storage-path {data} --standalone --cache-size 128M >/dev/null 2>&1 & HN_BOOT=$!",
+        f"HN_BOOT_URI=mongodb://127.0.0.1:{boot_port}/ hn_mongo_wait HN_BOOT_URI 60",
+        f"HN_BOOT_URI=mongodb://127.0.0.1:{boot_port}/ HN_PW=$HN_PW {layout.TOOLS_VENV}/bin/python - <<'PY'\n"
+        + CREATE_ADMIN + "PY",
+        "kill $HN_BOOT; wait $HN_BOOT || true",
+        f"install -d -m 0755 {layout.ETC} && (umask 077; echo \"{admin_uri}\" > {layout.MONGO_ADMIN_FILE}.new) && "
+        f"mv {layout.MONGO_ADMIN_FILE}.new {layout.MONGO_ADMIN_FILE}",
+        "unset HN_PW",
+    ]
+
+
+CREATE_ADMIN = """import os
+import pymongo
+admin = pymongo.MongoClient(os.environ["HN_BOOT_URI"], serverSelectionTimeoutMS=10000).admin
+if admin.command("usersInfo", "admin")["users"]:
+    admin.command("updateUser", "admin", pwd=os.environ["HN_PW"])
+else:
+    admin.command("createUser", "admin", pwd=os.environ["HN_PW"], roles=["root"])
+"""
+
+CREATE_TEAM_USER = """import os, sys
+import pymongo
+team = sys.argv[1]
+db = pymongo.MongoClient(os.environ["HN_ADMIN_URI"], serverSelectionTimeoutMS=10000)[team]
+if db.command("usersInfo", team)["users"]:
+    db.command("updateUser", team, pwd=os.environ["HN_PW"])
+else:
+    db.command("createUser", team, pwd=os.environ["HN_PW"], roles=[{"role": "readWrite", "db": team}])
+"""
+
+DROP_TEAM = """import os, sys
+import pymongo
+team = sys.argv[1]
+client = pymongo.MongoClient(os.environ["HN_ADMIN_URI"], serverSelectionTimeoutMS=10000)
+if client[team].command("usersInfo", team)["users"]:
+    client[team].command("dropUser", team)
+client.drop_database(team)
+"""
+
+
+def team_uri_template(mongodb, team):
+    """The team's URI with ${HN_PW} where its password goes."""
+    if mongodb.mode == "external":
+        options = f"authSource={team}" + (f"&{mongodb.options}" if mongodb.options else "")
+        return f"mongodb://{team}:${{HN_PW}}@{mongodb.hosts}/{team}?{options}"
+    return local_uri(mongodb, team, "HN_PW", team)
+
+
+def team_user_commands(mongodb, team):
+    """Create the team's database user with a fresh password and write its secrets file (0400 team)."""
+    p = TeamPaths(team)
+    return [
+        "[ -n \"$HN_ADMIN_URI\" ] || hn_fail 'no MongoDB admin URI on this server'",
+        "HN_PW=$(hn_secret); HN_KEY=$(hn_secret)",
+        f"HN_PW=$HN_PW {layout.TOOLS_VENV}/bin/python - {team} <<'PY'\n" + CREATE_TEAM_USER + "PY",
+        f"(umask 077; printf 'FLASK_MONGO_URI=%s\\nFLASK_SECRET_KEY=%s\\n' \"{team_uri_template(mongodb, team)}\" "
+        f"\"$HN_KEY\" > {p.mongo_uri_file}.new)",
+        f"chown {team}:{team} {p.mongo_uri_file}.new && chmod 0400 {p.mongo_uri_file}.new && "
+        f"mv -f {p.mongo_uri_file}.new {p.mongo_uri_file}",
+        "unset HN_PW HN_KEY",
+    ]
+
+
+def drop_team_commands(mongodb, team):
+    return [f"[ -z \"$HN_ADMIN_URI\" ] || {layout.TOOLS_VENV}/bin/python - {team} <<'PY'\n" + DROP_TEAM + "PY"]
+
+
+def mongod_install_commands(mongodb, os_facts):
+    """MongoDB's official packages, its admin user created before authorization is turned on."""
+    key = (os_facts.get("id", ""), os_facts.get("version", ""))
+    if key not in MONGODB_REPOS:
+        supported = ", ".join(f"{i} {v}" for i, v in MONGODB_REPOS)
+        raise MongoPlanError(f"mongodb mode 'mongod': MongoDB publishes no packages for {key[0]} {key[1]} "
+                             f"(supported: {supported}); use mode 'secantus' or 'external'")
+    v = MONGODB_SERIES
+    keyring = f"/usr/share/keyrings/mongodb-server-{v}.gpg"
+    repo = f"https://repo.mongodb.org/apt/{MONGODB_REPOS[key].format(v=v)}"
+    admin_uri = local_uri(mongodb, "admin", "HN_PW", "admin")
+    return [
+        "apt-get install -y -qq gnupg curl >/dev/null",
+        f"curl -fsSL https://www.mongodb.org/static/pgp/server-{v}.asc | gpg --dearmor --yes -o {keyring}",
+        f"echo {shlex.quote(f'deb [ arch=amd64,arm64 signed-by={keyring} ] {repo}')} "
+        f"> /etc/apt/sources.list.d/mongodb-org-{v}.list",
+        "apt-get update -qq && apt-get install -y -qq mongodb-org >/dev/null",
+        f"sed -i 's/^  port: .*/  port: {mongodb.port}/' /etc/mongod.conf",
+        "hn_service mongod start",
+        f"HN_BOOT_URI=mongodb://127.0.0.1:{mongodb.port}/ hn_mongo_wait HN_BOOT_URI 60",
+        "HN_PW=$(hn_secret)",
+        f"HN_BOOT_URI=mongodb://127.0.0.1:{mongodb.port}/ HN_PW=$HN_PW {layout.TOOLS_VENV}/bin/python - <<'PY'\n"
+        + CREATE_ADMIN + "PY",
+        "grep -q '^security:' /etc/mongod.conf || printf 'security:\\n  authorization: enabled\\n' >> /etc/mongod.conf",
+        "hn_service mongod restart",
+        f"install -d -m 0755 {layout.ETC} && (umask 077; echo \"{admin_uri}\" > {layout.MONGO_ADMIN_FILE})",
+        "HN_ADMIN_URI=$(cat " + layout.MONGO_ADMIN_FILE + "); export HN_ADMIN_URI",
+        "hn_mongo_wait HN_ADMIN_URI 60",
+        "[ -d /run/systemd/system ] && systemctl enable mongod >/dev/null 2>&1 || true",
+        "unset HN_PW",
+    ]

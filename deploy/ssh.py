@@ -1,0 +1,29 @@
+"""SSH connections to class servers, from the inventory."""
+import fabric
+
+
+class CountingConnection(fabric.Connection):
+    """A Connection that counts its round trips (every run, sudo and put), so provisioning can show
+    that its cost does not grow with the number of teams."""
+    round_trips = 0
+
+    def run(self, *args, **kwargs):
+        self.round_trips += 1
+        return super().run(*args, **kwargs)
+
+    def put(self, *args, **kwargs):
+        self.round_trips += 1
+        return super().put(*args, **kwargs)
+
+
+def admin_connection(server, key=None):
+    """The instructor's connection to a server: its admin user, with `key` or the usual SSH setup."""
+    connect_kwargs = {"key_filename": key, "allow_agent": False, "look_for_keys": False} if key else {}
+    return CountingConnection(server.address, user=server.admin_user, port=server.ssh_port,
+                              connect_timeout=15, connect_kwargs=connect_kwargs,
+                              config=fabric.Config(overrides={"run": {"in_stream": False}}))
+
+
+def as_root(server, command):
+    """Run as root: directly when the admin user is root, else through sudo (never asking a password)."""
+    return command if server.admin_user == "root" else f"sudo -n {command}"
