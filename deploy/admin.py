@@ -101,8 +101,7 @@ def remove_team(inventory, team_name, server_name, key=None, say=print):
 
 def teardown_commands(mongodb):
     """Every team archived and removed, then the class's shared pieces; packages stay installed."""
-    loop = ("for ini in /etc/hacknode/uwsgi/*.ini; do [ -e \"$ini\" ] || continue; t=$(basename \"$ini\" .ini); "
-            "hn_teardown_team \"$t\"; done")
+    loop = (f"for f in {layout.TEAMS_DIR}/*; do [ -e \"$f\" ] || continue; hn_teardown_team \"$(basename \"$f\")\"; done")
     team_fn = "hn_teardown_team() {\n" + "\n".join(
         "  " + cmd.replace("TEAMNAME", "$1") for cmd in removal_commands("TEAMNAME", mongodb)) + "\n}"
     return [

@@ -95,7 +95,8 @@ def desired_files(inventory, server_name):
 def facts_query(inventory, server_name, files):
     teams = inventory.teams_on(server_name)
     dirs = [d.path for t in teams for d in team_dirs(t)]
-    per_team = [p for t in teams for p in (TeamPaths(t.name).current, TeamPaths(t.name).mongo_uri_file)]
+    per_team = [p for t in teams for p in (TeamPaths(t.name).current, TeamPaths(t.name).mongo_uri_file,
+                                           f"{layout.TEAMS_DIR}/{t.name}")]
     return {
         "commands": sorted(set(REQUIRED_COMMANDS)),
         "users": [t.name for t in teams] + [mongo.DB_USER],
@@ -103,7 +104,7 @@ def facts_query(inventory, server_name, files):
         "files": [f.path for f in files] + [f"{layout.WHEELS}/.digest", f"{layout.TOOLS_VENV}/.hacknode",
                                             DEBIAN_DEFAULT_SITE],
         "paths": dirs + per_team + [layout.MONGO_ADMIN_FILE],
-        "teams_glob": f"{layout.ETC}/uwsgi/*.ini",
+        "teams_glob": f"{layout.TEAMS_DIR}/*",
         "running": {**RUNNING, **mongo.running_patterns(inventory.mongodb)},
     }
 
@@ -156,6 +157,9 @@ def plan_team(inventory, team, facts, artifacts):
     if not facts["users"].get(t):
         user_cmds += [f"getent group {t} >/dev/null || groupadd {t}",
                       f"useradd --create-home --home-dir {p.home} --shell /bin/bash --gid {t} {t}"]
+    if facts["paths"].get(f"{layout.TEAMS_DIR}/{t}") is None:
+        # the record of what provisioning made: a team dropped from the inventory is found and removed by it
+        user_cmds.append(f"install -d -m 0755 {layout.TEAMS_DIR} && touch {layout.TEAMS_DIR}/{t}")
     steps.append(Step(t, "user", bool(user_cmds), "new" if user_cmds else "", user_cmds))
 
     dir_cmds = []
@@ -279,7 +283,7 @@ def removal_commands(team, mongodb):
         *mongo.drop_team_commands(mongodb, team),
         f"pkill -u {team} || true",
         f"userdel -r {team} 2>/dev/null || true; getent group {team} >/dev/null && groupdel {team} || true",
-        f"rm -rf {p.log_dir} {p.home}",
+        f"rm -rf {p.log_dir} {p.home} {layout.TEAMS_DIR}/{team}",
     ]
 
 

@@ -92,7 +92,7 @@ facts = {
     "groups": {name: group_members(name) for name in query["groups"]},
     "files": {path: path_fact(path, True) for path in query["files"]},
     "paths": {path: path_fact(path, False) for path in query["paths"]},
-    "present_teams": sorted(os.path.basename(p)[:-4] for p in glob.glob(query["teams_glob"])),
+    "present_teams": sorted(os.path.basename(p) for p in glob.glob(query["teams_glob"])),
     "running": {name: running(pattern) for name, pattern in query["running"].items()},
 }
 print(json.dumps(facts, sort_keys=True))

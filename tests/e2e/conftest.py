@@ -2,9 +2,18 @@
 
 Test hosts are named hn-t<suffix> and use indexes 100..199 (addresses 10.131.1xx.2), so the tests can run
 while `./inv demo`'s class (indexes 1..99) is up."""
+import os
+import shlex
+import subprocess
+import urllib.error
+import urllib.request
+from pathlib import Path
+
 import pytest
 
 from deploy import localhost, testhost
+from deploy.inventory import load_inventory
+from deploy.provision import provision_class
 
 FIRST_INDEX, LAST_INDEX = 100, 199
 
@@ -32,3 +41,90 @@ def host_factory():
     yield make
     for name in made:
         testhost.stop_host(name)
+
+
+# ---------- a provisioned class ----------
+
+class ClassUnderTest:
+    """A class provisioned on test hosts: its inventory file, hosts and teams' keys, and ways to reach it."""
+
+    def __init__(self, directory, hosts, teams):
+        self.directory, self.hosts, self.teams = Path(directory), hosts, teams   # teams: {team: server name}
+        self.key = {team: str(self.directory / "keys" / team) for team in teams}
+        (self.directory / "keys").mkdir(exist_ok=True)
+        for team, key in self.key.items():
+            if not os.path.exists(key):
+                subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", team, "-f", key], check=True)
+        self.path = self.write_inventory(teams)
+        self.inventory = load_inventory(self.path)
+        # an instructor has one key for the class: the first host's root key logs into the others too
+        self.root_key = next(iter(hosts.values())).root_key
+        share_root_key(list(hosts.values()))
+
+    def write_inventory(self, teams, name="inventory.yml", extra_team_lines=None):
+        """An inventory of these hosts with `teams` ({team: server}), in the class's directory."""
+        lines = ["class: {name: e2e, domain: hacknode.test}", "mongodb: {mode: secantus}", "servers:"]
+        lines += [f"  - {{name: {server}, address: {host.address}}}" for server, host in self.hosts.items()]
+        lines.append("teams:")
+        for team, server in teams.items():
+            lines += [f"  - name: {team}", f"    server: {server}", f"    keys: [keys/{team}.pub]"]
+            lines += [f"    {line}" for line in (extra_team_lines or {}).get(team, [])]
+        path = self.directory / name
+        path.write_text("\n".join(lines) + "\n")
+        return str(path)
+
+    def host_of(self, team):
+        return self.hosts[self.teams[team]]
+
+    def provision(self, inventory=None, dry=False):
+        """Provision (as the instructor would) and return (printed lines, {server: steps})."""
+        lines = []
+        steps = provision_class(inventory or self.inventory, self.root_key, dry=dry, say=lines.append)
+        return lines, steps
+
+    def http(self, team, path="/", by="subdomain", data=None, headers=None):
+        """(status, body) of a request through nginx on the team's server: by subdomain (Host header),
+        by path (/<team>/...), or by="server" for the server's own pages (the class index)."""
+        host = self.host_of(team)
+        url = f"http://{host.address}" + (f"/{team}{path}" if by == "path" else path)
+        request = urllib.request.Request(url, data=data, headers=dict(headers or {}))
+        if by == "subdomain":
+            request.add_header("Host", f"{team}.hacknode.test")
+        try:
+            with urllib.request.urlopen(request, timeout=10) as response:
+                return response.status, response.read().decode()
+        except urllib.error.HTTPError as e:
+            return e.code, e.read().decode()
+
+    def as_team(self, team):
+        """A connection to the team's server as the team's UNIX user, with the team's key."""
+        return self.host_of(team).connection(user=team, key=self.key[team])
+
+    def as_root(self, team_or_server):
+        host = self.hosts.get(team_or_server) or self.host_of(team_or_server)
+        return host.connection()
+
+
+def share_root_key(hosts):
+    """Let the first host's root key log into the others too."""
+    public = Path(hosts[0].root_key + ".pub").read_text()
+    for host in hosts[1:]:
+        with host.connection() as c:
+            c.run(f"echo {shlex.quote(public.strip())} >> /root/.ssh/authorized_keys", hide=True)
+
+
+@pytest.fixture(scope="session")
+def make_class():
+    """ClassUnderTest(directory, {server: Host}, {team: server}): a class on the given hosts."""
+    return ClassUnderTest
+
+
+@pytest.fixture(scope="session")
+def provisioned_class(host_factory, tmp_path_factory):
+    """Three teams on one freshly provisioned host (secantus mode); shared by the e2e tests, which must
+    leave every team working (deployed, healthy) when they finish."""
+    host = host_factory("class")
+    made = ClassUnderTest(tmp_path_factory.mktemp("class"), {"main": host},
+                          {"hacknode1": "main", "hacknode2": "main", "hacknode3": "main"})
+    made.first_run_lines, made.first_run_steps = made.provision()
+    return made

@@ -1,0 +1,184 @@
+"""Provisioning on real isolated hosts: what an instructor runs and what the class then has."""
+import json
+import re
+import shlex
+import uuid
+
+import pytest
+
+from deploy.inventory import load_inventory
+from deploy.provision import ProvisionError
+
+pytestmark = pytest.mark.e2e
+TEAMS = ("hacknode1", "hacknode2", "hacknode3")
+
+
+def changed(steps):
+    return [(s.scope, s.name) for s in steps if s.changed]
+
+
+def summary(lines, server):
+    return next(line for line in lines if line.startswith(f"{server}: ") and "SSH round trips" in line)
+
+
+def round_trips(lines, server):
+    return int(re.search(r"(\d+) SSH round trips", summary(lines, server)).group(1))
+
+
+def uwsgi_pid(c, team):
+    return c.run(f"supervisorctl pid {team}", hide=True).stdout.strip()
+
+
+def test_first_run_sets_up_every_team_and_reports_each_step(provisioned_class):
+    lines = provisioned_class.first_run_lines
+    for team in TEAMS:
+        for step in ("user", "directories", "database", "first release", "configs"):
+            assert any(re.match(rf"main\s+{team}\s+{step}\s+changed", line) for line in lines), (team, step, lines)
+    assert round_trips(lines, "main") == 3       # facts, one transfer, one script
+
+
+def test_second_run_changes_nothing_and_says_so(provisioned_class):
+    lines, steps = provisioned_class.provision()
+    assert changed(steps["main"]) == []
+    assert all(line.endswith(" ok") for line in lines if line.startswith("main ") and "SSH" not in line)
+    assert lines[-1].endswith("nothing to change")
+    assert round_trips(lines, "main") == 1
+
+
+def test_every_site_answers_by_subdomain_and_by_path(provisioned_class):
+    for team in TEAMS:
+        for by in ("subdomain", "path"):
+            status, body = provisioned_class.http(team, "/healthz", by=by)
+            assert status == 200, (team, by, body)
+            assert json.loads(body)["status"] == "ok"
+        status, page = provisioned_class.http(team, "/", by="path")
+        assert status == 200 and f'href="/{team}/submit"' in page      # links keep the path prefix
+        status, css = provisioned_class.http(team, "/static/vendor/bootstrap/bootstrap.min.css", by="path")
+        assert status == 200 and "Bootstrap" in css[:500]
+    status, index = provisioned_class.http("hacknode1", "/", by="server")
+    assert status == 200 and all(f'href="/{team}/"' in index for team in TEAMS)
+
+
+def test_an_article_lands_only_in_its_teams_database(provisioned_class):
+    link = f"https://example.org/{uuid.uuid4().hex}"
+    article = json.dumps({"title": "Only for team two", "link": link}).encode()
+    status, body = provisioned_class.http("hacknode2", "/submit.json", data=article,
+                                          headers={"Content-Type": "application/json"})
+    assert status == 201, body
+    links = {team: [a["link"] for a in json.loads(provisioned_class.http(team, "/frontpage.json")[1])["articles"]]
+             for team in TEAMS}
+    assert link in links["hacknode2"]
+    assert link not in links["hacknode1"] and link not in links["hacknode3"]
+
+
+# Run by team one's user with its own virtualenv: its own database works, team two's does not.
+DB_PROBE = r"""
+import pymongo
+from pymongo.errors import OperationFailure
+uri = dict(line.split("=", 1) for line in open("/home/hacknode1/.hacknode/mongo_uri").read().split())["FLASK_MONGO_URI"]
+own = pymongo.MongoClient(uri, serverSelectionTimeoutMS=5000)
+own.hacknode1.probe.insert_one({"ok": 1})
+print("own database: ok")
+try:
+    own.hacknode2.articles.find_one()
+    print("other database: READABLE")
+except OperationFailure:
+    print("other database: refused")
+as_other = uri.replace(f"//hacknode1:", "//hacknode2:").replace("/hacknode1", "/hacknode2")
+try:
+    pymongo.MongoClient(as_other, serverSelectionTimeoutMS=5000).hacknode2.command("ping")
+    print("other user: LOGGED IN")
+except OperationFailure:
+    print("other user: refused")
+"""
+
+
+def test_a_team_cannot_reach_another_teams_files_database_or_program(provisioned_class):
+    with provisioned_class.as_team("hacknode1") as c:
+        assert c.run("whoami", hide=True).stdout.strip() == "hacknode1"
+        for path in ("/home/hacknode2/.hacknode/mongo_uri", "/home/hacknode2/current/app/__init__.py",
+                     "/var/log/hacknode/hacknode2/uwsgi.log"):
+            result = c.run(f"cat {path}", hide=True, warn=True)
+            assert result.failed and "Permission denied" in result.stderr, path
+        assert c.run("ls /home/hacknode2", hide=True, warn=True).failed
+        assert c.run("sudo -n supervisorctl restart hacknode2", hide=True, warn=True).failed
+        assert c.run("sudo -n supervisorctl stop hacknode1", hide=True, warn=True).failed
+        assert c.run("sudo -n id", hide=True, warn=True).failed
+        own_status = c.run("sudo -n supervisorctl status hacknode1", hide=True, warn=True)
+        assert own_status.ok and own_status.stdout.split()[:1] == ["hacknode1"]
+        probe = c.run(f"/home/hacknode1/current/rapid-env/bin/python -c {shlex.quote(DB_PROBE)}", hide=True).stdout
+    assert probe.split("\n")[:3] == ["own database: ok", "other database: refused", "other user: refused"]
+    with provisioned_class.as_root("main") as root:
+        socket = root.run("stat -c '%U:%G %a' /home/hacknode1/run/uwsgi.sock", hide=True).stdout.strip()
+        secrets = root.run("stat -c '%U:%G %a' /home/hacknode1/.hacknode/mongo_uri", hide=True).stdout.strip()
+    assert socket == "hacknode1:www-data 660"
+    assert secrets == "hacknode1:hacknode1 400"
+
+
+def test_dry_run_on_a_changed_inventory_shows_the_diff_and_changes_nothing(provisioned_class):
+    changed_inventory = load_inventory(provisioned_class.write_inventory(
+        provisioned_class.teams, name="more-processes.yml", extra_team_lines={"hacknode3": ["processes: 3"]}))
+    with provisioned_class.as_root("main") as root:
+        before = root.run("cat /etc/hacknode/uwsgi/hacknode3.ini", hide=True).stdout
+        pid = uwsgi_pid(root, "hacknode3")
+        lines, steps = provisioned_class.provision(changed_inventory, dry=True)
+        assert root.run("cat /etc/hacknode/uwsgi/hacknode3.ini", hide=True).stdout == before
+        assert uwsgi_pid(root, "hacknode3") == pid
+    assert changed(steps["main"]) == [("hacknode3", "configs"), ("main", "services")]
+    assert any(re.match(r"main\s+hacknode3\s+configs\s+would change", line) for line in lines)
+    assert "-processes = 1\n+processes = 3" in "\n".join(lines) or \
+        "-processes = 2\n+processes = 3" in "\n".join(lines)
+    assert any(line.strip().startswith("main: $ hn_install") and "hacknode3.ini" in line for line in lines)
+
+
+def test_added_and_removed_teams_leave_the_others_untouched(provisioned_class, make_class):
+    four = dict(provisioned_class.teams, hacknode4="main")
+    bigger = make_class(provisioned_class.directory, provisioned_class.hosts, four)
+    with provisioned_class.as_root("main") as root:
+        pids = {team: uwsgi_pid(root, team) for team in TEAMS}
+        lines, steps = provisioned_class.provision(bigger.inventory)
+        assert {scope for scope, _ in changed(steps["main"])} == {"hacknode4", "main"}
+        assert bigger.http("hacknode4", "/healthz")[0] == 200
+
+        lines, steps = provisioned_class.provision()          # hacknode4 is gone from the inventory
+        assert ("hacknode4", "remove (not in inventory)") in changed(steps["main"])
+        archive = root.run("ls /var/backups/hacknode/", hide=True).stdout.split()
+        assert any(name.startswith("hacknode4-") for name in archive)
+        contents = root.run(f"tar -tzf /var/backups/hacknode/{archive[-1]}", hide=True).stdout
+        assert "database/" in contents and "home/hacknode4/current" in contents
+        assert root.run("id hacknode4", hide=True, warn=True).failed
+        assert {team: uwsgi_pid(root, team) for team in TEAMS} == pids
+    assert bigger.http("hacknode4", "/healthz", by="path")[0] == 404
+
+
+def test_a_config_nginx_refuses_leaves_the_running_config_untouched(provisioned_class, make_class):
+    five = dict(provisioned_class.teams, hacknode5="main")
+    bigger = make_class(provisioned_class.directory, provisioned_class.hosts, five)
+    with provisioned_class.as_root("main") as root:
+        root.run("echo 'this is not nginx;' > /etc/nginx/conf.d/zz-broken.conf", hide=True)
+        try:
+            with pytest.raises(ProvisionError) as failure:
+                provisioned_class.provision(bigger.inventory)
+            assert "nginx -t" in str(failure.value)
+            assert root.run("test -e /etc/hacknode/nginx/hacknode5.conf", hide=True, warn=True).failed
+            assert "hacknode5" not in root.run("cat /var/www/hacknode/index.html", hide=True).stdout
+        finally:
+            root.run("rm -f /etc/nginx/conf.d/zz-broken.conf", hide=True)
+    for team in TEAMS:
+        assert provisioned_class.http(team, "/healthz")[0] == 200
+    lines, steps = provisioned_class.provision()       # and the half-made team is cleaned up
+    assert ("hacknode5", "remove (not in inventory)") in changed(steps["main"])
+
+
+def test_a_class_of_two_servers_in_one_run(host_factory, tmp_path_factory, make_class):
+    hosts = {"east": host_factory("east"), "west": host_factory("west")}
+    teams = {"alpha": "east", "beta": "west", "gamma": "west", "delta": "west"}
+    two = make_class(tmp_path_factory.mktemp("two"), hosts, teams)
+    lines, steps = two.provision()
+    # the cost per server does not grow with its number of teams (1 vs 3)
+    assert round_trips(lines, "east") == round_trips(lines, "west") == 3
+    for team in teams:
+        assert two.http(team, "/healthz")[0] == 200
+        assert two.http(team, "/healthz", by="path")[0] == 200
+    lines, steps = two.provision()
+    assert changed(steps["east"]) == changed(steps["west"]) == []
