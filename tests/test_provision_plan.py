@@ -1,0 +1,192 @@
+"""Provisioning's decisions, pure: desired state against facts as a server reports them (no SSH, no mocks)."""
+import dataclasses
+import subprocess
+
+import pytest
+
+from deploy import layout, mongo
+from deploy.layout import TeamPaths
+from deploy.model import Inventory, MongoSettings, Server, Team
+from deploy.provision import (REQUIRED_COMMANDS, Artifacts, apply_script, desired_files, plan_server,
+                              team_dirs)
+
+KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHv4pJc1xKyD2u0x9mJ2Q8m3q4u2S3vY1xXo3N9gZp7B ada@laptop"
+ARTIFACTS = Artifacts(wheels_dir="/nowhere", wheels_digest="w1", app_files=(), app_digest="a1",
+                      release_id="20260101T000000Z-abc1234", requirements_hash="0123456789ab")
+
+
+def make_inventory(teams=("hacknode1", "hacknode2"), mode="secantus", processes=2, os_id=None):
+    return Inventory(
+        name="demo", domain="hacknode.test", mongodb=MongoSettings(mode=mode),
+        servers=(Server(name="main", address="10.0.0.5", hostname="10.0.0.5"),),
+        teams=tuple(Team(name=t, server="main", keys=(KEY,), processes=processes) for t in teams))
+
+
+def bare_facts(os_id="debian", version="12"):
+    """A fresh server: nothing of ours, no nginx, no supervisor."""
+    return {"os": {"id": os_id, "version": version, "codename": ""}, "python": "3.11", "arch": "x86_64",
+            "commands": {c: c in ("sshd", "sudo", "visudo") for c in REQUIRED_COMMANDS},
+            "python_venv": False, "users": {}, "groups": {}, "files": {}, "paths": {},
+            "present_teams": [], "running": {"nginx": False, "supervisor": False, "secantus": False}}
+
+
+def provisioned_facts(inventory):
+    """What a server reports once `inventory` is fully in place."""
+    facts = bare_facts()
+    facts["commands"] = {c: True for c in REQUIRED_COMMANDS}
+    facts["python_venv"] = True
+    for f in desired_files(inventory, "main"):
+        facts["files"][f.path] = {"text": f.content, "owner": f.owner, "group": f.group, "mode": f.mode}
+    facts["files"][f"{layout.WHEELS}/.digest"] = {"text": "w1\n", "owner": "root", "group": "root", "mode": "0644"}
+    tools = " ".join(mongo.tools_packages(inventory.mongodb)) + " w1\n"
+    facts["files"][f"{layout.TOOLS_VENV}/.hacknode"] = {"text": tools, "owner": "root", "group": "root",
+                                                        "mode": "0644"}
+    facts["paths"][layout.MONGO_ADMIN_FILE] = {"owner": "root", "group": "root", "mode": "0600"}
+    for team in inventory.teams:
+        facts["users"][team.name] = True
+        for d in team_dirs(team):
+            facts["paths"][d.path] = {"owner": d.owner, "group": d.group, "mode": d.mode}
+        p = TeamPaths(team.name)
+        facts["paths"][p.current] = {"owner": team.name, "group": team.name, "mode": "0777", "link": "releases/x"}
+        facts["paths"][p.mongo_uri_file] = {"owner": team.name, "group": team.name, "mode": "0400"}
+        facts["paths"][f"{layout.TEAMS_DIR}/{team.name}"] = {"owner": "root", "group": "root", "mode": "0644"}
+    facts["present_teams"] = sorted(t.name for t in inventory.teams)
+    facts["running"] = {"nginx": True, "supervisor": True, "secantus": True}
+    return facts
+
+
+def plan(inventory, facts):
+    return plan_server(inventory, "main", facts, desired_files(inventory, "main"), ARTIFACTS)
+
+
+def changed(steps):
+    return [(s.scope, s.name) for s in steps if s.changed]
+
+
+def test_a_fresh_server_gets_every_step_in_order():
+    inventory = make_inventory()
+    steps = plan(inventory, bare_facts())
+    assert changed(steps) == [
+        ("main", "packages"), ("main", "wheels"), ("main", "tools virtualenv"), ("main", "secantus"),
+        ("hacknode1", "user"), ("hacknode1", "directories"), ("hacknode1", "database"), ("hacknode1", "first release"),
+        ("hacknode2", "user"), ("hacknode2", "directories"), ("hacknode2", "database"), ("hacknode2", "first release"),
+        ("main", "configs"), ("hacknode1", "configs"), ("hacknode2", "configs"), ("main", "services")]
+    packages = steps[0].commands[-1]
+    assert packages.startswith("apt-get install") and packages.split()[-6:-1] == \
+        ["curl", "nginx", "python3-venv", "rsync", "supervisor"]
+
+
+def test_a_provisioned_server_needs_nothing():
+    inventory = make_inventory()
+    assert changed(plan(inventory, provisioned_facts(inventory))) == []
+
+
+def test_a_changed_team_setting_touches_only_that_teams_config():
+    inventory = make_inventory()
+    facts = provisioned_facts(inventory)
+    more = dataclasses.replace(inventory, teams=(inventory.teams[0], dataclasses.replace(inventory.teams[1],
+                                                                                      processes=4)))
+    steps = plan(more, facts)
+    assert changed(steps) == [("hacknode2", "configs"), ("main", "services")]
+    configs = steps[[s.name for s in steps].index("configs") + 2]
+    assert [f.path for f in configs.files] == [TeamPaths("hacknode2").uwsgi_ini]
+    services = steps[-1].commands
+    assert "supervisorctl restart hacknode2 >/dev/null" in services
+    assert not any("restart hacknode1" in c for c in services)
+    diff = "".join(s.diff for s in steps)
+    assert "-processes = 2\n+processes = 4\n" in diff
+
+
+def test_a_directory_with_the_wrong_mode_is_fixed_and_nothing_else():
+    inventory = make_inventory(teams=("hacknode1",))
+    facts = provisioned_facts(inventory)
+    facts["paths"][TeamPaths("hacknode1").home]["mode"] = "0755"    # readable by other teams
+    steps = plan(inventory, facts)
+    assert changed(steps) == [("hacknode1", "directories"), ("main", "services")]
+    fix = next(s for s in steps if s.name == "directories")
+    assert fix.commands == [f"install -d -o hacknode1 -g www-data -m 0750 /home/hacknode1", "chmod 0750 /home/hacknode1"]
+
+
+def test_a_team_gone_from_the_inventory_is_archived_before_it_is_removed():
+    inventory = make_inventory(teams=("hacknode1", "hacknode2"))
+    facts = provisioned_facts(inventory)
+    fewer = dataclasses.replace(inventory, teams=inventory.teams[:1])
+    steps = plan(fewer, facts)
+    removal = next(s for s in steps if s.scope == "hacknode2")
+    assert removal.name == "remove (not in inventory)"
+    assert removal.commands[0] == "hn_archive hacknode2"
+    assert any(c.startswith("userdel -r hacknode2") for c in removal.commands)
+    assert not any(s.scope == "hacknode1" and s.changed for s in steps)
+
+
+def test_debians_default_site_is_removed_because_it_claims_port_80():
+    inventory = make_inventory()
+    facts = provisioned_facts(inventory)
+    facts["files"]["/etc/nginx/sites-enabled/default"] = {"text": "server {}", "owner": "root", "group": "root",
+                                                          "mode": "0644"}
+    steps = plan(inventory, facts)
+    configs = next(s for s in steps if s.scope == "main" and s.name == "configs")
+    assert configs.changed and configs.commands == ["hn_remove /etc/nginx/sites-enabled/default"]
+
+
+def test_changed_configs_are_checked_before_services_use_them():
+    inventory = make_inventory()
+    steps = plan(inventory, bare_facts())
+    services = steps[-1].commands
+    order = [next(i for i, c in enumerate(services) if needle in c)
+             for needle in ("visudo -cf", "nginx -t", "supervisorctl reread", "supervisorctl update", "nginx reload")]
+    assert order == sorted(order)
+    assert "hn_restore" in services[order[1]] and "hn_restore" in services[order[2]]
+
+
+@pytest.mark.parametrize("mode", ["secantus", "mongod", "external"])
+def test_the_server_script_is_valid_bash(mode, tmp_path):
+    inventory = make_inventory(mode=mode)
+    if mode == "external":
+        inventory = dataclasses.replace(inventory, mongodb=MongoSettings(mode="external", admin_uri_env="X",
+                                                                         hosts="db1:27017,db2:27017"))
+    script = tmp_path / "apply.sh"
+    script.write_text(apply_script(plan(inventory, bare_facts()), inventory))
+    check = subprocess.run(["bash", "-n", str(script)], capture_output=True, text=True)
+    assert check.returncode == 0, check.stderr
+
+
+@pytest.mark.parametrize("os_id, version, suite", [("debian", "12", "debian bookworm/mongodb-org/8.0 main"),
+                                                   ("ubuntu", "22.04", "ubuntu jammy/mongodb-org/8.0 multiverse"),
+                                                   ("ubuntu", "24.04", "ubuntu noble/mongodb-org/8.0 multiverse")])
+def test_mongod_mode_uses_mongodbs_own_repository_and_turns_authorization_on(os_id, version, suite):
+    inventory = make_inventory(mode="mongod")
+    steps = plan(inventory, bare_facts(os_id, version))
+    commands = next(s for s in steps if s.name == "mongod").commands
+    text = "\n".join(commands)
+    assert f"https://repo.mongodb.org/apt/{suite}" in text
+    assert "apt-get install -y -qq mongodb-org" in text
+    # the admin user exists before authorization is enabled, then mongod restarts with it
+    assert text.index("createUser") < text.index("authorization: enabled") < text.index("mongod restart")
+
+
+def test_mongod_mode_on_an_unsupported_system_says_what_to_do():
+    with pytest.raises(mongo.MongoPlanError, match="mode 'mongod'.*fedora 40.*'secantus' or 'external'"):
+        plan(make_inventory(mode="mongod"), bare_facts("fedora", "40"))
+
+
+def test_team_database_uri_is_written_for_the_team_alone_and_never_holds_a_literal_password():
+    inventory = make_inventory(teams=("hacknode1",))
+    steps = plan(inventory, bare_facts())
+    database = next(s for s in steps if s.scope == "hacknode1" and s.name == "database").commands
+    text = "\n".join(database)
+    assert "HN_PW=$(hn_secret)" in text
+    assert "mongodb://hacknode1:${HN_PW}@127.0.0.1:27017/hacknode1" in text
+    assert "chown hacknode1:hacknode1 /home/hacknode1/.hacknode/mongo_uri.new && chmod 0400" in text
+
+
+def test_external_mode_needs_the_admin_uri_in_the_environment(monkeypatch):
+    settings = MongoSettings(mode="external", admin_uri_env="CLASS_MONGO_ADMIN", hosts="db1:27017",
+                             options="replicaSet=rs0")
+    monkeypatch.delenv("CLASS_MONGO_ADMIN", raising=False)
+    with pytest.raises(mongo.MongoPlanError, match="set the environment variable CLASS_MONGO_ADMIN"):
+        mongo.admin_uri_input(settings)
+    monkeypatch.setenv("CLASS_MONGO_ADMIN", "mongodb://admin:secret@db1:27017/admin")
+    assert mongo.admin_uri_input(settings) == "mongodb://admin:secret@db1:27017/admin\n"
+    assert mongo.team_uri_template(settings, "hacknode1") == \
+        "mongodb://hacknode1:${HN_PW}@db1:27017/hacknode1?authSource=hacknode1&replicaSet=rs0"
