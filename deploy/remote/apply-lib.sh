@@ -64,13 +64,14 @@ hn_remove() {  # PATH: remove a file, kept for hn_restore
   fi
 }
 
-hn_health() {  # TEAM HOST LOG: the team's site answers /healthz through nginx, or the log says why not
-  local code=""
+hn_health() {  # TEAM HOST LOG: the team's program is RUNNING and its site answers /healthz through nginx
+  local code="" state=""
   for _ in $(seq 60); do
+    state=$(supervisorctl status "$1" 2>/dev/null | awk '{print $2}' || true)
     code=$(curl -s -o /dev/null -w '%{http_code}' -m 3 -H "Host: $2" http://127.0.0.1/healthz || true)
-    [ "$code" = 200 ] && return 0
+    [ "$state" = RUNNING ] && [ "$code" = 200 ] && return 0
     sleep 0.5
   done
   tail -n 20 "$3" >&2 2>/dev/null || true
-  hn_fail "$1: /healthz through nginx answered ${code:-nothing} instead of 200 (log tail above: $3)"
+  hn_fail "$1: program ${state:-missing}, /healthz through nginx answered ${code:-nothing} (log tail above: $3)"
 }

@@ -1,8 +1,12 @@
 """Provisioning on real isolated hosts: what an instructor runs and what the class then has."""
 import json
+import os
 import re
 import shlex
+import subprocess
+import sys
 import uuid
+from pathlib import Path
 
 import pytest
 
@@ -10,6 +14,8 @@ from deploy.inventory import load_inventory
 from deploy.provision import ProvisionError
 
 pytestmark = pytest.mark.e2e
+REPO = Path(__file__).resolve().parents[2]
+FAB = str(Path(sys.executable).parent / "fab")
 TEAMS = ("hacknode1", "hacknode2", "hacknode3")
 
 
@@ -170,6 +176,30 @@ def test_a_config_nginx_refuses_leaves_the_running_config_untouched(provisioned_
     assert ("hacknode5", "remove (not in inventory)") in changed(steps["main"])
 
 
+def fab(*args, key):
+    """Run fab from the repo as an instructor would; returns the finished process."""
+    return subprocess.run([FAB, *args, "--key", key], cwd=REPO, capture_output=True, text=True, timeout=600,
+                          env={**os.environ, "HACKNODE_ADMIN_KEY": ""})
+
+
+def test_fab_status_shows_every_team_serving(provisioned_class):
+    done = fab("status", "--inventory", provisioned_class.path, key=provisioned_class.root_key)
+    assert done.returncode == 0, done.stderr
+    rows = {line.split()[0]: line.split() for line in done.stdout.splitlines()[1:]}
+    for team in TEAMS:
+        assert rows[team][1:4] == ["main", "RUNNING", "200"], done.stdout
+        assert f"http://{team}.hacknode.test/" in done.stdout
+
+
+def test_fab_provision_with_a_bad_inventory_says_where_and_touches_nothing(provisioned_class, tmp_path):
+    bad = tmp_path / "bad.yml"
+    bad.write_text(Path(provisioned_class.path).read_text().replace("name: hacknode2", "name: Hack_2"))
+    done = fab("provision", "--inventory", str(bad), key=provisioned_class.root_key)
+    assert done.returncode != 0
+    assert "Traceback" not in done.stderr + done.stdout
+    assert re.search(r"bad\.yml:\d+: teams\[1\]\.name", done.stderr + done.stdout)
+
+
 def test_a_class_of_two_servers_in_one_run(host_factory, tmp_path_factory, make_class):
     hosts = {"east": host_factory("east"), "west": host_factory("west")}
     teams = {"alpha": "east", "beta": "west", "gamma": "west", "delta": "west"}
@@ -182,3 +212,23 @@ def test_a_class_of_two_servers_in_one_run(host_factory, tmp_path_factory, make_
         assert two.http(team, "/healthz", by="path")[0] == 200
     lines, steps = two.provision()
     assert changed(steps["east"]) == changed(steps["west"]) == []
+
+    # the instructor removes one team by hand, then the whole class
+    done = fab("remove_team", "--team", "delta", "--inventory", two.path, key=two.root_key)
+    assert done.returncode == 0, done.stderr
+    assert "archived delta to /var/backups/hacknode/delta-" in done.stdout
+    assert two.http("gamma", "/healthz")[0] == 200
+    done = fab("teardown", "--inventory", two.path, key=two.root_key)
+    assert done.returncode != 0 and "--yes" in done.stderr         # asks before removing a whole class
+    done = fab("teardown", "--yes", "--inventory", two.path, key=two.root_key)
+    assert done.returncode == 0, done.stderr
+    for server, host in hosts.items():
+        with host.connection() as c:
+            left = c.run("ls -d /etc/hacknode /opt/hacknode /var/www/hacknode /home/alpha /home/beta /home/gamma "
+                         "/home/delta "
+                         "/etc/supervisor/conf.d/hacknode-* /etc/nginx/sites-enabled/hacknode* /etc/sudoers.d/hacknode-*",
+                         hide=True, warn=True).stdout.split()
+            users = c.run("getent passwd alpha beta gamma delta hacknode-db", hide=True, warn=True).stdout
+            archives = c.run("ls /var/backups/hacknode", hide=True).stdout.split()
+        assert left == [] and users == "", (server, left, users)
+        assert {a.split("-")[0] for a in archives} == {t for t, s in teams.items() if s == server}
