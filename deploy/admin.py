@@ -110,7 +110,7 @@ def teardown_commands(mongodb):
         f"rm -f {layout.SECANTUS_CONF} {layout.NGINX_SITE} && supervisorctl update >/dev/null 2>&1 || true",
         "nginx -t 2>/dev/null && hn_service nginx reload || true",
         f"rm -rf {layout.ETC} {layout.INDEX_ROOT} /opt/hacknode /var/log/hacknode",
-        f"id -u {mongo.DB_USER} >/dev/null 2>&1 && userdel {mongo.DB_USER} || true",
+        f"id -u {layout.DB_USER} >/dev/null 2>&1 && userdel {layout.DB_USER} || true",
     ]
 
 

@@ -10,6 +10,7 @@ SECANTUS_CONF = f"{SUPERVISOR_DIR}/hacknode-secantus.conf"  # secantus mode: the
 TOOLS_VENV = "/opt/hacknode/venv"           # root's virtualenv on the server: pymongo (+ secantusdb in secantus mode)
 WHEELS = "/opt/hacknode/wheels"             # wheels shipped by provisioning; servers may have no internet
 SECANTUS_HOME = "/opt/hacknode/secantus"    # secantus mode: its data (SECANTUS_HOME/data), run as user hacknode-db
+DB_USER = "hacknode-db"                     # secantus mode: the system user SecantusDB runs as
 MONGO_ADMIN_FILE = f"{ETC}/mongo-admin"     # 0600 root: the admin URI, generated on the server
 INDEX_ROOT = "/var/www/hacknode"            # the class index page nginx serves at /
 LOG_ROOT = "/var/log/hacknode"              # one folder per team (TeamPaths.log_dir)

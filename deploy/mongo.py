@@ -14,7 +14,6 @@ from deploy import layout
 from deploy.steps import Step, file_changes, install_commands
 from deploy.layout import TeamPaths
 
-DB_USER = "hacknode-db"
 SECANTUS_VERSION = "secantusdb==0.7.0b3"
 PYMONGO_VERSION = "pymongo==4.20.0"
 MONGODB_SERIES = "8.0"
@@ -80,9 +79,9 @@ def plan_server_db(server, mongodb, facts, files):
     why = ", ".join(w for w, on in [("first start", admin_missing), ("config changed", changed_conf),
                                     ("not running", down)] if on)
     commands = [
-        f"id -u {DB_USER} >/dev/null 2>&1 || useradd --system --home-dir {layout.SECANTUS_HOME} "
-        f"--shell /usr/sbin/nologin {DB_USER}",
-        f"install -d -o {DB_USER} -g {DB_USER} -m 0700 {layout.SECANTUS_HOME} {layout.SECANTUS_HOME}/data",
+        f"id -u {layout.DB_USER} >/dev/null 2>&1 || useradd --system --home-dir {layout.SECANTUS_HOME} "
+        f"--shell /usr/sbin/nologin {layout.DB_USER}",
+        f"install -d -o {layout.DB_USER} -g {layout.DB_USER} -m 0700 {layout.SECANTUS_HOME} {layout.SECANTUS_HOME}/data",
         f"install -d -m 0755 {os.path.dirname(layout.SECANTUS_LOG)}",
     ]
     if admin_missing:
@@ -107,7 +106,7 @@ def secantus_bootstrap_commands(mongodb):
     return [
         "HN_PW=$(hn_secret)",
         "supervisorctl stop hacknode-secantus >/dev/null 2>&1 || true",
-        f"runuser -u {DB_USER} -- {layout.TOOLS_VENV}/bin/secantusd-py --host 127.0.0.1 --port {boot_port} "
+        f"runuser -u {layout.DB_USER} -- {layout.TOOLS_VENV}/bin/secantusd-py --host 127.0.0.1 --port {boot_port} "
         f"--storage-path {data} --standalone --cache-size 128M >/dev/null 2>&1 & HN_BOOT=$!",
         f"HN_BOOT_URI=mongodb://127.0.0.1:{boot_port}/ hn_mongo_wait HN_BOOT_URI 60",
         f"HN_BOOT_URI=mongodb://127.0.0.1:{boot_port}/ HN_PW=$HN_PW {layout.TOOLS_VENV}/bin/python - <<'PY'\n"

@@ -99,7 +99,7 @@ def facts_query(inventory, server_name, files):
                                            f"{layout.TEAMS_DIR}/{t.name}")]
     return {
         "commands": sorted(set(REQUIRED_COMMANDS)),
-        "users": [t.name for t in teams] + [mongo.DB_USER],
+        "users": [t.name for t in teams] + [layout.DB_USER],
         "groups": [t.name for t in teams] + ["www-data"],
         "files": [f.path for f in files] + [f"{layout.WHEELS}/.digest", f"{layout.TOOLS_VENV}/.hacknode",
                                             DEBIAN_DEFAULT_SITE],

@@ -14,7 +14,6 @@ from deploy.layout import TeamPaths
 
 TEMPLATES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "templates")
 MANAGED = "managed by hacknode"
-DB_USER = "hacknode-db"          # runs SecantusDB in secantus mode (deploy/mongo.py creates it)
 
 # review folders written by write_review, and where each server path goes in them
 REVIEW_DIRS = ("nginx", "supervisor", "uwsgi", "sudoers")
@@ -88,7 +87,7 @@ def render_server(inventory, server_name):
     files[f"{layout.INDEX_ROOT}/index.html"] = render_template("index.html.j2", dict(common, teams=teams))
     if inventory.mongodb.mode == "secantus":
         files[layout.SECANTUS_CONF] = render_template("supervisor-secantus.conf.j2", dict(
-            common, mongodb=inventory.mongodb, db_user=DB_USER, tools_venv=layout.TOOLS_VENV,
+            common, mongodb=inventory.mongodb, db_user=layout.DB_USER, tools_venv=layout.TOOLS_VENV,
             secantus_home=layout.SECANTUS_HOME, secantus_log=layout.SECANTUS_LOG))
     return dict(sorted(files.items()))
 
