@@ -92,3 +92,15 @@ def hosts(c, stop=""):
             print(f"{h.name}\t{h.address}\tssh -i {h.root_key} root@{h.address}")
     except (localhost.LocalError, testhost.HostError) as e:
         raise Exit(f"hosts: {e}", code=1)
+
+
+@task(help={"teams": "class sizes to provision, comma-separated (default 1,3,6)"})
+def bench(c, teams="1,3,6"):
+    """Print what provisioning costs as a class grows (SSH round trips, time) and a site's requests/s."""
+    from deploy import bench as benchmarks
+    try:
+        localhost.require_root("the benchmark starts an isolated host")
+        localhost.ensure_packages(localhost.HOST_PACKAGES)
+        benchmarks.run(tuple(int(n) for n in teams.split(",")))
+    except (localhost.LocalError, ValueError) as e:
+        raise Exit(f"bench: {e}", code=1)
