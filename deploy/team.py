@@ -27,8 +27,10 @@ def say(c, message):
 
 def run_script(c, team, subcommand, *args, hide=False):
     """Run deploy/remote/release.sh `subcommand` on the server as the team; returns invoke's Result."""
-    script = io.StringIO(release.script_text(TeamPaths(team.name)))
-    return c.run(release.script_command(subcommand, *args), in_stream=script, hide=hide, warn=True, pty=False)
+    # The script goes in argv, not stdin: invoke feeds an in_stream one byte per 10 ms (~100 s for release.sh).
+    script = shlex.quote(release.script_text(TeamPaths(team.name)))
+    command = release.script_command(subcommand, *args).replace("bash -s --", f"bash -c {script} release.sh", 1)
+    return c.run(command, in_stream=False, hide=hide, warn=True, pty=False)
 
 
 def server_facts(c, team, requirements_hash):
