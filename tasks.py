@@ -17,7 +17,7 @@ def test(c, k="", fast=False):
     else:   # the end-to-end tests' hosts run this machine's programs (see deploy/localhost.HOST_PACKAGES)
         try:
             localhost.require_root("the end-to-end tests start isolated hosts (or run: ./inv test --fast)")
-            installed = localhost.ensure_packages(localhost.HOST_PACKAGES)
+            installed = localhost.ensure_packages(localhost.HOST_PACKAGES + localhost.BROWSER_PACKAGES)
         except localhost.LocalError as e:
             raise Exit(str(e), code=1)
         if installed:
@@ -92,6 +92,30 @@ def hosts(c, stop=""):
             print(f"{h.name}\t{h.address}\tssh -i {h.root_key} root@{h.address}")
     except (localhost.LocalError, testhost.HostError) as e:
         raise Exit(f"hosts: {e}", code=1)
+
+
+@task(help={"stop": "stop the demo class and remove what it added (= ./inv down)",
+            "hosts": "also add the teams' names (<team>.<domain>) to /etc/hosts, in a block --stop removes"})
+def demo(c, stop=False, hosts=False):
+    """A whole class on this machine: inventory.yml's three teams on an isolated server, deployed and seeded."""
+    from deploy import demo as class_demo
+    try:
+        if stop:
+            class_demo.stop_demo(".", say=say_now)
+        else:
+            class_demo.run_demo(".", "inventory.yml", write_hosts=hosts, say=say_now)
+    except class_demo.DemoError as e:
+        raise Exit(f"demo: FAILED: {e}", code=1)
+
+
+def say_now(line):
+    print(line, flush=True)
+
+
+@task
+def down(c):
+    """Stop the demo class (= ./inv demo --stop)."""
+    demo(c, stop=True)
 
 
 @task(help={"teams": "class sizes to provision, comma-separated (default 1,3,6)"})

@@ -18,6 +18,10 @@ HOST_PACKAGES = [
     "curl",               # checks from inside a host (curl http://127.0.0.1/...)
 ]
 
+# What the browser test (tests/e2e/test_browser.py) drives: Debian's Chromium through Playwright's Python
+# package (executable_path=/usr/bin/chromium); never a browser download.
+BROWSER_PACKAGES = ["chromium", "chromium-driver"]
+
 
 class LocalError(Exception):
     """A problem with this machine the user can fix (not root, a package that will not install)."""

@@ -1,0 +1,443 @@
+"""`./inv demo`: the shipped inventory.yml's class on this machine, on one isolated host (deploy/testhost.py).
+
+Steps, each reporting `ok` (already so) or `changed`: this machine (root, namespaces, the demo's addresses
+free), Debian packages, one SSH key per team (.hacknode/keys/<team>), the class server hn-demo at
+10.131.1.2, the instructor's key (.hacknode/admin_key: the host's root key, so `fab provision/status` work
+from this checkout), provisioning (which also deploys each team's first release), a few articles in each
+team's database, then every team's site checked from this machine by path and by subdomain.
+Teams' keys are where deploy/teamconfig.py looks, so `fab deploy --team NAME` deploys to the local class.
+`./inv demo --stop` stops the host and removes what the demo put outside .hacknode/keys.
+"""
+import ipaddress
+import json
+import os
+import re
+import shlex
+import shutil
+import subprocess
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import paramiko
+import yaml
+
+from deploy import localhost, testhost
+from deploy.inventory import InventoryError, load_inventory
+from deploy.layout import TeamPaths
+from deploy.provision import ProvisionError, provision_class
+
+HOST_NAME = "hn-demo"
+HOST_INDEX = 1                  # address 10.131.1.2: the shipped inventory.yml's server
+HOSTS_FILE = "/etc/hosts"
+HOSTS_BEGIN = "# hacknode demo: begin (written by ./inv demo --hosts; ./inv demo --stop removes it)"
+HOSTS_END = "# hacknode demo: end"
+TEAM_NAME = re.compile(r"^[a-z][a-z0-9-]{0,30}$")
+TARGETS = "target: first run < 5 min, second run < 30 s"
+
+
+class DemoError(Exception):
+    """What failed and what to do, in one message."""
+
+
+class Progress:
+    """Numbered step lines with their outcome and time; counts the steps that changed something."""
+
+    def __init__(self, total, say):
+        self.total, self.say, self.number, self.changes = total, say, 0, []
+        self.started = time.monotonic()
+
+    def begin(self, what):
+        self.number += 1
+        self.say(f"demo [{self.number}/{self.total}] {what} ...")
+        return time.monotonic()
+
+    def end(self, what, changed, detail, began):
+        if changed:
+            self.changes.append(what)
+        status = "changed" if changed else "ok"
+        self.say(f"demo [{self.number}/{self.total}] {what}: {status}"
+                 + (f" ({detail})" if detail else "") + f"  {time.monotonic() - began:.1f}s")
+
+
+# ---------- pure decisions ----------
+
+def team_names(inventory_text):
+    """The team names an inventory's text lists (those that could be team names), or [] if it is not YAML;
+    the inventory loader reports any problem with it afterwards."""
+    try:
+        data = yaml.safe_load(inventory_text)
+    except yaml.YAMLError:
+        return []
+    teams = data.get("teams") if isinstance(data, dict) else None
+    names = [t.get("name") for t in teams or [] if isinstance(t, dict)]
+    return [n for n in names if isinstance(n, str) and TEAM_NAME.match(n)]
+
+
+def address_conflicts(interfaces, index, own_veth):
+    """Interfaces of this machine (from `ip -j addr`) holding an address in the demo's 10.131.<index>.0/30,
+    other than the demo host's own veth: "name address" each."""
+    network = ipaddress.ip_network(f"10.131.{index}.0/30")
+    found = []
+    for interface in interfaces:
+        for address in interface.get("addr_info", []):
+            if address.get("family") != "inet" or interface.get("ifname") == own_veth:
+                continue
+            if ipaddress.ip_interface(f"{address['local']}/{address['prefixlen']}").network.overlaps(network):
+                found.append(f"{interface['ifname']} {address['local']}/{address['prefixlen']}")
+    return found
+
+
+def hosts_block(address, hostnames):
+    """The lines `--hosts` adds to /etc/hosts, between markers."""
+    return "\n".join([HOSTS_BEGIN, *(f"{address}\t{name}" for name in hostnames), HOSTS_END]) + "\n"
+
+
+def hosts_without_block(text):
+    """`text` (an /etc/hosts) without the demo's block."""
+    lines, inside = [], False
+    for line in text.splitlines(keepends=True):
+        if line.rstrip("\n") == HOSTS_BEGIN:
+            inside = True
+        elif inside and line.rstrip("\n") == HOSTS_END:
+            inside = False
+        elif not inside:
+            lines.append(line)
+    return "".join(lines)
+
+
+def hosts_with_block(text, block):
+    """`text` with the demo's block in place of any earlier one, at the end."""
+    rest = hosts_without_block(text)
+    if rest and not rest.endswith("\n"):
+        rest += "\n"
+    return rest + block
+
+
+def team_lines(inventory, server, team):
+    """What the demo prints for a team: its URLs from this machine and the command that deploys as it."""
+    by_name = f"{team.name}.{inventory.domain}"
+    return [
+        f"{team.name}:",
+        f"  by path       http://{server.address}/{team.name}/",
+        f"  by subdomain  http://{by_name}/   (curl -H 'Host: {by_name}' http://{server.address}/ ,"
+        f" or ./inv demo --hosts)",
+        f"  deploy        fab deploy --team {team.name}   (key .hacknode/keys/{team.name})",
+    ]
+
+
+# ---------- this machine ----------
+
+def check_root_and_namespaces():
+    """Root, and the namespaces and cgroups systemd-nspawn needs (unshare is in every Debian)."""
+    try:
+        localhost.require_root("the demo starts an isolated class server (systemd-nspawn, network namespace)")
+    except localhost.LocalError as e:
+        raise DemoError(f"{e}; nothing was changed")
+    unshare = subprocess.run(["unshare", "--mount", "--net", "--pid", "--uts", "--ipc", "--fork", "true"],
+                             capture_output=True, text=True)
+    if unshare.returncode != 0:
+        raise DemoError("systemd-nspawn cannot run here: this machine does not let root make namespaces "
+                        f"({unshare.stderr.strip()}); run the demo in a VM or on a machine of your own, or in a "
+                        "container started with --privileged; nothing was changed")
+    if not Path("/sys/fs/cgroup").is_dir():
+        raise DemoError("systemd-nspawn cannot run here: /sys/fs/cgroup is missing (no cgroups); "
+                        "run the demo in a VM or on a machine of your own; nothing was changed")
+
+
+def check_addresses_free(name, index, state_dir=None):
+    """The demo's 10.131.<index>.0/30 and host name used by nothing but the demo's host."""
+    running = testhost.running_hosts(state_dir)
+    ours = any(h.name == name for h in running)
+    listing = subprocess.run(["ip", "-j", "addr"], capture_output=True, text=True, check=True).stdout
+    taken = address_conflicts(json.loads(listing), index, f"hnv{index}" if ours else None)
+    for other in running:
+        if other.index == index and other.name != name:
+            raise DemoError(f"host {other.name} already runs at {other.address}, the demo's address; stop it "
+                            f"(./inv hosts --stop {other.name}) and run ./inv demo again; nothing was changed")
+    if taken:
+        raise DemoError(f"the demo's addresses 10.131.{index}.0/30 are in use on this machine ({', '.join(taken)}); "
+                        "stop what uses them (./inv hosts lists hacknode's hosts) and run ./inv demo again; "
+                        "nothing was changed")
+    if Path("/run/netns", name).exists() and not (Path(state_dir or testhost.STATE_DIR) / name).exists():
+        raise DemoError(f"a network namespace named {name} exists that the demo did not make; remove it "
+                        f"(ip netns del {name}) if it is unused; nothing was changed")
+
+
+def ensure_host_packages():
+    """Install the Debian packages the class server runs; returns those installed."""
+    try:
+        return localhost.ensure_packages(localhost.HOST_PACKAGES)
+    except localhost.LocalError as e:
+        raise DemoError(f"{e}\nfix the package source (apt-get update) and run ./inv demo again")
+
+
+def checkout_owner(repo):
+    """(uid, gid) of the checkout: files the demo writes in it are theirs, so `fab` works without root too."""
+    info = os.stat(repo)
+    return info.st_uid, info.st_gid
+
+
+def ensure_team_keys(inventory_path, keys_dir, owner):
+    """An SSH key pair keys_dir/<team> (ed25519, no passphrase) for each team the inventory lists that has
+    none; returns the teams given a key."""
+    made = []
+    for team in team_names(Path(inventory_path).read_text()):
+        private, public = Path(keys_dir) / team, Path(keys_dir) / f"{team}.pub"
+        if private.is_file() and public.is_file():
+            continue
+        private.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        for stale in (private, public):
+            stale.unlink(missing_ok=True)
+        subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", f"{team} (hacknode demo)",
+                        "-f", str(private)], check=True, capture_output=True)
+        for path in (private.parent, private, public):
+            os.chown(path, *owner)
+        made.append(team)
+    return made
+
+
+def demo_inventory(inventory_path, address):
+    inventory_path = str(inventory_path)
+    try:
+        inventory = load_inventory(inventory_path)
+    except InventoryError as e:
+        raise DemoError(f"{e}\nfix {inventory_path} and run ./inv demo again")
+    if len(inventory.servers) != 1 or inventory.servers[0].address != address:
+        raise DemoError(f"{inventory_path}: the demo runs a class of one server at {address}; this inventory has "
+                        + ", ".join(f"{s.name} at {s.address}" for s in inventory.servers)
+                        + " (the shipped inventory.yml is the demo's: git checkout inventory.yml)")
+    return inventory
+
+
+def forget_host_key(address):
+    """Drop `address` from this user's known_hosts: each start of the host makes new host keys, and the
+    ssh that rsync uses for `fab deploy` would refuse a changed one. Returns True when an entry went."""
+    known = Path.home() / ".ssh" / "known_hosts"
+    if not known.is_file():
+        return False
+    done = subprocess.run(["ssh-keygen", "-R", address, "-f", str(known)], capture_output=True, text=True)
+    Path(f"{known}.old").unlink(missing_ok=True)
+    return done.returncode == 0 and "updated" in done.stdout + done.stderr
+
+
+def start_class_host(name, index, state_dir=None):
+    """(host, started): the running demo host as it is, or a new one."""
+    before = [h.root_key for h in testhost.running_hosts(state_dir) if h.name == name]
+    key_before = Path(before[0]).read_bytes() if before else None
+    try:
+        host = testhost.start_host(name, index, state_dir)
+    except testhost.HostError as e:
+        raise DemoError(f"the class server {name} did not start: {e}\nsystemd-nspawn needs root on a VM or a "
+                        "machine of your own (not an unprivileged container); nothing is left of it")
+    started = Path(host.root_key).read_bytes() != key_before   # a remade host has a new root key
+    if started:
+        forget_host_key(host.address)
+    return host, started
+
+
+def install_admin_key(host, admin_key, owner):
+    """Copy the host's root key to .hacknode/admin_key (where fabfile.admin_key looks); True if it changed."""
+    admin_key = Path(admin_key)
+    key = Path(host.root_key).read_bytes()
+    if admin_key.is_file() and admin_key.read_bytes() == key:
+        return False
+    admin_key.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    admin_key.unlink(missing_ok=True)
+    fd = os.open(admin_key, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "wb") as f:
+        f.write(key)
+    os.chown(admin_key, *owner)
+    return True
+
+
+def seed_team(c, team):
+    """Add the app's sample articles to the team's database, as the team's user with its settings;
+    returns how many were added (0 when they were all there)."""
+    p = TeamPaths(team.name)
+    # The settings file holds NAME=value lines; export them without the shell reading the values.
+    script = (f"while IFS= read -r line; do [ -n \"$line\" ] && export \"$line\"; done < {p.mongo_uri_file}; "
+              f"cd {p.current} && exec rapid-env/bin/flask --app app seed")
+    result = c.run(f"runuser -u {team.name} -- bash -c {shlex.quote(script)}", hide=True, warn=True)
+    match = re.search(r"seed: (\d+) articles added", result.stdout)
+    if result.failed or not match:
+        raise DemoError(f"seeding {team.name}'s database failed: {(result.stderr or result.stdout).strip()[-500:]}")
+    return int(match.group(1))
+
+
+def get(url, host_header=None, timeout=10):
+    """(status, body) of GET `url` from this machine, never through a proxy."""
+    request = urllib.request.Request(url, headers={"Host": host_header} if host_header else {})
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    try:
+        with opener.open(request, timeout=timeout) as response:
+            return response.status, response.read().decode(errors="replace")
+    except urllib.error.HTTPError as e:
+        return e.code, e.read().decode(errors="replace")
+    except OSError as e:
+        return None, str(e)
+
+
+def check_team_site(address, team, domain):
+    """GET /healthz by path and by subdomain from this machine; DemoError unless both say ok."""
+    by_name = f"{team.name}.{domain}"
+    for url, header in ((f"http://{address}/{team.name}/healthz", None), (f"http://{address}/healthz", by_name)):
+        status, body = get(url, header)
+        if status != 200 or '"ok"' not in body:
+            via = f" (Host: {header})" if header else ""
+            raise DemoError(f"{team.name}'s site does not answer from this machine: GET {url}{via} -> "
+                            f"{status or 'no answer'}: {body.strip()[:300]}")
+
+
+def write_hosts_block(hosts_file, block):
+    """Write the demo's block into the hosts file (in place: it may be a bind mount); True if it changed."""
+    path = Path(hosts_file)
+    text = path.read_text()
+    new = hosts_with_block(text, block)
+    if new == text:
+        return False
+    with open(path, "r+") as f:
+        f.write(new)
+        f.truncate()
+    return True
+
+
+def remove_hosts_block(hosts_file):
+    path = Path(hosts_file)
+    if not path.is_file():
+        return False
+    text = path.read_text()
+    new = hosts_without_block(text)
+    if new == text:
+        return False
+    with open(path, "r+") as f:
+        f.write(new)
+        f.truncate()
+    return True
+
+
+# ---------- the whole demo ----------
+
+def run_demo(repo, inventory_path="inventory.yml", write_hosts=False, hosts_file=HOSTS_FILE, say=print,
+             name=HOST_NAME, index=HOST_INDEX, state_dir=None):
+    """Bring the demo class up (or check that it is up); prints every step and, per team, its URLs and
+    deploy command. On failure after starting the host, stops it again unless it was running before."""
+    repo = Path(repo)
+    config = repo / ".hacknode"
+    admin_key = config / "admin_key"
+    teams = team_names((repo / inventory_path).read_text()) if (repo / inventory_path).is_file() else []
+    progress = Progress(8 + len(teams) + bool(write_hosts), say)
+    address = f"10.131.{index}.2"
+
+    began = progress.begin("this machine: root, namespaces for systemd-nspawn")
+    check_root_and_namespaces()
+    progress.end("this machine", False, "", began)
+
+    began = progress.begin("Debian packages the class server runs")
+    installed = ensure_host_packages()
+    progress.end("Debian packages", bool(installed), "installed " + " ".join(installed) if installed else "", began)
+
+    began = progress.begin(f"the demo's addresses 10.131.{index}.0/30 and host name {name} free")
+    check_addresses_free(name, index, state_dir)
+    progress.end("addresses", False, "", began)
+
+    owner = checkout_owner(repo)
+    began = progress.begin(f"one SSH key per team of {inventory_path} in .hacknode/keys")
+    made = ensure_team_keys(repo / inventory_path, config / "keys", owner)
+    progress.end("team keys", bool(made), "made " + " ".join(made) if made else "", began)
+    inventory = demo_inventory(repo / inventory_path, address)
+    server = inventory.servers[0]
+
+    began = progress.begin(f"class server {server.name}: host {name} at {address}")
+    host, started = start_class_host(name, index, state_dir)
+    progress.end(f"class server {server.name}", started, f"started {name}" if started else "", began)
+    try:
+        finish_demo(host, inventory, server, admin_key, owner, write_hosts, hosts_file, progress, say)
+    except BaseException as e:
+        if started:
+            say(f"demo: stopping {name} again (it was started by this run)")
+            testhost.stop_host(name, state_dir)
+            admin_key.unlink(missing_ok=True)
+            forget_host_key(address)
+        if isinstance(e, (ProvisionError, paramiko.SSHException, OSError)):
+            raise DemoError(f"{e}\n"
+                            + ("nothing of the demo is left running" if started else f"{name} is left as it was")
+                            + "; fix the cause above and run ./inv demo again") from e
+        if isinstance(e, DemoError) and started:
+            raise DemoError(f"{e}\nnothing of the demo is left running; run ./inv demo again once fixed") from e
+        raise
+    total = time.monotonic() - progress.started
+    say("")
+    for team in inventory.teams:
+        for line in team_lines(inventory, server, team):
+            say(line)
+    say("")
+    say(f"instructor: fab status (the key is .hacknode/admin_key); fab provision --dry")
+    say(f"a team: fab use_team --team {inventory.teams[0].name}, then fab deploy; ssh: fab ssh_config --team "
+        f"{inventory.teams[0].name}")
+    if not write_hosts:
+        say(f"names: ./inv demo --hosts adds {', '.join(f'{t.name}.{inventory.domain}' for t in inventory.teams)} "
+            f"to {hosts_file}")
+    say("stop it all: ./inv demo --stop")
+    say(f"demo: {'nothing to change' if not progress.changes else 'changed: ' + ', '.join(progress.changes)}; "
+        f"total {total:.1f}s ({TARGETS})")
+    return progress.changes
+
+
+def finish_demo(host, inventory, server, admin_key, owner, write_hosts, hosts_file, progress, say):
+    began = progress.begin("instructor's key .hacknode/admin_key (the host's root key)")
+    progress.end("instructor's key", install_admin_key(host, admin_key, owner), "", began)
+
+    began = progress.begin(f"provision {inventory.path}: {server.name}, teams "
+                           f"{' '.join(t.name for t in inventory.teams)} (each gets the app as its first release)")
+    steps = provision_class(inventory, str(admin_key), say=lambda line: say(f"  {line}"))
+    progress.end("provision", any(s.changed for s in steps[server.name]), "", began)
+
+    with host.connection() as c:
+        for team in inventory.teams:
+            began = progress.begin(f"seed {team.name}'s database with sample articles")
+            added = seed_team(c, team)
+            progress.end(f"seed {team.name}", added > 0, f"{added} articles added" if added else "already there", began)
+
+    began = progress.begin("every team's /healthz from this machine, by path and by subdomain")
+    for team in inventory.teams:
+        check_team_site(server.address, team, inventory.domain)
+    progress.end("sites", False, f"{len(inventory.teams)} teams answer", began)
+
+    if write_hosts:
+        names = [f"{t.name}.{inventory.domain}" for t in inventory.teams]
+        began = progress.begin(f"{hosts_file}: {' '.join(names)} -> {server.address}")
+        changed = write_hosts_block(hosts_file, hosts_block(server.address, names))
+        for team in inventory.teams:   # now by name, as a browser would
+            status, body = get(f"http://{team.name}.{inventory.domain}/healthz")
+            if status != 200:
+                raise DemoError(f"http://{team.name}.{inventory.domain}/healthz -> {status or 'no answer'}: "
+                                f"{body[:200]} (is {hosts_file} used for names on this machine?)")
+        progress.end(hosts_file, changed, "", began)
+
+
+def stop_demo(repo, hosts_file=HOSTS_FILE, say=print, name=HOST_NAME, index=HOST_INDEX, state_dir=None):
+    """Stop the demo's host and remove what the demo added outside .hacknode/keys: the hosts block, the
+    instructor's key, the host's known_hosts entry. Packages installed stay."""
+    try:
+        localhost.require_root("stopping the demo's isolated host")
+    except localhost.LocalError as e:
+        raise DemoError(str(e))
+    was_running = any(h.name == name for h in testhost.running_hosts(state_dir))
+    try:
+        testhost.stop_host(name, state_dir)
+    except testhost.HostError as e:
+        raise DemoError(f"{e}\nretry ./inv demo --stop; if it persists, see `mount | grep {name}`")
+    say(f"demo: host {name}: " + ("stopped, its mounts, network namespace and files removed" if was_running
+                                   else "not running (nothing of it left)"))
+    if remove_hosts_block(hosts_file):
+        say(f"demo: {hosts_file}: removed the demo's block")
+    admin_key = Path(repo) / ".hacknode" / "admin_key"
+    if admin_key.exists():
+        admin_key.unlink()
+        say("demo: removed .hacknode/admin_key")
+    if forget_host_key(f"10.131.{index}.2"):
+        say(f"demo: removed 10.131.{index}.2 from ~/.ssh/known_hosts")
+    say("demo: stopped. Kept: Debian packages installed by the demo, the teams' keys in .hacknode/keys "
+        "(inventory.yml names them), the wheel cache in .cache")
