@@ -2,11 +2,10 @@
 
 Every function takes the Fabric connection `c` first (logged in as the team's user on the team's server)
 and reads no globals; fabfile.py only resolves the team, the inventory and the connection, then calls these.
-The release logic itself runs on the server, in deploy/remote/release.sh, sent on stdin: a deploy is
-one rsync (two when requirements.txt changed) and two remote commands.
+The release logic itself runs on the server: deploy/remote/release.sh, sent inside the command. A deploy is
+one rsync (two when requirements.txt changed) and two remote commands on one SSH connection.
 """
 import getpass
-import io
 import shlex
 import socket
 import time
@@ -27,9 +26,7 @@ def say(c, message):
 
 def run_script(c, team, subcommand, *args, hide=False):
     """Run deploy/remote/release.sh `subcommand` on the server as the team; returns invoke's Result."""
-    # The script goes in argv, not stdin: invoke feeds an in_stream one byte per 10 ms (~100 s for release.sh).
-    script = shlex.quote(release.script_text(TeamPaths(team.name)))
-    command = release.script_command(subcommand, *args).replace("bash -s --", f"bash -c {script} release.sh", 1)
+    command = release.script_command(TeamPaths(team.name), subcommand, *args)
     return c.run(command, in_stream=False, hide=hide, warn=True, pty=False)
 
 

@@ -57,9 +57,13 @@ def test_ssh_command_for_rsync_uses_the_key_only():
     assert "-i" not in release.ssh_command()
 
 
-def test_script_command_quotes_its_arguments():
-    assert release.script_command("activate", "20260121T093005Z", "a b.example") == \
-        "bash -s -- activate 20260121T093005Z 'a b.example'"
+def test_script_command_carries_the_script_and_quotes_its_arguments(tmp_path):
+    paths = LocalPaths(tmp_path)
+    command = release.script_command(paths, "list", "a b'c")
+    assert command.endswith(" release.sh list 'a b'\"'\"'c'")
+    Path(paths.releases, "20260101T000000Z").mkdir(parents=True)
+    done = subprocess.run(["bash", "-c", command], capture_output=True, text=True)   # as sshd runs it
+    assert done.returncode == 0 and done.stdout == "  20260101T000000Z  (incomplete)\n"
 
 
 def test_script_text_starts_with_the_layout_paths():

@@ -1,5 +1,6 @@
-# Server side of a team's releases: run as the team's UNIX user, sent on stdin (`bash -s -- SUBCOMMAND ...`)
-# by deploy/team.py, or by provisioning as root through `runuser -u <team> -- bash -s -- ...`.
+# Server side of a team's releases: run as the team's UNIX user, inside the command by deploy/team.py
+# (`bash -c <script> release.sh SUBCOMMAND ...`, see release.script_command), or by provisioning as root from a
+# file: `runuser -u <team> -- bash -s -- SUBCOMMAND ... < release-<team>.sh`.
 # deploy/release.py prepends the paths (from deploy/layout.py) as variable assignments:
 #   team releases current envs run_dir uwsgi_log wheelhouses keep
 # so this script names no path itself and works whatever is installed on the server (bash, python3, coreutils).
@@ -14,8 +15,8 @@
 #   list                               the releases, newest first, with current and failed ones marked
 #   prune                              keep the newest $keep releases (and current, and the previous one)
 #
-# Everything is inside functions and `main` runs last with stdin from /dev/null: bash reads a script from
-# stdin as it goes, so a command reading stdin (pip, python3) would otherwise swallow the rest of the script.
+# Everything is inside functions and `main` runs last with stdin from /dev/null: with `bash -s`, bash reads the
+# script from stdin as it goes, so a command reading stdin (pip, python3) would otherwise swallow the rest.
 set -euo pipefail
 
 HEALTH_WAIT=20      # seconds a new release has to answer /healthz with its id
@@ -131,11 +132,18 @@ PY
 
 wait_healthy() {
     # Poll until /healthz says 200 with release $1, at most $3 seconds. Leaves the last answer in $last_health.
-    local id=$1 host=$2 seconds=$3 deadline=$(( $(date +%s) + $3 ))
+    # A graceful reload keeps uwsgi's pid, so supervisor seeing it exit (BACKOFF, FATAL, EXITED) means the
+    # release crashed at start: no need to wait out the deadline.
+    local id=$1 host=$2 seconds=$3 deadline=$(( $(date +%s) + $3 )) state
     while :; do
         last_health=$(health "$host")
         [ "$last_health" = "200 $id" ] && return 0
         [ "$(date +%s)" -ge "$deadline" ] && return 1
+        state=$(sudo -n supervisorctl status "$team" 2>/dev/null || true)
+        if [[ "$state" =~ BACKOFF|FATAL|EXITED ]]; then
+            last_health="$last_health; supervisor: $(echo "$state" | tr -s ' ' | cut -c1-100)"
+            return 1
+        fi
         sleep 0.5
     done
 }
@@ -151,7 +159,7 @@ activate() {
         return 0
     fi
     echo "[$team] FAILED: release $id did not answer http://$host/healthz with 200 and its id" \
-         "within ${HEALTH_WAIT}s (last answer: $last_health)" >&2
+         "(waited up to ${HEALTH_WAIT}s; last answer: $last_health)" >&2
     touch "$releases/$id/$FAILED_MARK"
     if [ -n "$before" ] && [ "$before" != "$id" ]; then
         say "switching back: $id -> $before"
