@@ -1,0 +1,214 @@
+"""hacknode's remote tasks: `fab -l` lists them.
+
+Instructors: provision, status, add_team, remove_team, teardown (the class from inventory.yml).
+Teams: deploy, setup_virtualenv, restart, logs, rollback, ... (the workshop's names).
+Each task is thin: the work is in deploy/.
+"""
+import os
+from contextlib import contextmanager
+
+import paramiko
+from fabric import task
+from invoke import Exit
+
+from deploy import admin, provision as provisioning
+from deploy import team as team_tasks, teamconfig
+from deploy.inventory import InventoryError, load_inventory
+
+DEFAULT_INVENTORY = os.environ.get("HACKNODE_INVENTORY", "inventory.yml")
+
+
+def class_inventory(path):
+    try:
+        return load_inventory(path)
+    except InventoryError as e:
+        raise Exit(str(e), code=2)
+
+
+def admin_key(key):
+    """The instructor's SSH key: --key, $HACKNODE_ADMIN_KEY, the demo's key, else the usual SSH setup."""
+    if key:
+        return key
+    if os.environ.get("HACKNODE_ADMIN_KEY"):
+        return os.environ["HACKNODE_ADMIN_KEY"]
+    return ".hacknode/admin_key" if os.path.exists(".hacknode/admin_key") else None
+
+
+def fail(e):
+    raise Exit(f"error: {e}", code=1)
+
+
+# ---------- instructors ----------
+
+@task(help={"inventory": "the class (default inventory.yml or $HACKNODE_INVENTORY)",
+            "dry": "show what would change (diffs, commands) and change nothing",
+            "key": "SSH private key of the servers' admin user"})
+def provision(c, inventory=DEFAULT_INVENTORY, dry=False, key=None):
+    """Bring every server of the inventory to the state it describes (all servers in parallel)."""
+    try:
+        provisioning.provision_class(class_inventory(inventory), admin_key(key), dry=dry)
+    except provisioning.ProvisionError as e:
+        fail(e)
+
+
+@task(help={"inventory": "the class, with the new team added", "key": "SSH key of the servers' admin user"})
+def add_team(c, inventory=DEFAULT_INVENTORY, key=None):
+    """Set up the teams added to the inventory, without touching the others (= provision)."""
+    provision(c, inventory=inventory, key=key)
+
+
+@task(help={"team": "the team to remove", "server": "its server (default: the team's in the inventory)",
+            "inventory": "the class", "key": "SSH key of the servers' admin user"})
+def remove_team(c, team, server=None, inventory=DEFAULT_INVENTORY, key=None):
+    """Archive a team's database and code on its server, then remove the team."""
+    inv = class_inventory(inventory)
+    known = {t.name: t.server for t in inv.teams}
+    server = server or known.get(team) or (inv.servers[0].name if len(inv.servers) == 1 else None)
+    if server not in {s.name for s in inv.servers}:
+        raise Exit(f"remove_team: say which server {team} is on with --server (one of: "
+                   f"{', '.join(s.name for s in inv.servers)})", code=2)
+    try:
+        admin.remove_team(inv, team, server, admin_key(key))
+    except provisioning.ProvisionError as e:
+        fail(e)
+    if team in known:
+        print(f"note: {team} is still in {inventory}: remove it there, or the next provision brings it back")
+
+
+@task(help={"inventory": "the class", "key": "SSH key of the servers' admin user"})
+def status(c, inventory=DEFAULT_INVENTORY, key=None):
+    """A table of every team: service state, /healthz through nginx, release, uptime, URLs."""
+    print(admin.status_table(class_inventory(inventory), admin_key(key)))
+
+
+@task(help={"inventory": "the class", "key": "SSH key of the servers' admin user",
+            "yes": "really remove the whole class (every team archived first)"})
+def teardown(c, inventory=DEFAULT_INVENTORY, key=None, yes=False):
+    """Archive every team, then remove the whole class from its servers."""
+    if not yes:
+        raise Exit("teardown removes every team of the class (archives kept in /var/backups/hacknode); "
+                   "run again with --yes", code=2)
+    try:
+        admin.teardown(class_inventory(inventory), admin_key(key))
+    except provisioning.ProvisionError as e:
+        fail(e)
+
+
+# ---------- teams ----------
+# The team comes from --team, $HACKNODE_TEAM or .hacknode/team (`fab use_team`); the key from --key,
+# $HACKNODE_KEY, .hacknode/keys/<team>, else your ssh setup (deploy/teamconfig.py). Server: the inventory's.
+TEAM_HELP = {"team": "your team (default: $HACKNODE_TEAM, else the one `fab use_team` recorded)",
+             "key": "your SSH private key (default: $HACKNODE_KEY, .hacknode/keys/<team>, else your ssh setup)"}
+REPO = os.path.dirname(os.path.abspath(__file__))
+WHEEL_CACHE = os.path.join(REPO, ".cache", "wheels")
+
+
+def for_team(team, key):
+    """(inventory, team, connection as the team's user): the one place a team task resolves them."""
+    try:
+        inv = load_inventory(teamconfig.inventory_path(os.environ))
+        chosen = teamconfig.resolve_team(inv, team)
+    except (InventoryError, teamconfig.TeamChoiceError) as e:
+        raise Exit(f"error: {e}", code=2)
+    return inv, chosen, teamconfig.team_connection(inv, chosen, teamconfig.resolve_key(chosen.name, key))
+
+
+@contextmanager
+def team_errors(c):
+    """A failed team task or an unreachable server ends with one line, not a traceback."""
+    try:
+        yield
+    except team_tasks.TeamTaskError as e:
+        fail(e)
+    except (paramiko.SSHException, OSError) as e:
+        fail(f"cannot run as {c.user} on {c.host}:{c.port}: {e}")
+
+
+@task(help={**TEAM_HELP, "team": "the team to act for from now on"})
+def use_team(c, team, key=None):
+    """Choose your team once (written to .hacknode/team); --key also records your key."""
+    inv, chosen, _ = for_team(team, None)
+    try:
+        for written in teamconfig.save_choice(chosen.name, key):
+            print(f"wrote {written}")
+    except teamconfig.TeamChoiceError as e:
+        fail(e)
+
+
+@task(help=TEAM_HELP)
+def ssh_config(c, team=None, key=None):
+    """Print the Host entry for ~/.ssh/config, so `ssh <team>` logs in as your team."""
+    inv, chosen, conn = for_team(team, key)
+    print(teamconfig.ssh_config_entry(inv, chosen, teamconfig.resolve_key(chosen.name, key)), end="")
+
+
+@task(help=TEAM_HELP)
+def deploy(c, team=None, key=None):
+    """Deploy this working tree as a new release; back to the previous one if it is unhealthy."""
+    inv, chosen, conn = for_team(team, key)
+    with team_errors(conn):
+        team_tasks.deploy(conn, chosen, inv, REPO, cache_dir=WHEEL_CACHE)
+
+
+@task(help=TEAM_HELP)
+def setup_virtualenv(c, team=None, key=None):
+    """Build the virtualenv of requirements.txt on the server (deploy does it when needed)."""
+    inv, chosen, conn = for_team(team, key)
+    with team_errors(conn):
+        team_tasks.setup_virtualenv(conn, chosen, REPO, cache_dir=WHEEL_CACHE)
+
+
+@task(help=TEAM_HELP)
+def restart(c, team=None, key=None):
+    """Restart your uwsgi under supervisor and view the end of its log."""
+    inv, chosen, conn = for_team(team, key)
+    with team_errors(conn):
+        team_tasks.restart(conn, chosen)
+
+
+@task(help={**TEAM_HELP, "lines": "how many lines (default 100)"})
+def logs(c, team=None, key=None, lines=100):
+    """Show the end of your uwsgi log."""
+    inv, chosen, conn = for_team(team, key)
+    with team_errors(conn):
+        team_tasks.logs(conn, chosen, lines=int(lines))
+
+
+@task(help=TEAM_HELP)
+def rollback(c, team=None, key=None):
+    """Make the release before the current one live again."""
+    inv, chosen, conn = for_team(team, key)
+    with team_errors(conn):
+        team_tasks.rollback(conn, chosen, inv)
+
+
+@task(help=TEAM_HELP)
+def run_devserver(c, team=None, key=None):
+    """Run the dev Flask server of the live release on the server (Ctrl-C stops it)."""
+    inv, chosen, conn = for_team(team, key)
+    with team_errors(conn):
+        team_tasks.run_devserver(conn, chosen, inv)
+
+
+@task(help=TEAM_HELP)
+def list_deploys(c, team=None, key=None):
+    """List the releases on the server, the live one marked *."""
+    inv, chosen, conn = for_team(team, key)
+    with team_errors(conn):
+        team_tasks.list_deploys(conn, chosen)
+
+
+@task(help=TEAM_HELP)
+def list_home(c, team=None, key=None):
+    """List files in your team's home directory."""
+    inv, chosen, conn = for_team(team, key)
+    with team_errors(conn):
+        team_tasks.list_home(conn)
+
+
+@task(help=TEAM_HELP)
+def print_my_id(c, team=None, key=None):
+    """Print your unique identifier, and who you are on the server."""
+    inv, chosen, conn = for_team(team, key)
+    with team_errors(conn):
+        team_tasks.print_my_id(conn)
