@@ -43,8 +43,9 @@ def sh_blocks(kind):
 
 
 def fresh_copy(directory):
-    """This checkout's files as `git ls-files -co --exclude-standard` lists them (what a clone plus the
-    current work has), with this checkout's .venv linked in."""
+    """A git clone of this checkout with its working tree's files (`git ls-files -co --exclude-standard`)
+    copied over it, so uncommitted work is tested too; this checkout's .venv linked in."""
+    subprocess.run(["git", "clone", "-q", str(REPO), str(directory)], check=True)
     listed = subprocess.run(["git", "-C", str(REPO), "ls-files", "-co", "--exclude-standard", "-z"],
                             capture_output=True, text=True, check=True).stdout
     for name in filter(None, listed.split("\0")):
