@@ -1,5 +1,6 @@
 """Release naming, the rsync file selection and the server script's prune/list, run for real on local
 directories (no SSH, no mocks)."""
+import os
 import subprocess
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
@@ -7,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from deploy import release
+from deploy import release, wheels
 from deploy.layout import TeamPaths
 
 
@@ -177,3 +178,19 @@ def test_prepare_refuses_requirements_that_changed(home):
     (Path(home.releases) / IDS[0] / "requirements.txt").write_text("Flask==3.1.3\n")
     code, out = run_script(home, "prepare", IDS[0], "000000000000")
     assert code == 1 and "does not hash to 000000000000" in out
+
+
+def test_failed_pip_install_leaves_no_virtualenv_and_switches_nothing(home):
+    make_release(home, IDS[0])
+    Path(home.current).symlink_to(f"releases/{IDS[0]}")
+    Path(home.wheels).mkdir(parents=True)                     # a wheelhouse without the package
+    new = Path(home.releases) / IDS[1]
+    new.mkdir()
+    (new / "requirements.txt").write_text("no-such-package-for-hacknode==1.0\n")
+    wanted = wheels.requirements_hash(new / "requirements.txt")
+    code, out = run_script(home, "prepare", IDS[1], wanted)
+    assert code == 1
+    assert "pip install" in out and "the live site is unchanged" in out
+    assert not (Path(home.envs) / wanted).exists()
+    assert os.readlink(home.current) == f"releases/{IDS[0]}"
+    assert not (new / "RELEASE").exists()                     # not a release rollback or activate would take
