@@ -4,6 +4,7 @@ Instructors: provision, status, add_team, remove_team, teardown (the class from 
 Teams: deploy, setup_virtualenv, restart, logs, rollback, ... (the workshop's names).
 Each task is thin: the work is in deploy/.
 """
+import logging
 import os
 from contextlib import contextmanager
 
@@ -16,6 +17,8 @@ from deploy import team as team_tasks, teamconfig
 from deploy.inventory import InventoryError, load_inventory
 
 DEFAULT_INVENTORY = os.environ.get("HACKNODE_INVENTORY", "inventory.yml")
+# paramiko logs a traceback of every failed connection on its own; the tasks say it in one line instead
+logging.getLogger("paramiko").addHandler(logging.NullHandler())
 
 
 def class_inventory(path):
