@@ -31,7 +31,7 @@ def run_script(c, team, subcommand, *args, hide=False):
 
 
 def server_facts(c, team, requirements_hash):
-    """{'python': '3.11', 'arch': 'x86_64', 'env': 'present'|'missing'} from the server."""
+    """{'python': '3.11', 'arch': 'x86_64', 'env': 'present'|'missing', 'current': <release id> or ''}."""
     result = run_script(c, team, "facts", requirements_hash, hide=True)
     if not result.ok:
         raise TeamTaskError(f"cannot read the server's facts as {c.user}: {result.stderr.strip()}")
@@ -87,7 +87,9 @@ def deploy(c, team, inventory, source_dir, cache_dir=".cache/wheels", ssh_option
         say(c, f"requirements.txt changed (virtualenv envs/{requirements_hash} is new): it is built before the switch")
         ship_wheels(c, team, source_dir, facts, cache_dir, ssh_options)
     say(c, f"rsync: working tree -> {paths.releases}/{release_id}")
-    rsync(c, source_dir, f"{paths.releases}/{release_id}", ssh_options, link_dest="../../current/")
+    # Files unchanged since the live release become hard links to it (relative to the new release's folder).
+    link_dest = "../../current/" if facts["current"] else None
+    rsync(c, source_dir, f"{paths.releases}/{release_id}", ssh_options, link_dest=link_dest)
     result = run_script(c, team, "deploy", release_id, requirements_hash, release.host_header(team, inventory))
     if not result.ok:
         raise TeamTaskError(f"deploy of release {release_id} to {team.name} failed: see the lines above")

@@ -194,3 +194,15 @@ def test_failed_pip_install_leaves_no_virtualenv_and_switches_nothing(home):
     assert not (Path(home.envs) / wanted).exists()
     assert os.readlink(home.current) == f"releases/{IDS[0]}"
     assert not (new / "RELEASE").exists()                     # not a release rollback or activate would take
+
+
+def test_facts_name_the_python_the_virtualenv_and_the_live_release(home):
+    code, out = run_script(home, "facts", "aaaaaaaaaaaa")
+    assert code == 0 and out.split()[2:] == ["env=missing", "current="]
+    make_release(home, IDS[0])
+    (Path(home.envs) / "aaaaaaaaaaaa" / ".hacknode-complete").touch()
+    Path(home.current).symlink_to(f"releases/{IDS[0]}")
+    code, out = run_script(home, "facts", "aaaaaaaaaaaa")
+    python, arch, env, current = out.split()
+    assert python.startswith("python=3.") and arch.startswith("arch=")
+    assert (env, current) == ("env=present", f"current={IDS[0]}")

@@ -6,7 +6,7 @@
 # so this script names no path itself and works whatever is installed on the server (bash, python3, coreutils).
 #
 # Subcommands:
-#   facts <req-hash>                   print "python=3.11 arch=x86_64 env=present|missing"
+#   facts <req-hash>                   print "python=3.11 arch=x86_64 env=present|missing current=<id>"
 #   env <req-hash> <requirements>      build virtualenv envs/<req-hash> from the wheelhouses unless it exists
 #   prepare <id> <req-hash>            make releases/<id> (already rsynced) runnable: its virtualenv, RELEASE
 #   activate <id> <host-header>        switch current to <id>, reload uwsgi, check /healthz; back on failure
@@ -49,7 +49,8 @@ file_hash() { sha256sum "$1" | cut -c1-12; }
 cmd_facts() {
     local want=$1 env=missing
     [ -f "$envs/$want/$ENV_COMPLETE" ] && env=present
-    echo "python=$(python3 -c 'import sys; print("%d.%d" % sys.version_info[:2])') arch=$(uname -m) env=$env"
+    echo "python=$(python3 -c 'import sys; print("%d.%d" % sys.version_info[:2])') arch=$(uname -m) env=$env" \
+         "current=$(current_id)"
 }
 
 cmd_env() {
