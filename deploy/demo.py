@@ -211,17 +211,6 @@ def demo_inventory(inventory_path, address):
     return inventory
 
 
-def forget_host_key(address):
-    """Drop `address` from this user's known_hosts: each start of the host makes new host keys, and the
-    ssh that rsync uses for `fab deploy` would refuse a changed one. Returns True when an entry went."""
-    known = Path.home() / ".ssh" / "known_hosts"
-    if not known.is_file():
-        return False
-    done = subprocess.run(["ssh-keygen", "-R", address, "-f", str(known)], capture_output=True, text=True)
-    Path(f"{known}.old").unlink(missing_ok=True)
-    return done.returncode == 0 and "updated" in done.stdout + done.stderr
-
-
 def start_class_host(name, index, state_dir=None):
     """(host, started): the running demo host as it is, or a new one."""
     before = [h.root_key for h in testhost.running_hosts(state_dir) if h.name == name]
@@ -232,8 +221,6 @@ def start_class_host(name, index, state_dir=None):
         raise DemoError(f"the class server {name} did not start: {e}\nsystemd-nspawn needs root on a VM or a "
                         "machine of your own (not an unprivileged container); nothing is left of it")
     started = Path(host.root_key).read_bytes() != key_before   # a remade host has a new root key
-    if started:
-        forget_host_key(host.address)
     return host, started
 
 
@@ -290,25 +277,13 @@ def check_team_site(address, team, domain):
                             f"{status or 'no answer'}: {body.strip()[:300]}")
 
 
-def write_hosts_block(hosts_file, block):
-    """Write the demo's block into the hosts file (in place: it may be a bind mount); True if it changed."""
-    path = Path(hosts_file)
-    text = path.read_text()
-    new = hosts_with_block(text, block)
-    if new == text:
-        return False
-    with open(path, "r+") as f:
-        f.write(new)
-        f.truncate()
-    return True
-
-
-def remove_hosts_block(hosts_file):
+def rewrite_hosts(hosts_file, change):
+    """Apply `change` (text -> text) to the hosts file in place (it may be a bind mount); True if it changed."""
     path = Path(hosts_file)
     if not path.is_file():
         return False
     text = path.read_text()
-    new = hosts_without_block(text)
+    new = change(text)
     if new == text:
         return False
     with open(path, "r+") as f:
@@ -359,7 +334,7 @@ def run_demo(repo, inventory_path="inventory.yml", write_hosts=False, hosts_file
             say(f"demo: stopping {name} again (it was started by this run)")
             testhost.stop_host(name, state_dir)
             admin_key.unlink(missing_ok=True)
-            forget_host_key(address)
+            testhost.forget_host_key(address)
         if isinstance(e, (ProvisionError, paramiko.SSHException, OSError)):
             raise DemoError(f"{e}\n"
                             + ("nothing of the demo is left running" if started else f"{name} is left as it was")
@@ -408,7 +383,7 @@ def finish_demo(host, inventory, server, admin_key, owner, write_hosts, hosts_fi
     if write_hosts:
         names = [f"{t.name}.{inventory.domain}" for t in inventory.teams]
         began = progress.begin(f"{hosts_file}: {' '.join(names)} -> {server.address}")
-        changed = write_hosts_block(hosts_file, hosts_block(server.address, names))
+        changed = rewrite_hosts(hosts_file, lambda text: hosts_with_block(text, hosts_block(server.address, names)))
         for team in inventory.teams:   # now by name, as a browser would
             status, body = get(f"http://{team.name}.{inventory.domain}/healthz")
             if status != 200:
@@ -431,13 +406,13 @@ def stop_demo(repo, hosts_file=HOSTS_FILE, say=print, name=HOST_NAME, index=HOST
         raise DemoError(f"{e}\nretry ./inv demo --stop; if it persists, see `mount | grep {name}`")
     say(f"demo: host {name}: " + ("stopped, its mounts, network namespace and files removed" if was_running
                                    else "not running (nothing of it left)"))
-    if remove_hosts_block(hosts_file):
+    if rewrite_hosts(hosts_file, hosts_without_block):
         say(f"demo: {hosts_file}: removed the demo's block")
     admin_key = Path(repo) / ".hacknode" / "admin_key"
     if admin_key.exists():
         admin_key.unlink()
         say("demo: removed .hacknode/admin_key")
-    if forget_host_key(f"10.131.{index}.2"):
+    if testhost.forget_host_key(f"10.131.{index}.2"):
         say(f"demo: removed 10.131.{index}.2 from ~/.ssh/known_hosts")
     say("demo: stopped. Kept: Debian packages installed by the demo, the teams' keys in .hacknode/keys "
         "(inventory.yml names them), the wheel cache in .cache")

@@ -7,7 +7,8 @@ Each host is a systemd-nspawn container running sshd, with
   - its own copy-on-write view of this machine's root filesystem: an overlay whose lower layer is /
     (so the programs installed here, see deploy/localhost.HOST_PACKAGES, are the hosts' programs)
     and whose upper layer is in <state_dir>/<name>/upper;
-  - its own root SSH key (generated at start), host keys, machine-id and hostname.
+  - its own root SSH key (generated at start), machine-id and hostname, and host keys that belong to its
+    address (kept in <state_dir>/../host-keys/<index>, so known_hosts entries stay right across restarts).
 State of a host: <state_dir>/<name>/{upper,work,root,key,key.pub,index,pid,log}; default state_dir
 /var/lib/hacknode/hosts. nspawn runs detached, so a host outlives the process that started it.
 Needs root.
@@ -30,8 +31,8 @@ REPO = str(Path(__file__).resolve().parents[1])
 START_TIMEOUT = 30   # seconds until sshd must answer
 
 # Runs as PID 2 inside the container (nspawn's stub init is PID 1 and reaps daemons).
-# /run is a fresh tmpfs at each start; ssh-keygen -A makes host keys the first time only (into the upper layer).
-INIT = "mkdir -p -m 0755 /run/sshd && ssh-keygen -A && exec /usr/sbin/sshd -D -e"
+# /run is a fresh tmpfs at each start; the host keys are in place already (see _host_keys).
+INIT = "mkdir -p -m 0755 /run/sshd && exec /usr/sbin/sshd -D -e"
 
 
 class HostError(Exception):
@@ -175,7 +176,7 @@ def _start(name, index, state):
     _fresh_root_home(state / "upper/root")
     _run("mount", "-t", "overlay", "overlay",
          "-o", f"lowerdir=/,upperdir={state}/upper,workdir={state}/work", str(root))
-    _prepare_root(root, name, state)
+    _prepare_root(root, name, state, _host_keys(index, state.parent))
 
     _run("ip", "netns", "add", name)
     veth = f"hnv{index}"
@@ -223,13 +224,38 @@ def _fresh_root_home(upper_home):
         shutil.copyfile(f"/usr/share/base-files/dot.{name}", upper_home / f".{name}")
 
 
-def _prepare_root(root, name, state):
+def _host_keys(index, state_dir):
+    """The SSH host keys of address 10.131.<index>.2, made once and kept on this machine (beside the hosts'
+    state): whichever host gets that address next has the same keys, so the known_hosts entry ssh and rsync
+    wrote for it stays right."""
+    keys = state_dir.parent / "host-keys" / str(index)
+    if not (keys / "etc/ssh/ssh_host_ed25519_key").is_file():
+        (keys / "etc/ssh").mkdir(parents=True, exist_ok=True)
+        _run("ssh-keygen", "-A", "-f", str(keys))
+        forget_host_key(f"10.131.{index}.2")   # whatever was known of this address before is not these keys
+    return sorted((keys / "etc/ssh").glob("ssh_host_*"))
+
+
+def forget_host_key(address):
+    """Drop `address` from this user's known_hosts (ssh and rsync refuse a changed host key). Returns True
+    when an entry went."""
+    known = Path.home() / ".ssh" / "known_hosts"
+    if not known.is_file():
+        return False
+    done = subprocess.run(["ssh-keygen", "-R", address, "-f", str(known)], capture_output=True, text=True)
+    Path(f"{known}.old").unlink(missing_ok=True)
+    return done.returncode == 0 and "updated" in done.stdout + done.stderr
+
+
+def _prepare_root(root, name, state, host_keys):
     """What makes the merged tree a distinct machine, written through the overlay (lands in the upper layer)."""
     (root / "etc/machine-id").write_text(uuid.uuid4().hex + "\n")
     (root / "etc/hostname").write_text(name + "\n")
     (root / "etc/hosts").write_text(f"127.0.0.1\tlocalhost\n127.0.1.1\t{name}\n::1\tlocalhost ip6-localhost ip6-loopback\n")
-    for old in (root / "etc/ssh").glob("ssh_host_*"):   # this machine's host keys: the host makes its own
+    for old in (root / "etc/ssh").glob("ssh_host_*"):   # this machine's host keys: the host has its own
         old.unlink()
+    for key in host_keys:
+        shutil.copy2(key, root / "etc/ssh" / key.name)
     ssh_dir = root / "root/.ssh"
     ssh_dir.mkdir(mode=0o700)
     _run("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", f"root@{name} (hacknode test host)", "-f", str(state / "key"))

@@ -1,5 +1,10 @@
 """The demo's pure decisions: which names get keys, what counts as the demo's addresses being taken,
 and the /etc/hosts block it adds and removes (deploy/demo.py)."""
+import os
+import shutil
+
+import pytest
+
 from deploy import demo
 from deploy.inventory import load_inventory
 
@@ -12,8 +17,18 @@ def test_team_names_come_from_the_inventory_text_and_only_valid_names_count():
     assert demo.team_names("teams: [unclosed") == []     # the loader reports that one, with its line
 
 
-def test_the_shipped_inventory_is_the_demos_one_server_at_the_demo_address():
-    inventory = load_inventory("inventory.yml")
+@pytest.fixture
+def shipped_inventory(tmp_path):
+    """The shipped inventory.yml with the team keys the demo makes beside it (a fresh clone has none)."""
+    path = tmp_path / "inventory.yml"
+    shutil.copyfile("inventory.yml", path)
+    assert demo.ensure_team_keys(path, tmp_path / ".hacknode" / "keys", (os.getuid(), os.getgid())) == \
+        ["hacknode1", "hacknode2", "hacknode3"]
+    return load_inventory(str(path))
+
+
+def test_the_shipped_inventory_is_the_demos_one_server_at_the_demo_address(shipped_inventory):
+    inventory = shipped_inventory
     assert [s.address for s in inventory.servers] == [f"10.131.{demo.HOST_INDEX}.2"]
     assert demo.team_names(open("inventory.yml").read()) == [t.name for t in inventory.teams]
 
@@ -39,8 +54,8 @@ def test_the_hosts_block_is_added_once_and_removed_exactly():
     assert demo.hosts_with_block("127.0.0.1 localhost", block) == "127.0.0.1 localhost\n" + block
 
 
-def test_each_team_gets_its_urls_and_its_deploy_command():
-    inventory = load_inventory("inventory.yml")
+def test_each_team_gets_its_urls_and_its_deploy_command(shipped_inventory):
+    inventory = shipped_inventory
     lines = demo.team_lines(inventory, inventory.servers[0], inventory.teams[1])
     text = "\n".join(lines)
     assert "http://10.131.1.2/hacknode2/" in text

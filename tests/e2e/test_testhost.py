@@ -20,7 +20,7 @@ def infra(host):
 
 def test_root_logs_in_with_the_generated_key_and_the_host_is_its_own_machine(host_factory):
     host = host_factory("1")
-    assert host.address == "10.131.100.2"
+    assert host.address == f"10.131.{host.index}.2" and 100 <= host.index <= 199
     assert oct(os.stat(host.root_key).st_mode & 0o777) == "0o600"
     with host.connection() as c:
         assert c.run("whoami", hide=True).stdout.strip() == "root"
@@ -115,7 +115,7 @@ def test_stop_host_leaves_nothing_behind(host_factory):
 
 def test_an_index_in_use_or_out_of_range_is_refused(host_factory):
     host = host_factory("1")
-    with pytest.raises(testhost.HostError, match="index 100 is already used by host hn-t1"):
+    with pytest.raises(testhost.HostError, match=f"index {host.index} is already used by host hn-t1"):
         testhost.start_host("hn-t5", host.index)
     assert not (Path(testhost.STATE_DIR) / "hn-t5").exists()
     with pytest.raises(testhost.HostError, match="index 0 is not in 1..250"):
