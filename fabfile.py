@@ -14,7 +14,9 @@ from invoke import Exit
 
 from deploy import admin, provision as provisioning
 from deploy import team as team_tasks, teamconfig
-from deploy.inventory import InventoryError, load_inventory
+from deploy.inventory import NAME_RE, RESERVED_NAMES, InventoryError, load_inventory
+from deploy.mongo import MongoPlanError
+from deploy.wheels import WheelhouseError
 
 DEFAULT_INVENTORY = os.environ.get("HACKNODE_INVENTORY", "inventory.yml")
 # paramiko logs a traceback of every failed connection on its own; the tasks say it in one line instead
@@ -41,17 +43,33 @@ def fail(e):
     raise Exit(f"error: {e}", code=1)
 
 
+@contextmanager
+def instructor_errors():
+    """A failed step, an unreachable server or a missing setting ends with one line, not a traceback."""
+    try:
+        yield
+    except (provisioning.ProvisionError, MongoPlanError, WheelhouseError) as e:
+        fail(e)
+    except (paramiko.SSHException, OSError) as e:
+        fail(f"cannot reach a server over SSH: {e}")
+
+
+def valid_team_name(team):
+    if not NAME_RE.match(team) or team in RESERVED_NAMES:
+        raise Exit(f"error: {team!r} is not a team name (^[a-z][a-z0-9-]{{0,30}}$, not a system account)", code=2)
+    return team
+
+
 # ---------- instructors ----------
 
 @task(help={"inventory": "the class (default inventory.yml or $HACKNODE_INVENTORY)",
             "dry": "show what would change (diffs, commands) and change nothing",
+            "prune": "also archive and remove the teams the inventory no longer lists",
             "key": "SSH private key of the servers' admin user"})
-def provision(c, inventory=DEFAULT_INVENTORY, dry=False, key=None):
+def provision(c, inventory=DEFAULT_INVENTORY, dry=False, prune=False, key=None):
     """Bring every server of the inventory to the state it describes (all servers in parallel)."""
-    try:
-        provisioning.provision_class(class_inventory(inventory), admin_key(key), dry=dry)
-    except provisioning.ProvisionError as e:
-        fail(e)
+    with instructor_errors():
+        provisioning.provision_class(class_inventory(inventory), admin_key(key), dry=dry, prune=prune)
 
 
 @task(help={"inventory": "the class, with the new team added", "key": "SSH key of the servers' admin user"})
@@ -64,16 +82,15 @@ def add_team(c, inventory=DEFAULT_INVENTORY, key=None):
             "inventory": "the class", "key": "SSH key of the servers' admin user"})
 def remove_team(c, team, server=None, inventory=DEFAULT_INVENTORY, key=None):
     """Archive a team's database and code on its server, then remove the team."""
+    valid_team_name(team)
     inv = class_inventory(inventory)
     known = {t.name: t.server for t in inv.teams}
     server = server or known.get(team) or (inv.servers[0].name if len(inv.servers) == 1 else None)
     if server not in {s.name for s in inv.servers}:
         raise Exit(f"remove_team: say which server {team} is on with --server (one of: "
                    f"{', '.join(s.name for s in inv.servers)})", code=2)
-    try:
+    with instructor_errors():
         admin.remove_team(inv, team, server, admin_key(key))
-    except provisioning.ProvisionError as e:
-        fail(e)
     if team in known:
         print(f"note: {team} is still in {inventory}: remove it there, or the next provision brings it back")
 
@@ -81,7 +98,10 @@ def remove_team(c, team, server=None, inventory=DEFAULT_INVENTORY, key=None):
 @task(help={"inventory": "the class", "key": "SSH key of the servers' admin user"})
 def status(c, inventory=DEFAULT_INVENTORY, key=None):
     """A table of every team: service state, /healthz through nginx, release, uptime, URLs."""
-    print(admin.status_table(class_inventory(inventory), admin_key(key)))
+    table, problems = admin.status_table(class_inventory(inventory), admin_key(key))
+    print(table)
+    if problems:
+        raise Exit("\n".join(problems), code=1)
 
 
 @task(help={"inventory": "the class", "key": "SSH key of the servers' admin user",
@@ -91,10 +111,8 @@ def teardown(c, inventory=DEFAULT_INVENTORY, key=None, yes=False):
     if not yes:
         raise Exit("teardown removes every team of the class (archives kept in /var/backups/hacknode); "
                    "run again with --yes", code=2)
-    try:
+    with instructor_errors():
         admin.teardown(class_inventory(inventory), admin_key(key))
-    except provisioning.ProvisionError as e:
-        fail(e)
 
 
 # ---------- teams ----------

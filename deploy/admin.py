@@ -36,7 +36,8 @@ def server_status(c, server, domain):
 
 
 def status_table(inventory, key=None):
-    """A table of every team of the class: service state, URL, /healthz through nginx, release, uptime."""
+    """(table, problems): every team of the class with its service state, /healthz through nginx, release,
+    uptime and URLs; and a line per server that could not be asked."""
     def one(server):
         c = admin_connection(server, key)
         try:
@@ -62,7 +63,7 @@ def status_table(inventory, key=None):
                 rows.append((team.name, server.name, "NOT PROVISIONED", "-", "-", "-", ""))
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in rows]
-    return "\n".join(lines + problems)
+    return "\n".join(lines), problems
 
 
 def team_urls(inventory, server, team):

@@ -58,7 +58,7 @@ def script_header(mongodb):
 
 
 def running_patterns(mongodb):
-    return {"secantus": "secantusd-py"} if mongodb.mode == "secantus" else {}
+    return {"secantus": "secantusd-py"} if mongodb.mode == "secantus" else {}   # process names (pgrep -x)
 
 
 def plan_server_db(server, mongodb, facts, files):
@@ -87,8 +87,7 @@ def plan_server_db(server, mongodb, facts, files):
     if admin_missing:
         commands += secantus_bootstrap_commands(mongodb)
     commands += install_commands(changed_conf) + [
-        "pgrep -f supervisord >/dev/null || hn_service supervisor start",
-        "for i in $(seq 50); do supervisorctl pid >/dev/null 2>&1 && break; sleep 0.2; done",
+        "hn_supervisor_up",
         "supervisorctl reread >/dev/null && supervisorctl update hacknode-secantus >/dev/null",
         "supervisorctl start hacknode-secantus >/dev/null 2>&1 || true",
         "HN_ADMIN_URI=$(cat " + layout.MONGO_ADMIN_FILE + "); export HN_ADMIN_URI",

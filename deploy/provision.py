@@ -18,6 +18,7 @@ import subprocess
 import tempfile
 import threading
 import time
+import uuid
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,7 +34,6 @@ from deploy.render import render_server
 
 REMOTE = Path(__file__).parent / "remote"
 REPO = Path(__file__).resolve().parent.parent
-UPLOAD = "/var/tmp/hacknode-upload.tar.gz"
 DEBIAN_DEFAULT_SITE = "/etc/nginx/sites-enabled/default"
 
 # What a class server runs, by the command that proves it is there -> the Debian package that provides it.
@@ -46,7 +46,11 @@ REQUIRED_COMMANDS = {
     "curl": "curl",
     "visudo": "sudo",
 }
-RUNNING = {"nginx": "nginx: master", "supervisor": "supervisord"}
+RUNNING = {"nginx": "nginx", "supervisor": "supervisord"}   # process names, as pgrep -x sees them
+
+
+class ProvisionError(Exception):
+    """A step failed on a server; the message says which and why."""
 
 
 @dataclass
@@ -154,6 +158,9 @@ def plan_team(inventory, team, facts, artifacts):
     t, p = team.name, TeamPaths(team.name)
     steps = []
     user_cmds = []
+    if facts["users"].get(t) and t not in facts["present_teams"]:
+        raise ProvisionError(f"team {t}: the server already has a user {t} that hacknode did not make; "
+                             "rename the team in the inventory (its home and keys would be taken over)")
     if not facts["users"].get(t):
         user_cmds += [f"getent group {t} >/dev/null || groupadd {t}",
                       f"useradd --create-home --home-dir {p.home} --shell /bin/bash --gid {t} {t}"]
@@ -225,10 +232,7 @@ def activate_commands(steps, inventory, teams):
     """After files are in place: check them, make the services use them, then check every team's site."""
     changed_files = {f.path for s in steps if s.name == "configs" and s.changed for f in s.files}
     configs_changed = any(s.name == "configs" and s.changed for s in steps)
-    commands = [
-        "pgrep -f supervisord >/dev/null || hn_service supervisor start",
-        "for i in $(seq 50); do supervisorctl pid >/dev/null 2>&1 && break; sleep 0.2; done",
-    ]
+    commands = ["hn_supervisor_up"]
     if configs_changed:
         commands += [
             "for f in /etc/sudoers.d/hacknode-*; do [ -e \"$f\" ] || continue; "
@@ -243,14 +247,14 @@ def activate_commands(steps, inventory, teams):
     # supervisor restarts a program whose own config changed; a changed uwsgi ini needs a restart too
     commands += [f"supervisorctl restart {t.name} >/dev/null" for t in teams
                  if TeamPaths(t.name).uwsgi_ini in changed_files and TeamPaths(t.name).supervisor_conf not in changed_files]
-    commands.append("if pgrep -f 'nginx: master' >/dev/null; then hn_service nginx reload; else hn_service nginx start; fi"
-                    if configs_changed else "pgrep -f 'nginx: master' >/dev/null || hn_service nginx start")
+    commands.append("hn_nginx_up reload" if configs_changed else "hn_nginx_up")
     commands += [f"hn_health {t.name} {release.host_header(t, inventory)} {TeamPaths(t.name).uwsgi_log}" for t in teams]
     return commands
 
 
-def plan_server(inventory, server_name, facts, files, artifacts):
-    """Every step for one server, in the order they run, each `changed` or not. Pure."""
+def plan_server(inventory, server_name, facts, files, artifacts, prune=False):
+    """Every step for one server, in the order they run, each `changed` or not. Teams provisioning made
+    that the inventory no longer lists are archived and removed only with `prune`. Pure."""
     server = server_name
     teams = inventory.teams_on(server_name)
     steps = [plan_packages(server, facts), plan_wheels(server, facts, artifacts),
@@ -266,8 +270,12 @@ def plan_server(inventory, server_name, facts, files, artifacts):
                       "not running: " + " ".join(services_down) if services_down else "",
                       activate_commands(steps, inventory, teams)))
     for gone in sorted(set(facts["present_teams"]) - {t.name for t in teams}):
-        steps.append(Step(gone, "remove (not in inventory)", True, "archive, then remove",
-                          removal_commands(gone, inventory.mongodb)))
+        if prune:
+            steps.append(Step(gone, "remove (not in inventory)", True, "archive, then remove",
+                              removal_commands(gone, inventory.mongodb)))
+        else:   # a typo in a team name must not remove a team: say so and keep it
+            steps.append(Step(gone, "not in inventory", False,
+                              f"kept; `fab provision --prune` or `fab remove_team --team {gone}` removes it"))
     return steps
 
 
@@ -275,6 +283,7 @@ def removal_commands(team, mongodb):
     """Archive a team's code and database, then remove everything provisioning made for it."""
     p = TeamPaths(team)
     return [
+        f"[ -e {layout.TEAMS_DIR}/{team} ] || hn_fail '{team} is not a team hacknode made on this server'",
         f"hn_archive {team}",
         f"supervisorctl stop {team} >/dev/null 2>&1 || true",
         f"rm -f {p.supervisor_conf} {p.uwsgi_ini} {p.nginx_conf} {p.nginx_location} {p.sudoers}",
@@ -302,9 +311,11 @@ def apply_script(steps, inventory):
     return "\n".join(lines) + "\n"
 
 
-# Unpacks the bundle into a private directory and runs its script; the script removes the directory.
-RUN_BUNDLE = (f"bash -c 'set -e; d=$(mktemp -d /var/tmp/hacknode-stage.XXXXXX); tar -xzf {UPLOAD} -C \"$d\"; "
-              f"rm -f {UPLOAD}; exec bash \"$d/apply.sh\" \"$d\"'")
+def run_bundle_command(upload):
+    """Unpacks the uploaded bundle into a private directory and runs its script (which removes the directory).
+    `upload` is relative to the admin's home: no other user can have put or swapped a file there."""
+    return (f"bash -c 'set -e; d=$(mktemp -d /var/tmp/hacknode-stage.XXXXXX); tar -xzf {upload} -C \"$d\"; "
+            f"rm -f {upload}; exec bash \"$d/apply.sh\" \"$d\"'")
 
 
 def make_bundle(steps, artifacts, script, path):
@@ -344,10 +355,6 @@ def gather_facts(c, server, query):
     return json.loads(result.stdout)
 
 
-class ProvisionError(Exception):
-    """A step failed on a server; the message says which and why."""
-
-
 class StepPrinter:
     """Turns the server script's HN-STEP lines into `server scope step ... changed` lines as they come."""
 
@@ -381,16 +388,16 @@ def format_step(server, scope, name, status, why=""):
     return f"{server:<10} {scope:<12} {name:<26} {status}" + (f"  ({why})" if why else "")
 
 
-def provision_server(c, inventory, server_name, prepare_artifacts, dry=False, say=print):
+def provision_server(c, inventory, server_name, prepare_artifacts, dry=False, say=print, prune=False):
     """Bring one server to its desired state. Returns (steps, round_trips)."""
     files = desired_files(inventory, server_name)
     server = inventory.server(server_name)
     facts = gather_facts(c, server, facts_query(inventory, server_name, files))
     artifacts = prepare_artifacts(facts)
-    steps = plan_server(inventory, server_name, facts, files, artifacts)
+    steps = plan_server(inventory, server_name, facts, files, artifacts, prune)
     for step in steps:
         if not step.changed:
-            say(format_step(server_name, step.scope, step.name, "ok"))
+            say(format_step(server_name, step.scope, step.name, "ok", step.why))
         elif dry:
             say(format_step(server_name, step.scope, step.name, "would change", step.why))
     changed = [s for s in steps if s.changed]
@@ -407,9 +414,10 @@ def provision_server(c, inventory, server_name, prepare_artifacts, dry=False, sa
     with tempfile.TemporaryDirectory() as tmp:
         bundle = f"{tmp}/bundle.tar.gz"
         make_bundle(steps, artifacts, apply_script(steps, inventory), bundle)
-        c.put(bundle, UPLOAD)
+        upload = f"hacknode-upload-{uuid.uuid4().hex}.tar.gz"
+        c.put(bundle, upload)
     printer = StepPrinter(server_name, say)
-    result = c.run(as_root(server, RUN_BUNDLE), in_stream=io.StringIO(mongo.admin_uri_input(inventory.mongodb)),
+    result = c.run(as_root(server, run_bundle_command(upload)), in_stream=io.StringIO(mongo.admin_uri_input(inventory.mongodb)),
                    out_stream=printer, err_stream=printer, warn=True, hide=False)
     printer.finish()
     if result.failed:
@@ -465,7 +473,7 @@ class ArtifactMaker:
             return self.made[key]
 
 
-def provision_class(inventory, key=None, dry=False, say=print, cache_dir=str(REPO / ".cache")):
+def provision_class(inventory, key=None, dry=False, say=print, cache_dir=str(REPO / ".cache"), prune=False):
     """Provision every server of the inventory in parallel. Returns {server: steps}; raises
     ProvisionError naming every server that failed, after all have finished."""
     make_artifacts = ArtifactMaker(inventory, cache_dir)
@@ -474,7 +482,8 @@ def provision_class(inventory, key=None, dry=False, say=print, cache_dir=str(REP
     def one(server):
         c = admin_connection(server, key)
         try:
-            return server.name, provision_server(c, inventory, server.name, make_artifacts, dry, say), c.round_trips, ""
+            return (server.name, provision_server(c, inventory, server.name, make_artifacts, dry, say, prune),
+                    c.round_trips, "")
         except (ProvisionError, mongo.MongoPlanError, wheels_mod.WheelhouseError) as e:
             return server.name, [], c.round_trips, str(e)
         except (OSError, paramiko.SSHException) as e:

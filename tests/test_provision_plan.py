@@ -7,8 +7,8 @@ import pytest
 from deploy import layout, mongo
 from deploy.layout import TeamPaths
 from deploy.model import Inventory, MongoSettings, Server, Team
-from deploy.provision import (REQUIRED_COMMANDS, Artifacts, apply_script, desired_files, plan_server,
-                              team_dirs)
+from deploy.provision import (REQUIRED_COMMANDS, Artifacts, ProvisionError, apply_script, desired_files,
+                              plan_server, team_dirs)
 
 KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHv4pJc1xKyD2u0x9mJ2Q8m3q4u2S3vY1xXo3N9gZp7B ada@laptop"
 ARTIFACTS = Artifacts(wheels_dir="/nowhere", wheels_digest="w1", app_files=(), app_digest="a1",
@@ -55,8 +55,8 @@ def provisioned_facts(inventory):
     return facts
 
 
-def plan(inventory, facts):
-    return plan_server(inventory, "main", facts, desired_files(inventory, "main"), ARTIFACTS)
+def plan(inventory, facts, prune=False):
+    return plan_server(inventory, "main", facts, desired_files(inventory, "main"), ARTIFACTS, prune)
 
 
 def changed(steps):
@@ -111,10 +111,12 @@ def test_a_team_gone_from_the_inventory_is_archived_before_it_is_removed():
     inventory = make_inventory(teams=("hacknode1", "hacknode2"))
     facts = provisioned_facts(inventory)
     fewer = dataclasses.replace(inventory, teams=inventory.teams[:1])
-    steps = plan(fewer, facts)
+    kept = next(s for s in plan(fewer, facts) if s.scope == "hacknode2")     # a typo must not remove a team
+    assert (kept.name, kept.changed, kept.commands) == ("not in inventory", False, [])
+    steps = plan(fewer, facts, prune=True)
     removal = next(s for s in steps if s.scope == "hacknode2")
     assert removal.name == "remove (not in inventory)"
-    assert removal.commands[0] == "hn_archive hacknode2"
+    assert "not a team hacknode made" in removal.commands[0] and removal.commands[1] == "hn_archive hacknode2"
     assert any(c.startswith("userdel -r hacknode2") for c in removal.commands)
     assert not any(s.scope == "hacknode1" and s.changed for s in steps)
 
@@ -134,7 +136,7 @@ def test_changed_configs_are_checked_before_services_use_them():
     steps = plan(inventory, bare_facts())
     services = steps[-1].commands
     order = [next(i for i, c in enumerate(services) if needle in c)
-             for needle in ("visudo -cf", "nginx -t", "supervisorctl reread", "supervisorctl update", "nginx reload")]
+             for needle in ("visudo -cf", "nginx -t", "supervisorctl reread", "supervisorctl update", "hn_nginx_up reload")]
     assert order == sorted(order)
     assert "hn_restore" in services[order[1]] and "hn_restore" in services[order[2]]
 
@@ -190,3 +192,11 @@ def test_external_mode_needs_the_admin_uri_in_the_environment(monkeypatch):
     assert mongo.admin_uri_input(settings) == "mongodb://admin:secret@db1:27017/admin\n"
     assert mongo.team_uri_template(settings, "hacknode1") == \
         "mongodb://hacknode1:${HN_PW}@db1:27017/hacknode1?authSource=hacknode1&replicaSet=rs0"
+
+
+def test_a_team_named_like_a_user_hacknode_did_not_make_is_refused():
+    inventory = make_inventory(teams=("hacknode1", "alice"))
+    facts = provisioned_facts(make_inventory(teams=("hacknode1",)))
+    facts["users"]["alice"] = True             # an account of the server's own
+    with pytest.raises(ProvisionError, match="team alice: the server already has a user alice"):
+        plan(inventory, facts)

@@ -38,6 +38,16 @@ hn_service() {  # NAME ACTION: systemd where it runs, the init script elsewhere 
   if [ -d /run/systemd/system ]; then systemctl "$2" "$1"; else service "$1" "$2" >/dev/null; fi
 }
 
+hn_supervisor_up() {  # supervisord running and answering supervisorctl
+  pgrep -x supervisord >/dev/null || hn_service supervisor start
+  for _ in $(seq 50); do supervisorctl pid >/dev/null 2>&1 && return 0; sleep 0.2; done
+  hn_fail "supervisord did not start (see /var/log/supervisor/supervisord.log)"
+}
+
+hn_nginx_up() {  # [reload]: nginx running, and reloaded when asked and it was running already
+  if ! pgrep -x nginx >/dev/null; then hn_service nginx start; elif [ "${1:-}" = reload ]; then hn_service nginx reload; fi
+}
+
 hn_secret() { python3 -c 'import secrets; print(secrets.token_urlsafe(24))'; }
 
 # Wait for a MongoDB URI (in $1's environment variable name) to answer a ping.

@@ -61,7 +61,8 @@ def user_exists(name):
 
 
 def running(process_name):
-    return subprocess.run(["pgrep", "-f", process_name], stdout=subprocess.DEVNULL).returncode == 0
+    # by exact process name: -f would also match this script, whose arguments hold the names
+    return subprocess.run(["pgrep", "-x", process_name], stdout=subprocess.DEVNULL).returncode == 0
 
 
 def os_release():

@@ -76,10 +76,10 @@ class ClassUnderTest:
     def host_of(self, team):
         return self.hosts[self.teams[team]]
 
-    def provision(self, inventory=None, dry=False):
+    def provision(self, inventory=None, dry=False, prune=False):
         """Provision (as the instructor would) and return (printed lines, {server: steps})."""
         lines = []
-        steps = provision_class(inventory or self.inventory, self.root_key, dry=dry, say=lines.append)
+        steps = provision_class(inventory or self.inventory, self.root_key, dry=dry, say=lines.append, prune=prune)
         return lines, steps
 
     def http(self, team, path="/", by="subdomain", data=None, headers=None):

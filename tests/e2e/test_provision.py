@@ -146,7 +146,12 @@ def test_added_and_removed_teams_leave_the_others_untouched(provisioned_class, m
         assert {scope for scope, _ in changed(steps["main"])} == {"hacknode4", "main"}
         assert bigger.http("hacknode4", "/healthz")[0] == 200
 
-        lines, steps = provisioned_class.provision()          # hacknode4 is gone from the inventory
+        lines, steps = provisioned_class.provision()          # hacknode4 is gone from the inventory: kept
+        assert changed(steps["main"]) == [("main", "configs"), ("main", "services")]   # the index page only
+        assert any(re.match(r"main\s+hacknode4\s+not in inventory\s+ok\s+\(kept; `fab provision --prune`", line)
+                   for line in lines), lines
+        assert bigger.http("hacknode4", "/healthz")[0] == 200
+        lines, steps = provisioned_class.provision(prune=True)
         assert ("hacknode4", "remove (not in inventory)") in changed(steps["main"])
         archive = root.run("ls /var/backups/hacknode/", hide=True).stdout.split()
         assert any(name.startswith("hacknode4-") for name in archive)
@@ -172,7 +177,7 @@ def test_a_config_nginx_refuses_leaves_the_running_config_untouched(provisioned_
             root.run("rm -f /etc/nginx/conf.d/zz-broken.conf", hide=True)
     for team in TEAMS:
         assert provisioned_class.http(team, "/healthz")[0] == 200
-    lines, steps = provisioned_class.provision()       # and the half-made team is cleaned up
+    lines, steps = provisioned_class.provision(prune=True)       # and the half-made team is cleaned up
     assert ("hacknode5", "remove (not in inventory)") in changed(steps["main"])
 
 
@@ -213,7 +218,15 @@ def test_a_class_of_two_servers_in_one_run(host_factory, tmp_path_factory, make_
     lines, steps = two.provision()
     assert changed(steps["east"]) == changed(steps["west"]) == []
 
-    # the instructor removes one team by hand, then the whole class
+    # the instructor removes one team by hand, then the whole class; a name that is no team is refused
+    done = fab("remove_team", "--team", "www-data", "--inventory", two.path, key=two.root_key)
+    assert done.returncode == 2 and "'www-data' is not a team name" in done.stderr
+    with hosts["west"].connection() as c:
+        c.run("useradd --create-home squatter", hide=True)
+    done = fab("remove_team", "--team", "squatter", "--server", "west", "--inventory", two.path, key=two.root_key)
+    assert done.returncode == 1 and "squatter is not a team hacknode made on this server" in done.stderr
+    with hosts["west"].connection() as c:
+        assert c.run("id squatter", hide=True, warn=True).ok
     done = fab("remove_team", "--team", "delta", "--inventory", two.path, key=two.root_key)
     assert done.returncode == 0, done.stderr
     assert "archived delta to /var/backups/hacknode/delta-" in done.stdout
