@@ -84,7 +84,8 @@ class ClassUnderTest:
 
     def http(self, team, path="/", by="subdomain", data=None, headers=None):
         """(status, body) of a request through nginx on the team's server: by subdomain (Host header),
-        by path (/<team>/...), or by="server" for the server's own pages (the class index)."""
+        by path (/<team>/...), or by="server" for the server's own pages (the class index); (None, reason)
+        when nothing answers."""
         host = self.host_of(team)
         url = f"http://{host.address}" + (f"/{team}{path}" if by == "path" else path)
         request = urllib.request.Request(url, data=data, headers=dict(headers or {}))
@@ -95,6 +96,8 @@ class ClassUnderTest:
                 return response.status, response.read().decode()
         except urllib.error.HTTPError as e:
             return e.code, e.read().decode()
+        except urllib.error.URLError as e:     # nothing answers: no status
+            return None, str(e.reason)
 
     def as_team(self, team):
         """A connection to the team's server as the team's UNIX user, with the team's key."""

@@ -51,6 +51,16 @@ def test_second_run_changes_nothing_and_says_so(provisioned_class):
     assert round_trips(lines, "main") == 1
 
 
+def test_a_stopped_nginx_is_started_again_by_the_next_run(provisioned_class):
+    with provisioned_class.as_root("main") as root:
+        root.run("service nginx stop", hide=True)
+    assert provisioned_class.http("hacknode1", "/healthz")[0] is None
+    lines, steps = provisioned_class.provision()
+    assert changed(steps["main"]) == [("main", "services")]
+    assert any(re.match(r"main\s+services\s+changed", line) for line in lines)
+    assert provisioned_class.http("hacknode1", "/healthz")[0] == 200
+
+
 def test_every_site_answers_by_subdomain_and_by_path(provisioned_class):
     for team in TEAMS:
         for by in ("subdomain", "path"):
