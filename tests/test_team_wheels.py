@@ -1,8 +1,10 @@
-"""Wheelhouse naming, the pip command it runs, and its cache."""
+"""Wheelhouse naming, the pip command it runs, its cache, and environment markers judged for the server."""
 import time
 from pathlib import Path
 
 import pytest
+from packaging.requirements import Requirement
+from packaging.utils import parse_wheel_filename
 
 from deploy import wheels
 
@@ -35,8 +37,8 @@ def test_bad_server_facts_are_named(tmp_path, version, arch, field):
 
 
 def test_pip_download_asks_for_binary_wheels_of_the_server_platform(tmp_path):
-    command = wheels.pip_download_command("r.txt", "3.11", "aarch64", tmp_path, pip=("pip",))
-    assert command[:2] == ["pip", "download"]
+    command = wheels.pip_download_command(["Flask==3.1.3", "tomli>=2.0"], "3.11", "aarch64", tmp_path, pip=("pip",))
+    assert command[:2] == ["pip", "download"] and command[-2:] == ["Flask==3.1.3", "tomli>=2.0"]
     assert "--only-binary=:all:" in command
     assert command[command.index("--python-version") + 1] == "3.11"
     platforms = [command[i + 1] for i, part in enumerate(command) if part == "--platform"]
@@ -58,3 +60,59 @@ def test_a_complete_wheelhouse_is_reused_without_pip(tmp_path):
 def test_missing_requirements_file_is_named(tmp_path):
     with pytest.raises(wheels.WheelhouseError, match="no-such.txt: no such requirements file"):
         wheels.build_wheelhouse(tmp_path / "no-such.txt", "3.11", "x86_64", cache_dir=tmp_path)
+
+
+@pytest.mark.parametrize("requirement, python, arch, extras, needed", [
+    ('tomli>=2.0; python_version < "3.11"', "3.10", "x86_64", (), True),
+    ('tomli>=2.0; python_version < "3.11"', "3.11", "x86_64", (), False),
+    ('exceptiongroup; python_full_version < "3.11.0"', "3.10", "x86_64", (), True),
+    ('libclang; sys_platform == "win32"', "3.11", "x86_64", (), False),
+    ('uvloop; sys_platform != "win32" and platform_python_implementation != "PyPy"', "3.11", "x86_64", (), True),
+    ('simdjson; platform_machine == "aarch64"', "3.11", "aarch64", (), True),
+    ('simdjson; platform_machine == "aarch64"', "3.11", "x86_64", (), False),
+    ('pytest>=8.0; extra == "dev"', "3.11", "x86_64", (), False),
+    ('pytest>=8.0; extra == "dev"', "3.11", "x86_64", ("dev",), True),
+    ("Flask==3.1.3", "3.10", "aarch64", (), True),
+])
+def test_markers_are_judged_for_the_server_not_this_python(requirement, python, arch, extras, needed):
+    environment = wheels.target_environment(python, arch)
+    assert wheels.wanted(Requirement(requirement), environment, extras) is needed
+
+
+def test_requirements_file_lines_and_comments(tmp_path):
+    path = requirements(tmp_path, "# pins\nFlask==3.1.3  # web\n\ntomli>=2.0; python_version < '3.11'\n")
+    assert [str(r) for r in wheels.read_requirements(path)] == ["Flask==3.1.3", 'tomli>=2.0; python_version < "3.11"']
+
+
+def test_a_line_that_is_no_requirement_is_named(tmp_path):
+    path = requirements(tmp_path, "Flask==3.1.3\n-r other.txt\n")
+    with pytest.raises(wheels.WheelhouseError, match=r"requirements.txt line 2: '-r other.txt' is not a requirement"):
+        wheels.build_wheelhouse(path, "3.11", "x86_64", cache_dir=tmp_path / "cache")
+    assert not (tmp_path / "cache").exists()
+
+
+def test_wheelhouse_holds_what_the_servers_python_needs(tmp_path):
+    # Real downloads from PyPI. pymongo 4.19+ needs Python 3.11, so a class with Ubuntu 22.04 (3.10)
+    # servers pins by marker; secantusdb needs tomli on 3.10 only. pip alone, running on 3.11, would
+    # judge both markers for 3.11: ask for two pymongo versions and leave tomli out.
+    path = requirements(tmp_path, "secantusdb==0.7.0b3\n"
+                                  "pymongo==4.20.0; python_version >= '3.11'\n"
+                                  "pymongo==4.18.3; python_version < '3.11'\n")
+    built = {}
+    for python in ("3.10", "3.11"):
+        started = time.monotonic()
+        built[python] = wheels.build_wheelhouse(path, python, "x86_64", cache_dir=tmp_path / "cache")
+        print(f"wheelhouse for Python {python}: {time.monotonic() - started:.1f} s")
+    found = {python: {name: str(version) for name, version, _, _ in map(parse_wheel_filename, wheels.wheel_files(house))}
+             for python, house in built.items()}
+    assert "tomli" in found["3.10"] and found["3.10"]["pymongo"] == "4.18.3"
+    assert "tomli" not in found["3.11"] and found["3.11"]["pymongo"] == "4.20.0"
+    assert all("cp311" not in name for name in wheels.wheel_files(built["3.10"]))
+    for python, house in built.items():   # nothing left that the server would miss
+        assert wheels.missing_requirements(house, wheels.read_requirements(path),
+                                           wheels.target_environment(python, "x86_64")) == []
+    # Without its tomli wheel the 3.10 wheelhouse is found lacking exactly that.
+    next(Path(built["3.10"]).glob("tomli-*.whl")).unlink()
+    missing = wheels.missing_requirements(built["3.10"], wheels.read_requirements(path),
+                                          wheels.target_environment("3.10", "x86_64"))
+    assert [str(r) for r in missing] == ['tomli>=2.0; python_version < "3.11"']
