@@ -7,8 +7,7 @@ from concurrent.futures import ThreadPoolExecutor
 import paramiko
 
 from deploy import layout, mongo
-from deploy.layout import TeamPaths
-from deploy.provision import REMOTE, ProvisionError, removal_commands
+from deploy.provision import ProvisionError, removal_commands, server_script
 from deploy.ssh import admin_connection, as_root
 
 STATUS_SCRIPT = r"""
@@ -71,15 +70,9 @@ def team_urls(inventory, server, team):
     return f"http://{team}.{inventory.domain}/  http://{host}/{team}/"
 
 
-def removal_script(commands, mongodb):
-    lib = (REMOTE / "apply-lib.sh").read_text() + (REMOTE / "archive.sh").read_text()
-    return "\n".join(["HN_STAGE=$(mktemp -d)", f"HN_TOOLS={layout.TOOLS_VENV}", mongo.script_header(mongodb),
-                      "exec </dev/null", lib, *commands, "echo HN-DONE"]) + "\n"
-
-
 def run_removal(c, server, commands, mongodb, say):
     # the script goes in argv (see gather_facts); stdin carries only the external admin URI, if any
-    script = removal_script(commands, mongodb)
+    script = server_script(commands, mongodb, stage="$(mktemp -d)")
     result = c.run(as_root(server, f"bash -c {shlex.quote(script)} hacknode"),
                    in_stream=io.StringIO(mongo.admin_uri_input(mongodb)), hide=True, warn=True)
     for line in result.stdout.splitlines():

@@ -13,7 +13,6 @@ import json
 import os
 import re
 import shlex
-import shutil
 import subprocess
 import time
 import urllib.error
@@ -348,7 +347,7 @@ def run_demo(repo, inventory_path="inventory.yml", write_hosts=False, hosts_file
         for line in team_lines(inventory, server, team):
             say(line)
     say("")
-    say(f"instructor: fab status (the key is .hacknode/admin_key); fab provision --dry")
+    say("instructor: fab status (the key is .hacknode/admin_key); fab provision --dry")
     say(f"a team: fab use_team --team {inventory.teams[0].name}, then fab deploy; ssh: fab ssh_config --team "
         f"{inventory.teams[0].name}")
     if not write_hosts:

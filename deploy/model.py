@@ -3,7 +3,7 @@
 The loader (deploy/inventory.py) builds these from inventory.yml after validating it;
 rendering, provisioning and the team tasks only ever read them.
 """
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 
 @dataclass(frozen=True)

@@ -298,17 +298,23 @@ def removal_commands(team, mongodb):
 
 # ---------- the script, the bundle (pure but for reading local files) ----------
 
-def apply_script(steps, inventory):
-    """The bash script the server runs, from the bundle (never from stdin: pip and python would read it)."""
-    lines = ["HN_STAGE=$1", f"HN_TOOLS={layout.TOOLS_VENV}", mongo.script_header(inventory.mongodb),
+def server_script(commands, mongodb, stage="$1"):
+    """A root script for a server: our shell helpers, the admin URI (read from stdin in external mode),
+    then `commands`. It runs from a file or argv, never from stdin: pip and python would read it."""
+    lines = [f"HN_STAGE={stage}", f"HN_TOOLS={layout.TOOLS_VENV}", mongo.script_header(mongodb),
              "exec </dev/null  # nothing below reads the instructor's terminal",
-             (REMOTE / "apply-lib.sh").read_text(), (REMOTE / "archive.sh").read_text()]
+             (REMOTE / "apply-lib.sh").read_text(), (REMOTE / "archive.sh").read_text(), *commands, "echo HN-DONE"]
+    return "\n".join(lines) + "\n"
+
+
+def apply_script(steps, inventory):
+    """The changed steps' commands, each announced by hn_step, as the server script of the bundle."""
+    commands = []
     for step in steps:
         if step.changed:
-            lines.append(f"hn_step {shlex.quote(step.scope)} {shlex.quote(step.name)}")
-            lines += step.commands
-    lines.append("echo HN-DONE")
-    return "\n".join(lines) + "\n"
+            commands.append(f"hn_step {shlex.quote(step.scope)} {shlex.quote(step.name)}")
+            commands += step.commands
+    return server_script(commands, inventory.mongodb)
 
 
 def run_bundle_command(upload):

@@ -104,7 +104,7 @@ def test_a_directory_with_the_wrong_mode_is_fixed_and_nothing_else():
     steps = plan(inventory, facts)
     assert changed(steps) == [("hacknode1", "directories"), ("main", "services")]
     fix = next(s for s in steps if s.name == "directories")
-    assert fix.commands == [f"install -d -o hacknode1 -g www-data -m 0750 /home/hacknode1", "chmod 0750 /home/hacknode1"]
+    assert fix.commands == ["install -d -o hacknode1 -g www-data -m 0750 /home/hacknode1", "chmod 0750 /home/hacknode1"]
 
 
 def test_a_team_gone_from_the_inventory_is_archived_before_it_is_removed():

@@ -1,6 +1,5 @@
 """Vendored assets and the static prototype: all local, nothing from a CDN."""
 import re
-from pathlib import Path
 
 import pytest
 

@@ -11,7 +11,6 @@ by this test (`./inv demo` from your checkout starts it again).
 """
 import json
 import re
-import shlex
 import shutil
 import subprocess
 import urllib.request

@@ -5,7 +5,6 @@ visitor would: GET /healthz through nginx. The team is left deployed and healthy
 """
 import json
 import shutil
-import sys
 import time
 from pathlib import Path
 
