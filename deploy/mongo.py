@@ -15,7 +15,8 @@ from deploy.steps import Step, file_changes, install_commands
 from deploy.layout import TeamPaths
 
 SECANTUS_VERSION = "secantusdb==0.7.0b3"
-PYMONGO_VERSION = "pymongo==4.20.0"
+PYMONGO_VERSIONS = ("pymongo==4.20.0; python_version >= '3.11'",   # as requirements.txt: 4.19+ needs 3.11
+                    "pymongo==4.18.3; python_version < '3.11'")
 MONGODB_SERIES = "8.0"
 
 # Ubuntu releases and Debian releases MongoDB publishes packages for: (os id, version) -> apt line suffix.
@@ -31,7 +32,7 @@ class MongoPlanError(Exception):
 
 
 def tools_packages(mongodb):
-    return [PYMONGO_VERSION] + ([SECANTUS_VERSION] if mongodb.mode == "secantus" else [])
+    return [*PYMONGO_VERSIONS] + ([SECANTUS_VERSION] if mongodb.mode == "secantus" else [])
 
 
 def local_uri(mongodb, user, password_var, database):

@@ -148,7 +148,8 @@ def plan_tools(server, facts, inventory, artifacts):
         return Step(server, "tools virtualenv", False)
     return Step(server, "tools virtualenv", True, "missing" if not now else "wheels changed", [
         f"rm -rf {layout.TOOLS_VENV} && python3 -m venv {layout.TOOLS_VENV}",
-        f"{layout.TOOLS_VENV}/bin/pip install -q --no-index --find-links {layout.WHEELS} {' '.join(packages)}",
+        f"{layout.TOOLS_VENV}/bin/pip install -q --no-index --find-links {layout.WHEELS} "
+        + " ".join(shlex.quote(p) for p in packages),
         f"echo {shlex.quote(want)} > {marker}",
     ])
 
