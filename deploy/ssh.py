@@ -16,12 +16,18 @@ class CountingConnection(fabric.Connection):
         return super().put(*args, **kwargs)
 
 
-def admin_connection(server, key=None):
-    """The instructor's connection to a server: its admin user, with `key` or the usual SSH setup."""
+def server_connection(server, user, key=None):
+    """A connection to a class server as `user`, with `key` only, else the usual SSH setup. Local stdin is
+    not forwarded: no remote command here reads the terminal."""
     connect_kwargs = {"key_filename": key, "allow_agent": False, "look_for_keys": False} if key else {}
-    return CountingConnection(server.address, user=server.admin_user, port=server.ssh_port,
+    return CountingConnection(server.address, user=user, port=server.ssh_port,
                               connect_timeout=15, connect_kwargs=connect_kwargs,
                               config=fabric.Config(overrides={"run": {"in_stream": False}}))
+
+
+def admin_connection(server, key=None):
+    """The instructor's connection to a server: its admin user."""
+    return server_connection(server, server.admin_user, key)
 
 
 def as_root(server, command):

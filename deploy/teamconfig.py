@@ -8,7 +8,7 @@ The server is the inventory's: the team's `server`.
 import os
 from pathlib import Path
 
-import fabric
+from deploy.ssh import server_connection
 
 CONFIG_DIR = ".hacknode"
 DEFAULT_INVENTORY = "inventory.yml"
@@ -94,10 +94,7 @@ def save_choice(team_name, key=None, config_dir=CONFIG_DIR):
 
 def team_connection(inventory, team, key=None):
     """Fabric connection to the team's server as the team's UNIX user (with `key`, else the user's ssh setup)."""
-    server = inventory.server(team.server)
-    connect_kwargs = {"key_filename": key, "look_for_keys": False, "allow_agent": False} if key else {}
-    return fabric.Connection(server.address, user=team.name, port=server.ssh_port,
-                             connect_timeout=15, connect_kwargs=connect_kwargs)
+    return server_connection(inventory.server(team.server), team.name, key)
 
 
 def ssh_config_entry(inventory, team, key=None):
