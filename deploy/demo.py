@@ -22,7 +22,7 @@ from pathlib import Path
 import paramiko
 import yaml
 
-from deploy import localhost, testhost
+from deploy import localhost, release, testhost
 from deploy.inventory import InventoryError, load_inventory
 from deploy.layout import TeamPaths
 from deploy.provision import ProvisionError, provision_class
@@ -242,9 +242,7 @@ def seed_team(c, team):
     """Add the app's sample articles to the team's database, as the team's user with its settings;
     returns how many were added (0 when they were all there)."""
     p = TeamPaths(team.name)
-    # The settings file holds NAME=value lines; export them without the shell reading the values.
-    script = (f"while IFS= read -r line; do [ -n \"$line\" ] && export \"$line\"; done < {p.mongo_uri_file}; "
-              f"cd {p.current} && exec rapid-env/bin/flask --app app seed")
+    script = release.with_settings(p, "rapid-env/bin/flask --app app seed")
     result = c.run(f"runuser -u {team.name} -- bash -c {shlex.quote(script)}", hide=True, warn=True)
     match = re.search(r"seed: (\d+) articles added", result.stdout)
     if result.failed or not match:

@@ -48,6 +48,13 @@ def host_header(team, inventory):
     return f"{team.name}.{inventory.domain}"
 
 
+def with_settings(paths: TeamPaths, command):
+    """`command`, run in the live release with the team's settings exported: the settings file holds
+    NAME=value lines (uwsgi reads it the same way), exported without the shell interpreting the values."""
+    return (f"while IFS= read -r line; do [ -n \"$line\" ] && export \"$line\"; done < {paths.mongo_uri_file}; "
+            f"cd {paths.current} && exec {command}")
+
+
 def script_text(paths: TeamPaths, keep=KEEP_RELEASES):
     """deploy/remote/release.sh preceded by the team's paths: what is sent on the script's stdin."""
     header = {

@@ -183,9 +183,5 @@ def run_devserver(c, team, inventory):
     server = inventory.server(team.server)
     say(c, f"flask run in {paths.current} on port {port}: http://{server.hostname or server.address}:{port}/ "
            f"(Ctrl-C stops it)")
-    # The settings file holds NAME=value lines (uwsgi reads it the same way); export them without
-    # letting the shell interpret the values.
-    command = (f"cd {paths.current} && while IFS= read -r line; do [ -n \"$line\" ] && export \"$line\"; "
-               f"done < {paths.mongo_uri_file}; exec rapid-env/bin/flask --app app.wsgi:app run "
-               f"--host 0.0.0.0 --port {port}")
+    command = release.with_settings(paths, f"rapid-env/bin/flask --app app.wsgi:app run --host 0.0.0.0 --port {port}")
     c.run(command, pty=True, warn=True)
