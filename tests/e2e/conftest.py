@@ -48,8 +48,9 @@ def host_factory():
 class ClassUnderTest:
     """A class provisioned on test hosts: its inventory file, hosts and teams' keys, and ways to reach it."""
 
-    def __init__(self, directory, hosts, teams):
+    def __init__(self, directory, hosts, teams, admin_users=None):
         self.directory, self.hosts, self.teams = Path(directory), hosts, teams   # teams: {team: server name}
+        self.admin_users = admin_users or {}                                       # {server: admin_user}
         self.key = {team: str(self.directory / "keys" / team) for team in teams}
         (self.directory / "keys").mkdir(exist_ok=True)
         for team, key in self.key.items():
@@ -64,7 +65,8 @@ class ClassUnderTest:
     def write_inventory(self, teams, name="inventory.yml", extra_team_lines=None):
         """An inventory of these hosts with `teams` ({team: server}), in the class's directory."""
         lines = ["class: {name: e2e, domain: hacknode.test}", "mongodb: {mode: secantus}", "servers:"]
-        lines += [f"  - {{name: {server}, address: {host.address}}}" for server, host in self.hosts.items()]
+        lines += [f"  - {{name: {server}, address: {host.address}, admin_user: {self.admin_users.get(server, 'root')}}}"
+                  for server, host in self.hosts.items()]
         lines.append("teams:")
         for team, server in teams.items():
             lines += [f"  - name: {team}", f"    server: {server}", f"    keys: [keys/{team}.pub]"]
@@ -108,12 +110,29 @@ class ClassUnderTest:
         return host.connection()
 
 
+def add_sudoer(host, user, public_key):
+    """An instructor's account on `host`: `user` may run anything as root through sudo without a password,
+    and logs in with `public_key`."""
+    with host.connection() as c:
+        c.run(f"useradd --create-home --shell /bin/bash {user} && install -d -o {user} -m 0700 /home/{user}/.ssh"
+              f" && echo {shlex.quote(public_key.strip())} > /home/{user}/.ssh/authorized_keys"
+              f" && chown {user} /home/{user}/.ssh/authorized_keys"
+              f" && echo '{user} ALL=(ALL) NOPASSWD: ALL' > /etc/sudoers.d/{user} && chmod 0440 /etc/sudoers.d/{user}",
+              hide=True)
+
+
 def share_root_key(hosts):
     """Let the first host's root key log into the others too."""
     public = Path(hosts[0].root_key + ".pub").read_text()
     for host in hosts[1:]:
         with host.connection() as c:
             c.run(f"echo {shlex.quote(public.strip())} >> /root/.ssh/authorized_keys", hide=True)
+
+
+@pytest.fixture(scope="session")
+def make_sudoer():
+    """make_sudoer(host, user, public_key): a passwordless sudoer to use as a server's admin_user."""
+    return add_sudoer
 
 
 @pytest.fixture(scope="session")
