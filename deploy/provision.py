@@ -58,8 +58,7 @@ class Artifacts:
     """What provisioning ships beside configs, prepared locally once per server kind."""
     wheels_dir: str = ""            # local wheelhouse for the server's python and architecture
     wheels_digest: str = ""
-    app_files: tuple = ()           # relative paths of the app's source tree
-    app_digest: str = ""
+    app_dir: str = ""               # a local copy of the repo as `fab deploy` ships it
     release_id: str = ""
     requirements_hash: str = ""     # of the app's requirements.txt: names the team's virtualenv
 
@@ -337,8 +336,7 @@ def make_bundle(steps, artifacts, script, path):
         if "wheels" in names:
             tar.add(artifacts.wheels_dir, arcname="wheels")
         if "first release" in names:
-            for rel in artifacts.app_files:
-                tar.add(REPO / rel, arcname=f"app/{rel}", recursive=False)
+            tar.add(artifacts.app_dir, arcname="app")
             for team in {s.scope for s in steps if s.name == "first release" and s.changed}:
                 add_bytes(tar, f"release-{team}.sh", release.script_text(TeamPaths(team)).encode())
 
@@ -446,24 +444,21 @@ def server_requirements(inventory, cache_dir):
     return path
 
 
-def app_files(root=REPO):
-    """The repo's files as a team would deploy them: tracked and untracked-but-not-ignored."""
-    out = subprocess.run(["git", "-C", str(root), "ls-files", "-co", "--exclude-standard", "-z"],
-                         capture_output=True, text=True)
-    if out.returncode != 0:
-        raise ProvisionError(f"{root}: not a git checkout ({out.stderr.strip()}); provision ships the repo's app")
-    return tuple(sorted(p for p in out.stdout.split("\0") if p and (root / p).is_file()))
+def copy_app(destination, source=REPO):
+    """The repo's working tree as a team's `fab deploy` ships it (the same rsync, the same excludes)."""
+    done = subprocess.run(release.rsync_command(source, f"{destination}/", "ssh"), capture_output=True, text=True)
+    if done.returncode != 0:
+        raise ProvisionError(f"copying the app from {source} failed: {done.stderr.strip()}")
+    return destination
 
 
 class ArtifactMaker:
     """Prepares each server kind's artifacts once, even when servers ask at the same time."""
 
-    def __init__(self, inventory, cache_dir):
-        self.inventory, self.cache_dir = inventory, cache_dir
+    def __init__(self, inventory, cache_dir, app_dir):
+        self.inventory, self.cache_dir, self.app_dir = inventory, cache_dir, app_dir
         self.lock = threading.Lock()
         self.made = {}
-        self.files = app_files()
-        self.app_digest = hashlib.sha256("\0".join(self.files).encode()).hexdigest()[:12]
         self.release_id = release.release_id(datetime.datetime.now(datetime.timezone.utc),
                                              release.git_short_sha(str(REPO)))
 
@@ -475,7 +470,7 @@ class ArtifactMaker:
                 wheels = wheels_mod.build_wheelhouse(requirements, facts["python"], facts["arch"],
                                                      f"{self.cache_dir}/wheels")
                 digest = hashlib.sha256(" ".join(wheels_mod.wheel_files(wheels)).encode()).hexdigest()[:16]
-                self.made[key] = Artifacts(wheels, digest, self.files, self.app_digest, self.release_id,
+                self.made[key] = Artifacts(wheels, digest, self.app_dir, self.release_id,
                                            wheels_mod.requirements_hash(REPO / "requirements.txt"))
             return self.made[key]
 
@@ -483,8 +478,9 @@ class ArtifactMaker:
 def provision_class(inventory, key=None, dry=False, say=print, cache_dir=str(REPO / ".cache"), prune=False):
     """Provision every server of the inventory in parallel. Returns {server: steps}; raises
     ProvisionError naming every server that failed, after all have finished."""
-    make_artifacts = ArtifactMaker(inventory, cache_dir)
     started = time.monotonic()
+    app_copy = tempfile.TemporaryDirectory(prefix="hacknode-app-")
+    make_artifacts = ArtifactMaker(inventory, cache_dir, copy_app(app_copy.name))
 
     def one(server):
         c = admin_connection(server, key)
@@ -499,7 +495,7 @@ def provision_class(inventory, key=None, dry=False, say=print, cache_dir=str(REP
         finally:
             c.close()
 
-    with ThreadPoolExecutor(max_workers=len(inventory.servers)) as pool:
+    with app_copy, ThreadPoolExecutor(max_workers=len(inventory.servers)) as pool:
         results = list(pool.map(one, inventory.servers))
     failures = []
     for name, steps, trips, error in results:

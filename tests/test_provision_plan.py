@@ -11,7 +11,7 @@ from deploy.provision import (REQUIRED_COMMANDS, Artifacts, ProvisionError, appl
                               plan_server, team_dirs)
 
 KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHv4pJc1xKyD2u0x9mJ2Q8m3q4u2S3vY1xXo3N9gZp7B ada@laptop"
-ARTIFACTS = Artifacts(wheels_dir="/nowhere", wheels_digest="w1", app_files=(), app_digest="a1",
+ARTIFACTS = Artifacts(wheels_dir="/nowhere", wheels_digest="w1", app_dir="/nowhere",
                       release_id="20260101T000000Z-abc1234", requirements_hash="0123456789ab")
 
 
