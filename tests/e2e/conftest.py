@@ -2,6 +2,7 @@
 
 Test hosts are named hn-t<suffix> and use indexes 100..199 (addresses 10.131.1xx.2), so the tests can run
 while `./inv demo`'s class (indexes 1..99) is up."""
+import fcntl
 import os
 import shlex
 import subprocess
@@ -27,6 +28,14 @@ def host_factory():
         localhost.ensure_packages(localhost.HOST_PACKAGES)
     except localhost.LocalError as e:
         pytest.fail(str(e), pytrace=False)
+    # hn-t* hosts left by a killed run are stopped, so two sessions at once would stop each other's hosts:
+    # a second session is refused instead, while the first holds this lock
+    Path(testhost.STATE_DIR).parent.mkdir(parents=True, exist_ok=True)
+    lock = open(Path(testhost.STATE_DIR).parent / "e2e.lock", "a+")
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        pytest.fail("another end-to-end test session is running on this machine; run one at a time", pytrace=False)
     testhost.stop_all("hn-t")
     made = {}   # name -> index
 
@@ -41,6 +50,7 @@ def host_factory():
     yield make
     for name in made:
         testhost.stop_host(name)
+    lock.close()
 
 
 # ---------- a provisioned class ----------
