@@ -266,6 +266,17 @@ class _Checker:
             return None
         return value
 
+    def first_use(self, entry, field, name, seen, kind):
+        """`name`, or None (with a problem) when an earlier entry has it; `seen` records where each was first."""
+        if name is None:
+            return None
+        if name in seen:
+            self.problem(entry.lines["name"], f"{field}.name",
+                         f"duplicate {kind} name {name!r} (first at line {seen[name]})")
+            return None
+        seen[name] = entry.lines["name"]
+        return name
+
     def name(self, mapping, key, field):
         value = self.string(mapping, key, field)
         if value is not None and not NAME_RE.match(value):
@@ -376,12 +387,8 @@ class _Checker:
             name = self.name(entry, "name", f"{field}.name")
             if name is None:
                 self.server_names_known = False
-            if name is not None and name in seen_names:
-                self.problem(entry.lines["name"], f"{field}.name",
-                             f"duplicate server name {name!r} (first at line {seen_names[name]})")
-                name = None
-            elif name is not None:
-                seen_names[name] = entry.lines["name"]
+            name = self.first_use(entry, field, name, seen_names, "server")
+            if name is not None:
                 self.server_names.append(name)
             address = self.string(entry, "address", f"{field}.address")
             if address is not None and host_problem(address):
@@ -494,12 +501,7 @@ class _Checker:
                 self.problem(entry.lines["name"], f"{field}.name",
                              f"{name!r} is a system or admin account name; choose another team name")
                 name = None
-            if name is not None and name in seen:
-                self.problem(entry.lines["name"], f"{field}.name",
-                             f"duplicate team name {name!r} (first at line {seen[name]})")
-                name = None
-            elif name is not None:
-                seen[name] = entry.lines["name"]
+            name = self.first_use(entry, field, name, seen, "team")
             server = self.string(entry, "server", f"{field}.server", only_server)
             if "server" not in entry and only_server is None and servers is not None and len(servers) > 1:
                 self.problem(entry.line, field, "'server' is required when the class has several servers")
