@@ -12,13 +12,11 @@ import paramiko
 from fabric import task
 from invoke import Exit
 
-from deploy import admin, provision as provisioning
-from deploy import team as team_tasks, teamconfig
+from deploy import admin, provisioning, team_tasks, teamconfig
+from deploy.errors import DeployError
 from deploy.inventory import NAME_RE, RESERVED_NAMES, InventoryError, load_inventory
-from deploy.mongo import MongoPlanError
-from deploy.wheels import WheelhouseError
 
-DEFAULT_INVENTORY = os.environ.get("HACKNODE_INVENTORY", "inventory.yml")
+DEFAULT_INVENTORY = teamconfig.inventory_path(os.environ)
 # paramiko logs a traceback of every failed connection on its own; the tasks say it in one line instead
 logging.getLogger("paramiko").addHandler(logging.NullHandler())
 
@@ -44,14 +42,14 @@ def fail(e):
 
 
 @contextmanager
-def instructor_errors():
+def one_line_errors(where="a server"):
     """A failed step, an unreachable server or a missing setting ends with one line, not a traceback."""
     try:
         yield
-    except (provisioning.ProvisionError, MongoPlanError, WheelhouseError) as e:
+    except DeployError as e:
         fail(e)
     except (paramiko.SSHException, OSError) as e:
-        fail(f"cannot reach a server over SSH: {e}")
+        fail(f"cannot reach {where} over SSH: {e}")
 
 
 def valid_team_name(team):
@@ -68,7 +66,7 @@ def valid_team_name(team):
             "key": "SSH private key of the servers' admin user"})
 def provision(c, inventory=DEFAULT_INVENTORY, dry=False, prune=False, key=None):
     """Bring every server of the inventory to the state it describes (all servers in parallel)."""
-    with instructor_errors():
+    with one_line_errors():
         provisioning.provision_class(class_inventory(inventory), admin_key(key), dry=dry, prune=prune)
 
 
@@ -89,7 +87,7 @@ def remove_team(c, team, server=None, inventory=DEFAULT_INVENTORY, key=None):
     if server not in {s.name for s in inv.servers}:
         raise Exit(f"remove_team: say which server {team} is on with --server (one of: "
                    f"{', '.join(s.name for s in inv.servers)})", code=2)
-    with instructor_errors():
+    with one_line_errors():
         admin.remove_team(inv, team, server, admin_key(key))
     if team in known:
         print(f"note: {team} is still in {inventory}: remove it there, or the next provision brings it back")
@@ -111,7 +109,7 @@ def teardown(c, inventory=DEFAULT_INVENTORY, key=None, yes=False):
     if not yes:
         raise Exit("teardown removes every team of the class (archives kept in /var/backups/hacknode); "
                    "run again with --yes", code=2)
-    with instructor_errors():
+    with one_line_errors():
         admin.teardown(class_inventory(inventory), admin_key(key))
 
 
@@ -135,14 +133,11 @@ def for_team(team, key):
 
 
 @contextmanager
-def team_errors(c):
-    """A failed team task or an unreachable server ends with one line, not a traceback."""
-    try:
-        yield
-    except team_tasks.TeamTaskError as e:
-        fail(e)
-    except (paramiko.SSHException, OSError) as e:
-        fail(f"cannot run as {c.user} on {c.host}:{c.port}: {e}")
+def as_team(team, key):
+    """A team task's (inventory, team, connection), its failures said in one line."""
+    inv, chosen, conn = for_team(team, key)
+    with one_line_errors(f"{conn.user}@{conn.host}:{conn.port}"):
+        yield inv, chosen, conn
 
 
 @task(help={**TEAM_HELP, "team": "the team to act for from now on"})
@@ -166,70 +161,61 @@ def ssh_config(c, team=None, key=None):
 @task(help=TEAM_HELP)
 def deploy(c, team=None, key=None):
     """Deploy this working tree as a new release; back to the previous one if it is unhealthy."""
-    inv, chosen, conn = for_team(team, key)
-    with team_errors(conn):
-        team_tasks.deploy(conn, chosen, inv, REPO, cache_dir=WHEEL_CACHE)
+    with as_team(team, key) as (inv, chosen, conn):
+        team_tasks.deploy_release(conn, chosen, inv, REPO, cache_dir=WHEEL_CACHE)
 
 
 @task(help=TEAM_HELP)
 def setup_virtualenv(c, team=None, key=None):
     """Build the virtualenv of requirements.txt on the server (deploy does it when needed)."""
-    inv, chosen, conn = for_team(team, key)
-    with team_errors(conn):
-        team_tasks.setup_virtualenv(conn, chosen, REPO, cache_dir=WHEEL_CACHE)
+    with as_team(team, key) as (inv, chosen, conn):
+        team_tasks.setup_virtualenv(conn, chosen.name, REPO, cache_dir=WHEEL_CACHE)
 
 
 @task(help=TEAM_HELP)
 def restart(c, team=None, key=None):
     """Restart your uwsgi under supervisor and view the end of its log."""
-    inv, chosen, conn = for_team(team, key)
-    with team_errors(conn):
-        team_tasks.restart(conn, chosen)
+    with as_team(team, key) as (inv, chosen, conn):
+        team_tasks.restart(conn, chosen.name)
 
 
 @task(help={**TEAM_HELP, "lines": "how many lines (default 100)"})
 def logs(c, team=None, key=None, lines=100):
     """Show the end of your uwsgi log."""
-    inv, chosen, conn = for_team(team, key)
-    with team_errors(conn):
-        team_tasks.logs(conn, chosen, lines=int(lines))
+    with as_team(team, key) as (inv, chosen, conn):
+        team_tasks.logs(conn, chosen.name, lines=int(lines))
 
 
 @task(help=TEAM_HELP)
 def rollback(c, team=None, key=None):
     """Make the release before the current one live again."""
-    inv, chosen, conn = for_team(team, key)
-    with team_errors(conn):
+    with as_team(team, key) as (inv, chosen, conn):
         team_tasks.rollback(conn, chosen, inv)
 
 
 @task(help=TEAM_HELP)
 def run_devserver(c, team=None, key=None):
     """Run the dev Flask server of the live release on the server (Ctrl-C stops it)."""
-    inv, chosen, conn = for_team(team, key)
-    with team_errors(conn):
+    with as_team(team, key) as (inv, chosen, conn):
         team_tasks.run_devserver(conn, chosen, inv)
 
 
 @task(help=TEAM_HELP)
 def list_deploys(c, team=None, key=None):
     """List the releases on the server, the live one marked *."""
-    inv, chosen, conn = for_team(team, key)
-    with team_errors(conn):
-        team_tasks.list_deploys(conn, chosen)
+    with as_team(team, key) as (inv, chosen, conn):
+        team_tasks.list_deploys(conn, chosen.name)
 
 
 @task(help=TEAM_HELP)
 def list_home(c, team=None, key=None):
     """List files in your team's home directory."""
-    inv, chosen, conn = for_team(team, key)
-    with team_errors(conn):
+    with as_team(team, key) as (inv, chosen, conn):
         team_tasks.list_home(conn)
 
 
 @task(help=TEAM_HELP)
 def print_my_id(c, team=None, key=None):
     """Print your unique identifier, and who you are on the server."""
-    inv, chosen, conn = for_team(team, key)
-    with team_errors(conn):
+    with as_team(team, key) as (inv, chosen, conn):
         team_tasks.print_my_id(conn)

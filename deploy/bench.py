@@ -9,7 +9,7 @@ from pathlib import Path
 
 from deploy import testhost
 from deploy.inventory import load_inventory
-from deploy.provision import provision_class
+from deploy.provisioning import provision_class
 
 BENCH_HOST, BENCH_INDEX = "hn-bench", 99
 

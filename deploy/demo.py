@@ -22,10 +22,11 @@ from pathlib import Path
 import paramiko
 import yaml
 
-from deploy import localhost, release, testhost
+from deploy import commands, localhost, testhost
 from deploy.inventory import InventoryError, load_inventory
 from deploy.layout import TeamPaths
-from deploy.provision import ProvisionError, provision_class
+from deploy.errors import ProvisionError
+from deploy.provisioning import provision_class
 
 HOST_NAME = "hn-demo"
 HOST_INDEX = 1                  # address 10.131.1.2: the shipped inventory.yml's server
@@ -242,7 +243,7 @@ def seed_team(c, team):
     """Add the app's sample articles to the team's database, as the team's user with its settings;
     returns how many were added (0 when they were all there)."""
     p = TeamPaths(team.name)
-    script = release.with_settings(p, "rapid-env/bin/flask --app app seed")
+    script = commands.with_settings(p, "seed", "rapid-env/bin/flask --app app seed").script
     result = c.run(f"runuser -u {team.name} -- bash -c {shlex.quote(script)}", hide=True, warn=True)
     match = re.search(r"seed: (\d+) articles added", result.stdout)
     if result.failed or not match:

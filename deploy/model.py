@@ -47,3 +47,23 @@ class Inventory:
 
     def teams_on(self, server_name):
         return tuple(t for t in self.teams if t.server == server_name)
+
+    def view(self, server_name):
+        """What one server needs to know of the class (planning and rendering read only this)."""
+        return ServerView(class_name=self.name, domain=self.domain, mongodb=self.mongodb,
+                          server=self.server(server_name), teams=self.teams_on(server_name))
+
+
+@dataclass(frozen=True)
+class ServerView:
+    """One server of a class with its teams: the narrow view a server's configs and plan are made from."""
+    class_name: str
+    domain: str
+    mongodb: MongoSettings
+    server: Server
+    teams: tuple              # of Team, the ones on this server, in file order
+
+
+def team_host(team_name, domain):
+    """The name a team's site answers to (nginx's server_name, the Host header): <team>.<domain>."""
+    return f"{team_name}.{domain}"

@@ -11,8 +11,9 @@ import os
 import shlex
 
 from deploy import layout
-from deploy.steps import Step, file_changes, install_commands
+from deploy.errors import DeployError
 from deploy.layout import TeamPaths
+from deploy.steps import Step, file_changes, install_commands
 
 SECANTUS_VERSION = "secantusdb==0.7.0b3"
 PYMONGO_VERSIONS = ("pymongo==4.20.0; python_version >= '3.11'",   # as requirements.txt: 4.19+ needs 3.11
@@ -27,8 +28,8 @@ MONGODB_REPOS = {
 }
 
 
-class MongoPlanError(Exception):
-    pass
+class MongoPlanError(DeployError):
+    """The inventory's database mode cannot be set up here; the message says what to do."""
 
 
 def tools_packages(mongodb):
@@ -55,7 +56,7 @@ def script_header(mongodb):
     """Makes HN_ADMIN_URI available to the steps that need it, without printing it."""
     if mongodb.mode == "external":
         return "IFS= read -r HN_ADMIN_URI || true; export HN_ADMIN_URI"
-    return (f"HN_ADMIN_URI=$(cat {layout.MONGO_ADMIN_FILE} 2>/dev/null || true); export HN_ADMIN_URI")
+    return f"HN_ADMIN_URI=$(cat {layout.MONGO_ADMIN_FILE} 2>/dev/null || true); export HN_ADMIN_URI"
 
 
 def running_patterns(mongodb):
@@ -66,15 +67,15 @@ def plan_server_db(server, mongodb, facts, files):
     """The database server's step (none for external). Pure."""
     if mongodb.mode == "external":
         return []
-    admin_missing = facts["paths"].get(layout.MONGO_ADMIN_FILE) is None
+    admin_missing = not facts.has(layout.MONGO_ADMIN_FILE)
     if mongodb.mode == "mongod":
         if not admin_missing:
             return [Step(server, "mongod", False)]
         return [Step(server, "mongod", True, "install MongoDB " + MONGODB_SERIES,
-                     mongod_install_commands(mongodb, facts["os"]))]
+                     mongod_install_commands(mongodb, facts.os_id, facts.os_version))]
     conf = [f for f in files if f.path == layout.SECANTUS_CONF]
     changed_conf, diff = file_changes(conf, facts)
-    down = not facts["running"].get("secantus", False)
+    down = not facts.running.get("secantus", False)
     if not (admin_missing or changed_conf or down):
         return [Step(server, "secantus", False)]
     why = ", ".join(w for w, on in [("first start", admin_missing), ("config changed", changed_conf),
@@ -109,42 +110,12 @@ def secantus_bootstrap_commands(mongodb):
         f"runuser -u {layout.DB_USER} -- {layout.TOOLS_VENV}/bin/secantusd-py --host 127.0.0.1 --port {boot_port} "
         f"--storage-path {data} --standalone --cache-size 128M >/dev/null 2>&1 & HN_BOOT=$!",
         f"HN_BOOT_URI=mongodb://127.0.0.1:{boot_port}/ hn_mongo_wait HN_BOOT_URI 60",
-        f"HN_BOOT_URI=mongodb://127.0.0.1:{boot_port}/ HN_PW=$HN_PW {layout.TOOLS_VENV}/bin/python - <<'PY'\n"
-        + CREATE_ADMIN + "PY",
+        f"HN_BOOT_URI=mongodb://127.0.0.1:{boot_port}/ HN_PW=$HN_PW hn_mongo create-admin",
         "kill $HN_BOOT; wait $HN_BOOT || true",
         f"install -d -m 0755 {layout.ETC} && (umask 077; echo \"{admin_uri}\" > {layout.MONGO_ADMIN_FILE}.new) && "
         f"mv {layout.MONGO_ADMIN_FILE}.new {layout.MONGO_ADMIN_FILE}",
         "unset HN_PW",
     ]
-
-
-CREATE_ADMIN = """import os
-import pymongo
-admin = pymongo.MongoClient(os.environ["HN_BOOT_URI"], serverSelectionTimeoutMS=10000).admin
-if admin.command("usersInfo", "admin")["users"]:
-    admin.command("updateUser", "admin", pwd=os.environ["HN_PW"])
-else:
-    admin.command("createUser", "admin", pwd=os.environ["HN_PW"], roles=["root"])
-"""
-
-CREATE_TEAM_USER = """import os, sys
-import pymongo
-team = sys.argv[1]
-db = pymongo.MongoClient(os.environ["HN_ADMIN_URI"], serverSelectionTimeoutMS=10000)[team]
-if db.command("usersInfo", team)["users"]:
-    db.command("updateUser", team, pwd=os.environ["HN_PW"])
-else:
-    db.command("createUser", team, pwd=os.environ["HN_PW"], roles=[{"role": "readWrite", "db": team}])
-"""
-
-DROP_TEAM = """import os, sys
-import pymongo
-team = sys.argv[1]
-client = pymongo.MongoClient(os.environ["HN_ADMIN_URI"], serverSelectionTimeoutMS=10000)
-if client[team].command("usersInfo", team)["users"]:
-    client[team].command("dropUser", team)
-client.drop_database(team)
-"""
 
 
 def team_uri_template(mongodb, team):
@@ -161,7 +132,7 @@ def team_user_commands(mongodb, team):
     return [
         "[ -n \"$HN_ADMIN_URI\" ] || hn_fail 'no MongoDB admin URI on this server'",
         "HN_PW=$(hn_secret); HN_KEY=$(hn_secret)",
-        f"HN_PW=$HN_PW {layout.TOOLS_VENV}/bin/python - {team} <<'PY'\n" + CREATE_TEAM_USER + "PY",
+        f"HN_PW=$HN_PW hn_mongo team-user {team}",
         f"(umask 077; printf 'FLASK_MONGO_URI=%s\\nFLASK_SECRET_KEY=%s\\n' \"{team_uri_template(mongodb, team)}\" "
         f"\"$HN_KEY\" > {p.mongo_uri_file}.new)",
         f"chown {team}:{team} {p.mongo_uri_file}.new && chmod 0400 {p.mongo_uri_file}.new && "
@@ -171,12 +142,12 @@ def team_user_commands(mongodb, team):
 
 
 def drop_team_commands(mongodb, team):
-    return [f"[ -z \"$HN_ADMIN_URI\" ] || {layout.TOOLS_VENV}/bin/python - {team} <<'PY'\n" + DROP_TEAM + "PY"]
+    return [f"[ -z \"$HN_ADMIN_URI\" ] || hn_mongo drop-team {team}"]
 
 
-def mongod_install_commands(mongodb, os_facts):
+def mongod_install_commands(mongodb, os_id, os_version):
     """MongoDB's official packages, its admin user created before authorization is turned on."""
-    key = (os_facts.get("id", ""), os_facts.get("version", ""))
+    key = (os_id, os_version)
     if key not in MONGODB_REPOS:
         supported = ", ".join(f"{i} {v}" for i, v in MONGODB_REPOS)
         raise MongoPlanError(f"mongodb mode 'mongod': MongoDB publishes no packages for {key[0]} {key[1]} "
@@ -195,8 +166,7 @@ def mongod_install_commands(mongodb, os_facts):
         "hn_service mongod start",
         f"HN_BOOT_URI=mongodb://127.0.0.1:{mongodb.port}/ hn_mongo_wait HN_BOOT_URI 60",
         "HN_PW=$(hn_secret)",
-        f"HN_BOOT_URI=mongodb://127.0.0.1:{mongodb.port}/ HN_PW=$HN_PW {layout.TOOLS_VENV}/bin/python - <<'PY'\n"
-        + CREATE_ADMIN + "PY",
+        f"HN_BOOT_URI=mongodb://127.0.0.1:{mongodb.port}/ HN_PW=$HN_PW hn_mongo create-admin",
         "grep -q '^security:' /etc/mongod.conf || printf 'security:\\n  authorization: enabled\\n' >> /etc/mongod.conf",
         "hn_service mongod restart",
         f"install -d -m 0755 {layout.ETC} && (umask 077; echo \"{admin_uri}\" > {layout.MONGO_ADMIN_FILE})",

@@ -1,4 +1,5 @@
-"""Release mechanics that are pure decisions, plus how to call the server-side script deploy/remote/release.sh.
+"""Release mechanics that are pure decisions on this side: release ids and the rsync that ships a release
+(the server side is deploy/remote/release.sh, called through deploy/commands.release).
 
 A release is a directory TeamPaths.releases/<id>, id = UTC timestamp YYYYmmddTHHMMSSZ[-<git short sha>],
 holding the rsynced working tree, a file RELEASE with the id (GET /healthz reports it) and a link
@@ -8,11 +9,7 @@ import re
 import shlex
 import subprocess
 from datetime import datetime, timezone
-from pathlib import Path
 
-from deploy.layout import KEEP_RELEASES, WHEELS, TeamPaths
-
-SCRIPT = Path(__file__).parent / "remote" / "release.sh"
 
 # Never shipped: version control, virtualenvs, caches, local secrets (.hacknode/ holds keys), and what the
 # server makes itself (RELEASE, rapid-env). Anchored ("/x") = only at the top of the tree.
@@ -41,37 +38,6 @@ def git_short_sha(source_dir):
                           capture_output=True, text=True)
     sha = done.stdout.strip()
     return sha if done.returncode == 0 and re.fullmatch(r"[0-9a-f]{4,40}", sha) else None
-
-
-def host_header(team, inventory):
-    """The Host header under which nginx serves `team`: <team>.<domain>."""
-    return f"{team.name}.{inventory.domain}"
-
-
-def with_settings(paths: TeamPaths, command):
-    """`command`, run in the live release with the team's settings exported: the settings file holds
-    NAME=value lines (uwsgi reads it the same way), exported without the shell interpreting the values."""
-    return (f"while IFS= read -r line; do [ -n \"$line\" ] && export \"$line\"; done < {paths.mongo_uri_file}; "
-            f"cd {paths.current} && exec {command}")
-
-
-def script_text(paths: TeamPaths, keep=KEEP_RELEASES):
-    """deploy/remote/release.sh preceded by the team's paths: what is sent on the script's stdin."""
-    header = {
-        "team": paths.team, "releases": paths.releases, "current": paths.current, "envs": paths.envs,
-        "run_dir": paths.run_dir, "uwsgi_log": paths.uwsgi_log,
-        "wheelhouses": f"{paths.wheels} {WHEELS}", "keep": str(keep),
-    }
-    lines = [f"{name}={shlex.quote(value)}" for name, value in header.items()]
-    return "\n".join(lines) + "\n" + SCRIPT.read_text()
-
-
-def script_command(paths: TeamPaths, subcommand, *args, keep=KEEP_RELEASES):
-    """One remote command that runs release.sh for the team with `subcommand` and `args`. The script travels
-    inside the command (`bash -c`), not on stdin: invoke feeds a run's in_stream one byte per 10 ms, which
-    made this 10 kB script take 110 s. (From a file on the server, `bash -s -- ... < file` works the same.)"""
-    return " ".join(["bash", "-c", shlex.quote(script_text(paths, keep)), "release.sh", subcommand,
-                     *(shlex.quote(str(a)) for a in args)])
 
 
 def rsync_command(source_dir, destination, ssh_command, link_dest=None, excludes=RSYNC_EXCLUDES, delete=False):

@@ -64,15 +64,14 @@ def render_template(name, context, templates=TEMPLATES):
     return text
 
 
-def render_server(inventory, server_name):
-    """Every config of server `server_name`: {absolute path on the server: file content}.
+def render_server(view):
+    """Every config of one server (a model.ServerView): {absolute path on the server: file content}.
 
     Per team on the server: uwsgi ini, supervisor program, nginx server block (subdomain),
     nginx location (path prefix), sudoers rule. Per server: the nginx site (class index and
     every team's location), the index page, and in mongodb mode secantus the database's program."""
-    server = inventory.server(server_name)
-    teams = inventory.teams_on(server_name)
-    common = {"class_name": inventory.name, "domain": inventory.domain, "server": server}
+    teams = view.teams
+    common = {"class_name": view.class_name, "domain": view.domain, "server": view.server}
     files = {}
     for team in teams:
         paths = TeamPaths(team.name)
@@ -85,16 +84,16 @@ def render_server(inventory, server_name):
     files[layout.NGINX_SITE] = render_template(
         "nginx-site.conf.j2", dict(common, etc=layout.ETC, index_root=layout.INDEX_ROOT))
     files[f"{layout.INDEX_ROOT}/index.html"] = render_template("index.html.j2", dict(common, teams=teams))
-    if inventory.mongodb.mode == "secantus":
+    if view.mongodb.mode == "secantus":
         files[layout.SECANTUS_CONF] = render_template("supervisor-secantus.conf.j2", dict(
-            common, mongodb=inventory.mongodb, db_user=layout.DB_USER, tools_venv=layout.TOOLS_VENV,
+            common, mongodb=view.mongodb, db_user=layout.DB_USER, tools_venv=layout.TOOLS_VENV,
             secantus_home=layout.SECANTUS_HOME, secantus_log=layout.SECANTUS_LOG))
     return dict(sorted(files.items()))
 
 
 def render_class(inventory):
-    """{server name: render_server(inventory, server name)} for every server of the class."""
-    return {server.name: render_server(inventory, server.name) for server in inventory.servers}
+    """{server name: render_server(its view)} for every server of the class."""
+    return {server.name: render_server(inventory.view(server.name)) for server in inventory.servers}
 
 
 def review_name(server_name, path):

@@ -28,8 +28,3 @@ def server_connection(server, user, key=None):
 def admin_connection(server, key=None):
     """The instructor's connection to a server: its admin user."""
     return server_connection(server, server.admin_user, key)
-
-
-def as_root(server, command):
-    """Run as root: directly when the admin user is root, else through sudo (never asking a password)."""
-    return command if server.admin_user == "root" else f"sudo -n {command}"

@@ -23,6 +23,14 @@ class Dir:
     mode: str
 
 
+@dataclass(frozen=True)
+class Upload:
+    """Something a step ships in the bundle beside its files: a local file or folder, or text."""
+    name: str                       # where it lands in the bundle ($HN_STAGE/<name> on the server)
+    source: str = ""                # a local path
+    text: str = None                # or this content
+
+
 @dataclass
 class Step:
     scope: str                      # the server's name, or a team's
@@ -32,6 +40,7 @@ class Step:
     commands: list = field(default_factory=list)
     files: list = field(default_factory=list)   # File objects to ship and install
     diff: str = ""
+    uploads: list = field(default_factory=list)  # Upload objects the commands use from $HN_STAGE
 
 
 def unified_diff(path, old, new):
@@ -43,16 +52,16 @@ def file_changes(files, facts):
     """The files whose content, owner or mode differ from the server's, with their diffs."""
     changed, diffs = [], []
     for f in files:
-        now = facts["files"].get(f.path)
+        now = facts.files.get(f.path)
         if now is None:
             changed.append(f)
             diffs.append(unified_diff(f.path, "", f.content))
-        elif now.get("text") != f.content:
+        elif now.text != f.content:
             changed.append(f)
-            diffs.append(unified_diff(f.path, now.get("text") or "", f.content))
-        elif (now["owner"], now["group"], now["mode"]) != (f.owner, f.group, f.mode):
+            diffs.append(unified_diff(f.path, now.text or "", f.content))
+        elif now.state() != (f.owner, f.group, f.mode):
             changed.append(f)
-            diffs.append(f"{f.path}: {now['owner']}:{now['group']} {now['mode']} -> {f.owner}:{f.group} {f.mode}\n")
+            diffs.append(f"{f.path}: {now.owner}:{now.group} {now.mode} -> {f.owner}:{f.group} {f.mode}\n")
     return changed, "".join(diffs)
 
 

@@ -26,6 +26,8 @@ from pathlib import Path
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name, parse_wheel_filename
 
+from deploy.errors import DeployError
+
 # Written last: a wheelhouse without it was interrupted and is fetched again. "-2": wheelhouses made
 # before markers were evaluated for the server may lack wheels (tomli on Python 3.10), so they are redone.
 COMPLETE = ".complete-2"
@@ -33,7 +35,7 @@ COMPLETE = ".complete-2"
 MANYLINUX_TAGS = ("manylinux_2_28_{arch}", "manylinux2014_{arch}", "manylinux_2_17_{arch}")
 
 
-class WheelhouseError(Exception):
+class WheelhouseError(DeployError):
     """pip could not fetch the wheels; the message has pip's own explanation."""
 
 

@@ -5,10 +5,14 @@ import subprocess
 import pytest
 
 from deploy import layout, mongo
+from deploy.artifacts import Artifacts
+from deploy.bundle import apply_script
+from deploy.errors import ProvisionError
+from deploy.facts import Facts, PathFact
 from deploy.layout import TeamPaths
 from deploy.model import Inventory, MongoSettings, Server, Team
-from deploy.provision import (REQUIRED_COMMANDS, Artifacts, ProvisionError, apply_script, desired_files,
-                              plan_server, team_dirs)
+from deploy.plan import REQUIRED_COMMANDS, desired_files, plan_server, tool_files
+from deploy.plan_team import team_dirs
 
 KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHv4pJc1xKyD2u0x9mJ2Q8m3q4u2S3vY1xXo3N9gZp7B ada@laptop"
 ARTIFACTS = Artifacts(wheels_dir="/nowhere", wheels_digest="w1", app_dir="/nowhere",
@@ -24,39 +28,42 @@ def make_inventory(teams=("hacknode1", "hacknode2"), mode="secantus", processes=
 
 def bare_facts(os_id="debian", version="12"):
     """A fresh server: nothing of ours, no nginx, no supervisor."""
-    return {"os": {"id": os_id, "version": version, "codename": ""}, "python": "3.11", "arch": "x86_64",
-            "commands": {c: c in ("sshd", "sudo", "visudo") for c in REQUIRED_COMMANDS},
-            "python_venv": False, "users": {}, "groups": {}, "files": {}, "paths": {},
-            "present_teams": [], "running": {"nginx": False, "supervisor": False, "secantus": False}}
+    return Facts(os_id=os_id, os_version=version, python="3.11", arch="x86_64",
+                 commands={c: c in ("sshd", "sudo", "visudo") for c in REQUIRED_COMMANDS},
+                 running={"nginx": False, "supervisor": False, "secantus": False})
+
+
+def root_file(mode="0644", text=None):
+    return PathFact("root", "root", mode, text=text)
 
 
 def provisioned_facts(inventory):
     """What a server reports once `inventory` is fully in place."""
     facts = bare_facts()
-    facts["commands"] = {c: True for c in REQUIRED_COMMANDS}
-    facts["python_venv"] = True
-    for f in desired_files(inventory, "main"):
-        facts["files"][f.path] = {"text": f.content, "owner": f.owner, "group": f.group, "mode": f.mode}
-    facts["files"][f"{layout.WHEELS}/.digest"] = {"text": "w1\n", "owner": "root", "group": "root", "mode": "0644"}
+    facts.commands = {c: True for c in REQUIRED_COMMANDS}
+    facts.python_venv = True
+    for f in desired_files(inventory.view("main")) + tool_files():
+        facts.files[f.path] = PathFact(f.owner, f.group, f.mode, text=f.content)
+    facts.files[f"{layout.WHEELS}/.digest"] = root_file(text="w1\n")
     tools = " ".join(mongo.tools_packages(inventory.mongodb)) + " w1\n"
-    facts["files"][f"{layout.TOOLS_VENV}/.hacknode"] = {"text": tools, "owner": "root", "group": "root",
-                                                        "mode": "0644"}
-    facts["paths"][layout.MONGO_ADMIN_FILE] = {"owner": "root", "group": "root", "mode": "0600"}
+    facts.files[f"{layout.TOOLS_VENV}/.hacknode"] = root_file(text=tools)
+    facts.paths[layout.MONGO_ADMIN_FILE] = root_file("0600")
     for team in inventory.teams:
-        facts["users"][team.name] = True
-        for d in team_dirs(team):
-            facts["paths"][d.path] = {"owner": d.owner, "group": d.group, "mode": d.mode}
+        facts.users[team.name] = True
+        for d in team_dirs(team.name):
+            facts.paths[d.path] = PathFact(d.owner, d.group, d.mode)
         p = TeamPaths(team.name)
-        facts["paths"][p.current] = {"owner": team.name, "group": team.name, "mode": "0777", "link": "releases/x"}
-        facts["paths"][p.mongo_uri_file] = {"owner": team.name, "group": team.name, "mode": "0400"}
-        facts["paths"][f"{layout.TEAMS_DIR}/{team.name}"] = {"owner": "root", "group": "root", "mode": "0644"}
-    facts["present_teams"] = sorted(t.name for t in inventory.teams)
-    facts["running"] = {"nginx": True, "supervisor": True, "secantus": True}
+        facts.paths[p.current] = PathFact(team.name, team.name, "0777", link="releases/x")
+        facts.paths[p.mongo_uri_file] = PathFact(team.name, team.name, "0400")
+        facts.paths[f"{layout.TEAMS_DIR}/{team.name}"] = root_file()
+    facts.present_teams = tuple(sorted(t.name for t in inventory.teams))
+    facts.running = {"nginx": True, "supervisor": True, "secantus": True}
     return facts
 
 
 def plan(inventory, facts, prune=False):
-    return plan_server(inventory, "main", facts, desired_files(inventory, "main"), ARTIFACTS, prune)
+    view = inventory.view("main")
+    return plan_server(view, facts, desired_files(view), ARTIFACTS, prune)
 
 
 def changed(steps):
@@ -67,7 +74,7 @@ def test_a_fresh_server_gets_every_step_in_order():
     inventory = make_inventory()
     steps = plan(inventory, bare_facts())
     assert changed(steps) == [
-        ("main", "packages"), ("main", "wheels"), ("main", "tools virtualenv"), ("main", "secantus"),
+        ("main", "packages"), ("main", "wheels"), ("main", "server tools"), ("main", "secantus"),
         ("hacknode1", "user"), ("hacknode1", "directories"), ("hacknode1", "database"), ("hacknode1", "first release"),
         ("hacknode2", "user"), ("hacknode2", "directories"), ("hacknode2", "database"), ("hacknode2", "first release"),
         ("main", "configs"), ("hacknode1", "configs"), ("hacknode2", "configs"), ("main", "services")]
@@ -100,7 +107,8 @@ def test_a_changed_team_setting_touches_only_that_teams_config():
 def test_a_directory_with_the_wrong_mode_is_fixed_and_nothing_else():
     inventory = make_inventory(teams=("hacknode1",))
     facts = provisioned_facts(inventory)
-    facts["paths"][TeamPaths("hacknode1").home]["mode"] = "0755"    # readable by other teams
+    home = TeamPaths("hacknode1").home
+    facts.paths[home] = dataclasses.replace(facts.paths[home], mode="0755")    # readable by other teams
     steps = plan(inventory, facts)
     assert changed(steps) == [("hacknode1", "directories"), ("main", "services")]
     fix = next(s for s in steps if s.name == "directories")
@@ -124,8 +132,7 @@ def test_a_team_gone_from_the_inventory_is_archived_before_it_is_removed():
 def test_debians_default_site_is_removed_because_it_claims_port_80():
     inventory = make_inventory()
     facts = provisioned_facts(inventory)
-    facts["files"]["/etc/nginx/sites-enabled/default"] = {"text": "server {}", "owner": "root", "group": "root",
-                                                          "mode": "0644"}
+    facts.files["/etc/nginx/sites-enabled/default"] = root_file(text="server {}")
     steps = plan(inventory, facts)
     configs = next(s for s in steps if s.scope == "main" and s.name == "configs")
     assert configs.changed and configs.commands == ["hn_remove /etc/nginx/sites-enabled/default"]
@@ -148,7 +155,7 @@ def test_the_server_script_is_valid_bash(mode, tmp_path):
         inventory = dataclasses.replace(inventory, mongodb=MongoSettings(mode="external", admin_uri_env="X",
                                                                          hosts="db1:27017,db2:27017"))
     script = tmp_path / "apply.sh"
-    script.write_text(apply_script(plan(inventory, bare_facts()), inventory))
+    script.write_text(apply_script(plan(inventory, bare_facts()), inventory.mongodb))
     check = subprocess.run(["bash", "-n", str(script)], capture_output=True, text=True)
     assert check.returncode == 0, check.stderr
 
@@ -164,7 +171,7 @@ def test_mongod_mode_uses_mongodbs_own_repository_and_turns_authorization_on(os_
     assert f"https://repo.mongodb.org/apt/{suite}" in text
     assert "apt-get install -y -qq mongodb-org" in text
     # the admin user exists before authorization is enabled, then mongod restarts with it
-    assert text.index("createUser") < text.index("authorization: enabled") < text.index("mongod restart")
+    assert text.index("hn_mongo create-admin") < text.index("authorization: enabled") < text.index("mongod restart")
 
 
 def test_mongod_mode_on_an_unsupported_system_says_what_to_do():
@@ -197,6 +204,6 @@ def test_external_mode_needs_the_admin_uri_in_the_environment(monkeypatch):
 def test_a_team_named_like_a_user_hacknode_did_not_make_is_refused():
     inventory = make_inventory(teams=("hacknode1", "alice"))
     facts = provisioned_facts(make_inventory(teams=("hacknode1",)))
-    facts["users"]["alice"] = True             # an account of the server's own
+    facts.users["alice"] = True             # an account of the server's own
     with pytest.raises(ProvisionError, match="team alice: the server already has a user alice"):
         plan(inventory, facts)

@@ -58,7 +58,7 @@ def in_mount_namespace(script, *args):
 # --- what is rendered -------------------------------------------------------------------
 
 def test_server_gets_every_config_at_its_layout_path(demo):
-    files = render_server(demo, "local")
+    files = render_server(demo.view("local"))
     expected = {layout.NGINX_SITE, f"{layout.INDEX_ROOT}/index.html", layout.SECANTUS_CONF}
     for team in ("hacknode1", "hacknode2", "hacknode3"):
         p = TeamPaths(team)
@@ -124,14 +124,14 @@ def test_inv_render_prints_what_it_wrote(tmp_path, demo):
 
 
 def test_database_program_only_in_secantus_mode(tmp_path):
-    assert layout.SECANTUS_CONF in render_server(nine_team_class(tmp_path, "secantus"), "main")
-    assert layout.SECANTUS_CONF not in render_server(nine_team_class(tmp_path, "mongod"), "main")
-    assert layout.SECANTUS_CONF not in render_server(nine_team_class(tmp_path, "external"), "main")
+    assert layout.SECANTUS_CONF in render_server(nine_team_class(tmp_path, "secantus").view("main"))
+    assert layout.SECANTUS_CONF not in render_server(nine_team_class(tmp_path, "mongod").view("main"))
+    assert layout.SECANTUS_CONF not in render_server(nine_team_class(tmp_path, "external").view("main"))
 
 
 def test_each_server_gets_its_own_teams_and_index(tmp_path):
     inventory = nine_team_class(tmp_path, servers=("east", "west"))
-    east = render_server(inventory, "east")
+    east = render_server(inventory.view("east"))
     assert TeamPaths("hacknode1").uwsgi_ini in east and TeamPaths("hacknode2").uwsgi_ini not in east
     index = east[f"{layout.INDEX_ROOT}/index.html"]
     assert 'href="/hacknode3/"' in index and 'href="http://hacknode3.class.example.org/"' in index
@@ -141,7 +141,7 @@ def test_each_server_gets_its_own_teams_and_index(tmp_path):
 
 
 def test_index_page_lists_every_team(demo):
-    index = render_server(demo, "local")[f"{layout.INDEX_ROOT}/index.html"]
+    index = render_server(demo.view("local"))[f"{layout.INDEX_ROOT}/index.html"]
     assert index.startswith("<!-- managed by hacknode") and "<!DOCTYPE html>" in index
     assert index.count("<tr><td>") == 3
 
@@ -195,7 +195,7 @@ def test_nginx_accepts_the_rendered_configs(tmp_path, demo, which):
     else:
         inventory = nine_team_class(tmp_path, servers=("main",) if which == "nine teams" else ("main", "backup"))
         server = "main"
-    files = render_server(inventory, server)
+    files = render_server(inventory.view(server))
     result = nginx_check(tmp_path, files)
     assert result.returncode == 0, result.stderr
     assert "test is successful" in result.stderr
@@ -208,7 +208,7 @@ def test_nginx_accepts_the_rendered_configs(tmp_path, demo, which):
 
 def test_nginx_check_catches_a_broken_block(tmp_path, demo):
     """The check above can fail: a team block with a typo is refused by nginx."""
-    files = render_server(demo, "local")
+    files = render_server(demo.view("local"))
     path = TeamPaths("hacknode2").nginx_conf
     files[path] = files[path].replace("uwsgi_pass", "uwsgi_passs")
     result = nginx_check(tmp_path, files)
@@ -256,7 +256,7 @@ def supervisor_parse(tmp_path, files, users):
 
 def test_supervisor_parses_every_program_as_intended(tmp_path):
     inventory = nine_team_class(tmp_path)
-    programs = supervisor_parse(tmp_path, render_server(inventory, "main"),
+    programs = supervisor_parse(tmp_path, render_server(inventory.view("main")),
                                 [t.name for t in inventory.teams] + ["hacknode-db"])
     assert sorted(programs) == sorted([f"hacknode{n}" for n in range(1, 10)] + ["hacknode-secantus"])
     for n in range(1, 10):
@@ -275,7 +275,7 @@ def test_supervisor_parses_every_program_as_intended(tmp_path):
 
 
 def test_uwsgi_accepts_the_ini_strictly(tmp_path, demo):
-    files = render_server(demo, "local")
+    files = render_server(demo.view("local"))
     ini = tmp_path / "hacknode2.ini"
     ini.write_text(files[TeamPaths("hacknode2").uwsgi_ini])
     result = subprocess.run([UWSGI, "--ini", str(ini), "--get", "socket", "--get", "processes",
@@ -350,7 +350,7 @@ def test_nginx_and_uwsgi_serve_a_team_by_path_and_by_subdomain(tmp_path, demo):
     port = free_port()
     root = tmp_path / "root"
     paths = TeamPaths("hacknode2")
-    for path, content in render_server(demo, "local").items():
+    for path, content in render_server(demo.view("local")).items():
         dest = root / path.lstrip("/")
         dest.parent.mkdir(parents=True, exist_ok=True)
         for prefix in (f"{layout.ETC}/", layout.INDEX_ROOT):
@@ -394,7 +394,7 @@ def test_nginx_and_uwsgi_serve_a_team_by_path_and_by_subdomain(tmp_path, demo):
 
 
 def test_sudoers_rule_passes_visudo_and_allows_exactly_the_team_commands(tmp_path, demo):
-    rule = render_server(demo, "local")[TeamPaths("hacknode2").sudoers]
+    rule = render_server(demo.view("local"))[TeamPaths("hacknode2").sudoers]
     (tmp_path / "rule").write_text(rule)
     check = subprocess.run([VISUDO, "-cf", str(tmp_path / "rule")], capture_output=True, text=True)
     assert check.returncode == 0, check.stdout + check.stderr

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from deploy import release, wheels
+from deploy import commands, release, wheels
 from deploy.layout import TeamPaths
 
 
@@ -60,7 +60,7 @@ def test_ssh_command_for_rsync_uses_the_key_only():
 
 def test_script_command_carries_the_script_and_quotes_its_arguments(tmp_path):
     paths = LocalPaths(tmp_path)
-    command = release.script_command(paths, "list", "a b'c")
+    command = commands.release(paths, "list", "a b'c").line()
     assert command.endswith(" release.sh list 'a b'\"'\"'c'")
     Path(paths.releases, "20260101T000000Z").mkdir(parents=True)
     done = subprocess.run(["bash", "-c", command], capture_output=True, text=True)   # as sshd runs it
@@ -68,7 +68,7 @@ def test_script_command_carries_the_script_and_quotes_its_arguments(tmp_path):
 
 
 def test_script_text_starts_with_the_layout_paths():
-    text = release.script_text(TeamPaths("hacknode2"), keep=3)
+    text = commands.release_script_text(TeamPaths("hacknode2"), keep=3)
     head = text.splitlines()[:8]
     assert "releases=/home/hacknode2/releases" in head
     assert "current=/home/hacknode2/current" in head
@@ -88,7 +88,7 @@ class LocalPaths:
 
 
 def run_script(paths, *args):
-    done = subprocess.run(["bash", "-s", "--", *args], input=release.script_text(paths, keep=3),
+    done = subprocess.run(["bash", "-s", "--", *args], input=commands.release_script_text(paths, keep=3),
                           capture_output=True, text=True)
     return done.returncode, done.stdout + done.stderr
 

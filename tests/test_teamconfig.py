@@ -3,7 +3,7 @@ from pathlib import Path
 
 import pytest
 
-from deploy import team as team_tasks
+from deploy import team_tasks
 from deploy import teamconfig
 from deploy.model import Inventory, MongoSettings, Server, Team
 

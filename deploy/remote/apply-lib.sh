@@ -50,21 +50,12 @@ hn_nginx_up() {  # [reload]: nginx running, and reloaded when asked and it was r
 
 hn_secret() { python3 -c 'import secrets; print(secrets.token_urlsafe(24))'; }
 
-# Wait for a MongoDB URI (in $1's environment variable name) to answer a ping.
-hn_mongo_wait() {  # URI_VARIABLE SECONDS
-  HN_URI_VAR=$1 "$HN_TOOLS/bin/python" - "$2" <<'PY'
-import os, sys, time
-import pymongo
-deadline = time.time() + float(sys.argv[1])
-while True:
-    try:
-        pymongo.MongoClient(os.environ[os.environ["HN_URI_VAR"]], serverSelectionTimeoutMS=1000).admin.command("ping")
-        break
-    except Exception as error:  # any failure means "not yet": we only stop at the deadline
-        if time.time() > deadline:
-            sys.exit("MongoDB did not answer: %s" % error)
-        time.sleep(0.5)
-PY
+hn_mongo() {  # the database chores of deploy/remote/mongo_tool.py (installed by the tools step)
+  "$HN_TOOLS/bin/python" "$HN_MONGO_TOOL" "$@"
+}
+
+hn_mongo_wait() {  # URI_VARIABLE SECONDS: until the URI in that variable answers a ping
+  hn_mongo wait "$1" "$2"
 }
 
 hn_remove() {  # PATH: remove a file, kept for hn_restore
@@ -78,7 +69,7 @@ hn_health() {  # TEAM HOST LOG: the team's program is RUNNING and its site answe
   local code="" state=""
   for _ in $(seq 60); do
     state=$(supervisorctl status "$1" 2>/dev/null | awk '{print $2}' || true)
-    code=$(curl -s -o /dev/null -w '%{http_code}' -m 3 -H "Host: $2" http://127.0.0.1/healthz || true)
+    code=$(python3 "$HN_HEALTHZ" "$2" | cut -d' ' -f1)
     [ "$state" = RUNNING ] && [ "$code" = 200 ] && return 0
     sleep 0.5
   done

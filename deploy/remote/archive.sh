@@ -8,17 +8,7 @@ hn_archive() {  # TEAM -> /var/backups/hacknode/TEAM-<UTC time>.tar.gz (root onl
   install -d -m 0700 "$HN_ARCHIVES"
   mkdir -p "$dump/database"
   if [ -n "${HN_ADMIN_URI:-}" ]; then
-    "$HN_TOOLS/bin/python" - "$team" "$dump/database" <<'PY'
-import os, sys
-import pymongo
-from bson import json_util
-team, out = sys.argv[1], sys.argv[2]
-db = pymongo.MongoClient(os.environ["HN_ADMIN_URI"], serverSelectionTimeoutMS=10000)[team]
-for name in db.list_collection_names():
-    with open(os.path.join(out, name + ".jsonl"), "w") as f:
-        for doc in db[name].find():
-            f.write(json_util.dumps(doc) + "\n")
-PY
+    hn_mongo dump "$team" "$dump/database"
   fi
   # virtualenvs and the socket are rebuilt from the code; everything else of the home is kept
   tar -czf "$archive" --exclude="home/$team/envs" --exclude="home/$team/run" \

@@ -45,13 +45,6 @@ def path_fact(path, read_text):
     return fact
 
 
-def group_members(name):
-    try:
-        return sorted(grp.getgrnam(name).gr_mem)
-    except KeyError:
-        return None
-
-
 def user_exists(name):
     try:
         pwd.getpwnam(name)
@@ -90,7 +83,6 @@ facts = {
     "commands": {name: shutil.which(name) is not None for name in query["commands"]},
     "python_venv": has_venv(),
     "users": {name: user_exists(name) for name in query["users"]},
-    "groups": {name: group_members(name) for name in query["groups"]},
     "files": {path: path_fact(path, True) for path in query["files"]},
     "paths": {path: path_fact(path, False) for path in query["paths"]},
     "present_teams": sorted(os.path.basename(p) for p in glob.glob(query["teams_glob"])),

@@ -1,8 +1,8 @@
 # Server side of a team's releases: run as the team's UNIX user, inside the command by deploy/team.py
-# (`bash -c <script> release.sh SUBCOMMAND ...`, see release.script_command), or by provisioning as root from a
+# (`bash -c <script> release.sh SUBCOMMAND ...`, see commands.release), or by provisioning as root from a
 # file: `runuser -u <team> -- bash -s -- SUBCOMMAND ... < release-<team>.sh`.
-# deploy/release.py prepends the paths (from deploy/layout.py) as variable assignments:
-#   team releases current envs run_dir uwsgi_log wheelhouses keep
+# deploy/commands.py prepends the paths (from deploy/layout.py) as variable assignments:
+#   team releases current envs run_dir uwsgi_log wheelhouses keep healthz
 # so this script names no path itself and works whatever is installed on the server (bash, python3, coreutils).
 #
 # Subcommands:
@@ -110,25 +110,9 @@ reload_uwsgi() {
 }
 
 health() {
-    # "<http status> <release>" of GET /healthz through nginx, as a visitor of <host-header> gets it.
-    python3 - "$1" <<'PY'
-import json, sys, urllib.error, urllib.request
-opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
-request = urllib.request.Request("http://127.0.0.1/healthz", headers={"Host": sys.argv[1]})
-try:
-    with opener.open(request, timeout=3) as response:
-        code, body = response.status, response.read()
-except urllib.error.HTTPError as error:
-    code, body = error.code, error.read()
-except Exception as error:
-    print("000 -", type(error).__name__)
-    sys.exit()
-try:
-    release = str(json.loads(body).get("release", "-")).strip() or "-"
-except ValueError:
-    release = "-"
-print(code, release)
-PY
+    # "<http status> <release>" of GET /healthz through nginx, as a visitor of <host-header> gets it: the
+    # server's one probe, installed by provisioning ($healthz, from deploy/remote/healthz.py).
+    python3 "$healthz" "$1"
 }
 
 wait_healthy() {

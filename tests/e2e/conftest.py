@@ -14,7 +14,7 @@ import pytest
 
 from deploy import localhost, testhost
 from deploy.inventory import load_inventory
-from deploy.provision import provision_class
+from deploy.provisioning import provision_class
 
 FIRST_INDEX, LAST_INDEX = 100, 199
 

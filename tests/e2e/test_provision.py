@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from deploy.inventory import load_inventory
-from deploy.provision import ProvisionError
+from deploy.errors import ProvisionError
 
 pytestmark = pytest.mark.e2e
 REPO = Path(__file__).resolve().parents[2]

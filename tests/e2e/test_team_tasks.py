@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from deploy import release, team as team_tasks, wheels
+from deploy import commands, team_tasks, wheels
+from deploy.errors import RemoteError
 from deploy.layout import TeamPaths
 
 pytestmark = pytest.mark.e2e
@@ -73,7 +74,7 @@ def team(provisioned_class):
 
 def deploy(team, source):
     cls, chosen, c = team
-    return team_tasks.deploy(c, chosen, cls.inventory, source, cache_dir=WHEEL_CACHE, ssh_options=SSH_OPTIONS)
+    return team_tasks.deploy_release(c, chosen, cls.inventory, source, cache_dir=WHEEL_CACHE, ssh_options=SSH_OPTIONS)
 
 
 def releases(c):
@@ -107,7 +108,7 @@ class TestTeamTasks:
         serving = healthz(cls)[1]["release"]
         broken = copy_of_repo(tmp_path / "broken")
         (broken / "app" / "wsgi.py").write_text("import no_such_module_in_this_release\n")
-        with pytest.raises(team_tasks.TeamTaskError) as failure:
+        with pytest.raises(RemoteError) as failure:
             deploy(team, broken)
         assert "failed" in str(failure.value)
         captured = capsys.readouterr()
@@ -115,7 +116,7 @@ class TestTeamTasks:
         assert "no_such_module_in_this_release" in captured.err      # the log tail says why
         assert "switching back" in captured.out and f"release {serving} is serving again" in captured.out
         wait_for_release(cls, serving)
-        listing = c.run(release.script_command(PATHS, "list"), hide=True).stdout
+        listing = c.run(commands.release(PATHS, "list").line(), hide=True).stdout
         assert "(failed its health check)" in listing and f"* {serving}" in listing
 
     def test_rollback_goes_one_good_release_back_then_deploy_goes_forward(self, team, capsys):
@@ -152,7 +153,7 @@ class TestTeamTasks:
         serving = healthz(cls)[1]["release"]
         with cls.as_root(TEAM) as root:
             before = uwsgi_master_pid(root)
-            team_tasks.restart(c, chosen)
+            team_tasks.restart(c, chosen.name)
             out = capsys.readouterr().out
             assert f"{TEAM}: stopped" in out and f"{TEAM}: started" in out
             assert "uwsgi socket 0 bound to UNIX address" in out     # the log tail, as in the workshop
@@ -171,8 +172,8 @@ class TestTeamTasks:
 
     def test_small_tasks_answer_as_the_team(self, team, capsys):
         cls, chosen, c = team
-        team_tasks.list_deploys(c, chosen)
-        team_tasks.logs(c, chosen, lines=5)
+        team_tasks.list_deploys(c, chosen.name)
+        team_tasks.logs(c, chosen.name, lines=5)
         team_tasks.list_home(c)
         team_tasks.print_my_id(c)
         out = capsys.readouterr().out

@@ -11,12 +11,14 @@ import socket
 import time
 from pathlib import Path
 
-from deploy import release, wheels
+from deploy import commands, release, runner, wheels
+from deploy.errors import DeployError
 from deploy.layout import TeamPaths
+from deploy.model import team_host
 
 
-class TeamTaskError(Exception):
-    """A team task that failed; the message says what failed (the server's output is above it)."""
+class TeamTaskError(DeployError):
+    """A team task that failed on this side; the message says what failed."""
 
 
 def say(c, message):
@@ -24,17 +26,14 @@ def say(c, message):
     print(f"[{c.user}@{c.host}] {message}", flush=True)
 
 
-def run_script(c, team, subcommand, *args, hide=False):
-    """Run deploy/remote/release.sh `subcommand` on the server as the team; returns invoke's Result."""
-    command = release.script_command(TeamPaths(team.name), subcommand, *args)
-    return c.run(command, in_stream=False, hide=hide, warn=True, pty=False)
+def run_release(c, team_name, subcommand, *args):
+    """deploy/remote/release.sh `subcommand` on the server as the team, its output shown as it comes."""
+    return runner.run(c, commands.release(TeamPaths(team_name), subcommand, *args), show=True)
 
 
-def server_facts(c, team, requirements_hash):
+def server_facts(c, team_name, requirements_hash):
     """{'python': '3.11', 'arch': 'x86_64', 'env': 'present'|'missing', 'current': <release id> or ''}."""
-    result = run_script(c, team, "facts", requirements_hash, hide=True)
-    if not result.ok:
-        raise TeamTaskError(f"cannot read the server's facts as {c.user}: {result.stderr.strip()}")
+    result = runner.run(c, commands.release(TeamPaths(team_name), "facts", requirements_hash))
     return dict(part.split("=", 1) for part in result.stdout.split())
 
 
@@ -54,7 +53,7 @@ def rsync(c, source, remote_dir, ssh_options=(), **options):
         raise TeamTaskError(f"rsync to {c.host}:{remote_dir} failed (exit {result.exited})")
 
 
-def ship_wheels(c, team, source_dir, facts, cache_dir, ssh_options=()):
+def ship_wheels(c, team_name, source_dir, facts, cache_dir, ssh_options=()):
     """Build (or reuse) the wheelhouse of the requirements for the server's Python and CPU, and rsync it
     with the requirements file into the team's wheels directory."""
     requirements = Path(source_dir) / "requirements.txt"
@@ -63,8 +62,8 @@ def ship_wheels(c, team, source_dir, facts, cache_dir, ssh_options=()):
     except wheels.WheelhouseError as error:
         raise TeamTaskError(str(error)) from None
     say(c, f"shipping {len(wheels.wheel_files(wheelhouse))} wheels (Python {facts['python']}, {facts['arch']}) "
-           f"to {TeamPaths(team.name).wheels}")
-    rsync(c, wheelhouse, TeamPaths(team.name).wheels, ssh_options, excludes=(wheels.COMPLETE,), delete=True)
+           f"to {TeamPaths(team_name).wheels}")
+    rsync(c, wheelhouse, TeamPaths(team_name).wheels, ssh_options, excludes=(wheels.COMPLETE,), delete=True)
 
 
 def _requirements(source_dir):
@@ -74,7 +73,7 @@ def _requirements(source_dir):
     return path
 
 
-def deploy(c, team, inventory, source_dir, cache_dir=".cache/wheels", ssh_options=()):
+def deploy_release(c, team, inventory, source_dir, cache_dir=".cache/wheels", ssh_options=()):
     """Ship `source_dir` as a new release and make it live; back to the previous one if it is not healthy.
     Returns the release id."""
     started = time.monotonic()
@@ -82,80 +81,71 @@ def deploy(c, team, inventory, source_dir, cache_dir=".cache/wheels", ssh_option
     release_id = release.new_release_id(source_dir)
     paths = TeamPaths(team.name)
     say(c, f"deploy {Path(source_dir).resolve()} as release {release_id} (team {team.name}, server {team.server})")
-    facts = server_facts(c, team, requirements_hash)
+    facts = server_facts(c, team.name, requirements_hash)
     if facts["env"] == "missing":
         say(c, f"requirements.txt changed (virtualenv envs/{requirements_hash} is new): it is built before the switch")
-        ship_wheels(c, team, source_dir, facts, cache_dir, ssh_options)
+        ship_wheels(c, team.name, source_dir, facts, cache_dir, ssh_options)
     say(c, f"rsync: working tree -> {paths.releases}/{release_id}")
     # Files unchanged since the live release become hard links to it (relative to the new release's folder).
     link_dest = "../../current/" if facts["current"] else None
     rsync(c, source_dir, f"{paths.releases}/{release_id}", ssh_options, link_dest=link_dest)
-    result = run_script(c, team, "deploy", release_id, requirements_hash, release.host_header(team, inventory))
-    if not result.ok:
-        raise TeamTaskError(f"deploy of release {release_id} to {team.name} failed: see the lines above")
-    say(c, f"release {release_id} is live at http://{release.host_header(team, inventory)}/ "
+    host = team_host(team.name, inventory.domain)
+    run_release(c, team.name, "deploy", release_id, requirements_hash, host)
+    say(c, f"release {release_id} is live at http://{host}/ "
            f"({time.monotonic() - started:.1f}s)")
     return release_id
 
 
-def setup_virtualenv(c, team, source_dir, cache_dir=".cache/wheels", ssh_options=()):
+def setup_virtualenv(c, team_name, source_dir, cache_dir=".cache/wheels", ssh_options=()):
     """Make sure the server has the virtualenv of `source_dir`'s requirements.txt (deploy does this too)."""
     requirements_hash = wheels.requirements_hash(_requirements(source_dir))
-    say(c, f"virtualenv for requirements.txt ({requirements_hash}) in {TeamPaths(team.name).envs}")
-    facts = server_facts(c, team, requirements_hash)
+    paths = TeamPaths(team_name)
+    say(c, f"virtualenv for requirements.txt ({requirements_hash}) in {paths.envs}")
+    facts = server_facts(c, team_name, requirements_hash)
     if facts["env"] == "present":
         say(c, f"virtualenv envs/{requirements_hash}: ok")
         return
-    ship_wheels(c, team, source_dir, facts, cache_dir, ssh_options)
-    paths = TeamPaths(team.name)
+    ship_wheels(c, team_name, source_dir, facts, cache_dir, ssh_options)
     c.put(str(_requirements(source_dir)), f"{paths.wheels}/requirements.txt")
-    result = run_script(c, team, "env", requirements_hash, f"{paths.wheels}/requirements.txt")
-    if not result.ok:
-        raise TeamTaskError("building the virtualenv failed: see the lines above")
+    run_release(c, team_name, "env", requirements_hash, f"{paths.wheels}/requirements.txt")
 
 
 def rollback(c, team, inventory):
     """Make the release before the current one live again (health-checked like a deploy)."""
     say(c, f"rollback of {team.name} to the release before the current one")
-    result = run_script(c, team, "rollback", release.host_header(team, inventory))
-    if not result.ok:
-        raise TeamTaskError(f"rollback of {team.name} failed: see the lines above")
+    run_release(c, team.name, "rollback", team_host(team.name, inventory.domain))
 
 
-def restart(c, team):
+def run_shown(c, command, check=True):
+    """A team command, announced in the workshop's style, its output shown."""
+    say(c, command.line())
+    return runner.run(c, command, show=True, check=check)
+
+
+def restart(c, team_name):
     """Restart the team's uwsgi under supervisor, then show the end of its log (as the workshop did:
     `tail -800`, the last 800 bytes, one of the commands the team's sudoers rule allows)."""
-    say(c, f"sudo -n supervisorctl restart {team.name}")
-    result = c.run(f"sudo -n supervisorctl restart {team.name}", warn=True, pty=False)
+    result = run_shown(c, commands.supervisorctl(team_name, "restart"), check=False)
     time.sleep(1)
-    say(c, f"sudo -n supervisorctl tail -800 {team.name}")
-    c.run(f"sudo -n supervisorctl tail -800 {team.name}", warn=True, pty=False)
-    if not result.ok:
-        raise TeamTaskError(f"supervisorctl restart {team.name} failed (exit {result.exited})")
+    run_shown(c, commands.supervisorctl(team_name, "tail", "-800"), check=False)
+    if result.failed:
+        raise TeamTaskError(f"supervisorctl restart {team_name} failed (exit {result.exited})")
 
 
-def status(c, team):
-    """supervisor's view of the team's uwsgi (RUNNING, with pid and uptime)."""
-    return c.run(f"sudo -n supervisorctl status {team.name}", warn=True, pty=False)
-
-
-def logs(c, team, lines=100):
+def logs(c, team_name, lines=100):
     """The last `lines` lines of the team's uwsgi log."""
-    log = TeamPaths(team.name).uwsgi_log
-    say(c, f"tail -n {lines} {log}")
-    c.run(f"tail -n {int(lines)} {log}", warn=True, pty=False)
+    run_shown(c, commands.log_tail(TeamPaths(team_name), lines), check=False)
 
 
-def list_deploys(c, team):
+def list_deploys(c, team_name):
     """The releases on the server, newest first, the live one marked *."""
-    say(c, f"releases in {TeamPaths(team.name).releases}")
-    run_script(c, team, "list")
+    say(c, f"releases in {TeamPaths(team_name).releases}")
+    run_release(c, team_name, "list")
 
 
 def list_home(c):
     """The workshop's first task: ls -lha in the team's home."""
-    say(c, "ls -lha")
-    c.run("ls -lha", pty=False)
+    run_shown(c, commands.program("list the home", "ls", "-lha"))
 
 
 def unique_id():
@@ -166,8 +156,7 @@ def unique_id():
 def print_my_id(c):
     """Who you are here, and who you are on the server."""
     print(f"UNIQUE ID: {unique_id()}")
-    say(c, "id")
-    c.run("id", pty=False)
+    run_shown(c, commands.program("id", "id"))
 
 
 def devserver_port(inventory, team):
@@ -183,5 +172,6 @@ def run_devserver(c, team, inventory):
     server = inventory.server(team.server)
     say(c, f"flask run in {paths.current} on port {port}: http://{server.hostname or server.address}:{port}/ "
            f"(Ctrl-C stops it)")
-    command = release.with_settings(paths, f"rapid-env/bin/flask --app app.wsgi:app run --host 0.0.0.0 --port {port}")
-    c.run(command, pty=True, warn=True)
+    command = commands.with_settings(paths, "flask run", f"rapid-env/bin/flask --app app.wsgi:app run --host 0.0.0.0 "
+                                                        f"--port {port}")
+    runner.run(c, command, show=True, check=False, pty=True)

@@ -1,0 +1,57 @@
+"""The bundle a server's changes travel in: one script (hacknode's shell helpers, then each changed step's
+commands, announced) and one tarball with everything the changed steps carry: their files and uploads."""
+import io
+import shlex
+import tarfile
+
+from deploy import commands, layout, mongo
+
+LIBRARIES = ("apply-lib.sh", "archive.sh")   # deploy/remote/ shell helpers every root script starts with
+
+
+def server_script(step_commands, mongodb, stage="$1"):
+    """A root script for a server: our shell helpers, the admin URI (read from stdin in external mode), then
+    `step_commands`. It runs from a file or argv, never from stdin: pip and python would read it."""
+    lines = [f"HN_STAGE={stage}", f"HN_TOOLS={layout.TOOLS_VENV}", f"HN_MONGO_TOOL={layout.MONGO_TOOL}",
+             f"HN_HEALTHZ={layout.HEALTHZ_TOOL}", mongo.script_header(mongodb),
+             "exec </dev/null  # nothing below reads the instructor's terminal",
+             *(commands.remote_file(name) for name in LIBRARIES), *step_commands, "echo HN-DONE"]
+    return "\n".join(lines) + "\n"
+
+
+def apply_script(steps, mongodb):
+    """The changed steps' commands, each announced by hn_step, as the bundle's script."""
+    step_commands = []
+    for step in steps:
+        if step.changed:
+            step_commands.append(f"hn_step {shlex.quote(step.scope)} {shlex.quote(step.name)}")
+            step_commands += step.commands
+    return server_script(step_commands, mongodb)
+
+
+def make_bundle(steps, script, path):
+    """One tarball at `path`: the script as apply.sh, and what every changed step carries."""
+    added = set()
+    with tarfile.open(path, "w:gz") as tar:
+        add_text(tar, "apply.sh", script)
+        for step in steps:
+            if not step.changed:
+                continue
+            for f in step.files:
+                add_text(tar, f"files{f.path}", f.content)
+            for upload in step.uploads:
+                if upload.name in added:      # teams' first releases share the app's copy
+                    continue
+                added.add(upload.name)
+                if upload.text is not None:
+                    add_text(tar, upload.name, upload.text)
+                else:
+                    tar.add(upload.source, arcname=upload.name)
+
+
+def add_text(tar, name, text):
+    data = text.encode()
+    info = tarfile.TarInfo(name)
+    info.size = len(data)
+    info.mtime = 0
+    tar.addfile(info, io.BytesIO(data))

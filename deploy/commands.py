@@ -1,0 +1,107 @@
+"""What runs on servers, built as values: every builder here is pure and returns a RemoteCommand; only
+deploy/runner.py runs them (as Kamal's commands/ build and its cli/ runs). Server-side programs are files under
+deploy/remote/; a builder names the file, its arguments, whether it needs root, and what it reads on stdin.
+"""
+import json
+import shlex
+from dataclasses import dataclass
+from pathlib import Path
+
+from deploy import layout
+from deploy.layout import TeamPaths
+
+REMOTE = Path(__file__).parent / "remote"
+
+
+@dataclass(frozen=True)
+class RemoteCommand:
+    what: str                   # for messages: "read the server's state", "release.sh deploy"
+    argv: tuple = ()            # a program and its arguments, or the script's arguments
+    script: str = ""            # a script's whole text; "" when argv[0] is the program
+    name: str = "hacknode"      # the script's name ($0 of a bash script)
+    interpreter: str = "bash"   # bash or python3, for a script
+    root: bool = False          # runs as root (the runner adds sudo -n for an admin who is not root)
+    stdin: str = ""             # fed to the command: only ever the external database's admin URI
+
+    def line(self):
+        """The shell line. A script travels in argv, never on stdin: Fabric feeds stdin a byte per 10 ms, and
+        a script read from stdin hands the rest of itself to the first command in it that reads stdin."""
+        args = [shlex.quote(str(a)) for a in self.argv]
+        if not self.script:
+            return " ".join(args)
+        name = [self.name] if self.interpreter == "bash" else []
+        return " ".join([self.interpreter, "-c", shlex.quote(self.script), *name, *args])
+
+
+def remote_file(name):
+    """The text of deploy/remote/<name>: a program that runs on servers."""
+    return (REMOTE / name).read_text()
+
+
+def program(what, *argv, root=False):
+    return RemoteCommand(what, tuple(argv), root=root)
+
+
+# ---------- the instructor's ----------
+
+def read_facts(query):
+    """One round trip that reports what the server has (deploy/remote/facts.py, standard library only)."""
+    return RemoteCommand("read the server's state", (json.dumps(query),), remote_file("facts.py"),
+                         interpreter="python3", root=True)
+
+
+def apply_bundle(upload, admin_uri_input=""):
+    """Unpack the uploaded bundle (relative to the admin's home) privately and run its script."""
+    return RemoteCommand("provisioning", (upload,), remote_file("run-bundle.sh"), "run-bundle.sh",
+                         root=True, stdin=admin_uri_input)
+
+
+def class_status(domain):
+    """Every team's program state, uptime, live release and /healthz code, one tab-separated line each."""
+    return RemoteCommand("status", (domain, layout.HEALTHZ_TOOL), remote_file("status.sh"), "status.sh", root=True)
+
+
+def root_script(what, text, admin_uri_input=""):
+    """A script made of hacknode's shell helpers and planned commands (see deploy/bundle.py)."""
+    return RemoteCommand(what, (), text, root=True, stdin=admin_uri_input)
+
+
+# ---------- the team's ----------
+
+def release_script_text(paths: TeamPaths, keep=layout.KEEP_RELEASES):
+    """deploy/remote/release.sh preceded by the team's paths as variable assignments."""
+    header = {
+        "team": paths.team, "releases": paths.releases, "current": paths.current, "envs": paths.envs,
+        "run_dir": paths.run_dir, "uwsgi_log": paths.uwsgi_log,
+        "wheelhouses": f"{paths.wheels} {layout.WHEELS}", "keep": str(keep), "healthz": layout.HEALTHZ_TOOL,
+    }
+    lines = [f"{name}={shlex.quote(value)}" for name, value in header.items()]
+    return "\n".join(lines) + "\n" + remote_file("release.sh")
+
+
+def release(paths: TeamPaths, subcommand, *args, keep=layout.KEEP_RELEASES):
+    """deploy/remote/release.sh SUBCOMMAND ARGS as the team (facts, env, deploy, rollback, list, prune)."""
+    return RemoteCommand(f"release.sh {subcommand}", tuple(str(a) for a in (subcommand, *args)),
+                         release_script_text(paths, keep), "release.sh")
+
+
+def supervisorctl(team_name, action, *args):
+    """One of the supervisorctl commands the team's sudoers rule allows (restart, status, tail)."""
+    return program(f"supervisorctl {action} {team_name}", "sudo", "-n", "supervisorctl", action, *args, team_name)
+
+
+def log_tail(paths: TeamPaths, lines):
+    return program(f"tail of {paths.uwsgi_log}", "tail", "-n", str(int(lines)), paths.uwsgi_log)
+
+
+def with_settings(paths: TeamPaths, what, command):
+    """`command` (a shell line) in the live release with the team's settings exported: the settings file holds
+    NAME=value lines (uwsgi reads it the same way), exported without the shell interpreting the values."""
+    script = (f"while IFS= read -r line; do [ -n \"$line\" ] && export \"$line\"; done < {paths.mongo_uri_file}; "
+              f"cd {paths.current} && exec {command}")
+    return RemoteCommand(what, (), script)
+
+
+def as_team(team_name, command):
+    """`command` run by root as the team's user (root's tools: the demo seeding a team's database)."""
+    return RemoteCommand(command.what, ("runuser", "-u", team_name, "--", "bash", "-c", command.line()), root=True)

@@ -1,0 +1,179 @@
+"""A server's plan (pure): desired state against the server's facts, as Steps that say `ok` or `changed`
+with the commands and uploads that would change it. Nothing here touches a server."""
+import os
+import shlex
+
+from deploy import commands, layout, mongo, plan_team
+from deploy.layout import TeamPaths
+from deploy.model import team_host
+from deploy.render import render_server
+from deploy.steps import File, Step, Upload, file_changes, install_commands
+
+DEBIAN_DEFAULT_SITE = "/etc/nginx/sites-enabled/default"
+
+# What a class server runs, by the command that proves it is there -> the Debian package that provides it.
+REQUIRED_COMMANDS = {
+    "nginx": "nginx",
+    "supervisord": "supervisor",
+    "sshd": "openssh-server",
+    "rsync": "rsync",
+    "sudo": "sudo",
+    "curl": "curl",
+    "visudo": "sudo",
+}
+RUNNING = {"nginx": "nginx", "supervisor": "supervisord"}   # process names, as pgrep -x sees them
+
+
+def desired_files(view):
+    """Every config this server should have, with owner and mode: rendered configs and teams' keys."""
+    files = []
+    for path, content in sorted(render_server(view).items()):
+        mode = "0440" if path.startswith("/etc/sudoers.d/") else "0644"
+        files.append(File(path, content, mode=mode))
+    for team in view.teams:
+        keys = "".join(f"{key}\n" for key in team.keys)
+        files.append(File(f"{TeamPaths(team.name).home}/.ssh/authorized_keys",
+                          "# managed by hacknode: the members of " + team.name + "\n" + keys,
+                          owner=team.name, group=team.name, mode="0600"))
+    return files
+
+
+def tool_files():
+    """hacknode's own programs on the server: the one /healthz probe (every user), the database chores (root)."""
+    return [File(layout.HEALTHZ_TOOL, commands.remote_file("healthz.py"), mode="0755"),
+            File(layout.MONGO_TOOL, commands.remote_file("mongo_tool.py"), mode="0700")]
+
+
+def facts_query(view, files):
+    """What the facts script must report for this server's plan."""
+    names = [t.name for t in view.teams]
+    return {
+        "commands": sorted(set(REQUIRED_COMMANDS)),
+        "users": names + [layout.DB_USER],
+        "files": [f.path for f in files + tool_files()] + [f"{layout.WHEELS}/.digest",
+                                                           f"{layout.TOOLS_VENV}/.hacknode", DEBIAN_DEFAULT_SITE],
+        "paths": [p for name in names for p in plan_team.team_fact_paths(name)] + [layout.MONGO_ADMIN_FILE],
+        "teams_glob": f"{layout.TEAMS_DIR}/*",
+        "running": {**RUNNING, **mongo.running_patterns(view.mongodb)},
+    }
+
+
+def plan_packages(server, facts):
+    missing = sorted({pkg for cmd, pkg in REQUIRED_COMMANDS.items() if not facts.commands.get(cmd)}
+                     | (set() if facts.python_venv else {"python3-venv"}))
+    if not missing:
+        return Step(server, "packages", False)
+    return Step(server, "packages", True, "missing: " + " ".join(missing), [
+        "apt-get update -qq || hn_fail 'apt-get update failed: the server needs a package source for: "
+        + " ".join(missing) + "'",
+        "apt-get install -y -qq --no-install-recommends " + " ".join(missing) + " >/dev/null"])
+
+
+def plan_wheels(server, facts, artifacts):
+    now = (facts.file_text(f"{layout.WHEELS}/.digest") or "").strip()
+    if now == artifacts.wheels_digest:
+        return Step(server, "wheels", False)
+    return Step(server, "wheels", True, "new wheelhouse" if now else "no wheelhouse", [
+        f"rm -rf {layout.WHEELS}.new && mkdir -p {os.path.dirname(layout.WHEELS)}",
+        f"cp -r \"$HN_STAGE/wheels\" {layout.WHEELS}.new && chmod -R a+rX {layout.WHEELS}.new",
+        f"rm -rf {layout.WHEELS} && mv {layout.WHEELS}.new {layout.WHEELS}",
+        f"echo {artifacts.wheels_digest} > {layout.WHEELS}/.digest",
+    ], uploads=[Upload("wheels", artifacts.wheels_dir)])
+
+
+def plan_tools(server, facts, mongodb, artifacts):
+    """Root's virtualenv (pymongo, and SecantusDB in secantus mode) and hacknode's programs on the server."""
+    packages = mongo.tools_packages(mongodb)
+    marker = f"{layout.TOOLS_VENV}/.hacknode"
+    want = f"{' '.join(packages)} {artifacts.wheels_digest}"
+    now = (facts.file_text(marker) or "").strip()
+    commands, why = [], []
+    if now != want:
+        why.append("virtualenv " + ("missing" if not now else "wheels changed"))
+        commands += [f"rm -rf {layout.TOOLS_VENV} && python3 -m venv {layout.TOOLS_VENV}",
+                     f"{layout.TOOLS_VENV}/bin/pip install -q --no-index --find-links {layout.WHEELS} "
+                     + " ".join(shlex.quote(p) for p in packages),
+                     f"echo {shlex.quote(want)} > {marker}"]
+    changed, diff = file_changes(tool_files(), facts)
+    why += [os.path.basename(f.path) for f in changed]
+    commands += install_commands(changed)
+    return Step(server, "server tools", bool(commands), ", ".join(why), commands, changed, diff)
+
+
+def plan_configs(server, teams, facts, files):
+    """Rendered configs and keys, a step per team and one for the server's own: installed, then checked by
+    nginx -t and supervisorctl reread (see activate_commands), all put back as they were if a check fails."""
+    changed, diff = file_changes(files, facts)
+    steps = []
+    for team in teams:
+        paths = plan_team.team_files(team.name)
+        mine = [f for f in changed if f.path in paths]
+        changed = [f for f in changed if f.path not in paths]
+        steps.append(Step(team.name, "configs", bool(mine), ", ".join(os.path.basename(f.path) for f in mine),
+                          install_commands(mine), mine))
+    commands = install_commands(changed)
+    whys = [os.path.basename(f.path) for f in changed]
+    if facts.files.get(DEBIAN_DEFAULT_SITE) is not None:
+        # Debian's default site also claims default_server on port 80
+        commands.insert(0, f"hn_remove {DEBIAN_DEFAULT_SITE}")
+        whys.append("remove Debian's default site")
+    steps.insert(0, Step(server, "configs", bool(commands), ", ".join(whys), commands, changed, diff))
+    return steps
+
+
+def activate_commands(config_steps, view):
+    """After files are in place: check them, make the services use them, then check every team's site."""
+    changed_files = {f.path for s in config_steps if s.changed for f in s.files}
+    configs_changed = any(s.changed for s in config_steps)
+    commands = ["hn_supervisor_up"]
+    if configs_changed:
+        commands += [
+            "for f in /etc/sudoers.d/hacknode-*; do [ -e \"$f\" ] || continue; "
+            "visudo -cf \"$f\" >/dev/null || { hn_restore; hn_fail \"sudoers check failed: $f\"; }; done",
+            "if ! out=$(nginx -t 2>&1); then hn_restore; echo \"$out\" >&2; "
+            "hn_fail 'nginx -t refused the new config (see above); the running config is untouched'; fi",
+            "out=$(supervisorctl reread 2>&1) || true; if echo \"$out\" | grep -q ERROR; then hn_restore; "
+            "echo \"$out\" >&2; supervisorctl reread >/dev/null 2>&1 || true; "
+            "hn_fail 'supervisorctl reread refused the new config (see above); the running config is untouched'; fi",
+            "supervisorctl update >/dev/null",
+        ]
+    # supervisor restarts a program whose own config changed; a changed uwsgi ini needs a restart too
+    commands += [f"supervisorctl restart {t.name} >/dev/null" for t in view.teams
+                 if TeamPaths(t.name).uwsgi_ini in changed_files
+                 and TeamPaths(t.name).supervisor_conf not in changed_files]
+    commands.append("hn_nginx_up reload" if configs_changed else "hn_nginx_up")
+    commands += [f"hn_health {t.name} {team_host(t.name, view.domain)} {TeamPaths(t.name).uwsgi_log}"
+                 for t in view.teams]
+    return commands
+
+
+def plan_removals(view, facts, prune):
+    """Teams provisioning made that the inventory no longer lists: archived and removed only with `prune`."""
+    steps = []
+    for gone in sorted(set(facts.present_teams) - {t.name for t in view.teams}):
+        if prune:
+            steps.append(Step(gone, "remove (not in inventory)", True, "archive, then remove",
+                              plan_team.removal_commands(gone, view.mongodb)))
+        else:   # a typo in a team name must not remove a team: say so and keep it
+            steps.append(Step(gone, "not in inventory", False,
+                              f"kept; `fab provision --prune` or `fab remove_team --team {gone}` removes it"))
+    return steps
+
+
+def plan_server(view, facts, files, artifacts, prune=False):
+    """Every step for one server, in the order they run, each `changed` or not. Pure."""
+    server = view.server.name
+    steps = [plan_packages(server, facts), plan_wheels(server, facts, artifacts),
+             plan_tools(server, facts, view.mongodb, artifacts)]
+    steps += mongo.plan_server_db(server, view.mongodb, facts, files)
+    for team in view.teams:
+        steps += plan_team.plan_team(view.mongodb, team.name, facts, artifacts)
+    # the database's own program goes live in its step, before teams need it
+    config_steps = plan_configs(server, view.teams, facts, [f for f in files if f.path != layout.SECANTUS_CONF])
+    steps += config_steps
+    services_down = [name for name, up in facts.running.items() if not up]
+    any_change = any(s.changed for s in steps)
+    steps.append(Step(server, "services", bool(services_down) or any_change,
+                      "not running: " + " ".join(services_down) if services_down else "",
+                      activate_commands(config_steps, view)))
+    return steps + plan_removals(view, facts, prune)

@@ -1,0 +1,103 @@
+"""A team's part of a server's plan (pure): its user, directories, database user and first release; what
+removing a team runs. Each is one Step, so the output says what changed for whom."""
+from deploy import commands, layout, mongo
+from deploy.errors import ProvisionError
+from deploy.layout import TeamPaths
+from deploy.steps import Dir, Step, Upload
+
+
+def team_dirs(team_name):
+    p, t = TeamPaths(team_name), team_name
+    return [
+        # nginx's user reaches static files and the socket through the home's group; other teams can't
+        Dir(p.home, t, "www-data", "0750"),
+        Dir(f"{p.home}/.ssh", t, t, "0700"),
+        Dir(p.releases, t, t, "0755"),
+        Dir(p.envs, t, t, "0755"),
+        # setgid: the socket uwsgi creates here gets nginx's group, so chmod-socket 660 is enough
+        Dir(p.run_dir, t, "www-data", "2750"),
+        Dir(p.secrets, t, t, "0700"),
+        Dir(p.log_dir, "root", t, "0750"),
+    ]
+
+
+def team_fact_paths(team_name):
+    """The paths the facts must report for a team's plan."""
+    p = TeamPaths(team_name)
+    return [d.path for d in team_dirs(team_name)] + [p.current, p.mongo_uri_file, f"{layout.TEAMS_DIR}/{team_name}"]
+
+
+def plan_user(team_name, facts):
+    t, p = team_name, TeamPaths(team_name)
+    if facts.users.get(t) and t not in facts.present_teams:
+        raise ProvisionError(f"team {t}: the server already has a user {t} that hacknode did not make; "
+                             "rename the team in the inventory (its home and keys would be taken over)")
+    commands = []
+    if not facts.users.get(t):
+        commands += [f"getent group {t} >/dev/null || groupadd {t}",
+                     f"useradd --create-home --home-dir {p.home} --shell /bin/bash --gid {t} {t}"]
+    if not facts.has(f"{layout.TEAMS_DIR}/{t}"):
+        # the record of what provisioning made: a team dropped from the inventory is found and removed by it
+        commands.append(f"install -d -m 0755 {layout.TEAMS_DIR} && touch {layout.TEAMS_DIR}/{t}")
+    return Step(t, "user", bool(commands), "new" if commands else "", commands)
+
+
+def plan_dirs(team_name, facts):
+    commands = []
+    for d in team_dirs(team_name):
+        now = facts.paths.get(d.path)
+        if now is None or now.state() != (d.owner, d.group, d.mode):
+            commands.append(f"install -d -o {d.owner} -g {d.group} -m {d.mode} {d.path}")
+            commands.append(f"chmod {d.mode} {d.path}")  # install -d keeps the mode of an existing dir
+    return Step(team_name, "directories", bool(commands), f"{len(commands) // 2} to fix" if commands else "",
+                commands)
+
+
+def plan_first_release(team_name, facts, artifacts):
+    """The repo's app as the team's first release, made runnable by the same script `fab deploy` runs;
+    nothing serves yet, so `current` is simply set (the services step starts the program after)."""
+    t, p = team_name, TeamPaths(team_name)
+    if facts.has(p.current):
+        return Step(t, "first release", False)
+    release_dir = f"{p.releases}/{artifacts.release_id}"
+    return Step(t, "first release", True, artifacts.release_id, [
+        f"rm -rf {release_dir} && cp -r \"$HN_STAGE/app\" {release_dir} && chown -R {t}:{t} {release_dir}",
+        f"runuser -u {t} -- bash -s -- prepare {artifacts.release_id} {artifacts.requirements_hash} "
+        f"< \"$HN_STAGE/release-{t}.sh\"",
+        f"runuser -u {t} -- ln -sfn releases/{artifacts.release_id} {p.current}",
+    ], uploads=[Upload("app", artifacts.app_dir), Upload(f"release-{t}.sh", text=commands.release_script_text(p))])
+
+
+def plan_team(mongodb, team_name, facts, artifacts):
+    """A team's user, directories, database user and first release, in that order."""
+    p = TeamPaths(team_name)
+    if facts.has(p.mongo_uri_file):
+        database = Step(team_name, "database", False)
+    else:
+        database = Step(team_name, "database", True, "no database user yet", mongo.team_user_commands(mongodb, team_name))
+    return [plan_user(team_name, facts), plan_dirs(team_name, facts), database,
+            plan_first_release(team_name, facts, artifacts)]
+
+
+def team_files(team_name):
+    """The configs that belong to one team (its own configs step)."""
+    p = TeamPaths(team_name)
+    return {p.uwsgi_ini, p.supervisor_conf, p.nginx_conf, p.nginx_location, p.sudoers, f"{p.home}/.ssh/authorized_keys"}
+
+
+def removal_commands(team_name, mongodb):
+    """Archive a team's code and database, then remove everything provisioning made for it. `team_name` may
+    be "$1" (teardown's shell function for every team)."""
+    p = TeamPaths(team_name)
+    return [
+        f"[ -e {layout.TEAMS_DIR}/{team_name} ] || hn_fail \"{team_name} is not a team hacknode made on this server\"",
+        f"hn_archive {team_name}",
+        f"supervisorctl stop {team_name} >/dev/null 2>&1 || true",
+        f"rm -f {p.supervisor_conf} {p.uwsgi_ini} {p.nginx_conf} {p.nginx_location} {p.sudoers}",
+        "supervisorctl update >/dev/null",
+        "nginx -t 2>/dev/null && hn_service nginx reload",
+        *mongo.drop_team_commands(mongodb, team_name),
+        f"pkill -u {team_name} || true",
+        f"userdel -r {team_name} 2>/dev/null || true; getent group {team_name} >/dev/null && groupdel {team_name} || true",
+        f"rm -rf {p.log_dir} {p.home} {layout.TEAMS_DIR}/{team_name}",
+    ]

@@ -1,0 +1,71 @@
+# managed by hacknode: the class database's chores on a server (installed as /opt/hacknode/bin/mongo-tool,
+# run by root with the tools virtualenv's python, which has pymongo). URIs and passwords come from the
+# environment, never from arguments: another user's process list must not show them.
+#   wait VAR SECONDS     until the URI in $VAR answers a ping (exit 1 with the last error at the deadline)
+#   create-admin         user admin with role root, password $HN_PW, on the server at $HN_BOOT_URI
+#   team-user TEAM       user TEAM with readWrite on database TEAM, password $HN_PW   (admin URI: $HN_ADMIN_URI)
+#   drop-team TEAM       drop user TEAM and database TEAM                             (admin URI: $HN_ADMIN_URI)
+#   dump TEAM DIR        every collection of database TEAM as DIR/<collection>.jsonl (extended JSON)
+import os
+import sys
+import time
+
+import pymongo
+from bson import json_util
+
+
+def client(variable):
+    return pymongo.MongoClient(os.environ[variable], serverSelectionTimeoutMS=10000)
+
+
+def wait(variable, seconds):
+    deadline = time.time() + float(seconds)
+    while True:
+        try:
+            pymongo.MongoClient(os.environ[variable], serverSelectionTimeoutMS=1000).admin.command("ping")
+            return
+        except Exception as error:  # any failure means "not yet": we only stop at the deadline
+            if time.time() > deadline:
+                sys.exit("MongoDB did not answer: %s" % error)
+            time.sleep(0.5)
+
+
+def set_user(db, name, roles):
+    """Create the user, or give an existing one the new password (a rerun after a failed first run)."""
+    if db.command("usersInfo", name)["users"]:
+        db.command("updateUser", name, pwd=os.environ["HN_PW"])
+    else:
+        db.command("createUser", name, pwd=os.environ["HN_PW"], roles=roles)
+
+
+def drop_team(team):
+    db = client("HN_ADMIN_URI")[team]
+    if db.command("usersInfo", team)["users"]:
+        db.command("dropUser", team)
+    db.client.drop_database(team)
+
+
+def dump(team, out):
+    db = client("HN_ADMIN_URI")[team]
+    for name in db.list_collection_names():
+        with open(os.path.join(out, name + ".jsonl"), "w") as f:
+            for doc in db[name].find():
+                f.write(json_util.dumps(doc) + "\n")
+
+
+def main(command, *args):
+    if command == "wait":
+        wait(*args)
+    elif command == "create-admin":
+        set_user(client("HN_BOOT_URI").admin, "admin", ["root"])
+    elif command == "team-user":
+        set_user(client("HN_ADMIN_URI")[args[0]], args[0], [{"role": "readWrite", "db": args[0]}])
+    elif command == "drop-team":
+        drop_team(args[0])
+    elif command == "dump":
+        dump(*args)
+    else:
+        sys.exit("mongo-tool: unknown command %r" % command)
+
+
+main(*sys.argv[1:])

@@ -1,0 +1,112 @@
+"""What runs on servers, as its builders make it (the strings), and the server-side programs run here for real
+(no SSH): the facts script, the database chores against a real SecantusDB."""
+import json
+import os
+import subprocess
+import sys
+
+import fabric
+import pymongo
+import pytest
+from invoke.runners import Result
+
+from deploy import commands, layout, localdb, runner
+from deploy.errors import ProvisionError
+from deploy.facts import Facts
+from deploy.layout import TeamPaths
+
+
+def run_here(command, env=None):
+    """Run a built command on this machine as sshd would run its line."""
+    return subprocess.run(["bash", "-c", command.line()], capture_output=True, text=True,
+                          input=command.stdin, env=env)
+
+
+def test_a_program_is_quoted_word_by_word():
+    command = commands.program("list", "ls", "-l", "a file; rm -rf /")
+    assert command.line() == "ls -l 'a file; rm -rf /'"
+    assert commands.supervisorctl("hacknode2", "tail", "-800").line() == "sudo -n supervisorctl tail -800 hacknode2"
+
+
+def test_root_commands_go_through_sudo_only_for_an_admin_who_is_not_root():
+    status = commands.class_status("class.example.org")
+    assert status.root and "status.sh class.example.org /opt/hacknode/bin/healthz" in status.line()
+    assert runner.command_line(fabric.Connection("h", user="root"), status) == status.line()
+    assert runner.command_line(fabric.Connection("h", user="ada"), status) == "sudo -n " + status.line()
+    restart = commands.supervisorctl("hacknode2", "restart")      # the team's own sudo rule, as the team
+    assert runner.command_line(fabric.Connection("h", user="hacknode2"), restart) == restart.line()
+
+
+def test_secrets_travel_on_stdin_never_in_the_command_line():
+    command = commands.apply_bundle("hacknode-upload-1.tar.gz", "mongodb://admin:s3cret@db/admin\n")
+    assert "s3cret" not in command.line() and command.stdin.startswith("mongodb://admin:s3cret@")
+
+
+def test_the_facts_script_reports_this_machine_and_parses_into_facts(tmp_path):
+    (tmp_path / "managed.conf").write_text("# managed by hacknode\n")
+    query = {"commands": ["bash", "no-such-command-here"], "users": ["root", "no-such-user-here"],
+             "files": [str(tmp_path / "managed.conf"), str(tmp_path / "absent")], "paths": [str(tmp_path)],
+             "teams_glob": str(tmp_path / "teams" / "*"), "running": {"nothing": "no-such-process-here"}}
+    done = run_here(commands.read_facts(query))
+    facts = Facts.parse(done.stdout)
+    python3 = subprocess.run(["python3", "-c", "import sys; print('%d.%d' % sys.version_info[:2])"],
+                             capture_output=True, text=True).stdout.strip()
+    assert facts.python == python3
+    assert facts.commands == {"bash": True, "no-such-command-here": False}
+    assert facts.users == {"root": True, "no-such-user-here": False}
+    assert facts.file_text(str(tmp_path / "managed.conf")) == "# managed by hacknode\n"
+    assert facts.files[str(tmp_path / "absent")] is None and facts.file_text(str(tmp_path / "absent")) is None
+    assert facts.paths[str(tmp_path)].text is None and facts.has(str(tmp_path))
+    assert facts.running == {"nothing": False}
+
+
+def test_output_that_is_not_facts_is_one_clear_error():
+    with pytest.raises(ProvisionError, match="s1: the server's state could not be read"):
+        Facts.parse("Welcome to the server!\n{", "s1")
+
+
+def test_a_failure_says_the_scripts_reason_else_the_tail_of_its_output():
+    failed = Result(stdout="", stderr="step\nHN-FAIL nginx -t refused the new config\n", exited=3)
+    assert runner.failure_reason(failed, shown=False) == "nginx -t refused the new config"
+    noisy = Result(stdout="", stderr="".join(f"line {n}\n" for n in range(40)), exited=2)
+    reason = runner.failure_reason(noisy, shown=False)
+    assert reason.startswith("exit 2: line 25\n") and reason.endswith("line 39")
+    assert runner.failure_reason(noisy, shown=True) == "exit 2 (its output is above)"
+
+
+def test_the_release_script_carries_the_teams_paths_and_the_servers_health_probe():
+    text = commands.release_script_text(TeamPaths("hacknode2"))
+    assert f"healthz={layout.HEALTHZ_TOOL}" in text.splitlines()[:10]
+    assert "python3 \"$healthz\" \"$1\"" in text
+
+
+@pytest.fixture(scope="module")
+def bare_database(tmp_path_factory):
+    with localdb.running(tmp_path_factory.mktemp("tooldb") / "data") as db:
+        yield db.base_uri + "/"
+
+
+def mongo_tool(*args, **env):
+    program = commands.RemoteCommand("mongo-tool", args, commands.remote_file("mongo_tool.py"),
+                                     interpreter=sys.executable)
+    return run_here(program, env={**os.environ, **env})
+
+
+def test_the_database_chores_make_a_team_user_dump_its_data_and_drop_it(bare_database, tmp_path):
+    assert mongo_tool("wait", "HN_ADMIN_URI", "10", HN_ADMIN_URI=bare_database).returncode == 0
+    made = mongo_tool("team-user", "toolteam", HN_ADMIN_URI=bare_database, HN_PW="pw-1")
+    assert made.returncode == 0, made.stderr
+    again = mongo_tool("team-user", "toolteam", HN_ADMIN_URI=bare_database, HN_PW="pw-2")   # a rerun
+    assert again.returncode == 0, again.stderr
+    client = pymongo.MongoClient(bare_database)
+    user = client.toolteam.command("usersInfo", "toolteam")["users"][0]
+    assert user["roles"] == [{"role": "readWrite", "db": "toolteam"}]
+    client.toolteam.articles.insert_one({"title": "Kept", "score": 5})
+    dumped = mongo_tool("dump", "toolteam", str(tmp_path), HN_ADMIN_URI=bare_database)
+    assert dumped.returncode == 0, dumped.stderr
+    lines = (tmp_path / "articles.jsonl").read_text().splitlines()
+    assert [json.loads(line)["title"] for line in lines] == ["Kept"]
+    assert mongo_tool("drop-team", "toolteam", HN_ADMIN_URI=bare_database).returncode == 0
+    assert "toolteam" not in client.list_database_names()
+    assert not client.toolteam.command("usersInfo", "toolteam")["users"]
+    assert "unknown command" in mongo_tool("nonsense", HN_ADMIN_URI=bare_database).stderr
