@@ -1,4 +1,4 @@
-"""`./inv demo`: the shipped inventory.yml's class on this machine, on one isolated host (deploy/testhost.py).
+"""`./inv demo`: the shipped inventory.yml's class on this machine, on one isolated host (lab/testhost.py).
 
 Steps, each reporting `ok` (already so) or `changed`: this machine (root, namespaces, the demo's addresses
 free), Debian packages, one SSH key per team (.hacknode/keys/<team>), the class server hn-demo at
@@ -22,10 +22,11 @@ from pathlib import Path
 import paramiko
 import yaml
 
-from deploy import localhost, release, testhost
+from deploy import release
 from deploy.inventory import InventoryError, load_inventory
 from deploy.layout import TeamPaths
 from deploy.provision import ProvisionError, provision_class
+from lab import localhost, testhost
 
 HOST_NAME = "hn-demo"
 HOST_INDEX = 1                  # address 10.131.1.2: the shipped inventory.yml's server

@@ -5,7 +5,7 @@ Each host is a systemd-nspawn container running sshd, with
     this machine is 10.131.<index>.1, the host 10.131.<index>.2 (a /30, no default route, so a host
     reaches nothing but this machine);
   - its own copy-on-write view of this machine's root filesystem: an overlay whose lower layer is /
-    (so the programs installed here, see deploy/localhost.HOST_PACKAGES, are the hosts' programs)
+    (so the programs installed here, see lab/localhost.HOST_PACKAGES, are the hosts' programs)
     and whose upper layer is in <state_dir>/<name>/upper;
   - its own root SSH key (generated at start), machine-id and hostname, and host keys that belong to its
     address (kept in <state_dir>/../host-keys/<index>, so known_hosts entries stay right across restarts).

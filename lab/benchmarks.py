@@ -7,7 +7,7 @@ import time
 import urllib.request
 from pathlib import Path
 
-from deploy import testhost
+from lab import testhost
 from deploy.inventory import load_inventory
 from deploy.provision import provision_class
 
