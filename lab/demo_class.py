@@ -22,7 +22,7 @@ from deploy import release
 from deploy.inventory import InventoryError, load_inventory
 from deploy.layout import TeamPaths
 from deploy.provision import ProvisionError, provision_class
-from lab import localhost, testhost
+from lab import hostparts, localhost, testhost
 from lab.demo_machine import (HOST_INDEX, HOST_NAME, HOSTS_FILE, DemoError, check_addresses_free,
                               check_root_and_namespaces, checkout_owner, ensure_host_packages, ensure_team_keys,
                               hosts_block, hosts_with_block, hosts_without_block, install_admin_key, rewrite_hosts,
@@ -167,7 +167,7 @@ def run_demo(repo, inventory_path="inventory.yml", write_hosts=False, hosts_file
             say(f"demo: stopping {name} again (it was started by this run)")
             testhost.stop_host(name, state_dir)
             admin_key.unlink(missing_ok=True)
-            testhost.forget_host_key(address)
+            hostparts.forget_host_key(address)
         if isinstance(e, (ProvisionError, paramiko.SSHException, OSError)):
             raise DemoError(f"{e}\n"
                             + ("nothing of the demo is left running" if started else f"{name} is left as it was")
@@ -250,7 +250,7 @@ def stop_demo(repo, hosts_file=HOSTS_FILE, say=print, name=HOST_NAME, index=HOST
     if admin_key.exists():
         admin_key.unlink()
         say("demo: removed .hacknode/admin_key")
-    if testhost.forget_host_key(f"10.131.{index}.2"):
+    if hostparts.forget_host_key(f"10.131.{index}.2"):
         say(f"demo: removed 10.131.{index}.2 from ~/.ssh/known_hosts")
     say("demo: stopped. Kept: Debian packages installed by the demo, the teams' keys in .hacknode/keys "
         "(inventory.yml names them), the wheel cache in .cache")
