@@ -1,9 +1,9 @@
-"""Local work: `./inv -l` lists the tasks. Each is thin; the work is in deploy/ and app/."""
+"""Local work: `./inv -l` lists the tasks. Each is thin; the work is in lab/, deploy/ and app/."""
 import sys
 
 from invoke import Exit, task
 
-from deploy import localhost
+from lab import localhost
 
 
 @task(help={"k": "only tests matching this pytest -k expression", "fast": "skip the end-to-end tests on isolated hosts"})
@@ -14,7 +14,7 @@ def test(c, k="", fast=False):
         args += ["-k", k]
     if fast:
         args += ["-m", "not e2e"]
-    else:   # the end-to-end tests' hosts run this machine's programs (see deploy/localhost.HOST_PACKAGES)
+    else:   # the end-to-end tests' hosts run this machine's programs (see lab/localhost.HOST_PACKAGES)
         try:
             localhost.require_root("the end-to-end tests start isolated hosts (or run: ./inv test --fast)")
             installed = localhost.ensure_packages(localhost.HOST_PACKAGES + localhost.BROWSER_PACKAGES)
@@ -48,7 +48,7 @@ def run(c, host="127.0.0.1", port=5000, db_dir=".hacknode/localdb"):
     import os
     import secrets
     import subprocess
-    from deploy import localdb
+    from lab import localdb
 
     def serve(mongo_uri):
         # One key for the dev server and its reloader's process, so forms survive a code reload.
@@ -82,7 +82,7 @@ def template(c, template, data):
 @task(help={"stop": "stop this host, or every host whose name starts with it followed by '*' (e.g. 'hn-t*')"})
 def hosts(c, stop=""):
     """List the isolated hosts running on this machine (demo class, tests); --stop stops some."""
-    from deploy import testhost
+    from lab import testhost
     try:
         if stop:
             localhost.require_root("stopping hosts")
@@ -98,13 +98,13 @@ def hosts(c, stop=""):
             "hosts": "also add the teams' names (<team>.<domain>) to /etc/hosts, in a block --stop removes"})
 def demo(c, stop=False, hosts=False):
     """A whole class on this machine: inventory.yml's three teams on an isolated server, deployed and seeded."""
-    from deploy import demo as class_demo
+    from lab import demo_class
     try:
         if stop:
-            class_demo.stop_demo(".", say=say_now)
+            demo_class.stop_demo(".", say=say_now)
         else:
-            class_demo.run_demo(".", "inventory.yml", write_hosts=hosts, say=say_now)
-    except class_demo.DemoError as e:
+            demo_class.run_demo(".", "inventory.yml", write_hosts=hosts, say=say_now)
+    except demo_class.DemoError as e:
         raise Exit(f"demo: FAILED: {e}", code=1)
 
 
@@ -121,7 +121,7 @@ def down(c):
 @task(help={"teams": "class sizes to provision, comma-separated (default 1,3,6)"})
 def bench(c, teams="1,3,6"):
     """Print what provisioning costs as a class grows (SSH round trips, time) and a site's requests/s."""
-    from deploy import bench as benchmarks
+    from lab import benchmarks
     try:
         localhost.require_root("the benchmark starts an isolated host")
         localhost.ensure_packages(localhost.HOST_PACKAGES)

@@ -10,10 +10,11 @@ import pymongo
 import pytest
 from invoke.runners import Result
 
-from deploy import commands, layout, localdb, runner
+from deploy import commands, layout, runner
 from deploy.errors import ProvisionError
 from deploy.facts import Facts
 from deploy.layout import TeamPaths
+from lab import localdb
 
 
 def run_here(command, env=None):

@@ -11,7 +11,7 @@ import pymongo
 import pytest
 
 from app import create_app
-from deploy import localdb
+from lab import localdb
 
 _database_numbers = itertools.count(1)
 

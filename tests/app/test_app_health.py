@@ -2,7 +2,7 @@
 import pytest
 
 from app import PROJECT_ROOT, create_app
-from deploy import localdb
+from lab import localdb
 
 
 def test_healthz_ok_with_the_release(make_app, tmp_path):

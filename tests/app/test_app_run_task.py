@@ -12,7 +12,7 @@ import pymongo
 import pytest
 
 from app import PROJECT_ROOT
-from deploy.localdb import free_port
+from lab.localdb import free_port
 
 
 def start_run_task(tmp_path, env, *args):

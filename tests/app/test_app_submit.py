@@ -160,14 +160,14 @@ def test_link_check_refuses_unreachable_links(checking_client, website, db, path
 
 
 def test_link_check_refuses_a_closed_port(checking_client, db):
-    from deploy.localdb import free_port
+    from lab.localdb import free_port
     response = post_with_token(checking_client, "Nobody", f"http://127.0.0.1:{free_port()}/")
     assert response.status_code == 400
     assert 'link could not be reached (no answer)' in response.get_data(as_text=True)
 
 
 def test_link_check_is_off_by_default(submit_form, db):
-    from deploy.localdb import free_port
+    from lab.localdb import free_port
     response = submit_form("Not checked", f"http://127.0.0.1:{free_port()}/")
     assert response.status_code == 200
     assert db.articles.count_documents({}) == 1

@@ -9,7 +9,7 @@ import pytest
 from app import PROJECT_ROOT
 from app.db import SAMPLE_ARTICLES
 from app.render import RenderError, render_file
-from deploy import localdb
+from lab import localdb
 
 
 def test_seed_adds_sample_articles_once(runner, db):

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from app import PROJECT_ROOT
-from deploy.localdb import free_port
+from lab.localdb import free_port
 
 UWSGI = Path(sys.executable).parent / "uwsgi"
 

@@ -1,4 +1,4 @@
-"""End-to-end fixtures: isolated class servers on this machine (deploy/testhost.py). Needs root.
+"""End-to-end fixtures: isolated class servers on this machine (lab/testhost.py). Needs root.
 
 Test hosts are named hn-t<suffix> and use indexes 100..199 (addresses 10.131.1xx.2), so the tests can run
 while `./inv demo`'s class (indexes 1..99) is up."""
@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from deploy import localhost, testhost
+from lab import localhost, testhost
 from deploy.inventory import load_inventory
 from deploy.provisioning import provision_class
 

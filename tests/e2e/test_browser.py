@@ -13,7 +13,7 @@ import pytest
 
 pytestmark = pytest.mark.e2e
 
-CHROMIUM = "/usr/bin/chromium"   # Debian's package (deploy/localhost.BROWSER_PACKAGES); never a download
+CHROMIUM = "/usr/bin/chromium"   # Debian's package (lab/localhost.BROWSER_PACKAGES); never a download
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 TEAM = "hacknode3"
 

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from deploy import demo, testhost
+from lab import demo_machine, testhost
 
 pytestmark = pytest.mark.e2e
 
@@ -64,11 +64,11 @@ def fresh_checkout(directory):
 
 def nothing_of_the_demo_left(checkout):
     """What `--stop` must leave: no host, mount, netns or veth, no hosts block, no instructor key."""
-    assert not (Path(testhost.STATE_DIR) / demo.HOST_NAME).exists()
-    assert demo.HOST_NAME not in Path("/proc/mounts").read_text()
-    assert not Path("/run/netns", demo.HOST_NAME).exists()
+    assert not (Path(testhost.STATE_DIR) / demo_machine.HOST_NAME).exists()
+    assert demo_machine.HOST_NAME not in Path("/proc/mounts").read_text()
+    assert not Path("/run/netns", demo_machine.HOST_NAME).exists()
     assert not Path("/sys/class/net/hnv1").exists()
-    assert demo.HOSTS_BEGIN not in Path("/etc/hosts").read_text()
+    assert demo_machine.HOSTS_BEGIN not in Path("/etc/hosts").read_text()
     assert not (checkout / ".hacknode/admin_key").exists()
 
 
@@ -172,7 +172,7 @@ def test_second_run_reuses_the_class_and_changes_nothing(checkout, first_run):
 def test_hosts_entry_then_stop_leaves_the_machine_as_it_was(checkout, first_run):
     hosts_before = Path("/etc/hosts").read_text()
     run(checkout, "./inv demo --hosts")
-    assert demo.HOSTS_BEGIN in Path("/etc/hosts").read_text()
+    assert demo_machine.HOSTS_BEGIN in Path("/etc/hosts").read_text()
     for team in TEAMS:
         status, body = get(f"http://{team}.hacknode.test/healthz")
         assert status == 200 and json.loads(body)["status"] == "ok"

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 import testinfra
 
-from deploy import testhost
+from lab import testhost
 
 # testinfra's paramiko backend warns about every new host key; test hosts make theirs at first start.
 pytestmark = [pytest.mark.e2e, pytest.mark.filterwarnings("ignore:Unknown ssh-.* host key")]
@@ -94,7 +94,7 @@ def test_start_host_returns_a_running_host_as_it_is(host_factory):
 def test_a_host_outlives_the_process_that_started_it(host_factory):
     index = host_factory("3").index   # reserves hn-t3 and its index; stopped at the end of the session
     testhost.stop_host("hn-t3")
-    subprocess.run([sys.executable, "-c", f"from deploy import testhost; testhost.start_host('hn-t3', {index})"],
+    subprocess.run([sys.executable, "-c", f"from lab import testhost; testhost.start_host('hn-t3', {index})"],
                    cwd=REPO, check=True)
     [host] = [h for h in testhost.running_hosts() if h.name == "hn-t3"]
     with host.connection() as c:

@@ -1,14 +1,8 @@
 """Isolated class servers on this machine, for the end-to-end tests and `./inv demo`.
 
-Each host is a systemd-nspawn container running sshd, with
-  - its own network namespace <name>, joined to this machine by a veth pair hnv<index> <-> eth0:
-    this machine is 10.131.<index>.1, the host 10.131.<index>.2 (a /30, no default route, so a host
-    reaches nothing but this machine);
-  - its own copy-on-write view of this machine's root filesystem: an overlay whose lower layer is /
-    (so the programs installed here, see deploy/localhost.HOST_PACKAGES, are the hosts' programs)
-    and whose upper layer is in <state_dir>/<name>/upper;
-  - its own root SSH key (generated at start), machine-id and hostname, and host keys that belong to its
-    address (kept in <state_dir>/../host-keys/<index>, so known_hosts entries stay right across restarts).
+Each host is a systemd-nspawn container running sshd, in its own network namespace and on its own
+copy-on-write view of this machine's root filesystem, with its own root SSH key, machine-id, hostname
+and host keys (lab/hostparts.py makes and removes those parts).
 State of a host: <state_dir>/<name>/{upper,work,root,key,key.pub,index,pid,log}; default state_dir
 /var/lib/hacknode/hosts. nspawn runs detached, so a host outlives the process that started it.
 Needs root.
@@ -19,24 +13,22 @@ import signal
 import socket
 import subprocess
 import time
-import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
 import fabric
 import paramiko
 
+from lab import hostparts
+from lab.hostparts import HostError
+
 STATE_DIR = "/var/lib/hacknode/hosts"
 REPO = str(Path(__file__).resolve().parents[1])
 START_TIMEOUT = 30   # seconds until sshd must answer
 
 # Runs as PID 2 inside the container (nspawn's stub init is PID 1 and reaps daemons).
-# /run is a fresh tmpfs at each start; the host keys are in place already (see _host_keys).
+# /run is a fresh tmpfs at each start; the host keys are in place already (see lab/hostparts.py).
 INIT = "mkdir -p -m 0755 /run/sshd && exec /usr/sbin/sshd -D -e"
-
-
-class HostError(Exception):
-    """A test host that cannot start or stop; the message says why (with the log tail when there is one)."""
 
 
 @dataclass
@@ -50,7 +42,7 @@ class Host:
     @property
     def gateway(self):
         """This machine's address as seen from the host."""
-        return f"10.131.{self.index}.1"
+        return hostparts.gateway_address(self.index)
 
     def connection(self, user="root", key=None):
         """A Fabric connection that uses only `key`: no agent, no ~/.ssh keys or config, host keys not checked.
@@ -67,14 +59,7 @@ def _paths(name, state_dir):
 
 
 def _host(name, index, state):
-    return Host(name=name, index=index, address=f"10.131.{index}.2", root_key=str(state / "key"))
-
-
-def _run(*command):
-    done = subprocess.run(command, capture_output=True, text=True)
-    if done.returncode != 0:
-        raise HostError(f"{' '.join(command)}: {done.stderr.strip()}")
-    return done.stdout
+    return Host(name=name, index=index, address=hostparts.host_address(index), root_key=str(state / "key"))
 
 
 def _nspawn_pids(root):
@@ -91,32 +76,6 @@ def _nspawn_pids(root):
         if args and args[0].endswith(b"systemd-nspawn") and f"--directory={root}".encode() in args and state != "Z":
             pids.append(int(entry.name))
     return pids
-
-
-def _mounts_under(path):
-    """Mount points at or under `path`, deepest first."""
-    prefix = str(path)
-    targets = []
-    for line in Path("/proc/mounts").read_text().splitlines():
-        target = line.split()[1].replace("\\040", " ")
-        if target == prefix or target.startswith(prefix + "/"):
-            targets.append(target)
-    return sorted(targets, key=len, reverse=True)
-
-
-def _netns_exists(name):
-    return Path("/run/netns", name).exists()
-
-
-def _delete_veth(veth):
-    """Delete this machine's end of a veth pair (and so the pair) and wait until it is gone.
-    Deleting a netns deletes its veth pairs too, but not at once."""
-    deadline = time.monotonic() + 5
-    while Path("/sys/class/net", veth).exists():
-        gone = subprocess.run(["ip", "link", "del", veth], capture_output=True, text=True)
-        if gone.returncode != 0 and time.monotonic() > deadline:
-            raise HostError(f"ip link del {veth}: {gone.stderr.strip()}")
-        time.sleep(0.05)
 
 
 def _answers_ssh(host):
@@ -155,7 +114,7 @@ def start_host(name, index, state_dir=None):
             host = _host(name, index, state)
             if _answers_ssh(host):
                 return host
-    if state.exists() or _netns_exists(name):   # a broken host or the remains of one
+    if state.exists() or hostparts.netns_exists(name):   # a broken host or the remains of one
         stop_host(name, state_dir)
     for other in running_hosts(state_dir):
         if other.index == index:
@@ -170,23 +129,10 @@ def start_host(name, index, state_dir=None):
 def _start(name, index, state):
     host = _host(name, index, state)
     root = state / "root"
-    for d in ("upper", "work", "root"):
-        (state / d).mkdir(parents=True, exist_ok=True)
-    (state / "index").write_text(f"{index}\n")
-    _fresh_root_home(state / "upper/root")
-    _run("mount", "-t", "overlay", "overlay",
-         "-o", f"lowerdir=/,upperdir={state}/upper,workdir={state}/work", str(root))
-    _prepare_root(root, name, state, _host_keys(index, state.parent))
-
-    _run("ip", "netns", "add", name)
-    veth = f"hnv{index}"
-    _delete_veth(veth)   # left by a host that died without stop_host, or still going away after one stopped
-    _run("ip", "link", "add", veth, "type", "veth", "peer", "name", "eth0", "netns", name)
-    _run("ip", "addr", "add", f"{host.gateway}/30", "dev", veth)
-    _run("ip", "link", "set", veth, "up")
-    _run("ip", "-n", name, "addr", "add", f"{host.address}/30", "dev", "eth0")
-    _run("ip", "-n", name, "link", "set", "eth0", "up")
-    _run("ip", "-n", name, "link", "set", "lo", "up")
+    state.mkdir(parents=True, exist_ok=True)
+    (state / "index").write_text(f"{index}\n")   # first: stop_host finds the veth pair to remove by it
+    hostparts.make_root(state, name, index)
+    hostparts.make_network(name, index)
 
     # Not `ip netns exec ... systemd-nspawn`: that remounts /sys and nspawn then fails to find cgroups.
     command = [
@@ -215,55 +161,6 @@ def _start(name, index, state):
     return host
 
 
-def _fresh_root_home(upper_home):
-    """Give the host's root a stock Debian home instead of this machine's /root (its tools, settings and
-    credentials): an opaque directory in the upper layer hides the lower one; dot files from base-files."""
-    upper_home.mkdir(mode=0o700, parents=True, exist_ok=True)
-    os.setxattr(upper_home, "trusted.overlay.opaque", b"y")
-    for name in ("profile", "bashrc"):
-        shutil.copyfile(f"/usr/share/base-files/dot.{name}", upper_home / f".{name}")
-
-
-def _host_keys(index, state_dir):
-    """The SSH host keys of address 10.131.<index>.2, made once and kept on this machine (beside the hosts'
-    state): whichever host gets that address next has the same keys, so the known_hosts entry ssh and rsync
-    wrote for it stays right."""
-    keys = state_dir.parent / "host-keys" / str(index)
-    if not (keys / "etc/ssh/ssh_host_ed25519_key").is_file():
-        (keys / "etc/ssh").mkdir(parents=True, exist_ok=True)
-        _run("ssh-keygen", "-A", "-f", str(keys))
-        forget_host_key(f"10.131.{index}.2")   # whatever was known of this address before is not these keys
-    return sorted((keys / "etc/ssh").glob("ssh_host_*"))
-
-
-def forget_host_key(address):
-    """Drop `address` from this user's known_hosts (ssh and rsync refuse a changed host key). Returns True
-    when an entry went."""
-    known = Path.home() / ".ssh" / "known_hosts"
-    if not known.is_file():
-        return False
-    done = subprocess.run(["ssh-keygen", "-R", address, "-f", str(known)], capture_output=True, text=True)
-    Path(f"{known}.old").unlink(missing_ok=True)
-    return done.returncode == 0 and "updated" in done.stdout + done.stderr
-
-
-def _prepare_root(root, name, state, host_keys):
-    """What makes the merged tree a distinct machine, written through the overlay (lands in the upper layer)."""
-    (root / "etc/machine-id").write_text(uuid.uuid4().hex + "\n")
-    (root / "etc/hostname").write_text(name + "\n")
-    (root / "etc/hosts").write_text(f"127.0.0.1\tlocalhost\n127.0.1.1\t{name}\n::1\tlocalhost ip6-localhost ip6-loopback\n")
-    for old in (root / "etc/ssh").glob("ssh_host_*"):   # this machine's host keys: the host has its own
-        old.unlink()
-    for key in host_keys:
-        shutil.copy2(key, root / "etc/ssh" / key.name)
-    ssh_dir = root / "root/.ssh"
-    ssh_dir.mkdir(mode=0o700)
-    _run("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", f"root@{name} (hacknode test host)", "-f", str(state / "key"))
-    authorized = ssh_dir / "authorized_keys"
-    authorized.write_text((state / "key.pub").read_text())
-    authorized.chmod(0o600)
-
-
 def stop_host(name, state_dir=None):
     """Stop host `name` and delete everything it made: container, mounts, netns and veth, state.
     Idempotent; raises HostError rather than leave a mount behind."""
@@ -283,14 +180,9 @@ def stop_host(name, state_dir=None):
                     pass
             pids = _nspawn_pids(root)
             time.sleep(0.05)
-    for target in _mounts_under(state):
-        if subprocess.run(["umount", target], capture_output=True).returncode != 0:
-            subprocess.run(["umount", "--lazy", target], capture_output=True)
-    if _netns_exists(name):
-        _run("ip", "netns", "del", name)
-    if (state / "index").is_file():
-        _delete_veth(f"hnv{int((state / 'index').read_text())}")
-    left = _mounts_under(state)
+    left = hostparts.unmount(state)
+    index = int((state / "index").read_text()) if (state / "index").is_file() else None
+    hostparts.remove_network(name, index)
     if left:
         raise HostError(f"host {name}: still mounted, state kept: {' '.join(left)}")
     shutil.rmtree(state, ignore_errors=True)

@@ -1,4 +1,4 @@
-"""`./inv demo`: the shipped inventory.yml's class on this machine, on one isolated host (deploy/testhost.py).
+"""`./inv demo`: the shipped inventory.yml's class on this machine, on one isolated host (lab/testhost.py).
 
 Steps, each reporting `ok` (already so) or `changed`: this machine (root, namespaces, the demo's addresses
 free), Debian packages, one SSH key per team (.hacknode/keys/<team>), the class server hn-demo at
@@ -7,38 +7,27 @@ from this checkout), provisioning (which also deploys each team's first release)
 team's database, then every team's site checked from this machine by path and by subdomain.
 Teams' keys are where deploy/teamconfig.py looks, so `fab deploy --team NAME` deploys to the local class.
 `./inv demo --stop` stops the host and removes what the demo put outside .hacknode/keys.
+What the demo checks and writes on this machine, and its pure decisions, are in lab/demo_machine.py.
 """
-import ipaddress
-import json
-import os
 import re
-import shlex
-import subprocess
 import time
-import urllib.error
-import urllib.request
 from pathlib import Path
 
 import paramiko
-import yaml
 
-from deploy import commands, localhost, testhost
+from deploy import commands, health, runner
+from deploy.errors import DeployError
 from deploy.inventory import InventoryError, load_inventory
 from deploy.layout import TeamPaths
-from deploy.errors import ProvisionError
+from deploy.model import team_host
 from deploy.provisioning import provision_class
+from lab import hostparts, localhost, testhost
+from lab.demo_machine import (HOST_INDEX, HOST_NAME, HOSTS_FILE, DemoError, check_addresses_free,
+                              check_root_and_namespaces, checkout_owner, ensure_host_packages, ensure_team_keys,
+                              hosts_block, hosts_with_block, hosts_without_block, install_admin_key, rewrite_hosts,
+                              team_names)
 
-HOST_NAME = "hn-demo"
-HOST_INDEX = 1                  # address 10.131.1.2: the shipped inventory.yml's server
-HOSTS_FILE = "/etc/hosts"
-HOSTS_BEGIN = "# hacknode demo: begin (written by ./inv demo --hosts; ./inv demo --stop removes it)"
-HOSTS_END = "# hacknode demo: end"
-TEAM_NAME = re.compile(r"^[a-z][a-z0-9-]{0,30}$")
 TARGETS = "target: first run < 5 min, second run < 30 s"
-
-
-class DemoError(Exception):
-    """What failed and what to do, in one message."""
 
 
 class Progress:
@@ -61,63 +50,9 @@ class Progress:
                  + (f" ({detail})" if detail else "") + f"  {time.monotonic() - began:.1f}s")
 
 
-# ---------- pure decisions ----------
-
-def team_names(inventory_text):
-    """The team names an inventory's text lists (those that could be team names), or [] if it is not YAML;
-    the inventory loader reports any problem with it afterwards."""
-    try:
-        data = yaml.safe_load(inventory_text)
-    except yaml.YAMLError:
-        return []
-    teams = data.get("teams") if isinstance(data, dict) else None
-    names = [t.get("name") for t in teams or [] if isinstance(t, dict)]
-    return [n for n in names if isinstance(n, str) and TEAM_NAME.match(n)]
-
-
-def address_conflicts(interfaces, index, own_veth):
-    """Interfaces of this machine (from `ip -j addr`) holding an address in the demo's 10.131.<index>.0/30,
-    other than the demo host's own veth: "name address" each."""
-    network = ipaddress.ip_network(f"10.131.{index}.0/30")
-    found = []
-    for interface in interfaces:
-        for address in interface.get("addr_info", []):
-            if address.get("family") != "inet" or interface.get("ifname") == own_veth:
-                continue
-            if ipaddress.ip_interface(f"{address['local']}/{address['prefixlen']}").network.overlaps(network):
-                found.append(f"{interface['ifname']} {address['local']}/{address['prefixlen']}")
-    return found
-
-
-def hosts_block(address, hostnames):
-    """The lines `--hosts` adds to /etc/hosts, between markers."""
-    return "\n".join([HOSTS_BEGIN, *(f"{address}\t{name}" for name in hostnames), HOSTS_END]) + "\n"
-
-
-def hosts_without_block(text):
-    """`text` (an /etc/hosts) without the demo's block."""
-    lines, inside = [], False
-    for line in text.splitlines(keepends=True):
-        if line.rstrip("\n") == HOSTS_BEGIN:
-            inside = True
-        elif inside and line.rstrip("\n") == HOSTS_END:
-            inside = False
-        elif not inside:
-            lines.append(line)
-    return "".join(lines)
-
-
-def hosts_with_block(text, block):
-    """`text` with the demo's block in place of any earlier one, at the end."""
-    rest = hosts_without_block(text)
-    if rest and not rest.endswith("\n"):
-        rest += "\n"
-    return rest + block
-
-
 def team_lines(inventory, server, team):
     """What the demo prints for a team: its URLs from this machine and the command that deploys as it."""
-    by_name = f"{team.name}.{inventory.domain}"
+    by_name = team_host(team.name, inventory.domain)
     return [
         f"{team.name}:",
         f"  by path       http://{server.address}/{team.name}/",
@@ -125,77 +60,6 @@ def team_lines(inventory, server, team):
         f" or ./inv demo --hosts)",
         f"  deploy        fab deploy --team {team.name}   (key .hacknode/keys/{team.name})",
     ]
-
-
-# ---------- this machine ----------
-
-def check_root_and_namespaces():
-    """Root, and the namespaces and cgroups systemd-nspawn needs (unshare is in every Debian)."""
-    try:
-        localhost.require_root("the demo starts an isolated class server (systemd-nspawn, network namespace)")
-    except localhost.LocalError as e:
-        raise DemoError(f"{e}; nothing was changed")
-    unshare = subprocess.run(["unshare", "--mount", "--net", "--pid", "--uts", "--ipc", "--fork", "true"],
-                             capture_output=True, text=True)
-    if unshare.returncode != 0:
-        raise DemoError("systemd-nspawn cannot run here: this machine does not let root make namespaces "
-                        f"({unshare.stderr.strip()}); run the demo in a VM or on a machine of your own, or in a "
-                        "container started with --privileged; nothing was changed")
-    if not Path("/sys/fs/cgroup").is_dir():
-        raise DemoError("systemd-nspawn cannot run here: /sys/fs/cgroup is missing (no cgroups); "
-                        "run the demo in a VM or on a machine of your own; nothing was changed")
-
-
-def check_addresses_free(name, index, state_dir=None):
-    """The demo's 10.131.<index>.0/30 and host name used by nothing but the demo's host."""
-    running = testhost.running_hosts(state_dir)
-    ours = any(h.name == name for h in running)
-    listing = subprocess.run(["ip", "-j", "addr"], capture_output=True, text=True, check=True).stdout
-    taken = address_conflicts(json.loads(listing), index, f"hnv{index}" if ours else None)
-    for other in running:
-        if other.index == index and other.name != name:
-            raise DemoError(f"host {other.name} already runs at {other.address}, the demo's address; stop it "
-                            f"(./inv hosts --stop {other.name}) and run ./inv demo again; nothing was changed")
-    if taken:
-        raise DemoError(f"the demo's addresses 10.131.{index}.0/30 are in use on this machine ({', '.join(taken)}); "
-                        "stop what uses them (./inv hosts lists hacknode's hosts) and run ./inv demo again; "
-                        "nothing was changed")
-    if Path("/run/netns", name).exists() and not (Path(state_dir or testhost.STATE_DIR) / name).exists():
-        raise DemoError(f"a network namespace named {name} exists that the demo did not make; remove it "
-                        f"(ip netns del {name}) if it is unused; nothing was changed")
-
-
-def ensure_host_packages():
-    """Install the Debian packages the class server runs; returns those installed."""
-    try:
-        return localhost.ensure_packages(localhost.HOST_PACKAGES)
-    except localhost.LocalError as e:
-        raise DemoError(f"{e}\nfix the package source (apt-get update) and run ./inv demo again")
-
-
-def checkout_owner(repo):
-    """(uid, gid) of the checkout: files the demo writes in it are theirs, so `fab` works without root too."""
-    info = os.stat(repo)
-    return info.st_uid, info.st_gid
-
-
-def ensure_team_keys(inventory_path, keys_dir, owner):
-    """An SSH key pair keys_dir/<team> (ed25519, no passphrase) for each team the inventory lists that has
-    none; returns the teams given a key."""
-    made = []
-    for team in team_names(Path(inventory_path).read_text()):
-        private, public = Path(keys_dir) / team, Path(keys_dir) / f"{team}.pub"
-        if private.is_file() and public.is_file():
-            continue
-        private.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-        for stale in (private, public):
-            stale.unlink(missing_ok=True)
-        subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", f"{team} (hacknode demo)",
-                        "-f", str(private)], check=True, capture_output=True)
-        for path in (private.parent, private, public):
-            os.chown(path, *owner)
-        made.append(team)
-    return made
 
 
 def demo_inventory(inventory_path, address):
@@ -224,70 +88,27 @@ def start_class_host(name, index, state_dir=None):
     return host, started
 
 
-def install_admin_key(host, admin_key, owner):
-    """Copy the host's root key to .hacknode/admin_key (where fabfile.admin_key looks); True if it changed."""
-    admin_key = Path(admin_key)
-    key = Path(host.root_key).read_bytes()
-    if admin_key.is_file() and admin_key.read_bytes() == key:
-        return False
-    admin_key.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-    admin_key.unlink(missing_ok=True)
-    fd = os.open(admin_key, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "wb") as f:
-        f.write(key)
-    os.chown(admin_key, *owner)
-    return True
-
-
 def seed_team(c, team):
     """Add the app's sample articles to the team's database, as the team's user with its settings;
     returns how many were added (0 when they were all there)."""
-    p = TeamPaths(team.name)
-    script = commands.with_settings(p, "seed", "rapid-env/bin/flask --app app seed").script
-    result = c.run(f"runuser -u {team.name} -- bash -c {shlex.quote(script)}", hide=True, warn=True)
+    seed = commands.with_settings(TeamPaths(team.name), f"seeding {team.name}'s database",
+                                  "rapid-env/bin/flask --app app seed")
+    result = runner.run(c, commands.as_team(team.name, seed))
     match = re.search(r"seed: (\d+) articles added", result.stdout)
-    if result.failed or not match:
-        raise DemoError(f"seeding {team.name}'s database failed: {(result.stderr or result.stdout).strip()[-500:]}")
+    if not match:
+        raise DemoError(f"seeding {team.name}'s database said no count: {runner.tail(result.stdout)}")
     return int(match.group(1))
 
 
-def get(url, host_header=None, timeout=10):
-    """(status, body) of GET `url` from this machine, never through a proxy."""
-    request = urllib.request.Request(url, headers={"Host": host_header} if host_header else {})
-    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
-    try:
-        with opener.open(request, timeout=timeout) as response:
-            return response.status, response.read().decode(errors="replace")
-    except urllib.error.HTTPError as e:
-        return e.code, e.read().decode(errors="replace")
-    except OSError as e:
-        return None, str(e)
-
-
 def check_team_site(address, team, domain):
-    """GET /healthz by path and by subdomain from this machine; DemoError unless both say ok."""
-    by_name = f"{team.name}.{domain}"
-    for url, header in ((f"http://{address}/{team.name}/healthz", None), (f"http://{address}/healthz", by_name)):
-        status, body = get(url, header)
-        if status != 200 or '"ok"' not in body:
+    """/healthz by path and by subdomain from this machine; DemoError unless both are healthy."""
+    by_name = team_host(team.name, domain)
+    for url, header in ((f"http://{address}/{team.name}", None), (f"http://{address}", by_name)):
+        answer = health.probe(url, header)
+        if not answer.ok:
             via = f" (Host: {header})" if header else ""
-            raise DemoError(f"{team.name}'s site does not answer from this machine: GET {url}{via} -> "
-                            f"{status or 'no answer'}: {body.strip()[:300]}")
-
-
-def rewrite_hosts(hosts_file, change):
-    """Apply `change` (text -> text) to the hosts file in place (it may be a bind mount); True if it changed."""
-    path = Path(hosts_file)
-    if not path.is_file():
-        return False
-    text = path.read_text()
-    new = change(text)
-    if new == text:
-        return False
-    with open(path, "r+") as f:
-        f.write(new)
-        f.truncate()
-    return True
+            raise DemoError(f"{team.name}'s site does not answer from this machine: GET {url}/healthz{via} -> "
+                            f"{answer.code or 'no answer'}: {answer.body.strip()[:300]}")
 
 
 # ---------- the whole demo ----------
@@ -332,14 +153,20 @@ def run_demo(repo, inventory_path="inventory.yml", write_hosts=False, hosts_file
             say(f"demo: stopping {name} again (it was started by this run)")
             testhost.stop_host(name, state_dir)
             admin_key.unlink(missing_ok=True)
-            testhost.forget_host_key(address)
-        if isinstance(e, (ProvisionError, paramiko.SSHException, OSError)):
+            hostparts.forget_host_key(address)
+        if isinstance(e, (DeployError, paramiko.SSHException, OSError)):
             raise DemoError(f"{e}\n"
                             + ("nothing of the demo is left running" if started else f"{name} is left as it was")
                             + "; fix the cause above and run ./inv demo again") from e
         if isinstance(e, DemoError) and started:
             raise DemoError(f"{e}\nnothing of the demo is left running; run ./inv demo again once fixed") from e
         raise
+    say_summary(inventory, server, write_hosts, hosts_file, progress, say)
+    return progress.changes
+
+
+def say_summary(inventory, server, write_hosts, hosts_file, progress, say):
+    """What the demo prints once the class is up: each team's URLs and deploy command, then what to do next."""
     total = time.monotonic() - progress.started
     say("")
     for team in inventory.teams:
@@ -350,12 +177,11 @@ def run_demo(repo, inventory_path="inventory.yml", write_hosts=False, hosts_file
     say(f"a team: fab use_team --team {inventory.teams[0].name}, then fab deploy; ssh: fab ssh_config --team "
         f"{inventory.teams[0].name}")
     if not write_hosts:
-        say(f"names: ./inv demo --hosts adds {', '.join(f'{t.name}.{inventory.domain}' for t in inventory.teams)} "
+        say(f"names: ./inv demo --hosts adds {', '.join(team_host(t.name, inventory.domain) for t in inventory.teams)} "
             f"to {hosts_file}")
     say("stop it all: ./inv demo --stop")
     say(f"demo: {'nothing to change' if not progress.changes else 'changed: ' + ', '.join(progress.changes)}; "
         f"total {total:.1f}s ({TARGETS})")
-    return progress.changes
 
 
 def finish_demo(host, inventory, server, admin_key, owner, write_hosts, hosts_file, progress, say):
@@ -379,14 +205,15 @@ def finish_demo(host, inventory, server, admin_key, owner, write_hosts, hosts_fi
     progress.end("sites", False, f"{len(inventory.teams)} teams answer", began)
 
     if write_hosts:
-        names = [f"{t.name}.{inventory.domain}" for t in inventory.teams]
+        names = [team_host(t.name, inventory.domain) for t in inventory.teams]
         began = progress.begin(f"{hosts_file}: {' '.join(names)} -> {server.address}")
         changed = rewrite_hosts(hosts_file, lambda text: hosts_with_block(text, hosts_block(server.address, names)))
         for team in inventory.teams:   # now by name, as a browser would
-            status, body = get(f"http://{team.name}.{inventory.domain}/healthz")
-            if status != 200:
-                raise DemoError(f"http://{team.name}.{inventory.domain}/healthz -> {status or 'no answer'}: "
-                                f"{body[:200]} (is {hosts_file} used for names on this machine?)")
+            answer = health.probe(f"http://{team_host(team.name, inventory.domain)}")
+            if not answer.ok:
+                raise DemoError(f"http://{team_host(team.name, inventory.domain)}/healthz -> "
+                                f"{answer.code or 'no answer'}: {answer.body[:200]} "
+                                f"(is {hosts_file} used for names on this machine?)")
         progress.end(hosts_file, changed, "", began)
 
 
@@ -410,7 +237,7 @@ def stop_demo(repo, hosts_file=HOSTS_FILE, say=print, name=HOST_NAME, index=HOST
     if admin_key.exists():
         admin_key.unlink()
         say("demo: removed .hacknode/admin_key")
-    if testhost.forget_host_key(f"10.131.{index}.2"):
+    if hostparts.forget_host_key(f"10.131.{index}.2"):
         say(f"demo: removed 10.131.{index}.2 from ~/.ssh/known_hosts")
     say("demo: stopped. Kept: Debian packages installed by the demo, the teams' keys in .hacknode/keys "
         "(inventory.yml names them), the wheel cache in .cache")

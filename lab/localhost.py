@@ -2,7 +2,7 @@
 import os
 import subprocess
 
-# What the isolated test hosts (deploy/testhost.py) need, installed on THIS machine. A test host is an
+# What the isolated test hosts (lab/testhost.py) need, installed on THIS machine. A test host is an
 # overlay whose lower layer is this machine's root filesystem and it has no registry access, so every
 # program a class server runs must already be installed here; the hosts then see it through the overlay.
 HOST_PACKAGES = [

@@ -1,0 +1,162 @@
+"""The parts of an isolated test host (lab/testhost.py) that root makes on this machine and removes again.
+
+Its network: a network namespace <name>, joined to this machine by a veth pair hnv<index> <-> eth0: this
+machine is 10.131.<index>.1, the host 10.131.<index>.2 (a /30, no default route, so a host reaches nothing
+but this machine).
+Its root filesystem, in the host's state directory <state>: a copy-on-write overlay <state>/root whose lower
+layer is / (so the programs installed here, see lab/localhost.HOST_PACKAGES, are the hosts' programs) and
+whose upper layer is <state>/upper; made a machine of its own through the overlay: machine-id, hostname, a
+stock root home, a root SSH key <state>/key, and host keys that belong to its address (kept beside the
+hosts' state directories, in ../host-keys/<index>, so known_hosts entries stay right across restarts).
+"""
+import os
+import shutil
+import subprocess
+import time
+import uuid
+from pathlib import Path
+
+
+class HostError(Exception):
+    """A test host that cannot start or stop; the message says why (with the log tail when there is one)."""
+
+
+def run(*command):
+    """Run one of this machine's commands (ip, mount, ssh-keygen); HostError with its stderr when it fails."""
+    done = subprocess.run(command, capture_output=True, text=True)
+    if done.returncode != 0:
+        raise HostError(f"{' '.join(command)}: {done.stderr.strip()}")
+    return done.stdout
+
+
+# ---------- network ----------
+
+def host_address(index):
+    """The host's address."""
+    return f"10.131.{index}.2"
+
+
+def gateway_address(index):
+    """This machine's address as seen from the host."""
+    return f"10.131.{index}.1"
+
+
+def veth_name(index):
+    """This machine's end of the host's veth pair."""
+    return f"hnv{index}"
+
+
+def netns_exists(name):
+    return Path("/run/netns", name).exists()
+
+
+def make_network(name, index):
+    """The host's network namespace, joined to this machine by its veth pair, both ends up and addressed."""
+    run("ip", "netns", "add", name)
+    veth = veth_name(index)
+    _delete_veth(veth)   # left by a host that died without stop_host, or still going away after one stopped
+    run("ip", "link", "add", veth, "type", "veth", "peer", "name", "eth0", "netns", name)
+    run("ip", "addr", "add", f"{gateway_address(index)}/30", "dev", veth)
+    run("ip", "link", "set", veth, "up")
+    run("ip", "-n", name, "addr", "add", f"{host_address(index)}/30", "dev", "eth0")
+    run("ip", "-n", name, "link", "set", "eth0", "up")
+    run("ip", "-n", name, "link", "set", "lo", "up")
+
+
+def remove_network(name, index=None):
+    """The host's network namespace and (when its index is known) its veth pair, if they are there."""
+    if netns_exists(name):
+        run("ip", "netns", "del", name)
+    if index is not None:
+        _delete_veth(veth_name(index))
+
+
+def _delete_veth(veth):
+    """Delete this machine's end of a veth pair (and so the pair) and wait until it is gone.
+    Deleting a netns deletes its veth pairs too, but not at once."""
+    deadline = time.monotonic() + 5
+    while Path("/sys/class/net", veth).exists():
+        gone = subprocess.run(["ip", "link", "del", veth], capture_output=True, text=True)
+        if gone.returncode != 0 and time.monotonic() > deadline:
+            raise HostError(f"ip link del {veth}: {gone.stderr.strip()}")
+        time.sleep(0.05)
+
+
+# ---------- root filesystem ----------
+
+def make_root(state, name, index):
+    """Mount the host's overlay at <state>/root and make it the machine `name` at host_address(index)."""
+    for d in ("upper", "work", "root"):
+        (state / d).mkdir(parents=True, exist_ok=True)
+    _fresh_root_home(state / "upper/root")
+    run("mount", "-t", "overlay", "overlay",
+        "-o", f"lowerdir=/,upperdir={state}/upper,workdir={state}/work", str(state / "root"))
+    _prepare_root(state / "root", name, state, _host_keys(index, state.parent))
+
+
+def unmount(state):
+    """Unmount everything at or under `state`; returns what is still mounted there (nothing, normally)."""
+    for target in _mounts_under(state):
+        if subprocess.run(["umount", target], capture_output=True).returncode != 0:
+            subprocess.run(["umount", "--lazy", target], capture_output=True)
+    return _mounts_under(state)
+
+
+def _mounts_under(path):
+    """Mount points at or under `path`, deepest first."""
+    prefix = str(path)
+    targets = []
+    for line in Path("/proc/mounts").read_text().splitlines():
+        target = line.split()[1].replace("\\040", " ")
+        if target == prefix or target.startswith(prefix + "/"):
+            targets.append(target)
+    return sorted(targets, key=len, reverse=True)
+
+
+def _fresh_root_home(upper_home):
+    """Give the host's root a stock Debian home instead of this machine's /root (its tools, settings and
+    credentials): an opaque directory in the upper layer hides the lower one; dot files from base-files."""
+    upper_home.mkdir(mode=0o700, parents=True, exist_ok=True)
+    os.setxattr(upper_home, "trusted.overlay.opaque", b"y")
+    for name in ("profile", "bashrc"):
+        shutil.copyfile(f"/usr/share/base-files/dot.{name}", upper_home / f".{name}")
+
+
+def _host_keys(index, state_dir):
+    """The SSH host keys of address 10.131.<index>.2, made once and kept on this machine (beside the hosts'
+    state): whichever host gets that address next has the same keys, so the known_hosts entry ssh and rsync
+    wrote for it stays right."""
+    keys = state_dir.parent / "host-keys" / str(index)
+    if not (keys / "etc/ssh/ssh_host_ed25519_key").is_file():
+        (keys / "etc/ssh").mkdir(parents=True, exist_ok=True)
+        run("ssh-keygen", "-A", "-f", str(keys))
+        forget_host_key(host_address(index))   # whatever was known of this address before is not these keys
+    return sorted((keys / "etc/ssh").glob("ssh_host_*"))
+
+
+def forget_host_key(address):
+    """Drop `address` from this user's known_hosts (ssh and rsync refuse a changed host key). Returns True
+    when an entry went."""
+    known = Path.home() / ".ssh" / "known_hosts"
+    if not known.is_file():
+        return False
+    done = subprocess.run(["ssh-keygen", "-R", address, "-f", str(known)], capture_output=True, text=True)
+    Path(f"{known}.old").unlink(missing_ok=True)
+    return done.returncode == 0 and "updated" in done.stdout + done.stderr
+
+
+def _prepare_root(root, name, state, host_keys):
+    """What makes the merged tree a distinct machine, written through the overlay (lands in the upper layer)."""
+    (root / "etc/machine-id").write_text(uuid.uuid4().hex + "\n")
+    (root / "etc/hostname").write_text(name + "\n")
+    (root / "etc/hosts").write_text(f"127.0.0.1\tlocalhost\n127.0.1.1\t{name}\n::1\tlocalhost ip6-localhost ip6-loopback\n")
+    for old in (root / "etc/ssh").glob("ssh_host_*"):   # this machine's host keys: the host has its own
+        old.unlink()
+    for key in host_keys:
+        shutil.copy2(key, root / "etc/ssh" / key.name)
+    ssh_dir = root / "root/.ssh"
+    ssh_dir.mkdir(mode=0o700)
+    run("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", f"root@{name} (hacknode test host)", "-f", str(state / "key"))
+    authorized = ssh_dir / "authorized_keys"
+    authorized.write_text((state / "key.pub").read_text())
+    authorized.chmod(0o600)
