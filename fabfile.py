@@ -158,25 +158,40 @@ def ssh_config(c, team=None, key=None):
     print(teamconfig.ssh_config_entry(inv, chosen, teamconfig.resolve_key(chosen.name, key)), end="")
 
 
-@task(help=TEAM_HELP)
-def deploy(c, team=None, key=None):
-    """Deploy this working tree as a new release; back to the previous one if it is unhealthy."""
-    with as_team(team, key) as (inv, chosen, conn):
-        team_tasks.deploy_release(conn, chosen, inv, REPO, cache_dir=WHEEL_CACHE)
+def team_task(name, doc, work):
+    """A team task called `name`: resolve the team, then work(inventory, team, connection)."""
+    def run(c, team=None, key=None):
+        with as_team(team, key) as (inv, chosen, conn):
+            work(inv, chosen, conn)
+    run.__name__ = run.__qualname__ = name
+    run.__doc__ = doc
+    return task(help=TEAM_HELP)(run)
 
 
-@task(help=TEAM_HELP)
-def setup_virtualenv(c, team=None, key=None):
-    """Build the virtualenv of requirements.txt on the server (deploy does it when needed)."""
-    with as_team(team, key) as (inv, chosen, conn):
-        team_tasks.setup_virtualenv(conn, chosen.name, REPO, cache_dir=WHEEL_CACHE)
-
-
-@task(help=TEAM_HELP)
-def restart(c, team=None, key=None):
-    """Restart your uwsgi under supervisor and view the end of its log."""
-    with as_team(team, key) as (inv, chosen, conn):
-        team_tasks.restart(conn, chosen.name)
+deploy = team_task(
+    "deploy", "Deploy this working tree as a new release; back to the previous one if it is unhealthy.",
+    lambda inv, team, conn: team_tasks.deploy_release(conn, team, inv, REPO, cache_dir=WHEEL_CACHE))
+setup_virtualenv = team_task(
+    "setup_virtualenv", "Build the virtualenv of requirements.txt on the server (deploy does it when needed).",
+    lambda inv, team, conn: team_tasks.setup_virtualenv(conn, team.name, REPO, cache_dir=WHEEL_CACHE))
+restart = team_task(
+    "restart", "Restart your uwsgi under supervisor and view the end of its log.",
+    lambda inv, team, conn: team_tasks.restart(conn, team.name))
+rollback = team_task(
+    "rollback", "Make the release before the current one live again.",
+    lambda inv, team, conn: team_tasks.rollback(conn, team, inv))
+run_devserver = team_task(
+    "run_devserver", "Run the dev Flask server of the live release on the server (Ctrl-C stops it).",
+    lambda inv, team, conn: team_tasks.run_devserver(conn, team, inv))
+list_deploys = team_task(
+    "list_deploys", "List the releases on the server, the live one marked *.",
+    lambda inv, team, conn: team_tasks.list_deploys(conn, team.name))
+list_home = team_task(
+    "list_home", "List files in your team's home directory.",
+    lambda inv, team, conn: team_tasks.list_home(conn))
+print_my_id = team_task(
+    "print_my_id", "Print your unique identifier, and who you are on the server.",
+    lambda inv, team, conn: team_tasks.print_my_id(conn))
 
 
 @task(help={**TEAM_HELP, "lines": "how many lines (default 100)"})
@@ -184,38 +199,3 @@ def logs(c, team=None, key=None, lines=100):
     """Show the end of your uwsgi log."""
     with as_team(team, key) as (inv, chosen, conn):
         team_tasks.logs(conn, chosen.name, lines=int(lines))
-
-
-@task(help=TEAM_HELP)
-def rollback(c, team=None, key=None):
-    """Make the release before the current one live again."""
-    with as_team(team, key) as (inv, chosen, conn):
-        team_tasks.rollback(conn, chosen, inv)
-
-
-@task(help=TEAM_HELP)
-def run_devserver(c, team=None, key=None):
-    """Run the dev Flask server of the live release on the server (Ctrl-C stops it)."""
-    with as_team(team, key) as (inv, chosen, conn):
-        team_tasks.run_devserver(conn, chosen, inv)
-
-
-@task(help=TEAM_HELP)
-def list_deploys(c, team=None, key=None):
-    """List the releases on the server, the live one marked *."""
-    with as_team(team, key) as (inv, chosen, conn):
-        team_tasks.list_deploys(conn, chosen.name)
-
-
-@task(help=TEAM_HELP)
-def list_home(c, team=None, key=None):
-    """List files in your team's home directory."""
-    with as_team(team, key) as (inv, chosen, conn):
-        team_tasks.list_home(conn)
-
-
-@task(help=TEAM_HELP)
-def print_my_id(c, team=None, key=None):
-    """Print your unique identifier, and who you are on the server."""
-    with as_team(team, key) as (inv, chosen, conn):
-        team_tasks.print_my_id(conn)

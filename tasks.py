@@ -1,8 +1,10 @@
 """Local work: `./inv -l` lists the tasks. Each is thin; the work is in lab/, deploy/ and app/."""
+import os
 import sys
 
 from invoke import Exit, task
 
+from deploy.teamconfig import DEFAULT_INVENTORY, inventory_path
 from lab import localhost
 
 
@@ -25,14 +27,14 @@ def test(c, k="", fast=False):
     c.run(f"{sys.executable} -m pytest " + " ".join(f"'{a}'" for a in args), pty=False)
 
 
-@task(help={"inventory": "the class's inventory file (default inventory.yml)",
+@task(help={"inventory": "the class's inventory file (default $HACKNODE_INVENTORY, else inventory.yml)",
             "out": "folder to write nginx/, supervisor/, uwsgi/, sudoers/ into (default deploy)"})
-def render(c, inventory="inventory.yml", out="deploy"):
+def render(c, inventory=None, out="deploy"):
     """Render every config of the class into OUT for review; nothing is sent anywhere."""
     from deploy.inventory import InventoryError, load_inventory
     from deploy.render import RenderError, write_review
     try:
-        written, removed = write_review(load_inventory(inventory), out)
+        written, removed = write_review(load_inventory(inventory or inventory_path(os.environ)), out)
     except (InventoryError, RenderError) as e:
         raise Exit(f"render: {e}", code=2)
     for name in written:
@@ -45,7 +47,6 @@ def render(c, inventory="inventory.yml", out="deploy"):
             "db_dir": "where the local SecantusDB keeps its data (default .hacknode/localdb)"})
 def run(c, host="127.0.0.1", port=5000, db_dir=".hacknode/localdb"):
     """Run Rapid News on the Flask dev server; with a local SecantusDB unless FLASK_MONGO_URI is set."""
-    import os
     import secrets
     import subprocess
     from lab import localdb
@@ -103,7 +104,7 @@ def demo(c, stop=False, hosts=False):
         if stop:
             demo_class.stop_demo(".", say=say_now)
         else:
-            demo_class.run_demo(".", "inventory.yml", write_hosts=hosts, say=say_now)
+            demo_class.run_demo(".", DEFAULT_INVENTORY, write_hosts=hosts, say=say_now)
     except demo_class.DemoError as e:
         raise Exit(f"demo: FAILED: {e}", code=1)
 

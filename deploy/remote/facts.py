@@ -16,16 +16,16 @@ import sys
 query = json.loads(sys.argv[1])
 
 
+def name_of(lookup, number):
+    """The user's or group's name, or the number when the system has no name for it."""
+    try:
+        return lookup(number)[0]
+    except KeyError:
+        return str(number)
+
+
 def owner_of(st):
-    try:
-        user = pwd.getpwuid(st.st_uid).pw_name
-    except KeyError:
-        user = str(st.st_uid)
-    try:
-        group = grp.getgrgid(st.st_gid).gr_name
-    except KeyError:
-        group = str(st.st_gid)
-    return user, group
+    return name_of(pwd.getpwuid, st.st_uid), name_of(grp.getgrgid, st.st_gid)
 
 
 def path_fact(path, read_text):
