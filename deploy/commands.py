@@ -102,6 +102,6 @@ def with_settings(paths: TeamPaths, what, command):
     return RemoteCommand(what, (), script)
 
 
-def as_team(team_name, command):
+def as_team_user(team_name, command):
     """`command` run by root as the team's user (root's tools: the demo seeding a team's database)."""
     return RemoteCommand(command.what, ("runuser", "-u", team_name, "--", "bash", "-c", command.line()), root=True)

@@ -93,7 +93,7 @@ def seed_team(c, team):
     returns how many were added (0 when they were all there)."""
     seed = commands.with_settings(TeamPaths(team.name), f"seeding {team.name}'s database",
                                   "rapid-env/bin/flask --app app seed")
-    result = runner.run(c, commands.as_team(team.name, seed))
+    result = runner.run(c, commands.as_team_user(team.name, seed))
     match = re.search(r"seed: (\d+) articles added", result.stdout)
     if not match:
         raise DemoError(f"seeding {team.name}'s database said no count: {runner.tail(result.stdout)}")
