@@ -111,3 +111,17 @@ def test_inv_workshop_step_says_what_is_missing_and_fails(tmp_path, mongo_base):
     assert wrong.returncode == 2 and wrong.stderr.startswith("workshop: there is no step 'rutes'; the steps are: prototype,")
     with pytest.raises(UnknownStep):
         report.run(tree, "rutes")
+
+
+@pytest.mark.parametrize("step", STEPS, ids=lambda step: step.name)
+def test_every_step_has_its_page_with_what_to_read_an_exercise_and_done(step):
+    page = (REPO / step.page).read_text()
+    assert [line for line in page.splitlines() if line.startswith("## ")] == ["## Read", "## Exercise", "## Done"]
+    assert page.startswith(f"# {STEPS.index(step) + 1}. ")
+    assert f"./inv workshop {step.name}` says `done`" in page
+    named = set(re.findall(r"`((?:app|tests|workshop)/[\w./-]+|fabfile\.py)`", page))
+    assert named, "the page names no file to read"
+    for path in named:
+        assert (REPO / path).exists(), f"{step.page} names {path}, which does not exist"
+    index = (REPO / "docs/workshop/README.md").read_text()
+    assert f"]({Path(step.page).name})" in index and f"`./inv workshop {step.name}`" in index
