@@ -130,13 +130,15 @@ def bench(c, teams="1,3,6"):
         raise Exit(f"bench: {e}", code=1)
 
 
-@task(positional=["step"], help={"step": "one step's name (e.g. templates): run only its check and say what is missing"})
-def workshop(c, step=None):
+# --step NAME, not a positional STEP: invoke has no optional positional arguments, and plain
+# `./inv workshop` must list the track.
+@task(help={"step": "one step's name (e.g. templates): run only its check and say what is missing"})
+def workshop(c, step=""):
     """The learner's track (docs/workshop/): which exercises this checkout passes, or one step's check."""
     from workshop import report
     from workshop.steps import UnknownStep
     try:
-        passed = report.run(".", step or "", say=say_now)
+        passed = report.run(".", step, say=say_now)
     except UnknownStep as e:
         raise Exit(f"workshop: {e}", code=2)
     if not passed:

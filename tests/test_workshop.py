@@ -98,7 +98,7 @@ def test_the_track_lists_every_step_and_counts_what_is_done(tmp_path, mongo_base
 
 def test_inv_workshop_step_says_what_is_missing_and_fails(tmp_path, mongo_base):
     tree = learner_copy(tmp_path)
-    env_command = [sys.executable, "-m", "invoke", "workshop"]
+    env_command = [sys.executable, "-m", "invoke", "workshop", "--step"]
     done = subprocess.run(env_command + ["routes"], cwd=tree, capture_output=True, text=True)
     assert done.returncode == 1
     assert done.stdout.splitlines() == [
@@ -118,10 +118,10 @@ def test_every_step_has_its_page_with_what_to_read_an_exercise_and_done(step):
     page = (REPO / step.page).read_text()
     assert [line for line in page.splitlines() if line.startswith("## ")] == ["## Read", "## Exercise", "## Done"]
     assert page.startswith(f"# {STEPS.index(step) + 1}. ")
-    assert f"./inv workshop {step.name}` says `done`" in page
+    assert f"./inv workshop --step {step.name}` says `done`" in page
     named = set(re.findall(r"`((?:app|tests|workshop)/[\w./-]+|fabfile\.py)`", page))
     assert named, "the page names no file to read"
     for path in named:
         assert (REPO / path).exists(), f"{step.page} names {path}, which does not exist"
     index = (REPO / "docs/workshop/README.md").read_text()
-    assert f"]({Path(step.page).name})" in index and f"`./inv workshop {step.name}`" in index
+    assert f"]({Path(step.page).name})" in index and f"`./inv workshop --step {step.name}`" in index

@@ -20,5 +20,5 @@ def run(tree, step_name="", say=print):
         state = "done" if result.passed else "not yet"
         say(f"  {number}. {result.step.name:<{width}}  {state:<7}  {result.step.title}  ({result.step.page})")
     done = sum(result.passed for result in results)
-    say(f"workshop: {done} of {len(results)} exercises done; ./inv workshop STEP says what a step still needs")
+    say(f"workshop: {done} of {len(results)} exercises done; ./inv workshop --step STEP says what a step still needs")
     return True

@@ -4,7 +4,7 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class Step:
-    name: str           # what the learner types: ./inv workshop NAME
+    name: str           # what the learner types: ./inv workshop --step NAME
     title: str
     page: str           # the step's page, relative to the repository
     needs_db: bool      # its check starts the app on a database
