@@ -10,7 +10,7 @@ import tempfile
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-from workshop.lab import MONGO_ENV, Lab, NotYet, column, explain, first_table
+from workshop.learner import MONGO_ENV, Lab, NotYet, column, explain, first_table
 
 OUTPUT_MARKER = "workshop-check: "      # the learner's code may print too: the runner reads this line
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from deploy import localdb
 from workshop.checks import OUTPUT_MARKER
-from workshop.lab import MONGO_ENV
+from workshop.learner import MONGO_ENV
 from workshop.steps import Step
 
 
