@@ -129,3 +129,18 @@ def bench(c, teams="1,3,6"):
         benchmarks.run(tuple(int(n) for n in teams.split(",")))
     except (localhost.LocalError, ValueError) as e:
         raise Exit(f"bench: {e}", code=1)
+
+
+# --step NAME, not a positional STEP: invoke has no optional positional arguments, and plain
+# `./inv workshop` must list the track.
+@task(help={"step": "one step's name (e.g. templates): run only its check and say what is missing"})
+def workshop(c, step=""):
+    """The learner's track (docs/workshop/): which exercises this checkout passes, or one step's check."""
+    from workshop import report
+    from workshop.steps import UnknownStep
+    try:
+        passed = report.run(".", step, say=say_now)
+    except UnknownStep as e:
+        raise Exit(f"workshop: {e}", code=2)
+    if not passed:
+        raise Exit(code=1)

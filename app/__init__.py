@@ -39,13 +39,14 @@ def create_app(test_config=None):
     # rendered a variable that did not exist, and nobody noticed).
     app.jinja_env.undefined = StrictUndefined
 
-    from . import api, csrf, db, filters, health, news, submit
+    from . import api, csrf, db, filters, health, news, spa, submit
     db.init_app(app)
     csrf.init_app(app)
     filters.init_app(app)
     app.register_blueprint(news.bp)
     app.register_blueprint(submit.bp)
     app.register_blueprint(api.bp)
+    app.register_blueprint(spa.bp)
     app.register_blueprint(health.bp)
 
     @app.context_processor

@@ -5,7 +5,8 @@ a form post without the matching token is refused. Another site can make a visit
 post a form here, but it cannot read the token.
 
 JSON posts need no token: a browser sends Content-Type: application/json to another site only
-after a CORS preflight, which this app never allows.
+after a CORS preflight, which this app never allows. So the single-page variant (app/spa.py),
+which posts JSON, is safe without one, and any other body (a form, text/plain) still needs the token.
 """
 import hmac
 import secrets
