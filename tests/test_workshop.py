@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from deploy import localdb
+from lab import localdb
 from workshop import report
 from workshop.checks import CHECKS
 from workshop.runner import run_check

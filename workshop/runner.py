@@ -8,7 +8,7 @@ import sys
 import tempfile
 from dataclasses import dataclass
 
-from deploy import localdb
+from lab import localdb
 from workshop.checks import OUTPUT_MARKER
 from workshop.learner import MONGO_ENV
 from workshop.steps import Step

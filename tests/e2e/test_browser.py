@@ -20,7 +20,7 @@ from werkzeug.middleware.dispatcher import DispatcherMiddleware
 from werkzeug.serving import make_server
 
 from app import create_app
-from deploy import localdb
+from lab import localdb
 
 pytestmark = pytest.mark.e2e
 
