@@ -3,15 +3,13 @@
 Each problem names the file, the line and the field ("inventory.yml:12: teams[1].name: ...").
 Nothing is rendered or sent anywhere until the whole file is valid.
 """
-import base64
-import binascii
 import difflib
-import ipaddress
 import os
 import re
-import struct
 
 from deploy.inventory.errors import InventoryError
+from deploy.inventory.ssh_keys import KEY_TYPES, public_key_problem
+from deploy.inventory.values import domain_problem, host_problem
 from deploy.inventory.yaml_lines import LineDict, LineList, parse_yaml
 from deploy.model import Inventory, MongoSettings, Server, Team
 
@@ -19,7 +17,6 @@ NAME_RE = re.compile(r"^[a-z][a-z0-9-]{0,30}$")
 NAME_RULE = "^[a-z][a-z0-9-]{0,30}$"
 UNIX_USER_RE = re.compile(r"^[a-z_][a-z0-9_-]{0,31}$")
 ENV_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-DNS_LABEL_RE = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
 MONGO_MODES = ("mongod", "secantus", "external")
 
 # Team names become UNIX users: none may take an account a Debian server already has or
@@ -32,9 +29,6 @@ RESERVED_NAMES = frozenset("""
     hacknode hacknode-db hacknode-secantus secantus
 """.split())
 
-KEY_TYPES = ("ssh-ed25519", "ssh-rsa", "ecdsa-sha2-nistp256", "ecdsa-sha2-nistp384",
-             "ecdsa-sha2-nistp521", "sk-ssh-ed25519@openssh.com", "sk-ecdsa-sha2-nistp256@openssh.com")
-
 TOP_KEYS = ("class", "mongodb", "defaults", "servers", "teams")
 CLASS_KEYS = ("name", "domain")
 MONGO_KEYS = ("mode", "port", "admin_uri_env", "hosts", "options")
@@ -42,94 +36,6 @@ SETTING_KEYS = ("processes", "threads")          # per-team uwsgi settings, defa
 SERVER_KEYS = ("name", "address", "ssh_port", "admin_user", "hostname")
 TEAM_KEYS = ("name", "server", "keys") + SETTING_KEYS
 SETTING_LIMITS = {"processes": (1, 32), "threads": (1, 64)}
-
-
-# --- checks on single values ------------------------------------------------------------
-
-def is_dns_name(value):
-    labels = value.split(".")
-    return len(value) <= 253 and all(DNS_LABEL_RE.match(label) for label in labels)
-
-
-def is_ip(value):
-    try:
-        ipaddress.ip_address(value)
-    except ValueError:
-        return False
-    return True
-
-
-def domain_problem(value):
-    """Why `value` cannot be a class domain (teams answer at <team>.<domain>), or ''."""
-    if value != value.lower():
-        return f"{value!r} must be lowercase"
-    if value.endswith("."):
-        return f"{value!r} must not end with a dot"
-    if is_ip(value):
-        return f"{value!r} is an IP address; a domain is needed for <team>.<domain> (wildcard DNS)"
-    labels = value.split(".")
-    if len(labels) < 2 or not is_dns_name(value) or labels[-1].isdigit():
-        return f"{value!r} is not a domain name like class.example.org"
-    if len(value) > 253 - 32:
-        return f"{value!r} is too long for <team>.<domain>"
-    return ""
-
-
-def host_problem(value):
-    """Why `value` is neither an IP address nor a DNS name, or ''."""
-    if is_ip(value) or (is_dns_name(value.lower()) and not value.split(".")[-1].isdigit()):
-        return ""
-    return f"{value!r} is neither an IP address nor a host name"
-
-
-def _ssh_strings(blob):
-    """Split an SSH wire-format blob into its length-prefixed strings; None if malformed."""
-    parts, offset = [], 0
-    while offset < len(blob):
-        if offset + 4 > len(blob):
-            return None
-        (length,) = struct.unpack(">I", blob[offset:offset + 4])
-        offset += 4
-        if offset + length > len(blob):
-            return None
-        parts.append(blob[offset:offset + length])
-        offset += length
-    return parts
-
-
-def public_key_problem(line):
-    """Why `line` is not an OpenSSH public key ("type base64 [comment]"), or ''."""
-    if "PRIVATE KEY" in line:
-        return "this is a private key: give the public key (the .pub file), and never share the private one"
-    fields = line.split(None, 2)
-    if len(fields) < 2:
-        return "expected 'TYPE BASE64 [comment]', e.g. 'ssh-ed25519 AAAA... ada@laptop'"
-    key_type, data = fields[0], fields[1]
-    if key_type not in KEY_TYPES:
-        return f"unknown key type {key_type[:40]!r} (known: {', '.join(KEY_TYPES)})"
-    try:
-        blob = base64.b64decode(data, validate=True)
-    except (binascii.Error, ValueError):
-        return "the key data is not valid base64"
-    parts = _ssh_strings(blob)
-    if not parts:
-        return "the key data is cut short or damaged; copy the whole line of the .pub file"
-    if parts[0] != key_type.encode():
-        return f"the key data is not a {key_type} key"
-    expected = {"ssh-ed25519": 2, "ssh-rsa": 3, "sk-ssh-ed25519@openssh.com": 3,
-                "sk-ecdsa-sha2-nistp256@openssh.com": 4}.get(key_type, 3)
-    if len(parts) != expected:
-        return f"the key data is not a complete {key_type} key"
-    if key_type.endswith("ed25519") or key_type == "sk-ssh-ed25519@openssh.com":
-        if len(parts[1]) != 32:
-            return f"the key data is not a complete {key_type} key"
-    if key_type.startswith("ecdsa-") or key_type.startswith("sk-ecdsa-"):
-        curve = key_type.split("-")[-1].split("@")[0]
-        if parts[1] != curve.encode():
-            return f"the key data names curve {parts[1][:20]!r}, not {curve}"
-    if key_type == "ssh-rsa" and len(parts[2].lstrip(b"\0")) * 8 < 2048:
-        return "RSA keys shorter than 2048 bits are refused; make an ed25519 key (ssh-keygen -t ed25519)"
-    return ""
 
 
 # --- the walk over the document ---------------------------------------------------------
