@@ -8,26 +8,15 @@ import os
 import re
 
 from deploy.inventory.errors import InventoryError
+from deploy.inventory.names import NAME_RE, NAME_RULE, RESERVED_NAMES, name_problem, team_name_problem  # noqa: F401 (re-exported)
 from deploy.inventory.ssh_keys import KEY_TYPES, public_key_problem
 from deploy.inventory.values import domain_problem, host_problem
 from deploy.inventory.yaml_lines import LineDict, LineList, parse_yaml
 from deploy.model import Inventory, MongoSettings, Server, Team
 
-NAME_RE = re.compile(r"^[a-z][a-z0-9-]{0,30}$")
-NAME_RULE = "^[a-z][a-z0-9-]{0,30}$"
 UNIX_USER_RE = re.compile(r"^[a-z_][a-z0-9_-]{0,31}$")
 ENV_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 MONGO_MODES = ("mongod", "secantus", "external")
-
-# Team names become UNIX users: none may take an account a Debian server already has or
-# that hacknode itself uses (the database's user and the secantus program's name).
-RESERVED_NAMES = frozenset("""
-    root daemon bin sys sync games man lp mail news uucp proxy www-data backup list irc gnats
-    nobody nogroup systemd-network systemd-resolve systemd-timesync systemd-journal messagebus
-    sshd syslog uuidd tcpdump tss polkitd avahi colord rtkit dnsmasq ntp chrony postfix
-    mongodb nginx supervisor sudo admin adm staff users operator ubuntu debian
-    hacknode hacknode-db hacknode-secantus secantus
-""".split())
 
 TOP_KEYS = ("class", "mongodb", "defaults", "servers", "teams")
 CLASS_KEYS = ("name", "domain")
@@ -113,11 +102,9 @@ class _Checker:
 
     def name(self, mapping, key, field):
         value = self.string(mapping, key, field)
-        if value is not None and not NAME_RE.match(value):
-            self.problem(mapping.lines[key], field, f"{value!r} must match {NAME_RULE}")
-            return None
-        if value is not None and value.endswith("-"):
-            self.problem(mapping.lines[key], field, f"{value!r} must not end with '-' (it is a DNS label)")
+        why = name_problem(value) if value is not None else ""
+        if why:
+            self.problem(mapping.lines[key], field, why)
             return None
         return value
 
@@ -330,10 +317,10 @@ class _Checker:
             if entry is None:
                 result.append(None)
                 continue
-            name = self.name(entry, "name", f"{field}.name")
-            if name is not None and name in RESERVED_NAMES | admin_users:
-                self.problem(entry.lines["name"], f"{field}.name",
-                             f"{name!r} is a system or admin account name; choose another team name")
+            name = self.string(entry, "name", f"{field}.name")
+            why = team_name_problem(name, taken=admin_users) if name is not None else ""
+            if why:
+                self.problem(entry.lines["name"], f"{field}.name", why)
                 name = None
             name = self.first_use(entry, field, name, seen, "team")
             server = self.string(entry, "server", f"{field}.server", only_server)
