@@ -9,7 +9,7 @@ import re
 
 from deploy.inventory.errors import InventoryError
 from deploy.inventory.names import NAME_RE, NAME_RULE, RESERVED_NAMES, name_problem, team_name_problem  # noqa: F401 (re-exported)
-from deploy.inventory.ssh_keys import KEY_TYPES, public_key_problem
+from deploy.inventory.ssh_keys import keys_of_entry, public_key_problem  # noqa: F401 (re-exported)
 from deploy.inventory.values import domain_problem, host_problem
 from deploy.inventory.yaml_lines import LineDict, LineList, parse_yaml
 from deploy.model import Inventory, MongoSettings, Server, Team
@@ -238,66 +238,23 @@ class _Checker:
         return result
 
     def check_keys(self, entry, field):
+        """The team's SSH public keys (keys given and keys read from files), or None after reporting why not."""
         keys = self.sequence(entry.get("keys"), entry.lines.get("keys", entry.line), f"{field}.keys")
         if keys is None:
             return None
         if not keys:
             self.problem(keys.line, f"{field}.keys", "at least one SSH public key is needed")
             return None
+        base_dir = os.path.dirname(os.path.abspath(self.path))   # key files are relative to the inventory
         result, ok = [], True
         for index, (item, line) in enumerate(zip(keys, keys.lines)):
-            key_field = f"{field}.keys[{index}]"
-            if not isinstance(item, str) or not item.strip():
-                self.problem(line, key_field, "must be a public key 'ssh-ed25519 AAAA... comment' or a .pub file path")
-                ok = False
-                continue
-            item = item.strip()
-            if item.split(None, 1)[0] in KEY_TYPES or "PRIVATE KEY" in item:
-                why = public_key_problem(item)
-                if why:
-                    self.problem(line, key_field, why)
-                    ok = False
-                else:
-                    result.append(" ".join(item.split()))
-                continue
-            file_keys = self.read_key_file(item, line, key_field)
-            if file_keys is None:
+            found, why = keys_of_entry(item, base_dir)
+            if why:
+                self.problem(line, f"{field}.keys[{index}]", why)
                 ok = False
             else:
-                result.extend(file_keys)
+                result.extend(found)
         return tuple(result) if ok else None
-
-    def read_key_file(self, name, line, field):
-        """The public keys in the file `name` (relative to the inventory's folder), or None."""
-        file_path = os.path.join(self.base_dir, os.path.expanduser(name))
-        try:
-            with open(file_path, encoding="utf-8") as handle:
-                text = handle.read(65536)
-        except FileNotFoundError:
-            self.problem(line, field, f"key file {name!r} not found ({file_path}); "
-                                      "give the path of a .pub file or the key itself")
-            return None
-        except (OSError, UnicodeDecodeError) as error:
-            self.problem(line, field, f"key file {name!r} cannot be read: {getattr(error, 'strerror', None) or error}")
-            return None
-        if "PRIVATE KEY" in text:
-            self.problem(line, field, f"key file {name!r} holds a private key: give the .pub file, "
-                                      "and never share the private one")
-            return None
-        keys = []
-        for number, key_line in enumerate(text.splitlines(), 1):
-            key_line = key_line.strip()
-            if not key_line or key_line.startswith("#"):
-                continue
-            why = public_key_problem(key_line)
-            if why:
-                self.problem(line, field, f"key file {name!r} line {number}: {why}")
-                return None
-            keys.append(" ".join(key_line.split()))
-        if not keys:
-            self.problem(line, field, f"key file {name!r} holds no public key")
-            return None
-        return keys
 
     def check_teams(self, doc, servers, defaults):
         if "teams" not in doc:

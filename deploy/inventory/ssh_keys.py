@@ -13,6 +13,11 @@ KEY_TYPES = ("ssh-ed25519", "ssh-rsa", "ecdsa-sha2-nistp256", "ecdsa-sha2-nistp3
              "ecdsa-sha2-nistp521", "sk-ssh-ed25519@openssh.com", "sk-ecdsa-sha2-nistp256@openssh.com")
 
 
+def looks_like_key(item):
+    """Whether a team's `keys` entry is meant as a key itself rather than a key file's path."""
+    return item.split(None, 1)[0] in KEY_TYPES or "PRIVATE KEY" in item
+
+
 def _ssh_strings(blob):
     """Split an SSH wire-format blob into its length-prefixed strings; None if malformed."""
     parts, offset = [], 0
@@ -61,3 +66,44 @@ def public_key_problem(line):
     if key_type == "ssh-rsa" and len(parts[2].lstrip(b"\0")) * 8 < 2048:
         return "RSA keys shorter than 2048 bits are refused; make an ed25519 key (ssh-keygen -t ed25519)"
     return ""
+
+
+def read_key_file(base_dir, name):
+    """(the public keys in the file `name`, relative to `base_dir`, and ''), or (None, why not)."""
+    file_path = os.path.join(base_dir, os.path.expanduser(name))
+    try:
+        with open(file_path, encoding="utf-8") as handle:
+            text = handle.read(65536)   # a .pub file is small; a path to something huge is a mistake
+    except FileNotFoundError:
+        return None, (f"key file {name!r} not found ({file_path}); "
+                      "give the path of a .pub file or the key itself")
+    except (OSError, UnicodeDecodeError) as error:
+        return None, f"key file {name!r} cannot be read: {getattr(error, 'strerror', None) or error}"
+    if "PRIVATE KEY" in text:
+        return None, (f"key file {name!r} holds a private key: give the .pub file, "
+                      "and never share the private one")
+    keys = []
+    for number, key_line in enumerate(text.splitlines(), 1):
+        key_line = key_line.strip()
+        if not key_line or key_line.startswith("#"):   # authorized_keys-style files may carry comments
+            continue
+        why = public_key_problem(key_line)
+        if why:
+            return None, f"key file {name!r} line {number}: {why}"
+        keys.append(" ".join(key_line.split()))
+    if not keys:
+        return None, f"key file {name!r} holds no public key"
+    return keys, ""
+
+
+def keys_of_entry(item, base_dir):
+    """(the keys one entry of a team's `keys` gives, ''), or (None, why not).
+
+    An entry is a key itself, or the path of a key file relative to `base_dir`."""
+    if not isinstance(item, str) or not item.strip():
+        return None, "must be a public key 'ssh-ed25519 AAAA... comment' or a .pub file path"
+    item = item.strip()
+    if not looks_like_key(item):
+        return read_key_file(base_dir, item)
+    why = public_key_problem(item)
+    return (None, why) if why else ([" ".join(item.split())], "")
