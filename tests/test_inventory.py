@@ -10,7 +10,7 @@ import textwrap
 import pytest
 from invoke import Context, Exit
 
-from deploy.inventory import InventoryError, load_inventory, public_key_problem
+from deploy.inventory import InventoryError, load_inventory, public_key_problem, team_name_problem
 from deploy.model import MongoSettings
 from inventories.keys import ecdsa_key, ed25519_key, ed25519_private_key, rsa_key, write_demo_keys
 import tasks
@@ -125,6 +125,19 @@ def test_public_keys_are_checked_down_to_their_encoded_type():
     assert "expected 'TYPE BASE64" in public_key_problem("ssh-ed25519")
     assert "shorter than 2048 bits" in public_key_problem(rsa_key(1024))
     assert "private key" in public_key_problem(ed25519_private_key().splitlines()[0])
+
+
+# --- the team-name rule -----------------------------------------------------------------
+
+def test_team_name_rule_says_the_rule_and_refuses_system_accounts():
+    assert team_name_problem("team-a") == "" and team_name_problem("a" * 31) == ""
+    assert team_name_problem("a" * 32) == f"{'a' * 32!r} must match ^[a-z][a-z0-9-]{{0,30}}$"
+    assert team_name_problem("Team_2") == "'Team_2' must match ^[a-z][a-z0-9-]{0,30}$"
+    assert team_name_problem("team-") == "'team-' must not end with '-' (it is a DNS label)"
+    for account in ("root", "www-data", "mongodb", "hacknode-secantus"):
+        assert team_name_problem(account) == f"{account!r} is a system or admin account name; choose another team name"
+    assert team_name_problem("instructor") == ""        # taken only where a server's admin user has it
+    assert "system or admin account" in team_name_problem("instructor", taken={"instructor"})
 
 
 # --- malformed inventories --------------------------------------------------------------

@@ -1,0 +1,80 @@
+"""The `teams:` section: who works on the class's servers, with which SSH keys and uwsgi settings.
+
+Teams are checked against what the servers section found: a team's server must be one of
+them, and a team may not take a server's admin account as its name.
+"""
+import functools
+import os
+
+from deploy.inventory.names import team_name_problem
+from deploy.inventory.section_defaults import SETTING_KEYS, check_settings
+from deploy.inventory.ssh_keys import keys_of_entry
+from deploy.model import Team
+
+TEAM_KEYS = ("name", "server", "keys") + SETTING_KEYS
+
+
+def check_teams(check, doc, servers, defaults):
+    """The teams, each None where a team has problems; None when there is no list of teams.
+
+    `servers`: the servers section's FoundServers; `defaults`: the defaults section's settings."""
+    if "teams" not in doc:
+        return None
+    teams = check.sequence(doc.get("teams"), doc.lines.get("teams", doc.line), "teams")
+    if teams is None:
+        return None
+    if not teams:
+        check.problem(teams.line, "teams", "at least one team is needed")
+    seen = {}
+    return [check_team(check, item, line, f"teams[{index}]", servers, defaults, seen)
+            for index, (item, line) in enumerate(zip(teams, teams.lines))]
+
+
+def check_team(check, item, line, field, servers, defaults, seen):
+    """One entry of `teams` as a Team, or None after reporting its problems."""
+    entry = check.mapping(item, line, field, TEAM_KEYS, required=("name", "keys"))
+    if entry is None:
+        return None
+    not_a_team_name = functools.partial(team_name_problem, taken=servers.admin_users())
+    name = check.string(entry, "name", f"{field}.name", why_not=not_a_team_name)
+    name = check.first_use(entry, field, name, seen, "team")
+    server = check_team_server(check, entry, field, servers)
+    keys = check_keys(check, entry, field) if "keys" in entry else None
+    settings = check_settings(check, entry, field, defaults)
+    if None in (name, server, keys) or None in settings.values():
+        return None
+    return Team(name=name, server=server, keys=keys, **settings)
+
+
+def check_team_server(check, entry, field, servers):
+    """The server the team runs on: the one it names, or the class's only one; None if neither."""
+    server = check.string(entry, "server", f"{field}.server", servers.only_name())
+    if "server" not in entry and servers.several():
+        check.problem(entry.line, field, "'server' is required when the class has several servers")
+        return None
+    # with a wrong server name in `servers`, an unknown name here may well be that one
+    if server is not None and servers.names_known and server not in servers.names():
+        check.problem(entry.lines.get("server", entry.line), f"{field}.server",
+                      f"unknown server {server!r} (servers: {', '.join(servers.names())})")
+        return None
+    return server
+
+
+def check_keys(check, entry, field):
+    """The team's SSH public keys (keys given and keys read from files), or None after reporting why not."""
+    keys = check.sequence(entry.get("keys"), entry.lines.get("keys", entry.line), f"{field}.keys")
+    if keys is None:
+        return None
+    if not keys:
+        check.problem(keys.line, f"{field}.keys", "at least one SSH public key is needed")
+        return None
+    base_dir = os.path.dirname(os.path.abspath(check.path))   # key files are relative to the inventory
+    result, ok = [], True
+    for index, (item, line) in enumerate(zip(keys, keys.lines)):
+        found, why = keys_of_entry(item, base_dir)
+        if why:
+            check.problem(line, f"{field}.keys[{index}]", why)
+            ok = False
+        else:
+            result.extend(found)
+    return tuple(result) if ok else None
