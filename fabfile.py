@@ -14,7 +14,7 @@ from invoke import Exit
 
 from deploy import admin, provisioning, team_tasks, teamconfig
 from deploy.errors import DeployError
-from deploy.inventory import NAME_RE, RESERVED_NAMES, InventoryError, load_inventory
+from deploy.inventory import InventoryError, load_inventory, team_name_problem
 
 DEFAULT_INVENTORY = teamconfig.inventory_path(os.environ)
 # paramiko logs a traceback of every failed connection on its own; the tasks say it in one line instead
@@ -53,8 +53,9 @@ def one_line_errors(where="a server"):
 
 
 def valid_team_name(team):
-    if not NAME_RE.match(team) or team in RESERVED_NAMES:
-        raise Exit(f"error: {team!r} is not a team name (^[a-z][a-z0-9-]{{0,30}}$, not a system account)", code=2)
+    why = team_name_problem(team)
+    if why:
+        raise Exit(f"error: {team!r} is not a team name: {why}", code=2)
     return team
 
 

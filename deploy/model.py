@@ -1,6 +1,6 @@
 """What a class is, as the inventory loader returns it: plain typed objects, no I/O.
 
-The loader (deploy/inventory.py) builds these from inventory.yml after validating it;
+The loader (deploy/inventory/) builds these from inventory.yml after validating it;
 rendering, provisioning and the team tasks only ever read them.
 """
 from dataclasses import dataclass
