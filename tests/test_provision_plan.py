@@ -3,6 +3,7 @@ import dataclasses
 import subprocess
 
 import pytest
+from pymongo.uri_parser import parse_uri
 
 from deploy import layout, mongo
 from deploy.artifacts import Artifacts
@@ -185,7 +186,7 @@ def test_team_database_uri_is_written_for_the_team_alone_and_never_holds_a_liter
     database = next(s for s in steps if s.scope == "hacknode1" and s.name == "database").commands
     text = "\n".join(database)
     assert "HN_PW=$(hn_secret)" in text
-    assert "mongodb://hacknode1:${HN_PW}@127.0.0.1:27017/hacknode1" in text
+    assert "mongodb://hacknode1:${HN_PW}@127.0.0.1:27017/hacknode1?journal=true" in text
     assert "chown hacknode1:hacknode1 /home/hacknode1/.hacknode/mongo_uri.new && chmod 0400" in text
 
 
@@ -198,7 +199,21 @@ def test_external_mode_needs_the_admin_uri_in_the_environment(monkeypatch):
     monkeypatch.setenv("CLASS_MONGO_ADMIN", "mongodb://admin:secret@db1:27017/admin")
     assert mongo.admin_uri_input(settings) == "mongodb://admin:secret@db1:27017/admin\n"
     assert mongo.team_uri_template(settings, "hacknode1") == \
-        "mongodb://hacknode1:${HN_PW}@db1:27017/hacknode1?authSource=hacknode1&replicaSet=rs0"
+        "mongodb://hacknode1:${HN_PW}@db1:27017/hacknode1?authSource=hacknode1&replicaSet=rs0&journal=true&w=majority"
+
+
+@pytest.mark.parametrize("settings, uri", [
+    (MongoSettings(mode="secantus"), "mongodb://team1:${HN_PW}@127.0.0.1:27017/team1?journal=true"),
+    (MongoSettings(mode="mongod", port=27018), "mongodb://team1:${HN_PW}@127.0.0.1:27018/team1?journal=true"),
+    (MongoSettings(mode="external", hosts="db1:27017", options="tls=true"),
+     "mongodb://team1:${HN_PW}@db1:27017/team1?authSource=team1&tls=true&journal=true"),
+    (MongoSettings(mode="external", hosts="db1:27017,db2:27017", options="replicaSet=rs0&w=2"),
+     "mongodb://team1:${HN_PW}@db1:27017,db2:27017/team1?authSource=team1&replicaSet=rs0&w=2&journal=true"),
+])
+def test_every_team_uri_asks_for_journaled_writes(settings, uri):
+    assert mongo.team_uri_template(settings, "team1") == uri
+    options = parse_uri(uri.replace("${HN_PW}", "pw"))["options"]   # pymongo reads it as a durable write concern
+    assert options["journal"] is True
 
 
 def test_a_team_named_like_a_user_hacknode_did_not_make_is_refused():
