@@ -206,3 +206,11 @@ def test_facts_name_the_python_the_virtualenv_and_the_live_release(home):
     python, arch, env, current = out.split()
     assert python.startswith("python=3.") and arch.startswith("arch=")
     assert (env, current) == ("env=present", f"current={IDS[0]}")
+
+
+def test_a_deploy_claims_its_release_directory_and_a_second_one_of_that_id_is_refused(home):
+    code, out = run_script(home, "facts", "aaaaaaaaaaaa", IDS[1])
+    assert code == 0 and (Path(home.releases) / IDS[1]).is_dir()
+    code, out = run_script(home, "facts", "aaaaaaaaaaaa", IDS[1])      # a second member, the same second
+    assert code == 1
+    assert f"release {IDS[1]} is being made by another deploy of" in out and "deploy again" in out

@@ -6,7 +6,8 @@
 # so this script names no path itself and works whatever is installed on the server (bash, python3, coreutils).
 #
 # Subcommands:
-#   facts <req-hash>                   print "python=3.11 arch=x86_64 env=present|missing current=<id>"
+#   facts <req-hash> [<new-id>]        print "python=3.11 arch=x86_64 env=present|missing current=<id>"; with
+#                                      <new-id>, claim releases/<new-id> for this deploy's rsync (refused if taken)
 #   env <req-hash> <requirements>      build virtualenv envs/<req-hash> from the wheelhouses unless it exists
 #   prepare <id> <req-hash>            make releases/<id> (already rsynced) runnable: its virtualenv, RELEASE
 #   activate <id> <host-header>        switch current to <id>, reload uwsgi, check /healthz; back on failure
@@ -47,7 +48,12 @@ previous_id() {
 file_hash() { sha256sum "$1" | cut -c1-12; }
 
 cmd_facts() {
-    local want=$1 env=missing
+    local want=$1 claim=${2:-} env=missing
+    # mkdir is atomic: two members deploying in the same second would otherwise rsync into one directory
+    # and make a release of both trees mixed. The second is refused before it ships anything.
+    if [ -n "$claim" ] && ! mkdir "$releases/$claim" 2>/dev/null; then
+        die "release $claim is being made by another deploy of $team started in the same second: deploy again"
+    fi
     [ -f "$envs/$want/$ENV_COMPLETE" ] && env=present
     echo "python=$(python3 -c 'import sys; print("%d.%d" % sys.version_info[:2])') arch=$(uname -m) env=$env" \
          "current=$(current_id)"
@@ -197,7 +203,7 @@ main() {
     local sub=${1:-}; shift || true
     cd "$(dirname "$releases")"
     case "$sub" in
-        facts)    [ $# -eq 1 ] || die "usage: facts <req-hash>"; cmd_facts "$@" ;;
+        facts)    [ $# -ge 1 ] && [ $# -le 2 ] || die "usage: facts <req-hash> [<new-id>]"; cmd_facts "$@" ;;
         env)      [ $# -eq 2 ] || die "usage: env <req-hash> <requirements>"; with_lock; cmd_env "$@" ;;
         prepare)  [ $# -eq 2 ] || die "usage: prepare <id> <req-hash>"; with_lock; cmd_prepare "$@" ;;
         activate) [ $# -eq 2 ] || die "usage: activate <id> <host-header>"; with_lock; activate "$@"; cmd_prune ;;
