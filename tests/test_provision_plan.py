@@ -12,7 +12,8 @@ from deploy.errors import ProvisionError
 from deploy.facts import Facts, PathFact
 from deploy.layout import TeamPaths
 from deploy.model import Inventory, MongoSettings, Server, Team
-from deploy.plan import REQUIRED_COMMANDS, desired_files, plan_server, tool_files
+from deploy.plan import (REQUIRED_COMMANDS, SYSTEMD_RUNNING, boot_units, desired_files, plan_server, tool_files,
+                         wanted_at_boot)
 from deploy.plan_team import team_dirs
 
 KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHv4pJc1xKyD2u0x9mJ2Q8m3q4u2S3vY1xXo3N9gZp7B ada@laptop"
@@ -82,6 +83,30 @@ def test_a_fresh_server_gets_every_step_in_order():
     packages = steps[0].commands[-1]
     assert packages.startswith("apt-get install") and packages.split()[-6:-1] == \
         ["curl", "nginx", "python3-venv", "rsync", "supervisor"]
+
+
+def boot_step(steps):
+    return next(s for s in steps if s.name == "start at boot")
+
+
+def test_where_systemd_runs_what_must_start_at_boot_is_enabled():
+    inventory = make_inventory()
+    facts = provisioned_facts(inventory)
+    facts.paths[SYSTEMD_RUNNING] = root_file("0755")
+    facts.paths[wanted_at_boot("supervisor")] = PathFact("root", "root", "0777", link="/lib/x")
+    steps = plan(inventory, facts)
+    assert changed(steps) == [("main", "start at boot"), ("main", "services")]
+    assert boot_step(steps).why == "not enabled: nginx"
+    assert boot_step(steps).commands[0].startswith("systemctl enable nginx >/dev/null")
+    facts.paths[wanted_at_boot("nginx")] = PathFact("root", "root", "0777", link="/lib/y")
+    assert changed(plan(inventory, facts)) == []
+
+
+def test_mongod_starts_at_boot_in_its_mode_and_nothing_is_enabled_without_systemd():
+    assert boot_units(MongoSettings(mode="mongod")) == ["supervisor", "nginx", "mongod"]
+    inventory = make_inventory()
+    step = boot_step(plan(inventory, bare_facts()))         # a container whose init is not systemd
+    assert (step.changed, step.why) == (False, "no systemd here")
 
 
 def test_a_provisioned_server_needs_nothing():
