@@ -90,7 +90,12 @@ def deploy_release(c, team, inventory, source_dir, cache_dir=".cache/wheels", ss
     say(c, f"rsync: working tree -> {paths.releases}/{release_id}")
     # Files unchanged since the live release become hard links to it (relative to the new release's folder).
     link_dest = "../../current/" if facts["current"] else None
-    rsync(c, source_dir, f"{paths.releases}/{release_id}", ssh_options, link_dest=link_dest)
+    try:
+        rsync(c, source_dir, f"{paths.releases}/{release_id}", ssh_options, link_dest=link_dest)
+    except TeamTaskError as error:      # disk full, connection cut: no half-written release stays behind
+        runner.run(c, commands.release(paths, "abandon", release_id), check=False)
+        raise TeamTaskError(f"{error}: release {release_id} was not made (is the server's disk full?); "
+                            "the live release is unchanged") from None
     host = team_host(team.name, inventory.domain)
     run_release(c, team.name, "deploy", release_id, requirements_hash, host)
     say(c, f"release {release_id} is live at http://{host}/ "

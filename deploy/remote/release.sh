@@ -13,6 +13,7 @@
 #   activate <id> <host-header>        switch current to <id>, reload uwsgi, check /healthz; back on failure
 #   deploy <id> <req-hash> <host-header>   prepare + activate + prune, under one lock
 #   rollback <host-header>             activate the newest good release older than current
+#   abandon <id>                       remove releases/<id> whose upload did not finish (never a prepared one)
 #   list                               the releases, newest first, with current and failed ones marked
 #   prune                              keep the newest $keep releases (and current, and the previous one)
 #
@@ -187,6 +188,15 @@ cmd_prune() {
     done
 }
 
+cmd_abandon() {
+    # A release whose rsync failed (disk full, connection cut): removed, so nothing half-written stays.
+    local id=$1
+    [ "$id" != "$(current_id)" ] || die "release $id is live; not removing it"
+    [ ! -f "$releases/$id/RELEASE" ] || die "release $id is prepared; not removing it"
+    rm -rf "${releases:?}/$id"
+    say "release $id: removed (its upload did not finish)"
+}
+
 cmd_list() {
     local cur r mark
     cur=$(current_id)
@@ -214,9 +224,10 @@ main() {
                   local prev; prev=$(previous_id)
                   [ -n "$prev" ] || die "no good release older than $(current_id) to roll back to"
                   activate "$prev" "$1" ;;
+        abandon)  [ $# -eq 1 ] || die "usage: abandon <id>"; with_lock; cmd_abandon "$@" ;;
         list)     cmd_list ;;
         prune)    with_lock; cmd_prune ;;
-        *)        die "unknown subcommand '${sub}' (facts, env, prepare, activate, deploy, rollback, list, prune)" ;;
+        *)        die "unknown subcommand '${sub}' (facts, env, prepare, activate, deploy, rollback, abandon, list, prune)" ;;
     esac
 }
 
