@@ -121,8 +121,10 @@ def down(c):
 
 @task(help={"teams": "class sizes to provision, comma-separated (default 1,3,6)"})
 def bench(c, teams="1,3,6"):
-    """Print what provisioning costs as a class grows (SSH round trips, time) and a site's requests/s."""
-    from lab import benchmarks
+    """Print what provisioning costs as a class grows (SSH round trips, time), a site's requests/s, and what
+    durable (journaled) writes cost."""
+    from lab import benchmarks, durability_bench
+    durability_bench.run()
     try:
         localhost.require_root("the benchmark starts an isolated host")
         localhost.ensure_packages(localhost.HOST_PACKAGES)

@@ -8,7 +8,7 @@ import threading
 import click
 from flask import current_app
 from flask.cli import with_appcontext
-from pymongo import ASCENDING, DESCENDING, MongoClient
+from pymongo import ASCENDING, DESCENDING, MongoClient, WriteConcern
 from pymongo.errors import ConfigurationError
 from pymongo.uri_parser import parse_uri
 
@@ -41,10 +41,17 @@ def get_client(uri):
         return _clients[uri]
 
 
+def journaled(write_concern):
+    """The URI's write concern (w=majority stays) with j=True: a write is acknowledged only once it is
+    in the database's journal, so a database killed right after a "Thanks" keeps what it thanked for."""
+    return WriteConcern(**{**write_concern.document, "j": True})
+
+
 def get_db():
-    """The app's database (MONGO_URI), with its indexes in place."""
+    """The app's database (MONGO_URI), with its indexes in place; every write through it is journaled."""
     app = current_app
-    database = get_client(app.config["MONGO_URI"]).get_default_database()
+    client = get_client(app.config["MONGO_URI"])
+    database = client.get_default_database(write_concern=journaled(client.write_concern))
     state = app.extensions["rapidnews_db"]
     if not state["indexes_ready"]:
         create_indexes(database)

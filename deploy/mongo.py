@@ -118,12 +118,22 @@ def secantus_bootstrap_commands(mongodb):
     ]
 
 
+def durable_options(mongodb):
+    """What every team's URI asks for so that an acknowledged write survives a crash: journaled writes,
+    and on a replica set a majority of members (one member's journal dies with its machine). An option
+    the instructor set in mongodb.options is left as they set it."""
+    wanted = ["journal=true"] + (["w=majority"] if "replicaSet=" in mongodb.options else [])
+    given = {option.split("=")[0] for option in mongodb.options.split("&") if option}
+    return [option for option in wanted if option.split("=")[0] not in given]
+
+
 def team_uri_template(mongodb, team):
     """The team's URI with ${HN_PW} where its password goes."""
+    options = durable_options(mongodb)
     if mongodb.mode == "external":
-        options = f"authSource={team}" + (f"&{mongodb.options}" if mongodb.options else "")
-        return f"mongodb://{team}:${{HN_PW}}@{mongodb.hosts}/{team}?{options}"
-    return local_uri(mongodb, team, "HN_PW", team)
+        options = [f"authSource={team}"] + ([mongodb.options] if mongodb.options else []) + options
+        return f"mongodb://{team}:${{HN_PW}}@{mongodb.hosts}/{team}?{'&'.join(options)}"
+    return local_uri(mongodb, team, "HN_PW", team) + "?" + "&".join(options)
 
 
 def team_user_commands(mongodb, team):

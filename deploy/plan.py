@@ -22,6 +22,17 @@ REQUIRED_COMMANDS = {
     "visudo": "sudo",
 }
 RUNNING = {"nginx": "nginx", "supervisor": "supervisord"}   # process names, as pgrep -x sees them
+SYSTEMD_RUNNING = "/run/systemd/system"     # present where systemd is the init (a server, not a container's stub)
+
+
+def boot_units(mongodb):
+    """The systemd units that must start at boot for every site to answer after a reboot with no command run:
+    supervisor starts the teams' apps and SecantusDB (autostart), nginx serves them, mongod in its mode."""
+    return ["supervisor", "nginx"] + (["mongod"] if mongodb.mode == "mongod" else [])
+
+
+def wanted_at_boot(unit):
+    return f"/etc/systemd/system/multi-user.target.wants/{unit}.service"
 
 
 def desired_files(view):
@@ -52,7 +63,8 @@ def facts_query(view, files):
         "users": names + [layout.DB_USER],
         "files": [f.path for f in files + tool_files()] + [f"{layout.WHEELS}/.digest",
                                                            f"{layout.TOOLS_VENV}/.hacknode", DEBIAN_DEFAULT_SITE],
-        "paths": [p for name in names for p in plan_team.team_fact_paths(name)] + [layout.MONGO_ADMIN_FILE],
+        "paths": [p for name in names for p in plan_team.team_fact_paths(name)] + [layout.MONGO_ADMIN_FILE,
+                  SYSTEMD_RUNNING] + [wanted_at_boot(unit) for unit in boot_units(view.mongodb)],
         "teams_glob": f"{layout.TEAMS_DIR}/*",
         "running": {**RUNNING, **mongo.running_patterns(view.mongodb)},
     }
@@ -67,6 +79,17 @@ def plan_packages(server, facts):
         "apt-get update -qq || hn_fail 'apt-get update failed: the server needs a package source for: "
         + " ".join(missing) + "'",
         "apt-get install -y -qq --no-install-recommends " + " ".join(missing) + " >/dev/null"])
+
+
+def plan_boot(server, facts, mongodb):
+    """Enable at boot what must start at boot, where systemd runs (elsewhere nothing starts at boot)."""
+    if not facts.has(SYSTEMD_RUNNING):
+        return Step(server, "start at boot", False, "no systemd here")
+    off = [unit for unit in boot_units(mongodb) if not facts.has(wanted_at_boot(unit))]
+    if not off:
+        return Step(server, "start at boot", False)
+    return Step(server, "start at boot", True, "not enabled: " + " ".join(off), [
+        f"systemctl enable {' '.join(off)} >/dev/null 2>&1 || hn_fail 'systemctl enable {' '.join(off)} failed'"])
 
 
 def plan_wheels(server, facts, artifacts):
@@ -171,6 +194,7 @@ def plan_server(view, facts, files, artifacts, prune=False):
     # the database's own program goes live in its step, before teams need it
     config_steps = plan_configs(server, view.teams, facts, [f for f in files if f.path != layout.SECANTUS_CONF])
     steps += config_steps
+    steps.append(plan_boot(server, facts, view.mongodb))     # after the database step installed mongod
     services_down = [name for name, up in facts.running.items() if not up]
     any_change = any(s.changed for s in steps)
     steps.append(Step(server, "services", bool(services_down) or any_change,

@@ -31,9 +31,11 @@ def run_release(c, team_name, subcommand, *args):
     return runner.run(c, commands.release(TeamPaths(team_name), subcommand, *args), show=True)
 
 
-def server_facts(c, team_name, requirements_hash):
-    """{'python': '3.11', 'arch': 'x86_64', 'env': 'present'|'missing', 'current': <release id> or ''}."""
-    result = runner.run(c, commands.release(TeamPaths(team_name), "facts", requirements_hash))
+def server_facts(c, team_name, requirements_hash, claim=None):
+    """{'python': '3.11', 'arch': 'x86_64', 'env': 'present'|'missing', 'current': <release id> or ''};
+    with `claim`, the release directory of that id is made for this deploy alone (refused if it exists)."""
+    result = runner.run(c, commands.release(TeamPaths(team_name), "facts", requirements_hash,
+                                            *([claim] if claim else [])))
     return dict(part.split("=", 1) for part in result.stdout.split())
 
 
@@ -81,14 +83,19 @@ def deploy_release(c, team, inventory, source_dir, cache_dir=".cache/wheels", ss
     release_id = release.new_release_id(source_dir)
     paths = TeamPaths(team.name)
     say(c, f"deploy {Path(source_dir).resolve()} as release {release_id} (team {team.name}, server {team.server})")
-    facts = server_facts(c, team.name, requirements_hash)
+    facts = server_facts(c, team.name, requirements_hash, claim=release_id)
     if facts["env"] == "missing":
         say(c, f"requirements.txt changed (virtualenv envs/{requirements_hash} is new): it is built before the switch")
         ship_wheels(c, team.name, source_dir, facts, cache_dir, ssh_options)
     say(c, f"rsync: working tree -> {paths.releases}/{release_id}")
     # Files unchanged since the live release become hard links to it (relative to the new release's folder).
     link_dest = "../../current/" if facts["current"] else None
-    rsync(c, source_dir, f"{paths.releases}/{release_id}", ssh_options, link_dest=link_dest)
+    try:
+        rsync(c, source_dir, f"{paths.releases}/{release_id}", ssh_options, link_dest=link_dest)
+    except TeamTaskError as error:      # disk full, connection cut: no half-written release stays behind
+        runner.run(c, commands.release(paths, "abandon", release_id), check=False)
+        raise TeamTaskError(f"{error}: release {release_id} was not made (is the server's disk full?); "
+                            "the live release is unchanged") from None
     host = team_host(team.name, inventory.domain)
     run_release(c, team.name, "deploy", release_id, requirements_hash, host)
     say(c, f"release {release_id} is live at http://{host}/ "

@@ -134,6 +134,23 @@ def _host_keys(index, state_dir):
     return sorted((keys / "etc/ssh").glob("ssh_host_*"))
 
 
+# Units of this machine a class server has no use for: masked on a booted host (they would only slow its boot).
+NOT_ON_A_CLASS_SERVER = ("postgresql.service", "avahi-daemon.service", "avahi-daemon.socket", "getty@tty1.service",
+                         "systemd-timesyncd.service")
+# Enabled on this machine, but a fresh server may have them installed and not enabled: disabled on a booted host,
+# so that what starts them at its boot is provisioning (plan.plan_boot), as on a real server.
+LEFT_TO_PROVISIONING = ("supervisor.service", "nginx.service")
+
+
+def prepare_boot(root):
+    """Make the merged tree boot as a class server would (through the overlay, into the upper layer)."""
+    for unit in NOT_ON_A_CLASS_SERVER:
+        (root / "etc/systemd/system" / unit).unlink(missing_ok=True)
+        (root / "etc/systemd/system" / unit).symlink_to("/dev/null")
+    for unit in LEFT_TO_PROVISIONING:
+        (root / "etc/systemd/system/multi-user.target.wants" / unit).unlink(missing_ok=True)
+
+
 def forget_host_key(address):
     """Drop `address` from this user's known_hosts (ssh and rsync refuse a changed host key). Returns True
     when an entry went."""

@@ -2,8 +2,10 @@
 
 Each host is a systemd-nspawn container running sshd, in its own network namespace and on its own
 copy-on-write view of this machine's root filesystem, with its own root SSH key, machine-id, hostname
-and host keys (lab/hostparts.py makes and removes those parts).
-State of a host: <state_dir>/<name>/{upper,work,root,key,key.pub,index,pid,log}; default state_dir
+and host keys (lab/hostparts.py makes and removes those parts). A host started with boot=True boots
+systemd instead, as a real server does: its enabled units (ssh, and what provisioning enables) start at
+boot, and reboot_host stops and starts it again with its disk as it was.
+State of a host: <state_dir>/<name>/{upper,work,root,key,key.pub,index,boot,pid,log}; default state_dir
 /var/lib/hacknode/hosts. nspawn runs detached, so a host outlives the process that started it.
 Needs root.
 """
@@ -38,6 +40,7 @@ class Host:
     address: str
     root_key: str      # private key that logs in as root (0600, in the state directory)
     ssh_port: int = 22
+    boot: bool = False  # systemd is its PID 1 (a booted server), not sshd alone
 
     @property
     def gateway(self):
@@ -59,7 +62,8 @@ def _paths(name, state_dir):
 
 
 def _host(name, index, state):
-    return Host(name=name, index=index, address=hostparts.host_address(index), root_key=str(state / "key"))
+    return Host(name=name, index=index, address=hostparts.host_address(index), root_key=str(state / "key"),
+                boot=(state / "boot").is_file())
 
 
 def _nspawn_pids(root):
@@ -103,16 +107,17 @@ def running_hosts(state_dir=None):
     return hosts
 
 
-def start_host(name, index, state_dir=None):
-    """Start host `name` at 10.131.<index>.2 and return it once root can run a command over SSH.
-    Idempotent: a running host that answers SSH is returned as it is; a broken one is remade."""
+def start_host(name, index, state_dir=None, boot=False):
+    """Start host `name` at 10.131.<index>.2 and return it once root can run a command over SSH; with
+    `boot`, the container boots systemd. Idempotent: a running host that answers SSH is returned as it is;
+    a broken one is remade."""
     if not 1 <= index <= 250:
         raise HostError(f"host {name}: index {index} is not in 1..250")
     state = _paths(name, state_dir)
     if (state / "index").is_file():
         if int((state / "index").read_text()) == index and _nspawn_pids(state / "root"):
             host = _host(name, index, state)
-            if _answers_ssh(host):
+            if _answers_ssh(host) and host.boot == boot:
                 return host
     if state.exists() or hostparts.netns_exists(name):   # a broken host or the remains of one
         stop_host(name, state_dir)
@@ -120,30 +125,40 @@ def start_host(name, index, state_dir=None):
         if other.index == index:
             raise HostError(f"host {name}: index {index} is already used by host {other.name}")
     try:
-        return _start(name, index, state)
+        return _start(name, index, state, boot)
     except BaseException:
         stop_host(name, state_dir)
         raise
 
 
-def _start(name, index, state):
-    host = _host(name, index, state)
-    root = state / "root"
+def _start(name, index, state, boot):
     state.mkdir(parents=True, exist_ok=True)
     (state / "index").write_text(f"{index}\n")   # first: stop_host finds the veth pair to remove by it
+    if boot:
+        (state / "boot").touch()
     hostparts.make_root(state, name, index)
+    if boot:
+        hostparts.prepare_boot(state / "root")
     hostparts.make_network(name, index)
+    return _run_container(_host(name, index, state), state)
 
+
+def _container_command(host, state):
     # Not `ip netns exec ... systemd-nspawn`: that remounts /sys and nspawn then fails to find cgroups.
     command = [
-        "systemd-nspawn", f"--directory={root}", f"--machine={name}", f"--hostname={name}",
-        "--quiet", "--register=no", "--keep-unit", "--as-pid2", "--console=pipe",
-        f"--network-namespace-path=/run/netns/{name}",
+        "systemd-nspawn", f"--directory={state / 'root'}", f"--machine={host.name}", f"--hostname={host.name}",
+        "--quiet", "--register=no", "--keep-unit", "--console=pipe",
+        f"--network-namespace-path=/run/netns/{host.name}",
         "--link-journal=no", "--resolv-conf=off", "--timezone=off",
         # Hide every host's state (keys, upper layers) and this repository: code reaches a host over SSH only.
         f"--tmpfs={state.parent}", f"--tmpfs={REPO}",
-        "/bin/sh", "-c", INIT,
     ]
+    return command + (["--boot"] if host.boot else ["--as-pid2", "/bin/sh", "-c", INIT])
+
+
+def _run_container(host, state):
+    """Run the host's container on its parts (made already) and return the host once root can log in."""
+    name, command = host.name, _container_command(host, state)
     with open(state / "log", "ab") as log:
         nspawn = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True)
     (state / "pid").write_text(f"{nspawn.pid}\n")
@@ -161,13 +176,22 @@ def _start(name, index, state):
     return host
 
 
-def stop_host(name, state_dir=None):
-    """Stop host `name` and delete everything it made: container, mounts, netns and veth, state.
-    Idempotent; raises HostError rather than leave a mount behind."""
+def reboot_host(name, state_dir=None):
+    """Stop host `name`'s container and start it again on the same disk (upper layer), network and keys, as
+    a server reboots; returns the host once root can log in. Only a booted host (boot=True) starts what its
+    enabled units start; the other kind comes back with sshd alone."""
     state = _paths(name, state_dir)
-    root = state / "root"
-    # SIGTERM makes nspawn SIGKILL the container's PID 1, which ends every process inside.
-    for sig, wait in ((signal.SIGTERM, 10), (signal.SIGKILL, 5)):
+    if not (state / "index").is_file():
+        raise HostError(f"host {name}: no such host to reboot")
+    host = _host(name, int((state / "index").read_text()), state)
+    _stop_container(state / "root", 60 if host.boot else 10)
+    return _run_container(host, state)
+
+
+def _stop_container(root, grace):
+    # SIGTERM makes nspawn shut a booted systemd down in order (SIGRTMIN+3), or SIGKILL the container's
+    # PID 1 (sshd's stub init), which ends every process inside; SIGKILL only if that takes too long.
+    for sig, wait in ((signal.SIGTERM, grace), (signal.SIGKILL, 5)):
         pids = _nspawn_pids(root)
         for pid in pids:
             os.kill(pid, sig)
@@ -180,6 +204,13 @@ def stop_host(name, state_dir=None):
                     pass
             pids = _nspawn_pids(root)
             time.sleep(0.05)
+
+
+def stop_host(name, state_dir=None):
+    """Stop host `name` and delete everything it made: container, mounts, netns and veth, state.
+    Idempotent; raises HostError rather than leave a mount behind."""
+    state = _paths(name, state_dir)
+    _stop_container(state / "root", 10)
     left = hostparts.unmount(state)
     index = int((state / "index").read_text()) if (state / "index").is_file() else None
     hostparts.remove_network(name, index)

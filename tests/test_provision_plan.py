@@ -3,6 +3,7 @@ import dataclasses
 import subprocess
 
 import pytest
+from pymongo.uri_parser import parse_uri
 
 from deploy import layout, mongo
 from deploy.artifacts import Artifacts
@@ -11,7 +12,8 @@ from deploy.errors import ProvisionError
 from deploy.facts import Facts, PathFact
 from deploy.layout import TeamPaths
 from deploy.model import Inventory, MongoSettings, Server, Team
-from deploy.plan import REQUIRED_COMMANDS, desired_files, plan_server, tool_files
+from deploy.plan import (REQUIRED_COMMANDS, SYSTEMD_RUNNING, boot_units, desired_files, plan_server, tool_files,
+                         wanted_at_boot)
 from deploy.plan_team import team_dirs
 
 KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHv4pJc1xKyD2u0x9mJ2Q8m3q4u2S3vY1xXo3N9gZp7B ada@laptop"
@@ -81,6 +83,30 @@ def test_a_fresh_server_gets_every_step_in_order():
     packages = steps[0].commands[-1]
     assert packages.startswith("apt-get install") and packages.split()[-6:-1] == \
         ["curl", "nginx", "python3-venv", "rsync", "supervisor"]
+
+
+def boot_step(steps):
+    return next(s for s in steps if s.name == "start at boot")
+
+
+def test_where_systemd_runs_what_must_start_at_boot_is_enabled():
+    inventory = make_inventory()
+    facts = provisioned_facts(inventory)
+    facts.paths[SYSTEMD_RUNNING] = root_file("0755")
+    facts.paths[wanted_at_boot("supervisor")] = PathFact("root", "root", "0777", link="/lib/x")
+    steps = plan(inventory, facts)
+    assert changed(steps) == [("main", "start at boot"), ("main", "services")]
+    assert boot_step(steps).why == "not enabled: nginx"
+    assert boot_step(steps).commands[0].startswith("systemctl enable nginx >/dev/null")
+    facts.paths[wanted_at_boot("nginx")] = PathFact("root", "root", "0777", link="/lib/y")
+    assert changed(plan(inventory, facts)) == []
+
+
+def test_mongod_starts_at_boot_in_its_mode_and_nothing_is_enabled_without_systemd():
+    assert boot_units(MongoSettings(mode="mongod")) == ["supervisor", "nginx", "mongod"]
+    inventory = make_inventory()
+    step = boot_step(plan(inventory, bare_facts()))         # a container whose init is not systemd
+    assert (step.changed, step.why) == (False, "no systemd here")
 
 
 def test_a_provisioned_server_needs_nothing():
@@ -185,7 +211,7 @@ def test_team_database_uri_is_written_for_the_team_alone_and_never_holds_a_liter
     database = next(s for s in steps if s.scope == "hacknode1" and s.name == "database").commands
     text = "\n".join(database)
     assert "HN_PW=$(hn_secret)" in text
-    assert "mongodb://hacknode1:${HN_PW}@127.0.0.1:27017/hacknode1" in text
+    assert "mongodb://hacknode1:${HN_PW}@127.0.0.1:27017/hacknode1?journal=true" in text
     assert "chown hacknode1:hacknode1 /home/hacknode1/.hacknode/mongo_uri.new && chmod 0400" in text
 
 
@@ -198,7 +224,21 @@ def test_external_mode_needs_the_admin_uri_in_the_environment(monkeypatch):
     monkeypatch.setenv("CLASS_MONGO_ADMIN", "mongodb://admin:secret@db1:27017/admin")
     assert mongo.admin_uri_input(settings) == "mongodb://admin:secret@db1:27017/admin\n"
     assert mongo.team_uri_template(settings, "hacknode1") == \
-        "mongodb://hacknode1:${HN_PW}@db1:27017/hacknode1?authSource=hacknode1&replicaSet=rs0"
+        "mongodb://hacknode1:${HN_PW}@db1:27017/hacknode1?authSource=hacknode1&replicaSet=rs0&journal=true&w=majority"
+
+
+@pytest.mark.parametrize("settings, uri", [
+    (MongoSettings(mode="secantus"), "mongodb://team1:${HN_PW}@127.0.0.1:27017/team1?journal=true"),
+    (MongoSettings(mode="mongod", port=27018), "mongodb://team1:${HN_PW}@127.0.0.1:27018/team1?journal=true"),
+    (MongoSettings(mode="external", hosts="db1:27017", options="tls=true"),
+     "mongodb://team1:${HN_PW}@db1:27017/team1?authSource=team1&tls=true&journal=true"),
+    (MongoSettings(mode="external", hosts="db1:27017,db2:27017", options="replicaSet=rs0&w=2"),
+     "mongodb://team1:${HN_PW}@db1:27017,db2:27017/team1?authSource=team1&replicaSet=rs0&w=2&journal=true"),
+])
+def test_every_team_uri_asks_for_journaled_writes(settings, uri):
+    assert mongo.team_uri_template(settings, "team1") == uri
+    options = parse_uri(uri.replace("${HN_PW}", "pw"))["options"]   # pymongo reads it as a durable write concern
+    assert options["journal"] is True
 
 
 def test_a_team_named_like_a_user_hacknode_did_not_make_is_refused():

@@ -206,3 +206,22 @@ def test_facts_name_the_python_the_virtualenv_and_the_live_release(home):
     python, arch, env, current = out.split()
     assert python.startswith("python=3.") and arch.startswith("arch=")
     assert (env, current) == ("env=present", f"current={IDS[0]}")
+
+
+def test_a_deploy_claims_its_release_directory_and_a_second_one_of_that_id_is_refused(home):
+    code, out = run_script(home, "facts", "aaaaaaaaaaaa", IDS[1])
+    assert code == 0 and (Path(home.releases) / IDS[1]).is_dir()
+    code, out = run_script(home, "facts", "aaaaaaaaaaaa", IDS[1])      # a second member, the same second
+    assert code == 1
+    assert f"release {IDS[1]} is being made by another deploy of" in out and "deploy again" in out
+
+
+def test_an_upload_that_did_not_finish_is_removed_but_never_a_prepared_or_live_release(home):
+    (Path(home.releases) / IDS[1] / "app").mkdir(parents=True)      # rsync stopped half-way
+    code, out = run_script(home, "abandon", IDS[1])
+    assert code == 0 and f"release {IDS[1]}: removed" in out
+    assert not (Path(home.releases) / IDS[1]).exists()
+    make_release(home, IDS[0])
+    code, out = run_script(home, "abandon", IDS[0])
+    assert code == 1 and "is prepared; not removing it" in out
+    assert (Path(home.releases) / IDS[0] / "RELEASE").is_file()

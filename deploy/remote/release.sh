@@ -6,12 +6,14 @@
 # so this script names no path itself and works whatever is installed on the server (bash, python3, coreutils).
 #
 # Subcommands:
-#   facts <req-hash>                   print "python=3.11 arch=x86_64 env=present|missing current=<id>"
+#   facts <req-hash> [<new-id>]        print "python=3.11 arch=x86_64 env=present|missing current=<id>"; with
+#                                      <new-id>, claim releases/<new-id> for this deploy's rsync (refused if taken)
 #   env <req-hash> <requirements>      build virtualenv envs/<req-hash> from the wheelhouses unless it exists
 #   prepare <id> <req-hash>            make releases/<id> (already rsynced) runnable: its virtualenv, RELEASE
 #   activate <id> <host-header>        switch current to <id>, reload uwsgi, check /healthz; back on failure
 #   deploy <id> <req-hash> <host-header>   prepare + activate + prune, under one lock
 #   rollback <host-header>             activate the newest good release older than current
+#   abandon <id>                       remove releases/<id> whose upload did not finish (never a prepared one)
 #   list                               the releases, newest first, with current and failed ones marked
 #   prune                              keep the newest $keep releases (and current, and the previous one)
 #
@@ -47,7 +49,12 @@ previous_id() {
 file_hash() { sha256sum "$1" | cut -c1-12; }
 
 cmd_facts() {
-    local want=$1 env=missing
+    local want=$1 claim=${2:-} env=missing
+    # mkdir is atomic: two members deploying in the same second would otherwise rsync into one directory
+    # and make a release of both trees mixed. The second is refused before it ships anything.
+    if [ -n "$claim" ] && ! mkdir "$releases/$claim" 2>/dev/null; then
+        die "release $claim is being made by another deploy of $team started in the same second: deploy again"
+    fi
     [ -f "$envs/$want/$ENV_COMPLETE" ] && env=present
     echo "python=$(python3 -c 'import sys; print("%d.%d" % sys.version_info[:2])') arch=$(uname -m) env=$env" \
          "current=$(current_id)"
@@ -181,6 +188,15 @@ cmd_prune() {
     done
 }
 
+cmd_abandon() {
+    # A release whose rsync failed (disk full, connection cut): removed, so nothing half-written stays.
+    local id=$1
+    [ "$id" != "$(current_id)" ] || die "release $id is live; not removing it"
+    [ ! -f "$releases/$id/RELEASE" ] || die "release $id is prepared; not removing it"
+    rm -rf "${releases:?}/$id"
+    say "release $id: removed (its upload did not finish)"
+}
+
 cmd_list() {
     local cur r mark
     cur=$(current_id)
@@ -197,7 +213,7 @@ main() {
     local sub=${1:-}; shift || true
     cd "$(dirname "$releases")"
     case "$sub" in
-        facts)    [ $# -eq 1 ] || die "usage: facts <req-hash>"; cmd_facts "$@" ;;
+        facts)    [ $# -ge 1 ] && [ $# -le 2 ] || die "usage: facts <req-hash> [<new-id>]"; cmd_facts "$@" ;;
         env)      [ $# -eq 2 ] || die "usage: env <req-hash> <requirements>"; with_lock; cmd_env "$@" ;;
         prepare)  [ $# -eq 2 ] || die "usage: prepare <id> <req-hash>"; with_lock; cmd_prepare "$@" ;;
         activate) [ $# -eq 2 ] || die "usage: activate <id> <host-header>"; with_lock; activate "$@"; cmd_prune ;;
@@ -208,9 +224,10 @@ main() {
                   local prev; prev=$(previous_id)
                   [ -n "$prev" ] || die "no good release older than $(current_id) to roll back to"
                   activate "$prev" "$1" ;;
+        abandon)  [ $# -eq 1 ] || die "usage: abandon <id>"; with_lock; cmd_abandon "$@" ;;
         list)     cmd_list ;;
         prune)    with_lock; cmd_prune ;;
-        *)        die "unknown subcommand '${sub}' (facts, env, prepare, activate, deploy, rollback, list, prune)" ;;
+        *)        die "unknown subcommand '${sub}' (facts, env, prepare, activate, deploy, rollback, abandon, list, prune)" ;;
     esac
 }
 

@@ -21,7 +21,8 @@ FIRST_INDEX, LAST_INDEX = 100, 199
 
 @pytest.fixture(scope="session")
 def host_factory():
-    """make(suffix) -> Host: starts host hn-t<suffix> (once per session; the same suffix gives the same host).
+    """make(suffix, boot=False) -> Host: starts host hn-t<suffix> (once per session; the same suffix gives the same
+    host); with boot, a host that boots systemd as a real server does (lab/testhost.py).
     Stale hn-t* hosts of a killed run are stopped first; every host made is stopped at the end of the session."""
     try:
         localhost.require_root("the end-to-end tests start isolated hosts (or run: ./inv test --fast)")
@@ -39,13 +40,13 @@ def host_factory():
     testhost.stop_all("hn-t")
     made = {}   # name -> index
 
-    def make(suffix):
+    def make(suffix, boot=False):
         name = f"hn-t{suffix}"
         if name not in made:
             if FIRST_INDEX + len(made) > LAST_INDEX:
                 raise testhost.HostError(f"more than {LAST_INDEX - FIRST_INDEX + 1} test hosts in one session")
             made[name] = FIRST_INDEX + len(made)
-        return testhost.start_host(name, made[name])   # returns the running host as it is, or starts it
+        return testhost.start_host(name, made[name], boot=boot)   # returns the running host as it is, or starts it
 
     yield make
     for name in made:
