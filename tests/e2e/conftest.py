@@ -6,6 +6,7 @@ import fcntl
 import os
 import shlex
 import subprocess
+import time
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -33,10 +34,16 @@ def host_factory():
     # a second session is refused instead, while the first holds this lock
     Path(testhost.STATE_DIR).parent.mkdir(parents=True, exist_ok=True)
     lock = open(Path(testhost.STATE_DIR).parent / "e2e.lock", "a+")
-    try:
-        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        pytest.fail("another end-to-end test session is running on this machine; run one at a time", pytrace=False)
+    wait_until = time.monotonic() + float(os.environ.get("HACKNODE_E2E_WAIT", "0"))   # seconds to wait for it
+    while True:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            break
+        except BlockingIOError:
+            if time.monotonic() >= wait_until:
+                pytest.fail("another end-to-end test session is running on this machine; run one at a time "
+                            "(or set HACKNODE_E2E_WAIT=SECONDS to wait for it)", pytrace=False)
+            time.sleep(2)
     testhost.stop_all("hn-t")
     made = {}   # name -> index
 
