@@ -132,6 +132,8 @@ class ClassUnderTest:
             return e.code, e.read().decode()
         except urllib.error.URLError as e:     # nothing answers: no status
             return None, str(e.reason)
+        except OSError as e:                   # it took the connection but never answered (a read timeout)
+            return None, str(e)
 
     def as_team(self, team):
         """A connection to the team's server as the team's UNIX user, with the team's key."""
