@@ -4,6 +4,7 @@ Every test leaves every team healthy."""
 import os
 import threading
 import time
+from pathlib import Path
 
 import pytest
 
@@ -15,6 +16,7 @@ from tests.e2e.faults import (count_marked, cut_ssh_when, figures_table, record,
 from tests.e2e.test_team_tasks import REPO, SSH_OPTIONS, WHEEL_CACHE, copy_of_repo, wait_for_release
 
 pytestmark = pytest.mark.e2e
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 TEAMS = ("hacknode1", "hacknode2", "hacknode3")
 
 
@@ -24,8 +26,11 @@ def step_named(steps, name):
 
 @pytest.fixture(scope="module", autouse=True)
 def print_figures():
+    """The figures, printed (with -s) and written to test-artifacts/faults.md for the README's table."""
     yield
     print("\n\nfault suite figures:\n" + figures_table())
+    ARTIFACTS.mkdir(exist_ok=True)
+    (ARTIFACTS / "faults.md").write_text(figures_table() + "\n")
 
 
 def test_database_killed_right_after_acknowledged_writes_loses_nothing(provisioned_class):
