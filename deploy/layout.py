@@ -18,6 +18,7 @@ MONGO_ADMIN_FILE = f"{ETC}/mongo-admin"     # 0600 root: the admin URI, generate
 INDEX_ROOT = "/var/www/hacknode"            # the class index page nginx serves at /
 LOG_ROOT = "/var/log/hacknode"              # one folder per team (TeamPaths.log_dir)
 SECANTUS_LOG = f"{LOG_ROOT}/secantus.log"   # secantus mode: the database's log ("secantus" is no team name)
+TEAM_PROFILE = "/etc/profile.d/hacknode-team.sh"   # a team's login shells: its umask and TMPDIR
 SUPERVISORCTL = "/usr/bin/supervisorctl"    # Debian's; the only command teams may run with sudo
 KEEP_RELEASES = 5
 
@@ -75,6 +76,10 @@ class TeamPaths:
         return f"{self.run_dir}/reload"
 
     @property
+    def tmp(self):             # 0700: the team's TMPDIR, so nothing of it passes through the shared /tmp
+        return f"{self.home}/tmp"
+
+    @property
     def secrets(self):         # 0700 team:team
         return f"{self.home}/.hacknode"
 
@@ -97,6 +102,14 @@ class TeamPaths:
     @property
     def nginx_location(self):  # the team's location (path prefix), included by the server's default block
         return f"{ETC}/nginx/locations/{self.team}.conf"
+
+    @property
+    def limits(self):          # pam_limits: the team's SSH sessions (supervisor's uwsgi carries its own)
+        return f"/etc/security/limits.d/hacknode-{self.team}.conf"
+
+    @property
+    def slice(self):           # where systemd runs: the team's cgroup (memory, tasks, CPU weight)
+        return f"/etc/systemd/system/hacknode-{self.team}.slice"
 
     @property
     def sudoers(self):
