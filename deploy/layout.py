@@ -108,9 +108,5 @@ class TeamPaths:
         return f"/etc/security/limits.d/hacknode-{self.team}.conf"
 
     @property
-    def slice(self):           # where systemd runs: the team's cgroup (memory, tasks, CPU weight)
-        return f"/etc/systemd/system/hacknode-{self.team}.slice"
-
-    @property
     def sudoers(self):
         return f"/etc/sudoers.d/hacknode-{self.team}"

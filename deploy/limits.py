@@ -4,9 +4,9 @@ Where each applies (configs rendered from deploy/templates/):
 - the team's uwsgi under supervisor, and all it starts: supervisor applies no limits.conf, so its command
   itself carries them (`prlimit` for address space, tasks and open files, `nice` for the CPU share), and
   uwsgi reloads a worker grown past half the memory (reload-on-rss);
-- the team's SSH sessions, and all they start: pam_limits (/etc/security/limits.d/hacknode-<team>.conf);
-- where systemd runs the server: the team's slice (MemoryMax, TasksMax, CPUWeight) for the whole team.
-Pure functions only."""
+- the team's SSH sessions, and all they start: pam_limits (/etc/security/limits.d/hacknode-<team>.conf).
+rlimits bound each process (memory) or the team's user (tasks); a cgroup per team (systemd slice) would bound
+the team as a whole, and is not made yet. Pure functions only."""
 import math
 
 NICE_STEP = 1.25      # the kernel's scheduler gives each nice level about 1.25x less CPU weight than the one before
