@@ -85,6 +85,7 @@ def teardown_commands(mongodb):
         f"for f in {layout.TEAMS_DIR}/*; do [ -e \"$f\" ] || continue; hn_teardown_team \"$(basename \"$f\")\"; done",
         "supervisorctl stop hacknode-secantus >/dev/null 2>&1 || true",
         f"rm -f {layout.SECANTUS_CONF} {layout.NGINX_SITE} && supervisorctl update >/dev/null 2>&1 || true",
+        f"rm -f {layout.TEAM_PROFILE} {layout.PAM_UMASK_PROFILE} && pam-auth-update --package >/dev/null 2>&1 || true",
         "nginx -t 2>/dev/null && hn_service nginx reload || true",
         f"rm -rf {layout.ETC} {layout.INDEX_ROOT} /opt/hacknode /var/log/hacknode",
         f"id -u {layout.DB_USER} >/dev/null 2>&1 && userdel {layout.DB_USER} || true",

@@ -36,7 +36,11 @@ def plan_user(team_name, facts):
     commands = []
     if not facts.users.get(t):
         commands += [f"getent group {t} >/dev/null || groupadd {t}",
-                     f"useradd --create-home --home-dir {p.home} --shell /bin/bash --gid {t} {t}"]
+                     f"useradd --create-home --home-dir {p.home} --shell /bin/bash --gid {t} "
+                     f"--comment '{layout.TEAM_GECOS}' {t}"]
+    elif facts.gecos.get(t) != layout.TEAM_GECOS:
+        # every session of the team (SSH commands too, not only login shells) gets umask 0027 from pam_umask
+        commands.append(f"usermod --comment '{layout.TEAM_GECOS}' {t}")
     if not facts.has(f"{layout.TEAMS_DIR}/{t}"):
         # the record of what provisioning made: a team dropped from the inventory is found and removed by it
         commands.append(f"install -d -m 0755 {layout.TEAMS_DIR} && touch {layout.TEAMS_DIR}/{t}")

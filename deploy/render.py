@@ -88,6 +88,7 @@ def render_server(view):
         "nginx-site.conf.j2", dict(common, etc=layout.ETC, index_root=layout.INDEX_ROOT))
     files[f"{layout.INDEX_ROOT}/index.html"] = render_template("index.html.j2", dict(common, teams=teams))
     files[layout.TEAM_PROFILE] = render_template("profile-team.sh.j2", dict(common, teams_dir=layout.TEAMS_DIR))
+    files[layout.PAM_UMASK_PROFILE] = render_template("pam-umask.j2", common)
     if view.mongodb.mode == "secantus":
         files[layout.SECANTUS_CONF] = render_template("supervisor-secantus.conf.j2", dict(
             common, mongodb=view.mongodb, db_user=layout.DB_USER, tools_venv=layout.TOOLS_VENV,
@@ -114,6 +115,8 @@ def review_name(server_name, path):
         return f"supervisor/{server_name}.secantus.conf"
     if path == layout.TEAM_PROFILE:
         return f"limits/{server_name}.profile.sh"
+    if path == layout.PAM_UMASK_PROFILE:
+        return f"limits/{server_name}.pam-umask"
     if path.startswith("/etc/security/limits.d/hacknode-"):
         return f"limits/{base[len('hacknode-'):]}"
     if path.startswith(f"{layout.ETC}/"):

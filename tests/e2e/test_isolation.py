@@ -121,17 +121,17 @@ def test_another_teams_files_processes_socket_database_and_program_are_closed(pr
 def test_a_teams_tmp_files_and_temporary_folder_are_its_own(provisioned_class):
     made = provisioned_class
     with made.as_team(VICTIM) as c:
-        # a login shell (an interactive session) writes a file to the shared /tmp and one to its TMPDIR
-        c.run("bash -lc 'echo secret > /tmp/hn-victim-file; python3 -c \"import tempfile; "
-              "print(tempfile.mkstemp()[1])\" > /tmp/hn-victim-tmpdir'", hide=True)
-        made_in = c.run("cat /tmp/hn-victim-tmpdir", hide=True).stdout.strip()
+        # an SSH command (no login shell: pam_umask) writes to the shared /tmp; a login shell has its own TMPDIR
+        umask = c.run("umask; echo secret > /tmp/hn-victim-file", hide=True).stdout.strip()
+        made_in = c.run("bash -lc 'python3 -c \"import tempfile; print(tempfile.mkstemp()[1])\"'", hide=True).stdout
     with made.as_team(ATTACKER) as c:
         read = c.run("cat /tmp/hn-victim-file", hide=True, warn=True)
         mode = c.run("stat -c %a /tmp/hn-victim-file", hide=True).stdout.strip()
     with made.as_root("main") as root:
-        root.run("rm -f /tmp/hn-victim-file /tmp/hn-victim-tmpdir", hide=True)
-    assert read.failed and "Permission denied" in read.stderr and mode == "640"
-    assert made_in.startswith(f"/home/{VICTIM}/tmp/")
+        root.run("rm -f /tmp/hn-victim-file", hide=True)
+    assert umask == "0027" and mode == "640"
+    assert read.failed and "Permission denied" in read.stderr
+    assert made_in.strip().startswith(f"/home/{VICTIM}/tmp/")
     assert others_healthy(made) == {VICTIM: 200, BYSTANDER: 200}
 
 
@@ -195,9 +195,13 @@ def test_a_cpu_spin_leaves_the_others_front_page_within_three_times_idle(provisi
         time.sleep(1)
         busy = front_page_seconds(made, VICTIM)
         during = others_healthy(made)
+        with made.as_root("main") as root:     # the spin really ran all along, at full speed
+            spinning = root.run(f"ps -u {ATTACKER} -o pcpu=,args= | grep -c '^ *[1-9][0-9.]* python3 -c while'",
+                                hide=True, warn=True).stdout.strip()
         c.run(f"pkill -u {ATTACKER} -f 'while True: pass'", hide=True, warn=True)
         spin.join()
     print(f"front page of {VICTIM}: idle {idle * 1000:.1f} ms, during the spin {busy * 1000:.1f} ms")
+    assert spinning == "4"
     assert busy / idle <= 3, (idle, busy)
     assert during == {VICTIM: 200, BYSTANDER: 200}
 
