@@ -105,6 +105,10 @@ def test_another_teams_files_processes_socket_database_and_program_are_closed(pr
                    "write static", "write logs", "connect uwsgi socket", "read environ"):
         assert probe[attack] == "PermissionError", (attack, probe[attack])
     assert probe["other pids"] >= 3 and probe["umask"] == "0027"           # the victim's master and workers
+    team = next(t for t in made.inventory.teams if t.name == VICTIM)        # its uwsgi carries the team's limits
+    limits = {" ".join(line.split()[:-3]): line.split()[-3] for line in probe["limits"].splitlines()[1:]}
+    assert limits["Max address space"] == str(team.memory_mb * 1024 * 1024)
+    assert (limits["Max processes"], limits["Max open files"]) == (str(team.tasks), str(team.open_files))
     assert not any(value in text for value in secret for text in probe["shown"])   # no secret in a cmdline
     assert probe["own database"] == "ALLOWED"
     for attack in ("other database, own credentials", "other database, no credentials"):
