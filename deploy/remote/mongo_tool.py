@@ -6,6 +6,7 @@
 #   team-user TEAM       user TEAM with readWrite on database TEAM, password $HN_PW   (admin URI: $HN_ADMIN_URI)
 #   drop-team TEAM       drop user TEAM and database TEAM                             (admin URI: $HN_ADMIN_URI)
 #   dump TEAM DIR        every collection of database TEAM as DIR/<collection>.jsonl (extended JSON)
+#   sizes TEAM...        "TEAM KIB" per team: its database's size on disk, "-" where the server cannot say
 import os
 import sys
 import time
@@ -53,6 +54,16 @@ def dump(team, out):
                 f.write(json_util.dumps(doc) + "\n")
 
 
+def sizes(teams):
+    admin = client("HN_ADMIN_URI")
+    for team in teams:
+        try:
+            stats = admin[team].command("dbStats")
+            print(team, int(stats.get("storageSize", stats.get("dataSize", 0)) + stats.get("indexSize", 0)) // 1024)
+        except Exception:  # a database without dbStats (or not answering): the size is unknown, not an error
+            print(team, "-")
+
+
 def main(command, *args):
     if command == "wait":
         wait(*args)
@@ -64,6 +75,8 @@ def main(command, *args):
         drop_team(args[0])
     elif command == "dump":
         dump(*args)
+    elif command == "sizes":
+        sizes(args)
     else:
         sys.exit("mongo-tool: unknown command %r" % command)
 
