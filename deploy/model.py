@@ -31,6 +31,7 @@ class Team:
     keys: tuple = ()          # members' SSH public keys, one "type base64 comment" string each
     processes: int = 2        # uwsgi workers
     threads: int = 2
+    idle_seconds: int = 60    # without a request this long, uwsgi stops its workers (0: never)
 
 
 @dataclass(frozen=True)

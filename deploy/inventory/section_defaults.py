@@ -5,8 +5,8 @@ check_settings, so both places accept exactly the same values.
 """
 from deploy.model import Team
 
-SETTING_KEYS = ("processes", "threads")
-SETTING_LIMITS = {"processes": (1, 32), "threads": (1, 64)}
+SETTING_KEYS = ("processes", "threads", "idle_seconds")
+SETTING_LIMITS = {"processes": (1, 32), "threads": (1, 64), "idle_seconds": (0, 86400)}
 
 
 def check_settings(check, mapping, field, defaults):

@@ -13,6 +13,7 @@
 #   activate <id> <host-header>        switch current to <id>, reload uwsgi, check /healthz; back on failure
 #   deploy <id> <req-hash> <host-header>   prepare + activate + prune, under one lock
 #   rollback <host-header>             activate the newest good release older than current
+#   reload <host-header>               graceful reload of the live release (fab restart), checked like a deploy
 #   abandon <id>                       remove releases/<id> whose upload did not finish (never a prepared one)
 #   list                               the releases, newest first, with current and failed ones marked
 #   prune                              keep the newest $keep releases (and current, and the previous one)
@@ -168,6 +169,18 @@ activate() {
     exit 1
 }
 
+cmd_reload() {
+    # `fab restart`: the same graceful reload as a deploy, same release; requests wait in the socket's
+    # backlog while uwsgi re-executes instead of failing (supervisorctl restart drops them).
+    local id; id=$(current_id)
+    [ -n "$id" ] || die "no live release to reload (deploy first)"
+    reload_uwsgi
+    if wait_healthy "$id" "$1" "$HEALTH_WAIT"; then say "http://$1/healthz: 200, release $id: ok"; return 0; fi
+    echo "[$team] FAILED: release $id did not answer http://$1/healthz after the reload (last answer: $last_health)" >&2
+    tail -n 40 "$uwsgi_log" >&2 2>/dev/null || echo "(cannot read $uwsgi_log)" >&2
+    exit 1
+}
+
 cmd_prune() {
     local cur prev r n=0 e name used
     cur=$(current_id); prev=$(previous_id)
@@ -224,10 +237,11 @@ main() {
                   local prev; prev=$(previous_id)
                   [ -n "$prev" ] || die "no good release older than $(current_id) to roll back to"
                   activate "$prev" "$1" ;;
+        reload)   [ $# -eq 1 ] || die "usage: reload <host-header>"; with_lock; cmd_reload "$@" ;;
         abandon)  [ $# -eq 1 ] || die "usage: abandon <id>"; with_lock; cmd_abandon "$@" ;;
         list)     cmd_list ;;
         prune)    with_lock; cmd_prune ;;
-        *)        die "unknown subcommand '${sub}' (facts, env, prepare, activate, deploy, rollback, abandon, list, prune)" ;;
+        *)        die "unknown subcommand '${sub}' (facts, env, prepare, activate, deploy, rollback, reload, abandon, list, prune)" ;;
     esac
 }
 
