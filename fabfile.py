@@ -192,7 +192,9 @@ print_my_id = team_task(
     lambda inv, team, conn: team_tasks.print_my_id(conn))
 
 
-@task(help={**TEAM_HELP, "hard": "stop and start uwsgi (supervisorctl restart): requests fail meanwhile"})
+# no short flags: -h would be --hard, not --help
+@task(help={**TEAM_HELP, "hard": "stop and start uwsgi (supervisorctl restart): requests fail meanwhile"},
+      auto_shortflags=False)
 def restart(c, team=None, key=None, hard=False):
     """Reload your uwsgi gracefully (no request fails), or --hard: stop and start it; view the end of its log."""
     with as_team(team, key) as (inv, chosen, conn):
