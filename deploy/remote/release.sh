@@ -154,6 +154,9 @@ activate() {
     echo "[$team] FAILED: release $id did not answer http://$host/healthz with 200 and its id" \
          "(waited up to ${HEALTH_WAIT}s; last answer: $last_health)" >&2
     touch "$releases/$id/$FAILED_MARK"
+    # the log as the failed release left it (its traceback), before the switch back adds its own lines
+    echo "[$team] last lines of $uwsgi_log:" >&2
+    tail -n 60 "$uwsgi_log" >&2 2>/dev/null || echo "(cannot read $uwsgi_log)" >&2
     if [ -n "$before" ] && [ "$before" != "$id" ]; then
         say "switching back: $id -> $before"
         switch_to "$before"
@@ -164,8 +167,6 @@ activate() {
             echo "[$team] the previous release $before is not healthy either (last answer: $last_health)" >&2
         fi
     fi
-    echo "[$team] last lines of $uwsgi_log:" >&2
-    tail -n 40 "$uwsgi_log" >&2 2>/dev/null || echo "(cannot read $uwsgi_log)" >&2
     exit 1
 }
 
@@ -177,7 +178,7 @@ cmd_reload() {
     reload_uwsgi
     if wait_healthy "$id" "$1" "$HEALTH_WAIT"; then say "http://$1/healthz: 200, release $id: ok"; return 0; fi
     echo "[$team] FAILED: release $id did not answer http://$1/healthz after the reload (last answer: $last_health)" >&2
-    tail -n 40 "$uwsgi_log" >&2 2>/dev/null || echo "(cannot read $uwsgi_log)" >&2
+    tail -n 60 "$uwsgi_log" >&2 2>/dev/null || echo "(cannot read $uwsgi_log)" >&2
     exit 1
 }
 
