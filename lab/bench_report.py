@@ -14,7 +14,8 @@ def table(figures):
     lines += [f"| {r['page']} | {r['connections']} | {r['rate']:.0f} | {r['p50_ms']:.1f} | {r['p99_ms']:.1f} | "
               f"{r['failed']} | {r['of_ceiling']:.1%} |" for r in figures["throughput"]]
     lines += ["", "| during, under load on the front page | requests | failed | p99 ms |", "| --- | ---: | ---: | ---: |"]
-    lines += [f"| {r['what']} | {r['requests']} | {r['failed']} | {r['p99_ms']:.0f} |" for r in figures["under_load"]]
+    lines += [f"| {r['what']}{' (the operation failed: ' + r['error'] + ')' if r.get('error') else ''} | "
+              f"{r['requests']} | {r['failed']} | {r['p99_ms']:.0f} |" for r in figures["under_load"]]
     lines += ["", "| teams | healthy | PSS per idle team (max) | all uwsgi | secantus | nginx | supervisord | total "
               "| first request after idle |", "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
     lines += [f"| {r['teams']} | {r['healthy']} | {r['idle_team_mb']} MB ({r['idle_team_max_mb']}) | {r['uwsgi_mb']} MB | "

@@ -7,6 +7,7 @@ import time
 from pathlib import Path
 
 from deploy import team_tasks
+from deploy.errors import DeployError
 from lab import benchmarks, demo_class, load, testhost
 
 REPO = Path(__file__).resolve().parents[1]
@@ -45,15 +46,19 @@ def throughput(address, host_header, say):
 
 def during(address, host_header, what, action, say):
     """Requests and failed requests under UNDER_LOAD_CONNECTIONS on the front page while `action` runs."""
-    started = time.monotonic()
+    started, error = time.monotonic(), ""
     with load.load_during(f"http://{address}/", host_header, UNDER_LOAD_CONNECTIONS) as running:
         time.sleep(1)
-        action()
+        try:
+            action()
+        except DeployError as e:      # the operation refused or rolled back: a figure too, not the bench's end
+            error = str(e).splitlines()[0][:200]
         time.sleep(1)
     r = running.result
     row = {"what": what, "requests": r.requests, "failed": r.failed, "p99_ms": round(r.p99_ms, 1),
-           "max_seconds": round(time.monotonic() - started, 1)}
-    say(f"  {what:<26} {r.failed:>5} failed of {r.requests:>6} requests  (p99 {r.p99_ms:.0f} ms)")
+           "max_seconds": round(time.monotonic() - started, 1), "error": error}
+    say(f"  {what:<26} {r.failed:>5} failed of {r.requests:>6} requests  (p99 {r.p99_ms:.0f} ms)"
+        + (f"; the operation failed: {error}" if error else ""))
     return row
 
 
