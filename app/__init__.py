@@ -19,14 +19,14 @@ def create_app(test_config=None):
         # One setting names the database: a full URI with the database name in its path.
         MONGO_URI="mongodb://127.0.0.1:27017/rapidnews",
         FRONT_PAGE_SIZE=30,
-        # seconds a process reuses the front page's articles (news.front_page_articles); 0: read every time
-        FRONT_PAGE_MAX_AGE=1.0,
         # The workshop opened every submitted link. Off by default: it makes the server fetch
         # any URL a visitor types, and a slow site makes the visitor wait.
         CHECK_LINKS=False,
         CHECK_LINKS_TIMEOUT=5,
         MAX_CONTENT_LENGTH=64 * 1024,
         RELEASE_FILE=str(PROJECT_ROOT / "RELEASE"),
+        # seconds a process reuses the front page's articles (news.front_page_articles); 0: read every time
+        FRONT_PAGE_MAX_AGE=1.0,
     )
     if test_config is None:
         app.config.from_prefixed_env()   # FLASK_MONGO_URI, FLASK_SECRET_KEY, FLASK_CHECK_LINKS=true...
