@@ -127,11 +127,17 @@ wait_healthy() {
     # Poll until /healthz says 200 with release $1, at most $3 seconds. Leaves the last answer in $last_health.
     # A graceful reload keeps uwsgi's pid, so supervisor seeing it exit (BACKOFF, FATAL, EXITED) means the
     # release crashed at start: no need to wait out the deadline.
-    local id=$1 host=$2 seconds=$3 deadline=$(( $(date +%s) + $3 )) state
+    local id=$1 host=$2 seconds=$3 deadline=$(( $(date +%s) + $3 )) retouch=$(( $(date +%s) + 5 )) state
     while :; do
         last_health=$(health "$host")
         [ "$last_health" = "200 $id" ] && return 0
         [ "$(date +%s)" -ge "$deadline" ] && return 1
+        # Still the previous release 5 s after the touch: under load uwsgi was seen to miss it (it keeps the
+        # old release serving). Touch again; a touch during a reload already going on is ignored by uwsgi.
+        if [[ "$last_health" == "200 "* ]] && [ "$(date +%s)" -ge "$retouch" ]; then
+            reload_uwsgi
+            retouch=$(( $(date +%s) + 5 ))
+        fi
         state=$(sudo -n supervisorctl status "$team" 2>/dev/null || true)
         if [[ "$state" =~ BACKOFF|FATAL|EXITED ]]; then
             last_health="$last_health; supervisor: $(echo "$state" | tr -s ' ' | cut -c1-100)"
