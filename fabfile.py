@@ -175,9 +175,6 @@ deploy = team_task(
 setup_virtualenv = team_task(
     "setup_virtualenv", "Build the virtualenv of requirements.txt on the server (deploy does it when needed).",
     lambda inv, team, conn: team_tasks.setup_virtualenv(conn, team.name, REPO, cache_dir=WHEEL_CACHE))
-restart = team_task(
-    "restart", "Restart your uwsgi under supervisor and view the end of its log.",
-    lambda inv, team, conn: team_tasks.restart(conn, team.name))
 rollback = team_task(
     "rollback", "Make the release before the current one live again.",
     lambda inv, team, conn: team_tasks.rollback(conn, team, inv))
@@ -193,6 +190,15 @@ list_home = team_task(
 print_my_id = team_task(
     "print_my_id", "Print your unique identifier, and who you are on the server.",
     lambda inv, team, conn: team_tasks.print_my_id(conn))
+
+
+# no short flags: -h would be --hard, not --help
+@task(help={**TEAM_HELP, "hard": "stop and start uwsgi (supervisorctl restart): requests fail meanwhile"},
+      auto_shortflags=False)
+def restart(c, team=None, key=None, hard=False):
+    """Reload your uwsgi gracefully (no request fails), or --hard: stop and start it; view the end of its log."""
+    with as_team(team, key) as (inv, chosen, conn):
+        team_tasks.restart(conn, chosen, inv, hard=hard)
 
 
 @task(help={**TEAM_HELP, "lines": "how many lines (default 100)"})

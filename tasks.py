@@ -119,18 +119,23 @@ def down(c):
     demo(c, stop=True)
 
 
-@task(help={"teams": "class sizes to provision, comma-separated (default 1,3,6)"})
-def bench(c, teams="1,3,6"):
-    """Print what provisioning costs as a class grows (SSH round trips, time), a site's requests/s, and what
-    durable (journaled) writes cost."""
-    from lab import benchmarks, durability_bench
+@task(help={"teams": "class sizes to provision, comma-separated (default 1,3,6)",
+            "density": "class sizes whose idle memory is measured, comma-separated (default 10,30,50)"})
+def bench(c, teams="1,3,6", density="10,30,50"):
+    """Print what provisioning costs as a class grows (SSH round trips, time), what durable (journaled) writes
+    cost, and a site's figures (wrk: req/s, latency; failed requests during deploy, restart, rollback; memory of
+    idle teams), also written to bench-results/serving.json and .png."""
+    from lab import bench_report, benchmarks, durability_bench, load, serving_bench
     durability_bench.run()
     try:
         localhost.require_root("the benchmark starts an isolated host")
         localhost.ensure_packages(localhost.HOST_PACKAGES)
         benchmarks.run(tuple(int(n) for n in teams.split(",")))
-    except (localhost.LocalError, ValueError) as e:
+        figures = serving_bench.run(tuple(int(n) for n in density.split(",")), say=say_now)
+    except (localhost.LocalError, load.LoadError, ValueError) as e:
         raise Exit(f"bench: {e}", code=1)
+    print("\n".join(bench_report.table(figures)))
+    print("wrote", *bench_report.write(figures))
 
 
 # --step NAME, not a positional STEP: invoke has no optional positional arguments, and plain

@@ -25,6 +25,8 @@ def create_app(test_config=None):
         CHECK_LINKS_TIMEOUT=5,
         MAX_CONTENT_LENGTH=64 * 1024,
         RELEASE_FILE=str(PROJECT_ROOT / "RELEASE"),
+        # seconds a process reuses the front page's articles (news.front_page_articles); 0: read every time
+        FRONT_PAGE_MAX_AGE=1.0,
     )
     if test_config is None:
         app.config.from_prefixed_env()   # FLASK_MONGO_URI, FLASK_SECRET_KEY, FLASK_CHECK_LINKS=true...

@@ -1,16 +1,53 @@
 """Reading the news: the front page, search, and the click redirector."""
-from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
+import time
+from urllib.parse import urlencode
+
+from flask import Blueprint, abort, current_app, g, redirect, render_template, request, url_for
 
 from . import articles
 from .db import get_db
 from .validation import is_web_link
 
 bp = Blueprint("news", __name__)
+# How url_for encodes a query string (werkzeug.urls._urlencode): click_href makes the same hrefs.
+URL_FOR_SAFE = "!$'()*,/:;?@"
+
+
+def front_page_articles():
+    """The top articles, read from the database at most once per FRONT_PAGE_MAX_AGE seconds in this process
+    (the query is most of the front page's time); any write through this process reads them again at once."""
+    app, now = current_app, time.monotonic()
+    cached = app.extensions["rapidnews_front_page"]
+    if cached.get("until", 0) <= now:
+        cached["articles"] = articles.top(get_db(), app.config["FRONT_PAGE_SIZE"])
+        cached["until"] = now + app.config["FRONT_PAGE_MAX_AGE"]
+    return cached["articles"]
+
+
+def forget_front_page(response):
+    """After a request that may have written (a POST, a click), the next front page reads the database."""
+    if request.method == "POST" or request.endpoint == "news.click":
+        current_app.extensions["rapidnews_front_page"].clear()
+    return response
+
+
+@bp.record_once
+def setup(state):
+    state.app.extensions["rapidnews_front_page"] = {}
+    state.app.after_request(forget_front_page)
+
+
+@bp.app_template_global()
+def click_href(link):
+    """url_for("news.click", url=link), the route built once per request: a page lists up to 30 links."""
+    if "click_base" not in g:
+        g.click_base = url_for("news.click")
+    return f"{g.click_base}?{urlencode({'url': link}, safe=URL_FOR_SAFE)}"
 
 
 @bp.route("/")
 def index():
-    top = articles.top(get_db(), current_app.config["FRONT_PAGE_SIZE"])
+    top = front_page_articles()
     return render_template("index.html", articles=top)
 
 

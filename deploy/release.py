@@ -11,11 +11,11 @@ import subprocess
 from datetime import datetime, timezone
 
 
-# Never shipped: version control, virtualenvs, caches, local secrets (.hacknode/ holds keys), and what the
+# Never shipped: version control (".git": a folder, or a file in a git worktree), virtualenvs, caches, local secrets (.hacknode/ holds keys), and what the
 # server makes itself (RELEASE, rapid-env). Anchored ("/x") = only at the top of the tree.
 RSYNC_EXCLUDES = (
-    ".git/", "/.venv/", "venv/", "rapid-env", "__pycache__/", "*.pyc", ".pytest_cache/", "/.cache/",
-    "/.hacknode/", "/test-artifacts/", "node_modules/", "*.egg-info/", ".mypy_cache/", "/RELEASE",
+    ".git", "/.venv/", "venv/", "rapid-env", "__pycache__/", "*.pyc", ".pytest_cache/", "/.cache/",
+    "/.hacknode/", "/test-artifacts/", "/bench-results/", "node_modules/", "*.egg-info/", ".mypy_cache/", "/RELEASE",
 )
 
 RELEASE_ID = re.compile(r"^\d{8}T\d{6}Z(-[0-9a-f]{4,40})?$")

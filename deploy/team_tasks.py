@@ -129,14 +129,20 @@ def run_shown(c, command, check=True):
     return runner.run(c, command, show=True, check=check)
 
 
-def restart(c, team_name):
-    """Restart the team's uwsgi under supervisor, then show the end of its log (as the workshop did:
-    `tail -800`, the last 800 bytes, one of the commands the team's sudoers rule allows)."""
-    result = run_shown(c, commands.supervisorctl(team_name, "restart"), check=False)
-    time.sleep(1)
-    run_shown(c, commands.supervisorctl(team_name, "tail", "-800"), check=False)
-    if result.failed:
-        raise TeamTaskError(f"supervisorctl restart {team_name} failed (exit {result.exited})")
+def restart(c, team, inventory, hard=False):
+    """Restart the team's uwsgi. By default a graceful reload (what a deploy does): workers finish their
+    requests, new ones wait in the socket's backlog, none fails; then /healthz is checked. With `hard`,
+    supervisorctl restart stops and starts it: requests fail until it is back. Then the end of its log (as
+    the workshop did: `tail -800`, the last 800 bytes, one of the commands the team's sudoers rule allows)."""
+    if hard:
+        say(c, f"hard restart: {team.name}'s site answers errors (502) until uwsgi is started again")
+        result = run_shown(c, commands.supervisorctl(team.name, "restart"), check=False)
+        time.sleep(1)
+    else:
+        result = run_release(c, team.name, "reload", team_host(team.name, inventory.domain))
+    run_shown(c, commands.supervisorctl(team.name, "tail", "-800"), check=False)
+    if hard and result.failed:
+        raise TeamTaskError(f"supervisorctl restart {team.name} failed (exit {result.exited})")
 
 
 def logs(c, team_name, lines=100):

@@ -16,6 +16,7 @@ HOST_PACKAGES = [
     "rsync",              # deploy ships releases with rsync over SSH (both ends)
     "python3-venv",       # teams' virtualenvs inside hosts
     "curl",               # checks from inside a host (curl http://127.0.0.1/...)
+    "wrk",                # load on a host's own address (here): ./inv bench, e2e tests under load (lab/load.py)
 ]
 
 # What the browser test (tests/e2e/test_browser.py) drives: Debian's Chromium through Playwright's Python

@@ -71,13 +71,13 @@ def test_every_key_type_inline_or_in_files_with_several_keys(tmp_path):
     path = write(tmp_path, f"""
         class: {{name: c, domain: example.org}}
         mongodb: {{mode: external, admin_uri_env: ATLAS_ADMIN_URI, hosts: "db1.example.org:27017,db2.example.org", options: "replicaSet=rs0&tls=true"}}
-        defaults: {{processes: 3, threads: 4}}
+        defaults: {{processes: 3, threads: 4, idle_seconds: 0}}
         servers:
           - {{name: s1, address: 192.0.2.1, ssh_port: 2222, admin_user: instructor, hostname: s1.example.org}}
           - {{name: s2, address: "2001:db8::2"}}
         teams:
           - {{name: t1, server: s1, keys: ["{keys[0]}", keys/two.pub], processes: 1}}
-          - {{name: t2, server: s2, keys: [keys/two.pub], threads: 8}}
+          - {{name: t2, server: s2, keys: [keys/two.pub], threads: 8, idle_seconds: 30}}
     """)
     inventory = load_inventory(str(path))
     assert inventory.mongodb == MongoSettings(mode="external", port=27017, admin_uri_env="ATLAS_ADMIN_URI",
@@ -86,6 +86,7 @@ def test_every_key_type_inline_or_in_files_with_several_keys(tmp_path):
     assert inventory.teams[0].keys == tuple(keys)
     assert (inventory.teams[0].processes, inventory.teams[0].threads) == (1, 4)
     assert (inventory.teams[1].processes, inventory.teams[1].threads) == (3, 8)
+    assert [t.idle_seconds for t in inventory.teams] == [0, 30]     # the default, and a team's own
     assert [t.name for t in inventory.teams_on("s2")] == ["t2"]
     assert inventory.server("s1").hostname == "s1.example.org"
 
@@ -418,6 +419,14 @@ BAD = [
             processes: 8
             threads: 8
      """, "7: teams[0].tasks: 128 tasks cannot run 8 processes x 8 threads; give at least 273"),
+    ("idle-seconds-out-of-range", """
+        class: {name: c, domain: example.org}
+        defaults: {idle_seconds: 0}
+        servers:
+          - {name: main, address: 192.0.2.10}
+        teams:
+          - {name: team1, keys: ["KEY"], idle_seconds: 90000}
+     """, "6: teams[0].idle_seconds: 90000 is out of range 0..86400"),
     ("bad-server-address", """
         class: {name: c, domain: example.org}
         servers:

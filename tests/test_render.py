@@ -286,6 +286,10 @@ def test_uwsgi_accepts_the_ini_strictly(tmp_path, demo):
                             capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == [TeamPaths("hacknode2").socket, "2", "2", "660", "app.wsgi:app"]
+    # workers on demand (one, up to processes) and none after idle_seconds: the settings uwsgi reads
+    scaling = subprocess.run([UWSGI, "--ini", str(ini), "--get", "lazy-apps", "--get", "cheaper", "--get",
+                              "cheaper-initial", "--get", "idle", "--get", "cheap"], capture_output=True, text=True)
+    assert scaling.stdout.split() == ["true", "1", "1", "60", "true"], scaling.stderr
     ini.write_text(files[TeamPaths("hacknode2").uwsgi_ini].replace("max-requests", "max-request"))
     result = subprocess.run([UWSGI, "--ini", str(ini), "--get", "socket"], capture_output=True, text=True)
     assert result.returncode != 0 and "unknown config directive: max-request" in result.stderr
@@ -414,3 +418,17 @@ def test_sudoers_rule_passes_visudo_and_allows_exactly_the_team_commands(tmp_pat
     result = in_mount_namespace(script, str(tmp_path / "sudoers"), *(allowed + refused))
     assert result.returncode == 0, result.stderr
     assert result.stdout.splitlines() == [f"yes {c}" for c in allowed] + [f"no {c}" for c in refused]
+
+
+def test_a_one_process_team_scales_to_zero_and_idle_seconds_zero_never_does(tmp_path, demo):
+    one_process = render_server(demo.view("local"))[TeamPaths("hacknode3").uwsgi_ini]      # processes: 1
+    assert "cheaper" not in one_process and "\nidle = 60\ncheap = true\n" in one_process
+    (tmp_path / "inventory.yml").write_text(open(demo.path).read().replace("idle_seconds: 60", "idle_seconds: 0"))
+    write_demo_keys(tmp_path)
+    always_on = render_server(load_inventory(str(tmp_path / "inventory.yml")).view("local"))
+    ini = tmp_path / "hacknode1.ini"
+    ini.write_text(always_on[TeamPaths("hacknode1").uwsgi_ini])
+    assert "\nidle =" not in ini.read_text() and "\ncheap =" not in ini.read_text()
+    got = subprocess.run([UWSGI, "--ini", str(ini), "--get", "cheaper", "--get", "processes"], capture_output=True,
+                         text=True)
+    assert got.returncode == 0 and got.stdout.split() == ["1", "2"], got.stderr

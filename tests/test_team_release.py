@@ -42,7 +42,8 @@ def test_rsync_ships_the_tree_without_git_venvs_caches_or_secrets(tmp_path):
     for name in ("app/wsgi.py", "app/static/x.css", "requirements.txt", ".git/HEAD", ".venv/bin/python",
                  "rapid-env/bin/python", "app/__pycache__/wsgi.cpython-311.pyc", "app/old.pyc",
                  ".pytest_cache/v", ".cache/wheels/a.whl", ".hacknode/keys/hacknode1", "RELEASE",
-                 "app/RELEASE.md", "docs/.cache/keep", "test-artifacts/shot.png"):
+                 "app/RELEASE.md", "docs/.cache/keep", "test-artifacts/shot.png", "bench-results/serving.png",
+                 "docs/worktree/.git"):          # in a git worktree, .git is a file
         (src / name).parent.mkdir(parents=True, exist_ok=True)
         (src / name).write_text(name)
     command = release.rsync_command(src, str(dest), "ssh")

@@ -3,8 +3,10 @@ import collections
 import datetime as dt
 import html.parser
 import re
+import time
 
 import pytest
+from flask import render_template_string, url_for
 
 from app import VISITED_COOKIE
 
@@ -143,3 +145,25 @@ def test_articles_inserted_by_hand_are_shown(client, db):
     assert client.get("/search?q=goo").status_code == 200
     assert client.get("/click?url=http://google.com").headers["Location"] == "http://google.com"
     assert db.articles.find_one()["score"] == 1
+
+
+@pytest.mark.parametrize("link", ["https://example.com/", "https://example.com/m?a=1&b=2#top", "http://[::1]:8080/a b",
+                                  "https://例え.jp/パス?q=é", "https://example.com/!$'()*,;@%41+~"])
+def test_click_links_are_the_hrefs_url_for_makes(make_app, link):
+    app = make_app()
+    with app.test_request_context("/hacknode2/", base_url="http://h/hacknode2"):
+        href = render_template_string("{{ click_href(link) }}", link=link)
+        assert href == url_for("news.click", url=link).replace("&", "&amp;").replace("'", "&#39;")
+
+
+def test_the_front_page_rereads_the_database_after_its_max_age_or_a_write_through_the_app(make_app, db):
+    client = make_app(FRONT_PAGE_MAX_AGE=0.5).test_client()
+    store(db, "first", 1, dt.timedelta(minutes=1))
+    assert titles_on(client.get("/").get_data(as_text=True)) == ["first"]
+    store(db, "by hand", 2, dt.timedelta(minutes=1))                # as in the mongo shell, past the app
+    assert titles_on(client.get("/").get_data(as_text=True)) == ["first"]   # within its max age: reused
+    time.sleep(0.6)
+    assert titles_on(client.get("/").get_data(as_text=True)) == ["by hand", "first"]
+    client.get("/click?url=https://example.com/1/first")              # a click through the app: +1, now 2
+    client.get("/click?url=https://example.com/1/first")
+    assert titles_on(client.get("/").get_data(as_text=True)) == ["first", "by hand"]

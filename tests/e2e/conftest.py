@@ -20,6 +20,7 @@ from deploy.inventory import load_inventory
 from deploy.provisioning import provision_class
 
 FIRST_INDEX, LAST_INDEX = 100, 199
+IDLE_SECONDS = 4     # provisioned_class's hacknode1
 
 
 def host_slot(environ):
@@ -80,9 +81,10 @@ def host_factory():
 class ClassUnderTest:
     """A class provisioned on test hosts: its inventory file, hosts and teams' keys, and ways to reach it."""
 
-    def __init__(self, directory, hosts, teams, admin_users=None):
+    def __init__(self, directory, hosts, teams, admin_users=None, team_lines=None):
         self.directory, self.hosts, self.teams = Path(directory), hosts, teams   # teams: {team: server name}
         self.admin_users = admin_users or {}                                       # {server: admin_user}
+        self.team_lines = team_lines or {}             # {team: [inventory lines of its settings]}, kept always
         self.key = {team: str(self.directory / "keys" / team) for team in teams}
         (self.directory / "keys").mkdir(exist_ok=True)
         for team, key in self.key.items():
@@ -102,7 +104,7 @@ class ClassUnderTest:
         lines.append("teams:")
         for team, server in teams.items():
             lines += [f"  - name: {team}", f"    server: {server}", f"    keys: [keys/{team}.pub]"]
-            lines += [f"    {line}" for line in (extra_team_lines or {}).get(team, [])]
+            lines += [f"    {line}" for line in self.team_lines.get(team, []) + (extra_team_lines or {}).get(team, [])]
         path = self.directory / name
         path.write_text("\n".join(lines) + "\n")
         return str(path)
@@ -178,9 +180,11 @@ def make_class():
 @pytest.fixture(scope="session")
 def provisioned_class(host_factory, tmp_path_factory):
     """Three teams on one freshly provisioned host (secantus mode); shared by the e2e tests, which must
-    leave every team working (deployed, healthy) when they finish."""
+    leave every team working (deployed, healthy) when they finish. hacknode1 stops its uwsgi workers after
+    IDLE_SECONDS without a request (the others after the default 60 s), so a test sees it idle soon."""
     host = host_factory("class")
     made = ClassUnderTest(tmp_path_factory.mktemp("class"), {"main": host},
-                          {"hacknode1": "main", "hacknode2": "main", "hacknode3": "main"})
+                          {"hacknode1": "main", "hacknode2": "main", "hacknode3": "main"},
+                          team_lines={"hacknode1": [f"idle_seconds: {IDLE_SECONDS}"]})
     made.first_run_lines, made.first_run_steps = made.provision()
     return made

@@ -13,6 +13,7 @@ import pytest
 from deploy import commands, team_tasks, wheels
 from deploy.errors import RemoteError
 from deploy.layout import TeamPaths
+from lab import load
 
 pytestmark = pytest.mark.e2e
 REPO = Path(__file__).resolve().parents[2]
@@ -77,6 +78,18 @@ def deploy(team, source):
     return team_tasks.deploy_release(c, chosen, cls.inventory, source, cache_dir=WHEEL_CACHE, ssh_options=SSH_OPTIONS)
 
 
+def under_load(cls, connections=50):
+    """wrk on the team's front page through nginx (the test host's own address) while the block runs."""
+    return load.load_during(f"http://{cls.host_of(TEAM).address}/", f"{TEAM}.hacknode.test", connections)
+
+
+def assert_nothing_failed(running):
+    result = running.result
+    assert result.requests > 0 and result.failed == 0, (
+        f"{result.failed} of {result.requests} requests failed under load ({result.non_2xx} non-2xx, "
+        f"{result.socket_errors} socket errors)")
+
+
 def releases(c):
     return c.run(f"ls {PATHS.releases}", hide=True).stdout.split()
 
@@ -123,9 +136,11 @@ class TestTeamTasks:
         cls, chosen, c = team
         good = [r for r in releases(c) if not c.run(f"test -e {PATHS.releases}/{r}/.hacknode-failed",
                                                      hide=True, warn=True).ok]
-        team_tasks.rollback(c, chosen, cls.inventory)
-        wait_for_release(cls, good[-2])
+        with under_load(cls) as running:
+            team_tasks.rollback(c, chosen, cls.inventory)
+            wait_for_release(cls, good[-2])
         assert "graceful reload" in capsys.readouterr().out
+        assert_nothing_failed(running)
         forward = deploy(team, REPO)
         wait_for_release(cls, forward)
 
@@ -148,13 +163,29 @@ class TestTeamTasks:
         with capsys.disabled():
             print(f"\ndeploy with changed requirements (wheels shipped, virtualenv built): {took:.1f}s")
 
-    def test_restart_restarts_uwsgi_and_shows_its_log(self, team, capsys):
+    def test_restart_reloads_gracefully_and_drops_no_request_under_load(self, team, capsys):
         cls, chosen, c = team
         serving = healthz(cls)[1]["release"]
         with cls.as_root(TEAM) as root:
             before = uwsgi_master_pid(root)
-            team_tasks.restart(c, chosen.name)
+            with under_load(cls) as running:
+                time.sleep(1)
+                team_tasks.restart(c, chosen, cls.inventory)
+                time.sleep(1)
+            assert uwsgi_master_pid(root) == before      # reloaded in place, never stopped
+        out = capsys.readouterr().out
+        assert "graceful reload" in out and f"200, release {serving}: ok" in out
+        assert f"supervisorctl tail -800 {TEAM}" in out                        # then the log, as in the workshop
+        assert_nothing_failed(running)
+
+    def test_hard_restart_stops_and_starts_uwsgi_and_says_requests_fail(self, team, capsys):
+        cls, chosen, c = team
+        serving = healthz(cls)[1]["release"]
+        with cls.as_root(TEAM) as root:
+            before = uwsgi_master_pid(root)
+            team_tasks.restart(c, chosen, cls.inventory, hard=True)
             out = capsys.readouterr().out
+            assert "answers errors (502)" in out
             assert f"{TEAM}: stopped" in out and f"{TEAM}: started" in out
             assert "uwsgi socket 0 bound to UNIX address" in out     # the log tail, as in the workshop
             assert uwsgi_master_pid(root) != before

@@ -1,0 +1,173 @@
+"""`./inv bench`'s serving figures, on the isolated bench host (never a class server): what a team's site
+answers under load (wrk, lab/load.py), which requests fail while the team deploys, restarts or rolls back,
+and what idle teams cost in memory as the class grows. Figures are printed and returned, never asserted."""
+import re
+import tempfile
+import time
+from pathlib import Path
+
+from deploy import team_tasks
+from deploy.errors import DeployError
+from lab import benchmarks, demo_class, load, testhost
+
+REPO = Path(__file__).resolve().parents[1]
+PAGES = {"front page /": "/", "/healthz": "/healthz", "static file": "/static/css/main.css"}
+CONNECTIONS = (1, 10, 50)
+LOAD_SECONDS = 5
+UNDER_LOAD_CONNECTIONS = 50
+IDLE_SECONDS = 5              # the bench's teams stop their workers this soon, so the figures come fast
+# rsync's ssh: the bench host makes new host keys at each start; keep them out of the user's known_hosts
+SSH_OPTIONS = ("-o", "UserKnownHostsFile=/dev/null", "-o", "StrictHostKeyChecking=no", "-o", "LogLevel=ERROR")
+MEMORY_COMMAND = ("ps -eo pid=,ppid=,user:32=,args= ; echo '--- pss'; "
+                  "grep -H '^Pss:' /proc/[0-9]*/smaps_rollup 2>/dev/null || true")
+
+
+def team_settings():
+    """The bench's teams: the default processes and threads, a short idle time."""
+    return (f"idle_seconds: {IDLE_SECONDS}",)
+
+
+def throughput(address, host_header, say):
+    """wrk at each of CONNECTIONS on each page: rows of path, connections, req/s, p50, p99, failed, and the
+    ratio to the static file's rate at the same connections (nginx's ceiling)."""
+    rows = []
+    for connections in CONNECTIONS:
+        results = {name: load.run_load(f"http://{address}{path}", host_header, connections, LOAD_SECONDS)
+                   for name, path in PAGES.items()}
+        ceiling = results["static file"].rate or 1.0
+        for name, r in results.items():
+            rows.append({"page": name, "connections": connections, "rate": round(r.rate, 1),
+                         "p50_ms": round(r.p50_ms, 2), "p99_ms": round(r.p99_ms, 2), "failed": r.failed,
+                         "requests": r.requests, "of_ceiling": round(r.rate / ceiling, 4)})
+            say(f"  {name:<13} {connections:>3} connections: {r.rate:9.0f} req/s  p50 {r.p50_ms:7.1f} ms  "
+                f"p99 {r.p99_ms:7.1f} ms  failed {r.failed}")
+    return rows
+
+
+def during(address, host_header, what, action, say):
+    """Requests and failed requests under UNDER_LOAD_CONNECTIONS on the front page while `action` runs."""
+    started, error = time.monotonic(), ""
+    with load.load_during(f"http://{address}/", host_header, UNDER_LOAD_CONNECTIONS) as running:
+        time.sleep(1)
+        try:
+            action()
+        except DeployError as e:      # the operation refused or rolled back: a figure too, not the bench's end
+            error = str(e).splitlines()[0][:200]
+        time.sleep(1)
+    r = running.result
+    row = {"what": what, "requests": r.requests, "failed": r.failed, "p99_ms": round(r.p99_ms, 1),
+           "max_seconds": round(time.monotonic() - started, 1), "error": error}
+    say(f"  {what:<26} {r.failed:>5} failed of {r.requests:>6} requests  (p99 {r.p99_ms:.0f} ms)"
+        + (f"; the operation failed: {error}" if error else ""))
+    return row
+
+
+def team_operations(host, inventory, key_dir, say):
+    """Deploy, rollback, restart and restart --hard of team1 under load: the failed requests of each."""
+    team = inventory.teams[0]
+    host_header = f"{team.name}.{inventory.domain}"
+    rows = []
+    with host.connection(user=team.name, key=str(Path(key_dir) / team.name)) as c:
+        operations = (
+            ("deploy", lambda: team_tasks.deploy_release(c, team, inventory, str(REPO), ssh_options=SSH_OPTIONS,
+                                                         cache_dir=str(REPO / ".cache" / "wheels"))),
+            ("rollback", lambda: team_tasks.rollback(c, team, inventory)),
+            ("restart (graceful)", lambda: team_tasks.restart(c, team, inventory)),
+            ("restart --hard", lambda: team_tasks.restart(c, team, inventory, hard=True)),
+        )
+        for what, action in operations:
+            rows.append(during(host.address, host_header, what, action, say))
+    return rows
+
+
+def memory_by_program(text, team_names):
+    """From MEMORY_COMMAND's output: {program: {"pss_kb", "processes"}} for each team (its uwsgi, by its
+    UNIX user), secantus, nginx and supervisord."""
+    listing, _, pss_text = text.partition("--- pss")
+    pss = {int(m.group(1)): int(m.group(2)) for m in re.finditer(r"/proc/(\d+)/smaps_rollup:Pss:\s+(\d+)", pss_text)}
+    found = {}
+    for line in listing.strip().splitlines():
+        pid, _ppid, user, args = line.split(None, 3)
+        program = (user if user in team_names else "secantus" if "secantus" in args
+                   else "nginx" if args.startswith("nginx") else "supervisord" if "supervisord" in args else None)
+        if program:
+            entry = found.setdefault(program, {"pss_kb": 0, "processes": 0})
+            entry["pss_kb"] += pss.get(int(pid), 0)
+            entry["processes"] += 1
+    return found
+
+
+def idle_memory(root, team_names, seconds=60):
+    """Memory once every team is idle (its uwsgi master alone, waited for at most `seconds`)."""
+    deadline = time.monotonic() + seconds
+    while True:
+        found = memory_by_program(root.run(MEMORY_COMMAND, hide=True).stdout, set(team_names))
+        if all(found.get(t, {}).get("processes") == 1 for t in team_names) or time.monotonic() > deadline:
+            return found
+        time.sleep(1)
+
+
+def wake_seconds(address, host_header):
+    """Seconds the front page takes to answer the first request after idle (its status too)."""
+    started = time.monotonic()
+    status = load.get_status(f"http://{address}/", host_header)
+    return round(time.monotonic() - started, 2), status
+
+
+def density(host, directory, counts, say):
+    """Classes of `counts` teams (each provisioned on top of the previous): every team's /healthz, then the
+    memory of idle teams (PSS of each team's uwsgi; secantus, nginx, supervisord) and the first request's time."""
+    rows = []
+    with host.connection() as root:
+        for n in counts:
+            inventory = benchmarks.class_inventory(directory, host.address, n, team_settings())
+            seconds, _, _ = benchmarks.timed_provision(inventory, host.root_key)
+            names = [t.name for t in inventory.teams]
+            healthy = sum(load.get_status(f"http://{host.address}/healthz", f"{t}.{inventory.domain}") == 200
+                          for t in names)      # one after the other: each wakes one worker, which stops again
+            found = idle_memory(root, names, IDLE_SECONDS + 60)
+            per_team = [found[t]["pss_kb"] / 1024 for t in names if t in found]
+            woke_in, status = wake_seconds(host.address, f"{names[-1]}.{inventory.domain}")
+            row = {"teams": n, "healthy": healthy, "provision_s": round(seconds, 1),
+                   "idle_team_mb": round(sum(per_team) / len(per_team), 1), "idle_team_max_mb": round(max(per_team), 1),
+                   "uwsgi_mb": round(sum(per_team), 1), "first_request_s": woke_in, "first_request_status": status,
+                   **{f"{p}_mb": round(found.get(p, {}).get("pss_kb", 0) / 1024, 1)
+                      for p in ("secantus", "nginx", "supervisord")}}
+            row["total_mb"] = round(row["uwsgi_mb"] + row["secantus_mb"] + row["nginx_mb"] + row["supervisord_mb"], 1)
+            say(f"  {n:>3} teams: {healthy} healthy; idle team {row['idle_team_mb']} MB PSS (max "
+                f"{row['idle_team_max_mb']}); all uwsgi {row['uwsgi_mb']} MB; total {row['total_mb']} MB; first "
+                f"request after idle {woke_in}s ({status})")
+            rows.append(row)
+    return rows
+
+
+def machine():
+    """What the figures were measured on: CPU model and count, memory, kernel."""
+    cpu = re.search(r"model name\s*:\s*(.+)", Path("/proc/cpuinfo").read_text())
+    memory = int(re.search(r"MemTotal:\s+(\d+)", Path("/proc/meminfo").read_text()).group(1))
+    return {"cpu": cpu.group(1).strip() if cpu else "?", "cores": len(re.findall(r"^processor", Path(
+        "/proc/cpuinfo").read_text(), re.M)), "memory_gb": round(memory / 1024 ** 2, 1),
+        "kernel": Path("/proc/sys/kernel/osrelease").read_text().strip()}
+
+
+def run(density_counts=(10, 30, 50), say=print, host_name=benchmarks.BENCH_HOST, index=benchmarks.BENCH_INDEX):
+    """Every serving figure on a fresh bench host: throughput, failed requests during team operations, idle
+    memory at each class size. Returns them as one dict (bench_report writes and draws it)."""
+    host = testhost.start_host(host_name, index)
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            inventory = benchmarks.class_inventory(tmp, host.address, 1, team_settings())
+            benchmarks.timed_provision(inventory, host.root_key)
+            team, host_header = inventory.teams[0], f"team1.{inventory.domain}"
+            with host.connection() as root:
+                demo_class.seed_team(root, team)
+            load.run_load(f"http://{host.address}/", host_header, UNDER_LOAD_CONNECTIONS, 3)    # warm: 2 workers
+            say(f"wrk on team1 through nginx ({LOAD_SECONDS} s each; team1: 2 processes x 2 threads, seeded):")
+            figures = {"machine": machine(), "throughput": throughput(host.address, host_header, say)}
+            say(f"failed requests under {UNDER_LOAD_CONNECTIONS} connections on team1's front page during:")
+            figures["under_load"] = team_operations(host, inventory, Path(tmp) / "keys", say)
+            say(f"memory of idle teams (idle_seconds: {IDLE_SECONDS}; PSS, all processes of each program):")
+            figures["density"] = density(host, tmp, density_counts, say)
+    finally:
+        testhost.stop_host(host_name)
+    return figures
