@@ -12,7 +12,7 @@ import paramiko
 from fabric import task
 from invoke import Exit
 
-from deploy import admin, provisioning, team_backup, team_settings, team_tasks, teamconfig
+from deploy import admin, provisioning, team_backup, team_git, team_settings, team_tasks, teamconfig
 from deploy.backup import BACKUP_DIR
 from deploy.errors import DeployError
 from deploy.inventory import InventoryError, load_inventory, team_name_problem
@@ -235,3 +235,10 @@ def restore(c, file, team=None, key=None, yes=False):
 dbshell = team_task(
     "dbshell", "An interactive Python prompt on the server with your database as `db` (pymongo).",
     lambda inv, team, conn: team_backup.dbshell(conn, team.name))
+
+
+@task(help={**TEAM_HELP, "name": "the git remote's name (default hacknode)", "branch": "the branch that deploys (main)"})
+def git_remote(c, team=None, key=None, name="hacknode", branch="main"):
+    """Add a git remote to this repository: `git push hacknode main` deploys like `fab deploy`."""
+    with as_team(team, key) as (inv, chosen, conn):
+        team_git.git_remote(conn, chosen, inv, REPO, name, branch, teamconfig.resolve_key(chosen.name, key))

@@ -96,6 +96,19 @@ def read_settings(paths: TeamPaths):
     return program("read the settings", "cat", paths.mongo_uri_file)
 
 
+def git_hook_text(paths: TeamPaths, host_header, branch):
+    """deploy/remote/git-pre-receive.sh preceded by its variables: pushes of `branch` run release.sh deploy."""
+    header = {"team": paths.team, "branch": branch, "host": host_header, "releases": paths.releases,
+              "release_script": f"{paths.git_repo}/hooks/hacknode-release.sh"}
+    return ("#!/bin/bash\n" + "".join(f"{name}={shlex.quote(value)}\n" for name, value in header.items())
+            + remote_file("git-pre-receive.sh"))
+
+
+def git_bare_repo(paths: TeamPaths):
+    """The team's bare repository (made once; git init again on it changes nothing)."""
+    return program(f"make {paths.git_repo}", "git", "init", "--bare", "--quiet", paths.git_repo)
+
+
 def supervisorctl(team_name, action, *args):
     """One of the supervisorctl commands the team's sudoers rule allows (restart, status, tail)."""
     return program(f"supervisorctl {action} {team_name}", "sudo", "-n", "supervisorctl", action, *args, team_name)

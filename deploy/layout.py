@@ -75,6 +75,10 @@ class TeamPaths:
         return f"{self.run_dir}/reload"
 
     @property
+    def git_repo(self):        # bare repository `git push` deploys through (fab git_remote)
+        return f"{self.home}/repo.git"
+
+    @property
     def secrets(self):         # 0700 team:team
         return f"{self.home}/.hacknode"
 

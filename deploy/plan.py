@@ -20,6 +20,7 @@ REQUIRED_COMMANDS = {
     "sudo": "sudo",
     "curl": "curl",
     "visudo": "sudo",
+    "git": "git",           # `git push` deploys (fab git_remote): the team's bare repository and its hook
 }
 RUNNING = {"nginx": "nginx", "supervisor": "supervisord"}   # process names, as pgrep -x sees them
 SYSTEMD_RUNNING = "/run/systemd/system"     # present where systemd is the init (a server, not a container's stub)

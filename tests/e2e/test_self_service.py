@@ -1,12 +1,15 @@
 """What a team does for itself beyond deploying, on the shared provisioned class, as the team with its key:
-settings without a commit (`fab config`), a backup and a restore of its database. Checked as a visitor would (through nginx), every team left
+settings without a commit (`fab config`), a backup and a restore of its database, `git push` deploys. Checked as a visitor would (through nginx), every team left
 deployed, healthy and with the settings it had."""
 import json
+import os
+import subprocess
 import threading
+from dataclasses import replace
 
 import pytest
 
-from deploy import commands, runner, team_backup, team_settings, team_tasks
+from deploy import commands, runner, team_backup, team_git, team_settings, team_tasks
 from deploy.backup import BackupError
 from deploy.errors import RemoteError
 from deploy.layout import TeamPaths
@@ -132,6 +135,14 @@ def test_backup_then_changes_then_restore_gives_the_same_articles_scores_and_ind
     assert cls.http(TEAM, "/healthz")[0] == 200 and len(front_page(cls)) >= 3
 
 
+def test_dbshell_is_python_with_the_teams_database_as_db(team):
+    cls, chosen, c = team
+    shell = replace(commands.team_db(TeamPaths(TEAM), "dbshell", "shell"),
+                    stdin="print('articles:', db.articles.count_documents({}), db.name)\n")
+    out = runner.run(c, shell).stdout
+    assert f"articles: {len(database_state(c)['articles'])} {TEAM}" in out
+
+
 def test_a_file_that_is_no_backup_is_refused_before_anything_is_sent(team, tmp_path):
     cls, chosen, c = team
     (tmp_path / "notes.txt").write_text("not a backup\n")
@@ -139,3 +150,38 @@ def test_a_file_that_is_no_backup_is_refused_before_anything_is_sent(team, tmp_p
         team_backup.restore_database(c, TEAM, tmp_path / "notes.txt", confirm=lambda question: True)
     with pytest.raises(BackupError, match="no such file"):
         team_backup.restore_database(c, TEAM, tmp_path / "missing.tar.gz", confirm=lambda question: True)
+
+
+def git(repo, *args, env=None):
+    return subprocess.run(["git", "-C", str(repo), *args], capture_output=True, text=True, env=env)
+
+
+def test_git_push_deploys_a_broken_push_is_rolled_back_and_refused_and_other_branches_too(team, tmp_path):
+    cls, chosen, c = team
+    clone = tmp_path / "clone"
+    subprocess.run(["git", "clone", "-q", str(REPO), str(clone)], check=True)
+    for args in (["checkout", "-q", "-B", "main"], ["config", "user.email", "ada@example.org"],
+                 ["config", "user.name", "Ada"]):
+        git(clone, *args)
+    team_git.git_remote(c, chosen, cls.inventory, clone, key=cls.key[TEAM])
+    assert git(clone, "remote", "get-url", "hacknode").stdout.startswith(f"ssh://{TEAM}@")
+    # test hosts make new host keys at each start: keep them out of the user's known_hosts
+    env = {**os.environ, "GIT_SSH_COMMAND": f"ssh -i {cls.key[TEAM]} -o IdentitiesOnly=yes -o LogLevel=ERROR "
+                                            "-o UserKnownHostsFile=/dev/null -o StrictHostKeyChecking=no"}
+    pushed = git(clone, "push", "hacknode", "main", env=env)
+    assert pushed.returncode == 0, pushed.stderr
+    assert "switching current" in pushed.stderr and "is live at" in pushed.stderr      # progress, as remote: lines
+    live = json.loads(cls.http(TEAM, "/healthz")[1])["release"]
+    assert live.endswith("-" + git(clone, "rev-parse", "--short=7", "HEAD").stdout.strip())
+
+    (clone / "app" / "wsgi.py").write_text("import no_such_module_in_this_push\n")
+    git(clone, "commit", "-qam", "a broken release")
+    refused = git(clone, "push", "hacknode", "main", env=env)
+    assert refused.returncode != 0
+    assert "no_such_module_in_this_push" in refused.stderr and "switching back" in refused.stderr
+    assert json.loads(cls.http(TEAM, "/healthz")[1])["release"] == live
+
+    git(clone, "checkout", "-q", "-b", "feature")
+    other = git(clone, "push", "hacknode", "feature", env=env)
+    assert other.returncode != 0 and "only main deploys" in other.stderr
+    assert json.loads(cls.http(TEAM, "/healthz")[1])["release"] == live
