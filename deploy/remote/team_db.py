@@ -1,9 +1,10 @@
 # managed by hacknode: a team's own database, as the team: run by the live release's python (pymongo is in
 # every team's virtualenv) with the team's settings exported, so the database is FLASK_MONGO_URI's and the
 # credentials are the team's own (commands.team_db). Nothing here can reach another team's database.
-#   dump ARCHIVE TEAM           every collection into ARCHIVE (tar.gz): dump/<db>/<name>.bson (documents, as
+#   dump ARCHIVE TEAM [DB]      every collection into ARCHIVE (tar.gz): dump/<db>/<name>.bson (documents, as
 #                               mongodump writes them) and <name>.metadata.json (indexes, options), and the
 #                               manifest hacknode-backup.json (team, database, live release, time)
+#                               (with DB: database DB through $HN_ADMIN_URI, root archiving a removed team)
 #   load ARCHIVE                check the whole archive, then replace every collection with the archive's
 #   shell                       an interactive Python prompt with `db` bound to the team's database
 import code
@@ -23,9 +24,11 @@ FORMAT, VERSION, MANIFEST = "hacknode-backup", 1, "hacknode-backup.json"
 RAW = CodecOptions(document_class=RawBSONDocument)
 
 
-def database():
-    client = pymongo.MongoClient(os.environ["FLASK_MONGO_URI"], serverSelectionTimeoutMS=10000)
-    return client.get_default_database()
+def database(name=None):
+    """The team's own database (its URI's), or as root through the admin URI the database `name`."""
+    client = pymongo.MongoClient(os.environ["HN_ADMIN_URI" if name else "FLASK_MONGO_URI"],
+                                 serverSelectionTimeoutMS=10000)
+    return client[name] if name else client.get_default_database()
 
 
 def add(tar, name, data):
@@ -34,8 +37,8 @@ def add(tar, name, data):
     tar.addfile(info, io.BytesIO(data))
 
 
-def dump(archive, team):
-    db = database()
+def dump(archive, team, name=None):
+    db = database(name)
     release = open("RELEASE").read().strip() if os.path.exists("RELEASE") else "-"   # run in `current`
     manifest = {"format": FORMAT, "version": VERSION, "team": team, "database": db.name, "release": release,
                 "made": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "collections": {}}
