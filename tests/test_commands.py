@@ -1,6 +1,5 @@
 """What runs on servers, as its builders make it (the strings), and the server-side programs run here for real
 (no SSH): the facts script, the database chores against a real SecantusDB."""
-import json
 import os
 import subprocess
 import sys
