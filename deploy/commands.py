@@ -69,7 +69,8 @@ def root_script(what, text, admin_uri_input=""):
 # ---------- the team's ----------
 
 def release_script_text(paths: TeamPaths, keep=layout.KEEP_RELEASES):
-    """deploy/remote/release.sh preceded by the team's paths as variable assignments."""
+    """deploy/remote/release.sh preceded by the team's paths as variable assignments (and the functions of its
+    `settings` subcommand, deploy/remote/release-settings.sh)."""
     header = {
         "team": paths.team, "releases": paths.releases, "current": paths.current, "envs": paths.envs,
         "run_dir": paths.run_dir, "uwsgi_log": paths.uwsgi_log,
@@ -77,7 +78,7 @@ def release_script_text(paths: TeamPaths, keep=layout.KEEP_RELEASES):
         "settings": paths.mongo_uri_file,
     }
     lines = [f"{name}={shlex.quote(value)}" for name, value in header.items()]
-    return "\n".join(lines) + "\n" + remote_file("release.sh")
+    return "\n".join(lines) + "\n" + remote_file("release-settings.sh") + remote_file("release.sh")
 
 
 def release(paths: TeamPaths, subcommand, *args, keep=layout.KEEP_RELEASES):
