@@ -6,7 +6,7 @@ uwsgi_workers() {
     # The pids of the team's uwsgi workers (children of the master supervisor runs), or nothing.
     local master
     master=$(sudo -n supervisorctl status "$team" 2>/dev/null | sed -n 's/.* pid \([0-9]*\),.*/\1/p')
-    [ -z "$master" ] || pgrep -P "$master" | tr '\n' ' '
+    [ -z "$master" ] || pgrep -P "$master" | tr '\n' ' ' || true     # none yet: not an error
 }
 
 reload_checked() {
@@ -49,6 +49,7 @@ cmd_settings() {
      done < "$settings" > "$new"
      printf '%s\n' "${change[@]}" | sort >> "$new")
     chmod 0400 "$new"
+    rm -f "$previous"       # left by a change that was cut off: 0400, cp could not write over it
     cp -p "$settings" "$previous"
     mv -f "$new" "$settings"
     say "settings: $(printf '%s\n' "${!change[@]}" | sort | tr '\n' ' ')changed; reloading release $id"
