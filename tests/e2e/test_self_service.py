@@ -41,6 +41,7 @@ def front_page(cls):
 
 
 def listed(c, capsys):
+    capsys.readouterr()
     team_settings.list_settings(c, TEAM)
     return capsys.readouterr().out
 
@@ -171,7 +172,7 @@ def test_git_push_deploys_a_broken_push_is_rolled_back_and_refused_and_other_bra
                                             "-o UserKnownHostsFile=/dev/null -o StrictHostKeyChecking=no"}
     pushed = git(clone, "push", "hacknode", "main", env=env)
     assert pushed.returncode == 0, pushed.stderr
-    assert "switching current" in pushed.stderr and "is live at" in pushed.stderr      # progress, as remote: lines
+    assert "switching current" in pushed.stderr and "is live at" in pushed.stderr, pushed.stderr   # as remote: lines
     live = json.loads(cls.http(TEAM, "/healthz")[1])["release"]
     assert live.endswith("-" + git(clone, "rev-parse", "--short=7", "HEAD").stdout.strip())
 
@@ -179,7 +180,7 @@ def test_git_push_deploys_a_broken_push_is_rolled_back_and_refused_and_other_bra
     git(clone, "commit", "-qam", "a broken release")
     refused = git(clone, "push", "hacknode", "main", env=env)
     assert refused.returncode != 0
-    assert "no_such_module_in_this_push" in refused.stderr and "switching back" in refused.stderr
+    assert "no_such_module_in_this_push" in refused.stderr and "switching back" in refused.stderr, refused.stderr
     assert json.loads(cls.http(TEAM, "/healthz")[1])["release"] == live
 
     git(clone, "checkout", "-q", "-b", "feature")
