@@ -1,6 +1,6 @@
 # Server side of `fab config` (deploy/team_settings.py): release.sh's `settings` subcommand. deploy/commands.py
 # puts this file before release.sh (after the paths), so these functions use release.sh's: say, die,
-# current_id, reload_uwsgi, wait_healthy, $HEALTH_WAIT, and the path $settings (the team's settings file).
+# current_id, reload_uwsgi, wait_healthy, log_lines, show_log_since, $HEALTH_WAIT, and the path $settings (the team's settings file).
 
 uwsgi_workers() {
     # The pids of the team's uwsgi workers (children of the master supervisor runs), or nothing.
@@ -32,7 +32,7 @@ cmd_settings() {
     # NAME alone removes (the line stays as NAME: uwsgi's `env = NAME` unsets it in the running master, and
     # the next reload starts without it, hence two reloads then). A release that is not healthy with the new
     # settings gets the previous file back, as a failed deploy gets its previous release.
-    local host=$1 id line removal=no; id=$(current_id)
+    local host=$1 id line removal=no mark; id=$(current_id); mark=$(log_lines)
     local new="$settings.new" previous="$settings.previous"
     declare -A change=()
     [ -n "$id" ] || die "no live release yet: deploy first"
@@ -66,7 +66,6 @@ cmd_settings() {
     sudo -n supervisorctl restart "$team" >/dev/null 2>&1 || say "supervisorctl restart $team failed"
     if wait_healthy "$id" "$host" "$HEALTH_WAIT"; then say "release $id is serving again"
     else echo "[$team] release $id is not healthy with the previous settings either (last answer: $last_health)" >&2; fi
-    echo "[$team] last lines of $uwsgi_log:" >&2
-    tail -n 40 "$uwsgi_log" >&2 2>/dev/null || echo "(cannot read $uwsgi_log)" >&2
+    show_log_since "$mark"
     exit 1
 }

@@ -142,8 +142,23 @@ wait_healthy() {
     done
 }
 
+log_lines() { wc -l < "$uwsgi_log" 2>/dev/null || echo 0; }
+
+show_log_since() {
+    # What uwsgi logged since line $1 (the failed start's traceback comes first; the restart of the previous
+    # release after it would push it out of a plain tail), at most 80 lines; the last 40 if the log rotated.
+    local mark=$1
+    if [ "$(log_lines)" -gt "$mark" ]; then
+        echo "[$team] what $uwsgi_log says since the switch (up to 80 lines):" >&2
+        tail -n "+$(( mark + 1 ))" "$uwsgi_log" 2>/dev/null | head -n 80 >&2
+    else
+        echo "[$team] last lines of $uwsgi_log:" >&2
+        tail -n 40 "$uwsgi_log" >&2 2>/dev/null || echo "(cannot read $uwsgi_log)" >&2
+    fi
+}
+
 activate() {
-    local id=$1 host=$2 before; before=$(current_id)
+    local id=$1 host=$2 before mark; before=$(current_id); mark=$(log_lines)
     is_good_release "$id" || die "release $id is not prepared or failed before; not switching"
     say "switching current: ${before:-(none)} -> $id"
     switch_to "$id"
@@ -165,8 +180,7 @@ activate() {
             echo "[$team] the previous release $before is not healthy either (last answer: $last_health)" >&2
         fi
     fi
-    echo "[$team] last lines of $uwsgi_log:" >&2
-    tail -n 40 "$uwsgi_log" >&2 2>/dev/null || echo "(cannot read $uwsgi_log)" >&2
+    show_log_since "$mark"
     exit 1
 }
 
