@@ -1,6 +1,6 @@
 """The instructor's tasks beyond provisioning: status, remove_team, teardown. One SSH round trip per server
 each, whatever the number of teams; every server at once."""
-from deploy import commands, layout, mongo, runner
+from deploy import commands, layout, mongo, runner, usage
 from deploy.bundle import server_script
 from deploy.errors import DeployError
 from deploy.fanout import on_each_server
@@ -9,30 +9,42 @@ from deploy.plan_team import removal_commands
 
 
 def server_status(c, server, domain):
-    """Rows (team, state, uptime, release, healthz code) of every team on one server."""
+    """Rows (team, state, uptime, release, healthz code, memory KiB, tasks, home KiB, database KiB) of every team
+    on one server, then the row ("quota", what the server says of disk quotas)."""
     result = runner.run(c, commands.class_status(domain))
-    return [line.split("\t") for line in result.stdout.splitlines() if line.count("\t") == 4]
+    return [line.split("\t") for line in result.stdout.splitlines()
+            if line.count("\t") == 8 or line.startswith("quota\t")]
 
 
 def status_table(inventory, key=None):
     """(table, problems): every team of the class with its service state, /healthz through nginx, release,
-    uptime and URLs; and a line per server that could not be asked."""
+    uptime, use against its limits (memory, tasks, disk) and URLs; and lines for servers that could not be
+    asked; the table ends with what each server says of disk quotas and the teams above their disk threshold."""
     results = on_each_server(inventory.servers, lambda c, server: server_status(c, server, inventory.domain), key)
-    rows = [("TEAM", "SERVER", "STATE", "HEALTHZ", "RELEASE", "UPTIME", "URL")]
-    problems = []
+    rows = [("TEAM", "SERVER", "STATE", "HEALTHZ", "RELEASE", "UPTIME", "MEM", "TASKS", "DISK", "URL")]
+    problems, notes = [], []
     for r in results:
         if r.error:
             problems.append(f"{r.server.name}: {r.error}")
-        seen = set()
-        for team_name, state, uptime, rel, code in r.value or ():
+        seen, teams = set(), {t.name: t for t in inventory.teams_on(r.server.name)}
+        for team_name, *row in r.value or ():
+            if team_name == "quota":
+                notes.append(f"{r.server.name}: disk quotas: {row[0]}")
+                continue
             seen.add(team_name)
-            rows.append((team_name, r.server.name, state, code, rel, uptime, team_urls(inventory, r.server, team_name)))
-        for team in inventory.teams_on(r.server.name):
-            if team.name not in seen and not r.error:
-                rows.append((team.name, r.server.name, "NOT PROVISIONED", "-", "-", "-", ""))
+            state, uptime, rel, code, *use = row
+            team = teams.get(team_name)
+            cells = usage.use_cells(team, *use) if team else ("-", "-", "-")
+            warning = usage.disk_warning(team, *use[2:]) if team else ""
+            notes += [warning] if warning else []
+            rows.append((team_name, r.server.name, state, code, rel, uptime, *cells,
+                         team_urls(inventory, r.server, team_name)))
+        for name in teams:
+            if name not in seen and not r.error:
+                rows.append((name, r.server.name, "NOT PROVISIONED", "-", "-", "-", "-", "-", "-", ""))
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in rows]
-    return "\n".join(lines), problems
+    return "\n".join(lines + notes), problems
 
 
 def team_urls(inventory, server, team_name):
@@ -73,6 +85,7 @@ def teardown_commands(mongodb):
         f"for f in {layout.TEAMS_DIR}/*; do [ -e \"$f\" ] || continue; hn_teardown_team \"$(basename \"$f\")\"; done",
         "supervisorctl stop hacknode-secantus >/dev/null 2>&1 || true",
         f"rm -f {layout.SECANTUS_CONF} {layout.NGINX_SITE} && supervisorctl update >/dev/null 2>&1 || true",
+        f"rm -f {layout.TEAM_PROFILE} {layout.PAM_UMASK_PROFILE} && pam-auth-update --package >/dev/null 2>&1 || true",
         "nginx -t 2>/dev/null && hn_service nginx reload || true",
         f"rm -rf {layout.ETC} {layout.INDEX_ROOT} /opt/hacknode /var/log/hacknode",
         f"id -u {layout.DB_USER} >/dev/null 2>&1 && userdel {layout.DB_USER} || true",

@@ -57,8 +57,10 @@ def apply_bundle(upload, admin_uri_input=""):
 
 
 def class_status(domain):
-    """Every team's program state, uptime, live release and /healthz code, one tab-separated line each."""
-    return RemoteCommand("status", (domain, layout.HEALTHZ_TOOL), remote_file("status.sh"), "status.sh", root=True)
+    """Every team's program state, uptime, live release, /healthz code and use (memory, tasks, disk), one
+    tab-separated line each, then whether the server has disk quotas."""
+    return RemoteCommand("status", (domain, layout.HEALTHZ_TOOL, f"{layout.TOOLS_VENV}/bin/python", layout.MONGO_TOOL,
+                                    layout.MONGO_ADMIN_FILE), remote_file("status.sh"), "status.sh", root=True)
 
 
 def root_script(what, text, admin_uri_input=""):

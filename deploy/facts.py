@@ -28,6 +28,7 @@ class Facts:
     commands: dict = field(default_factory=dict)    # command -> on the PATH
     python_venv: bool = False                       # python3 can make virtualenvs
     users: dict = field(default_factory=dict)       # user -> exists
+    gecos: dict = field(default_factory=dict)       # user -> its account's comment field (pam_umask reads it)
     files: dict = field(default_factory=dict)       # path -> PathFact with text, or None when absent
     paths: dict = field(default_factory=dict)       # path -> PathFact without text, or None when absent
     present_teams: tuple = ()                       # the teams provisioning made (layout.TEAMS_DIR)
@@ -40,7 +41,7 @@ class Facts:
             data = json.loads(text)
             return cls(os_id=data["os"]["id"], os_version=data["os"]["version"], python=data["python"],
                        arch=data["arch"], commands=data["commands"], python_venv=data["python_venv"],
-                       users=data["users"], files=path_facts(data["files"]), paths=path_facts(data["paths"]),
+                       users=data["users"], gecos=data["gecos"], files=path_facts(data["files"]), paths=path_facts(data["paths"]),
                        present_teams=tuple(data["present_teams"]), running=data["running"])
         except (ValueError, KeyError, TypeError) as error:
             raise ProvisionError(f"{host}: the server's state could not be read ({error!r}): {text[-300:]}")

@@ -19,6 +19,9 @@ MONGO_ADMIN_FILE = f"{ETC}/mongo-admin"     # 0600 root: the admin URI, generate
 INDEX_ROOT = "/var/www/hacknode"            # the class index page nginx serves at /
 LOG_ROOT = "/var/log/hacknode"              # one folder per team (TeamPaths.log_dir)
 SECANTUS_LOG = f"{LOG_ROOT}/secantus.log"   # secantus mode: the database's log ("secantus" is no team name)
+TEAM_PROFILE = "/etc/profile.d/hacknode-team.sh"   # a team's login shells: its umask and TMPDIR
+PAM_UMASK_PROFILE = "/usr/share/pam-configs/hacknode-umask"   # pam_umask in every session (pam-auth-update)
+TEAM_GECOS = "hacknode team,umask=0027"     # a team account's comment: pam_umask takes its umask from there
 SUPERVISORCTL = "/usr/bin/supervisorctl"    # Debian's; the only command teams may run with sudo
 KEEP_RELEASES = 5
 
@@ -80,6 +83,10 @@ class TeamPaths:
         return f"{self.home}/repo.git"
 
     @property
+    def tmp(self):             # 0700: the team's TMPDIR, so nothing of it passes through the shared /tmp
+        return f"{self.home}/tmp"
+
+    @property
     def secrets(self):         # 0700 team:team
         return f"{self.home}/.hacknode"
 
@@ -102,6 +109,10 @@ class TeamPaths:
     @property
     def nginx_location(self):  # the team's location (path prefix), included by the server's default block
         return f"{ETC}/nginx/locations/{self.team}.conf"
+
+    @property
+    def limits(self):          # pam_limits: the team's SSH sessions (supervisor's uwsgi carries its own)
+        return f"/etc/security/limits.d/hacknode-{self.team}.conf"
 
     @property
     def sudoers(self):

@@ -138,6 +138,8 @@ def plan_configs(server, teams, facts, files):
         steps.append(Step(team.name, "configs", bool(mine), ", ".join(os.path.basename(f.path) for f in mine),
                           install_commands(mine), mine))
     commands = install_commands(changed)
+    if any(f.path == layout.PAM_UMASK_PROFILE for f in changed):
+        commands.append("pam-auth-update --package")    # Debian's way to put a profile into /etc/pam.d/common-*
     whys = [os.path.basename(f.path) for f in changed]
     if facts.files.get(DEBIAN_DEFAULT_SITE) is not None:
         # Debian's default site also claims default_server on port 80

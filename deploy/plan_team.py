@@ -17,6 +17,7 @@ def team_dirs(team_name):
         # setgid: the socket uwsgi creates here gets nginx's group, so chmod-socket 660 is enough
         Dir(p.run_dir, t, "www-data", "2750"),
         Dir(p.secrets, t, t, "0700"),
+        Dir(p.tmp, t, t, "0700"),
         Dir(p.log_dir, "root", t, "0750"),
     ]
 
@@ -35,7 +36,11 @@ def plan_user(team_name, facts):
     commands = []
     if not facts.users.get(t):
         commands += [f"getent group {t} >/dev/null || groupadd {t}",
-                     f"useradd --create-home --home-dir {p.home} --shell /bin/bash --gid {t} {t}"]
+                     f"useradd --create-home --home-dir {p.home} --shell /bin/bash --gid {t} "
+                     f"--comment '{layout.TEAM_GECOS}' {t}"]
+    elif facts.gecos.get(t) != layout.TEAM_GECOS:
+        # every session of the team (SSH commands too, not only login shells) gets umask 0027 from pam_umask
+        commands.append(f"usermod --comment '{layout.TEAM_GECOS}' {t}")
     if not facts.has(f"{layout.TEAMS_DIR}/{t}"):
         # the record of what provisioning made: a team dropped from the inventory is found and removed by it
         commands.append(f"install -d -m 0755 {layout.TEAMS_DIR} && touch {layout.TEAMS_DIR}/{t}")
@@ -82,7 +87,8 @@ def plan_team(mongodb, team_name, facts, artifacts):
 def team_files(team_name):
     """The configs that belong to one team (its own configs step)."""
     p = TeamPaths(team_name)
-    return {p.uwsgi_ini, p.supervisor_conf, p.nginx_conf, p.nginx_location, p.sudoers, f"{p.home}/.ssh/authorized_keys"}
+    return {p.uwsgi_ini, p.supervisor_conf, p.nginx_conf, p.nginx_location, p.sudoers, p.limits,
+            f"{p.home}/.ssh/authorized_keys"}
 
 
 def removal_commands(team_name, mongodb):
@@ -93,7 +99,7 @@ def removal_commands(team_name, mongodb):
         f"[ -e {layout.TEAMS_DIR}/{team_name} ] || hn_fail \"{team_name} is not a team hacknode made on this server\"",
         f"hn_archive {team_name}",
         f"supervisorctl stop {team_name} >/dev/null 2>&1 || true",
-        f"rm -f {p.supervisor_conf} {p.uwsgi_ini} {p.nginx_conf} {p.nginx_location} {p.sudoers}",
+        f"rm -f {p.supervisor_conf} {p.uwsgi_ini} {p.nginx_conf} {p.nginx_location} {p.sudoers} {p.limits}",
         "supervisorctl update >/dev/null",
         "nginx -t 2>/dev/null && hn_service nginx reload",
         *mongo.drop_team_commands(mongodb, team_name),

@@ -9,14 +9,14 @@ import sys
 
 import jinja2
 
-from deploy import layout
+from deploy import layout, limits
 from deploy.layout import TeamPaths
 
 TEMPLATES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "templates")
 MANAGED = "managed by hacknode"
 
 # review folders written by write_review, and where each server path goes in them
-REVIEW_DIRS = ("nginx", "supervisor", "uwsgi", "sudoers")
+REVIEW_DIRS = ("nginx", "supervisor", "uwsgi", "sudoers", "limits")
 
 
 class RenderError(Exception):
@@ -68,22 +68,27 @@ def render_server(view):
     """Every config of one server (a model.ServerView): {absolute path on the server: file content}.
 
     Per team on the server: uwsgi ini, supervisor program, nginx server block (subdomain),
-    nginx location (path prefix), sudoers rule. Per server: the nginx site (class index and
-    every team's location), the index page, and in mongodb mode secantus the database's program."""
+    nginx location (path prefix), sudoers rule, its SSH sessions' limits. Per server: the nginx site (class
+    index and every team's location), the index page, the teams' login profile, and in mongodb mode secantus
+    the database's program."""
     teams = view.teams
     common = {"class_name": view.class_name, "domain": view.domain, "server": view.server}
     files = {}
     for team in teams:
         paths = TeamPaths(team.name)
-        context = dict(common, team=team, paths=paths, supervisorctl=layout.SUPERVISORCTL)
+        context = dict(common, team=team, paths=paths, supervisorctl=layout.SUPERVISORCTL,
+                       limits=limits.template_context(team))
         files[paths.uwsgi_ini] = render_template("uwsgi.ini.j2", context)
         files[paths.supervisor_conf] = render_template("supervisor-team.conf.j2", context)
         files[paths.nginx_conf] = render_template("nginx-team-server.conf.j2", context)
         files[paths.nginx_location] = render_template("nginx-team-location.conf.j2", context)
         files[paths.sudoers] = render_template("sudoers-team.j2", context)
+        files[paths.limits] = render_template("limits-team.conf.j2", context)
     files[layout.NGINX_SITE] = render_template(
         "nginx-site.conf.j2", dict(common, etc=layout.ETC, index_root=layout.INDEX_ROOT))
     files[f"{layout.INDEX_ROOT}/index.html"] = render_template("index.html.j2", dict(common, teams=teams))
+    files[layout.TEAM_PROFILE] = render_template("profile-team.sh.j2", dict(common, teams_dir=layout.TEAMS_DIR))
+    files[layout.PAM_UMASK_PROFILE] = render_template("pam-umask.j2", common)
     if view.mongodb.mode == "secantus":
         files[layout.SECANTUS_CONF] = render_template("supervisor-secantus.conf.j2", dict(
             common, mongodb=view.mongodb, db_user=layout.DB_USER, tools_venv=layout.TOOLS_VENV,
@@ -108,6 +113,12 @@ def review_name(server_name, path):
         return f"nginx/{server_name}.index.html"
     if path == layout.SECANTUS_CONF:
         return f"supervisor/{server_name}.secantus.conf"
+    if path == layout.TEAM_PROFILE:
+        return f"limits/{server_name}.profile.sh"
+    if path == layout.PAM_UMASK_PROFILE:
+        return f"limits/{server_name}.pam-umask"
+    if path.startswith("/etc/security/limits.d/hacknode-"):
+        return f"limits/{base[len('hacknode-'):]}"
     if path.startswith(f"{layout.ETC}/"):
         return path[len(layout.ETC) + 1:]                      # nginx/..., nginx/locations/..., uwsgi/...
     if path.startswith(f"{layout.SUPERVISOR_DIR}/hacknode-"):

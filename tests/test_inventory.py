@@ -90,6 +90,21 @@ def test_every_key_type_inline_or_in_files_with_several_keys(tmp_path):
     assert inventory.server("s1").hostname == "s1.example.org"
 
 
+def test_limits_from_defaults_and_per_team_overrides(tmp_path):
+    path = write(tmp_path, """
+        class: {name: c, domain: example.org}
+        defaults: {memory_mb: 256, tasks: 64, cpu_weight: 50}
+        servers:
+          - {name: main, address: 192.0.2.10}
+        teams:
+          - {name: t1, keys: ["KEY"]}
+          - {name: t2, keys: ["KEY"], memory_mb: 1024, open_files: 4096, disk_warn_mb: 200}
+    """)
+    t1, t2 = load_inventory(str(path)).teams
+    assert (t1.memory_mb, t1.tasks, t1.open_files, t1.cpu_weight, t1.disk_warn_mb) == (256, 64, 1024, 50, 1024)
+    assert (t2.memory_mb, t2.tasks, t2.open_files, t2.cpu_weight, t2.disk_warn_mb) == (1024, 64, 4096, 50, 200)
+
+
 def test_nine_team_class_as_in_the_shipped_comment(tmp_path):
     """The commented real class at the end of inventory.yml is valid once uncommented (keys given)."""
     text = open(os.path.join(REPO, "inventory.yml")).read()
@@ -378,6 +393,31 @@ BAD = [
         teams:
           - {name: team1, keys: ["KEY"], processes: 0}
      """, "5: teams[0].processes: 0 is out of range 1..32"),
+    ("memory-out-of-range", """
+        class: {name: c, domain: example.org}
+        defaults: {memory_mb: 64}
+        servers:
+          - {name: main, address: 192.0.2.10}
+        teams:
+          - {name: team1, keys: ["KEY"]}
+     """, "2: defaults.memory_mb: 64 is out of range 128..65536"),
+    ("cpu-weight-not-a-number", """
+        class: {name: c, domain: example.org}
+        servers:
+          - {name: main, address: 192.0.2.10}
+        teams:
+          - {name: team1, keys: ["KEY"], cpu_weight: half}
+     """, "5: teams[0].cpu_weight: must be a whole number, not 'half'"),
+    ("tasks-too-few-for-uwsgi", """
+        class: {name: c, domain: example.org}
+        servers:
+          - {name: main, address: 192.0.2.10}
+        teams:
+          - name: team1
+            keys: ["KEY"]
+            processes: 8
+            threads: 8
+     """, "7: teams[0].tasks: 128 tasks cannot run 8 processes x 8 threads; give at least 273"),
     ("bad-server-address", """
         class: {name: c, domain: example.org}
         servers:

@@ -52,6 +52,7 @@ def provisioned_facts(inventory):
     facts.paths[layout.MONGO_ADMIN_FILE] = root_file("0600")
     for team in inventory.teams:
         facts.users[team.name] = True
+        facts.gecos[team.name] = layout.TEAM_GECOS
         for d in team_dirs(team.name):
             facts.paths[d.path] = PathFact(d.owner, d.group, d.mode)
         p = TeamPaths(team.name)
@@ -128,6 +129,22 @@ def test_a_changed_team_setting_touches_only_that_teams_config():
     assert not any("restart hacknode1" in c for c in services)
     diff = "".join(s.diff for s in steps)
     assert "-processes = 2\n+processes = 4\n" in diff
+
+
+def test_every_session_of_a_team_gets_umask_0027_from_its_account_through_pam_umask():
+    inventory = make_inventory()
+    fresh = plan(inventory, bare_facts())
+    assert f"--comment '{layout.TEAM_GECOS}' hacknode1" in next(s for s in fresh if s.name == "user").commands[1]
+    server_configs = next(s for s in fresh if s.scope == "main" and s.name == "configs")
+    assert "pam-auth-update --package" in server_configs.commands          # after the profile is installed
+    assert "pam_umask.so nousergroups" in next(f for f in server_configs.files
+                                               if f.path == layout.PAM_UMASK_PROFILE).content
+    facts = provisioned_facts(inventory)
+    facts.gecos["hacknode2"] = "made before hacknode set umasks"
+    steps = plan(inventory, facts)
+    assert changed(steps) == [("hacknode2", "user"), ("main", "services")]
+    assert steps[[s.name for s in steps].index("user", 5)].commands == [
+        f"usermod --comment '{layout.TEAM_GECOS}' hacknode2"]
 
 
 def test_a_directory_with_the_wrong_mode_is_fixed_and_nothing_else():

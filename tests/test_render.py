@@ -59,10 +59,11 @@ def in_mount_namespace(script, *args):
 
 def test_server_gets_every_config_at_its_layout_path(demo):
     files = render_server(demo.view("local"))
-    expected = {layout.NGINX_SITE, f"{layout.INDEX_ROOT}/index.html", layout.SECANTUS_CONF}
+    expected = {layout.NGINX_SITE, f"{layout.INDEX_ROOT}/index.html", layout.SECANTUS_CONF, layout.TEAM_PROFILE,
+                layout.PAM_UMASK_PROFILE}
     for team in ("hacknode1", "hacknode2", "hacknode3"):
         p = TeamPaths(team)
-        expected |= {p.uwsgi_ini, p.supervisor_conf, p.nginx_conf, p.nginx_location, p.sudoers}
+        expected |= {p.uwsgi_ini, p.supervisor_conf, p.nginx_conf, p.nginx_location, p.sudoers, p.limits}
     assert set(files) == expected
     assert list(files) == sorted(files)
 
@@ -81,15 +82,15 @@ def test_same_inventory_same_bytes(tmp_path, demo):
     tasks.render(Context(), inventory=demo.path, out=str(second))
     names = sorted(str(p.relative_to(first)) for p in first.rglob("*") if p.is_file())
     assert names == sorted(str(p.relative_to(second)) for p in second.rglob("*") if p.is_file())
-    assert len(names) == 18
+    assert len(names) == 23
     for name in names:
         assert (first / name).read_bytes() == (second / name).read_bytes()
 
 
 def test_committed_review_output_matches_the_shipped_inventory(demo):
-    """deploy/nginx, deploy/supervisor, deploy/uwsgi, deploy/sudoers are `./inv render` of inventory.yml."""
+    """deploy/nginx, deploy/supervisor, deploy/uwsgi, deploy/sudoers, deploy/limits are `./inv render` of inventory.yml."""
     committed = {}
-    for folder in ("nginx", "supervisor", "uwsgi", "sudoers"):
+    for folder in ("nginx", "supervisor", "uwsgi", "sudoers", "limits"):
         for root, _dirs, names in os.walk(os.path.join(REPO, "deploy", folder)):
             for name in names:
                 path = os.path.join(root, name)
@@ -120,7 +121,7 @@ def test_inv_render_prints_what_it_wrote(tmp_path, demo):
     assert result.returncode == 0, result.stderr
     assert f"wrote {out}/uwsgi/hacknode2.ini" in result.stdout.splitlines()
     assert f"wrote {out}/supervisor/local.secantus.conf" in result.stdout.splitlines()
-    assert len(result.stdout.splitlines()) == 18
+    assert len(result.stdout.splitlines()) == 23
 
 
 def test_database_program_only_in_secantus_mode(tmp_path):
@@ -226,7 +227,7 @@ print(json.dumps({p.name: {"command": p.command, "uid": p.uid, "directory": p.di
                            "stopsignal": int(p.stopsignal), "stopasgroup": p.stopasgroup,
                            "killasgroup": p.killasgroup, "logfile": p.stdout_logfile,
                            "redirect_stderr": p.redirect_stderr, "environment": p.environment,
-                           "priority": p.priority}
+                           "priority": p.priority, "umask": p.umask}
                   for g in options.process_group_configs for p in g.process_configs}))
 """
 
@@ -262,7 +263,9 @@ def test_supervisor_parses_every_program_as_intended(tmp_path):
     for n in range(1, 10):
         team, paths = f"hacknode{n}", TeamPaths(f"hacknode{n}")
         program = programs[team]
-        assert program["command"] == f"{paths.venv}/bin/uwsgi --ini {paths.uwsgi_ini}"
+        team_limits = "--as=536870912 --nproc=128 --nofile=1024 -- /usr/bin/nice -n 0"   # the model's defaults
+        assert program["command"] == f"/usr/bin/prlimit {team_limits} {paths.venv}/bin/uwsgi --ini {paths.uwsgi_ini}"
+        assert program["umask"] == 0o027 and program["environment"]["TMPDIR"] == paths.tmp
         assert program["uid"] == 40000 + n - 1           # runs as the team's own user
         assert program["directory"] == paths.home and program["logfile"] == paths.uwsgi_log
         assert program["autostart"] and program["autorestart"] == "<class 'supervisor.datatypes.RestartUnconditionally'>"

@@ -53,6 +53,13 @@ def user_exists(name):
         return False
 
 
+def gecos_of(name):
+    try:
+        return pwd.getpwnam(name).pw_gecos
+    except KeyError:
+        return None
+
+
 def running(process_name):
     # by exact process name: -f would also match this script, whose arguments hold the names
     return subprocess.run(["pgrep", "-x", process_name], stdout=subprocess.DEVNULL).returncode == 0
@@ -83,6 +90,7 @@ facts = {
     "commands": {name: shutil.which(name) is not None for name in query["commands"]},
     "python_venv": has_venv(),
     "users": {name: user_exists(name) for name in query["users"]},
+    "gecos": {name: gecos_of(name) for name in query["users"]},
     "files": {path: path_fact(path, True) for path in query["files"]},
     "paths": {path: path_fact(path, False) for path in query["paths"]},
     "present_teams": sorted(os.path.basename(p) for p in glob.glob(query["teams_glob"])),

@@ -5,6 +5,7 @@
 #   create-admin         user admin with role root, password $HN_PW, on the server at $HN_BOOT_URI
 #   team-user TEAM       user TEAM with readWrite on database TEAM, password $HN_PW   (admin URI: $HN_ADMIN_URI)
 #   drop-team TEAM       drop user TEAM and database TEAM                             (admin URI: $HN_ADMIN_URI)
+#   sizes TEAM...        "TEAM KIB" per team: its database's size on disk, "-" where the server cannot say
 import os
 import sys
 import time
@@ -43,6 +44,16 @@ def drop_team(team):
     db.client.drop_database(team)
 
 
+def sizes(teams):
+    admin = client("HN_ADMIN_URI")
+    for team in teams:
+        try:
+            stats = admin[team].command("dbStats")
+            print(team, int(stats.get("storageSize", stats.get("dataSize", 0)) + stats.get("indexSize", 0)) // 1024)
+        except Exception:  # a database without dbStats (or not answering): the size is unknown, not an error
+            print(team, "-")
+
+
 def main(command, *args):
     if command == "wait":
         wait(*args)
@@ -52,6 +63,8 @@ def main(command, *args):
         set_user(client("HN_ADMIN_URI")[args[0]], args[0], [{"role": "readWrite", "db": args[0]}])
     elif command == "drop-team":
         drop_team(args[0])
+    elif command == "sizes":
+        sizes(args)
     else:
         sys.exit("mongo-tool: unknown command %r" % command)
 

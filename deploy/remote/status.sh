@@ -1,15 +1,29 @@
 # managed by hacknode: `fab status` on one server (run as root): a tab-separated line per team
-#   team  program state  uptime  live release  /healthz code through nginx
-# Arguments: DOMAIN HEALTHZ_TOOL (teams answer at <team>.DOMAIN).
+#   team  program state  uptime  live release  /healthz code through nginx  memory KiB  tasks  home KiB  database KiB
+# then one line "quota<TAB>what the filesystem of /home says of quotas".
+# Arguments: DOMAIN HEALTHZ_TOOL MONGO_TOOL_PYTHON MONGO_TOOL ADMIN_URI_FILE (teams answer at <team>.DOMAIN).
 set -u
-domain=$1 healthz=$2
-for ini in /etc/hacknode/uwsgi/*.ini; do
-  [ -e "$ini" ] || continue
-  t=$(basename "$ini" .ini)
+domain=$1 healthz=$2 tools_python=$3 mongo_tool=$4 admin_file=$5
+teams=""
+for ini in /etc/hacknode/uwsgi/*.ini; do [ -e "$ini" ] && teams="$teams $(basename "$ini" .ini)"; done
+# the databases' sizes in one connection; the admin URI stays in the environment (never an argument)
+db_sizes=$(HN_ADMIN_URI=$(cat "$admin_file" 2>/dev/null || true) "$tools_python" "$mongo_tool" sizes $teams 2>/dev/null || true)
+for t in $teams; do
   line=$(supervisorctl status "$t" 2>/dev/null || true)
   state=$(echo "$line" | awk '{print $2}')
   uptime=$(echo "$line" | sed -n 's/.*uptime \([^ ,]*\).*/\1/p')
   release=$(basename "$(readlink "/home/$t/current" 2>/dev/null)" 2>/dev/null || true)
   code=$(python3 "$healthz" "$t.$domain" 2>/dev/null | cut -d' ' -f1)
-  printf '%s\t%s\t%s\t%s\t%s\n' "$t" "${state:-MISSING}" "${uptime:--}" "${release:--}" "${code:-000}"
+  memory=$(ps -u "$t" -o rss= 2>/dev/null | awk '{s += $1} END {print s + 0}')
+  tasks=$(ps -u "$t" -L -o lwp= 2>/dev/null | wc -l)
+  home=$(du -sk "/home/$t" 2>/dev/null | cut -f1)
+  db=$(echo "$db_sizes" | awk -v t="$t" '$1 == t {print $2}')
+  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$t" "${state:-MISSING}" "${uptime:--}" "${release:--}" "${code:-000}" \
+    "$memory" "$tasks" "${home:--}" "${db:--}"
 done
+# quotas: only where the filesystem of /home has them on (quotaon -p says so)
+if command -v quotaon >/dev/null && quotaon -pu /home 2>/dev/null | grep -q ' is on'; then
+  printf 'quota\ton (hacknode sets no limit: setquota sets one per team)\n'
+else
+  printf 'quota\tunavailable (no user quotas on the filesystem of /home)\n'
+fi
