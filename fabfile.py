@@ -12,7 +12,8 @@ import paramiko
 from fabric import task
 from invoke import Exit
 
-from deploy import admin, provisioning, team_tasks, teamconfig
+from deploy import admin, provisioning, team_backup, team_git, team_settings, team_tasks, teamconfig
+from deploy.backup import BACKUP_DIR
 from deploy.errors import DeployError
 from deploy.inventory import InventoryError, load_inventory, team_name_problem
 
@@ -206,3 +207,44 @@ def logs(c, team=None, key=None, lines=100):
     """Show the end of your uwsgi log."""
     with as_team(team, key) as (inv, chosen, conn):
         team_tasks.logs(conn, chosen.name, lines=int(lines))
+
+
+@task(iterable=["set", "unset"],
+      help={**TEAM_HELP, "set": "NAME=value to set (repeat for several)", "unset": "NAME to remove (repeat)"})
+def config(c, set=None, unset=None, team=None, key=None):
+    """List your app's settings (secrets masked), or change them: --set NAME=value, --unset NAME."""
+    with as_team(team, key) as (inv, chosen, conn):
+        if set or unset:
+            team_settings.change_settings(conn, chosen, inv, set, unset)
+        else:
+            team_settings.list_settings(conn, chosen.name)
+
+
+@task(help={**TEAM_HELP, "out": f"folder for the backup file (default {BACKUP_DIR})"})
+def backup(c, team=None, key=None, out=BACKUP_DIR):
+    """Save your database (every collection, documents and indexes) to a local <team>-<time>-<release>.tar.gz."""
+    with as_team(team, key) as (inv, chosen, conn):
+        team_backup.backup_database(conn, chosen.name, out)
+
+
+def ask(question):
+    return input(f"{question} [y/N] ").strip().lower() in ("y", "yes")
+
+
+@task(help={**TEAM_HELP, "file": "a backup made by `fab backup`", "yes": "do not ask before replacing"})
+def restore(c, file, team=None, key=None, yes=False):
+    """Replace your database with a backup's (asks first; --yes for scripts)."""
+    with as_team(team, key) as (inv, chosen, conn):
+        team_backup.restore_database(conn, chosen.name, file, (lambda question: True) if yes else ask)
+
+
+dbshell = team_task(
+    "dbshell", "An interactive Python prompt on the server with your database as `db` (pymongo).",
+    lambda inv, team, conn: team_backup.dbshell(conn, team.name))
+
+
+@task(help={**TEAM_HELP, "name": "the git remote's name (default hacknode)", "branch": "the branch that deploys (main)"})
+def git_remote(c, team=None, key=None, name="hacknode", branch="main"):
+    """Add a git remote to this repository: `git push hacknode main` deploys like `fab deploy`."""
+    with as_team(team, key) as (inv, chosen, conn):
+        team_git.git_remote(conn, chosen, inv, REPO, name, branch, teamconfig.resolve_key(chosen.name, key))

@@ -32,6 +32,7 @@ def create_app(test_config=None):
         app.config.from_prefixed_env()   # FLASK_MONGO_URI, FLASK_SECRET_KEY, FLASK_CHECK_LINKS=true...
     else:
         app.config.from_mapping(test_config)
+    check_settings(app.config)
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = secrets.token_hex(32)
         app.logger.warning("FLASK_SECRET_KEY is not set: using a random key, so forms and "
@@ -75,6 +76,18 @@ def create_app(test_config=None):
         return error_response(503, "The database is unavailable right now. Try again in a moment.")
 
     return app
+
+
+def check_settings(config):
+    """A setting of the wrong kind stops the app at its start, with its name (a deploy or `fab config` then
+    rolls it back), instead of a 500 on every page that uses it."""
+    for name, kind, rule in [("FRONT_PAGE_SIZE", int, "a whole number above 0"),
+                             ("CHECK_LINKS_TIMEOUT", (int, float), "a number of seconds above 0")]:
+        value = config[name]
+        if isinstance(value, bool) or not isinstance(value, kind) or value <= 0:
+            raise ValueError(f"setting FLASK_{name}={value!r}: it must be {rule}")
+    if not isinstance(config["CHECK_LINKS"], bool):
+        raise ValueError(f"setting FLASK_CHECK_LINKS={config['CHECK_LINKS']!r}: it must be true or false")
 
 
 def error_response(code, message):

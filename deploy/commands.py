@@ -4,7 +4,7 @@ deploy/remote/; a builder names the file, its arguments, whether it needs root, 
 """
 import json
 import shlex
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from deploy import layout
@@ -21,7 +21,7 @@ class RemoteCommand:
     name: str = "hacknode"      # the script's name ($0 of a bash script)
     interpreter: str = "bash"   # bash or python3, for a script
     root: bool = False          # runs as root (the runner adds sudo -n for an admin who is not root)
-    stdin: str = ""             # fed to the command: only ever the external database's admin URI
+    stdin: str = ""             # fed to the command: secrets (external admin URI, team settings), never argv
 
     def line(self):
         """The shell line. A script travels in argv, never on stdin: Fabric feeds stdin a byte per 10 ms, and
@@ -71,20 +71,45 @@ def root_script(what, text, admin_uri_input=""):
 # ---------- the team's ----------
 
 def release_script_text(paths: TeamPaths, keep=layout.KEEP_RELEASES):
-    """deploy/remote/release.sh preceded by the team's paths as variable assignments."""
+    """deploy/remote/release.sh preceded by the team's paths as variable assignments (and the functions of its
+    `settings` subcommand, deploy/remote/release-settings.sh)."""
     header = {
         "team": paths.team, "releases": paths.releases, "current": paths.current, "envs": paths.envs,
         "run_dir": paths.run_dir, "uwsgi_log": paths.uwsgi_log,
         "wheelhouses": f"{paths.wheels} {layout.WHEELS}", "keep": str(keep), "healthz": layout.HEALTHZ_TOOL,
+        "settings": paths.mongo_uri_file,
     }
     lines = [f"{name}={shlex.quote(value)}" for name, value in header.items()]
-    return "\n".join(lines) + "\n" + remote_file("release.sh")
+    return "\n".join(lines) + "\n" + remote_file("release-settings.sh") + remote_file("release.sh")
 
 
 def release(paths: TeamPaths, subcommand, *args, keep=layout.KEEP_RELEASES):
     """deploy/remote/release.sh SUBCOMMAND ARGS as the team (facts, env, deploy, rollback, list, prune)."""
     return RemoteCommand(f"release.sh {subcommand}", tuple(str(a) for a in (subcommand, *args)),
                          release_script_text(paths, keep), "release.sh")
+
+
+def change_settings(paths: TeamPaths, host_header, changes):
+    """release.sh settings: `changes` (deploy/settings.changes) on stdin, never in argv where `ps` shows them."""
+    return replace(release(paths, "settings", host_header), stdin=changes)
+
+
+def read_settings(paths: TeamPaths):
+    """The team's settings file (secrets in it: the caller masks them, deploy/settings.listing)."""
+    return program("read the settings", "cat", paths.mongo_uri_file)
+
+
+def git_hook_text(paths: TeamPaths, host_header, branch):
+    """deploy/remote/git-pre-receive.sh preceded by its variables: pushes of `branch` run release.sh deploy."""
+    header = {"team": paths.team, "branch": branch, "host": host_header, "releases": paths.releases,
+              "release_script": f"{paths.git_repo}/hooks/hacknode-release.sh"}
+    return ("#!/bin/bash\n" + "".join(f"{name}={shlex.quote(value)}\n" for name, value in header.items())
+            + remote_file("git-pre-receive.sh"))
+
+
+def git_bare_repo(paths: TeamPaths):
+    """The team's bare repository (made once; git init again on it changes nothing)."""
+    return program(f"make {paths.git_repo}", "git", "init", "--bare", "--quiet", paths.git_repo)
 
 
 def supervisorctl(team_name, action, *args):
@@ -102,6 +127,18 @@ def with_settings(paths: TeamPaths, what, command):
     script = (f"while IFS= read -r line; do [ -n \"$line\" ] && export \"$line\"; done < {paths.mongo_uri_file}; "
               f"cd {paths.current} && exec {command}")
     return RemoteCommand(what, (), script)
+
+
+def team_db(paths: TeamPaths, what, *args):
+    """deploy/remote/team_db.py ARGS (dump, load, shell) as the team, by the live release's python, with the
+    team's settings: its own database with its own credentials."""
+    line = " ".join(["rapid-env/bin/python", "-c", shlex.quote(remote_file("team_db.py")),
+                     *(shlex.quote(str(a)) for a in args)])
+    return with_settings(paths, what, line)
+
+
+def remove_file(path):
+    return program(f"remove {path}", "rm", "-f", path)
 
 
 def as_team_user(team_name, command):

@@ -10,7 +10,8 @@ SECANTUS_CONF = f"{SUPERVISOR_DIR}/hacknode-secantus.conf"  # secantus mode: the
 TOOLS_VENV = "/opt/hacknode/venv"           # root's virtualenv on the server: pymongo (+ secantusdb in secantus mode)
 TOOLS_BIN = "/opt/hacknode/bin"            # hacknode's own server programs (deploy/remote/), read by all
 HEALTHZ_TOOL = f"{TOOLS_BIN}/healthz"       # the server side's one /healthz probe (deploy/remote/healthz.py)
-MONGO_TOOL = f"{TOOLS_BIN}/mongo-tool"      # database users, waits, dumps (deploy/remote/mongo_tool.py), root only
+MONGO_TOOL = f"{TOOLS_BIN}/mongo-tool"      # database users, waits (deploy/remote/mongo_tool.py), root only
+TEAM_DB_TOOL = f"{TOOLS_BIN}/team-db"       # a team's database dumped and loaded (deploy/remote/team_db.py)
 WHEELS = "/opt/hacknode/wheels"             # wheels shipped by provisioning; servers may have no internet
 SECANTUS_HOME = "/opt/hacknode/secantus"    # secantus mode: its data (SECANTUS_HOME/data), run as user hacknode-db
 DB_USER = "hacknode-db"                     # secantus mode: the system user SecantusDB runs as
@@ -76,6 +77,10 @@ class TeamPaths:
     @property
     def reload_file(self):     # uwsgi's touch-reload: deploy touches it for a graceful reload
         return f"{self.run_dir}/reload"
+
+    @property
+    def git_repo(self):        # bare repository `git push` deploys through (fab git_remote)
+        return f"{self.home}/repo.git"
 
     @property
     def tmp(self):             # 0700: the team's TMPDIR, so nothing of it passes through the shared /tmp

@@ -20,6 +20,7 @@ REQUIRED_COMMANDS = {
     "sudo": "sudo",
     "curl": "curl",
     "visudo": "sudo",
+    "git": "git",           # `git push` deploys (fab git_remote): the team's bare repository and its hook
 }
 RUNNING = {"nginx": "nginx", "supervisor": "supervisord"}   # process names, as pgrep -x sees them
 SYSTEMD_RUNNING = "/run/systemd/system"     # present where systemd is the init (a server, not a container's stub)
@@ -50,9 +51,11 @@ def desired_files(view):
 
 
 def tool_files():
-    """hacknode's own programs on the server: the one /healthz probe (every user), the database chores (root)."""
+    """hacknode's own programs on the server: the one /healthz probe (every user), the database chores (root),
+    a team's database dump (root's archives of removed teams, in `fab backup`'s format)."""
     return [File(layout.HEALTHZ_TOOL, commands.remote_file("healthz.py"), mode="0755"),
-            File(layout.MONGO_TOOL, commands.remote_file("mongo_tool.py"), mode="0700")]
+            File(layout.MONGO_TOOL, commands.remote_file("mongo_tool.py"), mode="0700"),
+            File(layout.TEAM_DB_TOOL, commands.remote_file("team_db.py"), mode="0755")]
 
 
 def facts_query(view, files):

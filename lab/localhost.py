@@ -14,6 +14,7 @@ HOST_PACKAGES = [
     "nginx",              # the class's web server inside hosts
     "supervisor",         # runs each team's uwsgi inside hosts
     "rsync",              # deploy ships releases with rsync over SSH (both ends)
+    "git",                # `git push` deploys: the team's bare repository inside hosts
     "python3-venv",       # teams' virtualenvs inside hosts
     "curl",               # checks from inside a host (curl http://127.0.0.1/...)
     "wrk",                # load on a host's own address (here): ./inv bench, e2e tests under load (lab/load.py)

@@ -82,8 +82,8 @@ def test_a_fresh_server_gets_every_step_in_order():
         ("hacknode2", "user"), ("hacknode2", "directories"), ("hacknode2", "database"), ("hacknode2", "first release"),
         ("main", "configs"), ("hacknode1", "configs"), ("hacknode2", "configs"), ("main", "services")]
     packages = steps[0].commands[-1]
-    assert packages.startswith("apt-get install") and packages.split()[-6:-1] == \
-        ["curl", "nginx", "python3-venv", "rsync", "supervisor"]
+    assert packages.startswith("apt-get install") and packages.split()[-7:-1] == \
+        ["curl", "git", "nginx", "python3-venv", "rsync", "supervisor"]
 
 
 def boot_step(steps):

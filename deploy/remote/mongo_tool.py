@@ -5,14 +5,12 @@
 #   create-admin         user admin with role root, password $HN_PW, on the server at $HN_BOOT_URI
 #   team-user TEAM       user TEAM with readWrite on database TEAM, password $HN_PW   (admin URI: $HN_ADMIN_URI)
 #   drop-team TEAM       drop user TEAM and database TEAM                             (admin URI: $HN_ADMIN_URI)
-#   dump TEAM DIR        every collection of database TEAM as DIR/<collection>.jsonl (extended JSON)
 #   sizes TEAM...        "TEAM KIB" per team: its database's size on disk, "-" where the server cannot say
 import os
 import sys
 import time
 
 import pymongo
-from bson import json_util
 
 
 def client(variable):
@@ -46,14 +44,6 @@ def drop_team(team):
     db.client.drop_database(team)
 
 
-def dump(team, out):
-    db = client("HN_ADMIN_URI")[team]
-    for name in db.list_collection_names():
-        with open(os.path.join(out, name + ".jsonl"), "w") as f:
-            for doc in db[name].find():
-                f.write(json_util.dumps(doc) + "\n")
-
-
 def sizes(teams):
     admin = client("HN_ADMIN_URI")
     for team in teams:
@@ -73,8 +63,6 @@ def main(command, *args):
         set_user(client("HN_ADMIN_URI")[args[0]], args[0], [{"role": "readWrite", "db": args[0]}])
     elif command == "drop-team":
         drop_team(args[0])
-    elif command == "dump":
-        dump(*args)
     elif command == "sizes":
         sizes(args)
     else:

@@ -2,7 +2,7 @@
 # (`bash -c <script> release.sh SUBCOMMAND ...`, see commands.release), or by provisioning as root from a
 # file: `runuser -u <team> -- bash -s -- SUBCOMMAND ... < release-<team>.sh`.
 # deploy/commands.py prepends the paths (from deploy/layout.py) as variable assignments:
-#   team releases current envs run_dir uwsgi_log wheelhouses keep healthz
+#   team releases current envs run_dir uwsgi_log wheelhouses keep healthz settings
 # so this script names no path itself and works whatever is installed on the server (bash, python3, coreutils).
 #
 # Subcommands:
@@ -17,6 +17,8 @@
 #   abandon <id>                       remove releases/<id> whose upload did not finish (never a prepared one)
 #   list                               the releases, newest first, with current and failed ones marked
 #   prune                              keep the newest $keep releases (and current, and the previous one)
+#   settings <host-header>             change the team's settings (stdin: NAME=value or NAME lines, checked by
+#                                      deploy/settings.py), reload uwsgi gracefully, check /healthz; back on failure
 #
 # Everything is inside functions and `main` runs last with stdin from /dev/null: with `bash -s`, bash reads the
 # script from stdin as it goes, so a command reading stdin (pip, python3) would otherwise swallow the rest.
@@ -147,8 +149,23 @@ wait_healthy() {
     done
 }
 
+log_lines() { wc -l < "$uwsgi_log" 2>/dev/null || echo 0; }
+
+show_log_since() {
+    # What uwsgi logged since line $1 (the failed start's traceback comes first; the restart of the previous
+    # release after it would push it out of a plain tail), at most 80 lines; the last 40 if the log rotated.
+    local mark=$1
+    if [ "$(log_lines)" -gt "$mark" ]; then
+        echo "[$team] what $uwsgi_log says since the switch (up to 80 lines):" >&2
+        tail -n "+$(( mark + 1 ))" "$uwsgi_log" 2>/dev/null | head -n 80 >&2
+    else
+        echo "[$team] last lines of $uwsgi_log:" >&2
+        tail -n 40 "$uwsgi_log" >&2 2>/dev/null || echo "(cannot read $uwsgi_log)" >&2
+    fi
+}
+
 activate() {
-    local id=$1 host=$2 before; before=$(current_id)
+    local id=$1 host=$2 before mark; before=$(current_id); mark=$(log_lines)
     is_good_release "$id" || die "release $id is not prepared or failed before; not switching"
     say "switching current: ${before:-(none)} -> $id"
     switch_to "$id"
@@ -161,8 +178,7 @@ activate() {
          "(waited up to ${HEALTH_WAIT}s; last answer: $last_health)" >&2
     touch "$releases/$id/$FAILED_MARK"
     # the log as the failed release left it (its traceback), before the switch back adds its own lines
-    echo "[$team] last lines of $uwsgi_log:" >&2
-    tail -n 60 "$uwsgi_log" >&2 2>/dev/null || echo "(cannot read $uwsgi_log)" >&2
+    show_log_since "$mark"
     if [ -n "$before" ] && [ "$before" != "$id" ]; then
         say "switching back: $id -> $before"
         switch_to "$before"
@@ -179,12 +195,12 @@ activate() {
 cmd_reload() {
     # `fab restart`: the same graceful reload as a deploy, same release; requests wait in the socket's
     # backlog while uwsgi re-executes instead of failing (supervisorctl restart drops them).
-    local id; id=$(current_id)
+    local id mark; id=$(current_id); mark=$(log_lines)
     [ -n "$id" ] || die "no live release to reload (deploy first)"
     reload_uwsgi
     if wait_healthy "$id" "$1" "$HEALTH_WAIT"; then say "http://$1/healthz: 200, release $id: ok"; return 0; fi
     echo "[$team] FAILED: release $id did not answer http://$1/healthz after the reload (last answer: $last_health)" >&2
-    tail -n 60 "$uwsgi_log" >&2 2>/dev/null || echo "(cannot read $uwsgi_log)" >&2
+    show_log_since "$mark"
     exit 1
 }
 
@@ -248,8 +264,10 @@ main() {
         abandon)  [ $# -eq 1 ] || die "usage: abandon <id>"; with_lock; cmd_abandon "$@" ;;
         list)     cmd_list ;;
         prune)    with_lock; cmd_prune ;;
-        *)        die "unknown subcommand '${sub}' (facts, env, prepare, activate, deploy, rollback, reload, abandon, list, prune)" ;;
+        settings) [ $# -eq 1 ] || die "usage: settings <host-header> < changes"; with_lock; cmd_settings "$@" ;;
+        *)        die "unknown subcommand '${sub}' (facts, env, prepare, activate, deploy, rollback, reload, abandon, list, prune, settings)" ;;
     esac
 }
 
-main "$@" </dev/null
+# fd 8 keeps the command's stdin for `settings` (the changes); everything else reads /dev/null.
+main "$@" 8<&0 </dev/null

@@ -69,3 +69,11 @@ def test_wsgi_entry_point_loads_from_the_project_root(mongo_uri):
                             timeout=60)
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == ["200", "ok", "k1"]
+
+
+@pytest.mark.parametrize("name, value", [("FLASK_FRONT_PAGE_SIZE", "lots"), ("FLASK_FRONT_PAGE_SIZE", "0"),
+                                         ("FLASK_CHECK_LINKS", "yes"), ("FLASK_CHECK_LINKS_TIMEOUT", "soon")])
+def test_a_setting_of_the_wrong_kind_stops_the_start_naming_it(monkeypatch, name, value):
+    monkeypatch.setenv(name, value)
+    with pytest.raises(ValueError, match=f"setting {name}="):
+        create_app()

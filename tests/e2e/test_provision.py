@@ -167,7 +167,7 @@ def test_added_and_removed_teams_leave_the_others_untouched(provisioned_class, m
         archive = root.run("ls /var/backups/hacknode/", hide=True).stdout.split()
         assert any(name.startswith("hacknode4-") for name in archive)
         contents = root.run(f"tar -tzf /var/backups/hacknode/{archive[-1]}", hide=True).stdout
-        assert "database/" in contents and "home/hacknode4/current" in contents
+        assert "database/hacknode4-database.tar.gz" in contents and "home/hacknode4/current" in contents
         assert root.run("id hacknode4", hide=True, warn=True).failed
         assert {team: uwsgi_pid(root, team) for team in TEAMS} == pids
     assert bigger.http("hacknode4", "/healthz", by="path")[0] == 404
