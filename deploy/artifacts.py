@@ -11,6 +11,9 @@ from deploy import release, wheels
 from deploy.errors import ProvisionError
 
 REPO = Path(__file__).resolve().parent.parent
+# uv is a wheel like any other: shipped in the server's wheelhouse, unpacked there, it makes every virtualenv
+# (deploy/remote/make-venv.sh). The same pin is in requirements-dev.txt, where the tests run it.
+UV_REQUIREMENT = "uv==0.13.8"
 
 
 @dataclass(frozen=True)
@@ -23,8 +26,8 @@ class Artifacts:
 
 
 def server_requirements(tool_packages, cache_dir):
-    """The app's requirements plus the server tools', as one file: one wheelhouse per server kind."""
-    text = (REPO / "requirements.txt").read_text() + "".join(f"{p}\n" for p in tool_packages)
+    """The app's requirements plus the server tools' and uv, as one file: one wheelhouse per server kind."""
+    text = (REPO / "requirements.txt").read_text() + "".join(f"{p}\n" for p in (*tool_packages, UV_REQUIREMENT))
     path = Path(cache_dir) / f"server-requirements-{hashlib.sha256(text.encode()).hexdigest()[:12]}.txt"
     path.parent.mkdir(parents=True, exist_ok=True)
     if not path.exists():

@@ -20,13 +20,33 @@ def server_script(step_commands, mongodb, stage="$1"):
 
 
 def apply_script(steps, mongodb):
-    """The changed steps' commands, each announced by hn_step, as the bundle's script."""
-    step_commands = []
+    """The changed steps' commands, each announced by hn_step, as the bundle's script. Steps with a `job` (a
+    team's setup) become one shell function per team, run side by side by hn_team_jobs where the first of them
+    was; the script fails at its end, after the other teams and the services, when a team's job failed."""
+    step_commands, jobs = [], {}
     for step in steps:
-        if step.changed:
-            step_commands.append(f"hn_step {shlex.quote(step.scope)} {shlex.quote(step.name)}")
-            step_commands += step.commands
+        if not step.changed:
+            continue
+        lines = [f"hn_step {shlex.quote(step.scope)} {shlex.quote(step.name)}", *step.commands]
+        if step.job:
+            if not jobs:
+                step_commands.append(jobs)      # where the jobs run: filled in below
+            jobs.setdefault(step.job, []).extend(lines)
+        else:
+            step_commands += lines
+    if jobs:
+        at = step_commands.index(jobs)
+        step_commands[at:at + 1] = team_jobs(jobs)
+        step_commands.append("hn_team_jobs_verdict")
     return server_script(step_commands, mongodb)
+
+
+def team_jobs(jobs):
+    """{team: its commands} as one function per team, then the line that runs them all."""
+    lines = []
+    for team, commands in jobs.items():
+        lines += [f"hn_job_{team}() {{", *(f"  {c}" for c in commands), "}"]
+    return lines + ["hn_team_jobs " + " ".join(jobs)]
 
 
 def make_bundle(steps, script, path):

@@ -50,8 +50,10 @@ def desired_files(view):
 
 
 def tool_files():
-    """hacknode's own programs on the server: the one /healthz probe (every user), the database chores (root)."""
+    """hacknode's own programs on the server: the one /healthz probe and the virtualenv maker (every user), the
+    database chores (root)."""
     return [File(layout.HEALTHZ_TOOL, commands.remote_file("healthz.py"), mode="0755"),
+            File(layout.MAKE_VENV, commands.remote_file("make-venv.sh"), mode="0755"),
             File(layout.MONGO_TOOL, commands.remote_file("mongo_tool.py"), mode="0700")]
 
 
@@ -100,6 +102,7 @@ def plan_wheels(server, facts, artifacts):
         f"rm -rf {layout.WHEELS}.new && mkdir -p {os.path.dirname(layout.WHEELS)}",
         f"cp -r \"$HN_STAGE/wheels\" {layout.WHEELS}.new && chmod -R a+rX {layout.WHEELS}.new",
         f"rm -rf {layout.WHEELS} && mv {layout.WHEELS}.new {layout.WHEELS}",
+        f"hn_unpack_uv {layout.WHEELS} {layout.UV}",
         f"echo {artifacts.wheels_digest} > {layout.WHEELS}/.digest",
     ], uploads=[Upload("wheels", artifacts.wheels_dir)])
 
@@ -110,16 +113,14 @@ def plan_tools(server, facts, mongodb, artifacts):
     marker = f"{layout.TOOLS_VENV}/.hacknode"
     want = f"{' '.join(packages)} {artifacts.wheels_digest}"
     now = (facts.file_text(marker) or "").strip()
-    commands, why = [], []
+    changed, diff = file_changes(tool_files(), facts)
+    why = [os.path.basename(f.path) for f in changed]
+    commands = install_commands(changed)     # make-venv first: the virtualenv below is made by it
     if now != want:
-        why.append("virtualenv " + ("missing" if not now else "wheels changed"))
-        commands += [f"rm -rf {layout.TOOLS_VENV} && python3 -m venv {layout.TOOLS_VENV}",
-                     f"{layout.TOOLS_VENV}/bin/pip install -q --no-index --find-links {layout.WHEELS} "
+        why.insert(0, "virtualenv " + ("missing" if not now else "wheels changed"))
+        commands += [f"{layout.MAKE_VENV} {layout.TOOLS_VENV} {layout.TOOLS_UV_CACHE} {layout.WHEELS} -- "
                      + " ".join(shlex.quote(p) for p in packages),
                      f"echo {shlex.quote(want)} > {marker}"]
-    changed, diff = file_changes(tool_files(), facts)
-    why += [os.path.basename(f.path) for f in changed]
-    commands += install_commands(changed)
     return Step(server, "server tools", bool(commands), ", ".join(why), commands, changed, diff)
 
 
@@ -133,7 +134,7 @@ def plan_configs(server, teams, facts, files):
         mine = [f for f in changed if f.path in paths]
         changed = [f for f in changed if f.path not in paths]
         steps.append(Step(team.name, "configs", bool(mine), ", ".join(os.path.basename(f.path) for f in mine),
-                          install_commands(mine), mine))
+                          install_commands(mine), mine, job=team.name))   # its keys need its user: same job
     commands = install_commands(changed)
     whys = [os.path.basename(f.path) for f in changed]
     if facts.files.get(DEBIAN_DEFAULT_SITE) is not None:

@@ -34,8 +34,7 @@ def plan_user(team_name, facts):
                              "rename the team in the inventory (its home and keys would be taken over)")
     commands = []
     if not facts.users.get(t):
-        commands += [f"getent group {t} >/dev/null || groupadd {t}",
-                     f"useradd --create-home --home-dir {p.home} --shell /bin/bash --gid {t} {t}"]
+        commands.append(f"hn_add_user {t} {p.home}")
     if not facts.has(f"{layout.TEAMS_DIR}/{t}"):
         # the record of what provisioning made: a team dropped from the inventory is found and removed by it
         commands.append(f"install -d -m 0755 {layout.TEAMS_DIR} && touch {layout.TEAMS_DIR}/{t}")
@@ -69,14 +68,18 @@ def plan_first_release(team_name, facts, artifacts):
 
 
 def plan_team(mongodb, team_name, facts, artifacts):
-    """A team's user, directories, database user and first release, in that order."""
+    """A team's user, directories, database user and first release, in that order, as the team's job: teams are
+    set up side by side on the server (deploy/bundle.py)."""
     p = TeamPaths(team_name)
     if facts.has(p.mongo_uri_file):
         database = Step(team_name, "database", False)
     else:
         database = Step(team_name, "database", True, "no database user yet", mongo.team_user_commands(mongodb, team_name))
-    return [plan_user(team_name, facts), plan_dirs(team_name, facts), database,
-            plan_first_release(team_name, facts, artifacts)]
+    steps = [plan_user(team_name, facts), plan_dirs(team_name, facts), database,
+             plan_first_release(team_name, facts, artifacts)]
+    for step in steps:
+        step.job = team_name
+    return steps
 
 
 def team_files(team_name):

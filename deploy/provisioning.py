@@ -35,13 +35,15 @@ class StepPrinter:
                 self.current = line[len("HN-STEP "):]
             elif line == "HN-DONE":
                 self.finish()
+            elif line.startswith("HN-TEAM-FAILED "):      # a team's job stopped at its current step
+                self.finish("FAILED", line.split(" ", 2)[2] if line.count(" ") >= 2 else "")
             elif line.strip():
                 self.say(f"  {self.server}: {line}")
 
-    def finish(self):
+    def finish(self, status="changed", why=""):
         if self.current:
             scope, _, name = self.current.partition(" ")
-            self.say(format_step(self.server, scope, name, "changed"))
+            self.say(format_step(self.server, scope, name, status, why))
             self.current = None
 
     def flush(self):

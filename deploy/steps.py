@@ -41,6 +41,8 @@ class Step:
     files: list = field(default_factory=list)   # File objects to ship and install
     diff: str = ""
     uploads: list = field(default_factory=list)  # Upload objects the commands use from $HN_STAGE
+    job: str = ""                   # a team's name: its steps run in order in one background job, beside other
+                                    # teams' jobs (deploy/bundle.py); "" runs in the script's own order
 
 
 def unified_diff(path, old, new):

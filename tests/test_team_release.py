@@ -2,6 +2,7 @@
 directories (no SSH, no mocks)."""
 import os
 import subprocess
+import sys
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -88,9 +89,21 @@ class LocalPaths:
 
 
 def run_script(paths, *args):
-    done = subprocess.run(["bash", "-s", "--", *args], input=commands.release_script_text(paths, keep=3),
-                          capture_output=True, text=True)
+    script = commands.release_script_text(paths, keep=3, make_venv=local_tools(paths.root) + "/make-venv")
+    done = subprocess.run(["bash", "-s", "--", *args], input=script, capture_output=True, text=True)
     return done.returncode, done.stdout + done.stderr
+
+
+def local_tools(root, uv=True):
+    """The server's tools folder under `root`: make-venv, and uv beside it (this checkout's .venv has it)."""
+    tools = Path(root) / "opt-hacknode-bin"
+    tools.mkdir(exist_ok=True)
+    if not (tools / "make-venv").exists():
+        (tools / "make-venv").write_text(commands.remote_file("make-venv.sh"))
+        (tools / "make-venv").chmod(0o755)
+        if uv:
+            (tools / "uv").symlink_to(Path(sys.executable).parent / "uv")
+    return str(tools)
 
 
 @pytest.fixture
@@ -180,7 +193,7 @@ def test_prepare_refuses_requirements_that_changed(home):
     assert code == 1 and "does not hash to 000000000000" in out
 
 
-def test_failed_pip_install_leaves_no_virtualenv_and_switches_nothing(home):
+def test_failed_install_leaves_no_virtualenv_and_switches_nothing(home):
     make_release(home, IDS[0])
     Path(home.current).symlink_to(f"releases/{IDS[0]}")
     Path(home.wheels).mkdir(parents=True)                     # a wheelhouse without the package
@@ -190,7 +203,7 @@ def test_failed_pip_install_leaves_no_virtualenv_and_switches_nothing(home):
     wanted = wheels.requirements_hash(new / "requirements.txt")
     code, out = run_script(home, "prepare", IDS[1], wanted)
     assert code == 1
-    assert "pip install" in out and "the live site is unchanged" in out
+    assert "installing -r" in out and "the live site is unchanged" in out
     assert not (Path(home.envs) / wanted).exists()
     assert os.readlink(home.current) == f"releases/{IDS[0]}"
     assert not (new / "RELEASE").exists()                     # not a release rollback or activate would take

@@ -2,8 +2,9 @@
 # (`bash -c <script> release.sh SUBCOMMAND ...`, see commands.release), or by provisioning as root from a
 # file: `runuser -u <team> -- bash -s -- SUBCOMMAND ... < release-<team>.sh`.
 # deploy/commands.py prepends the paths (from deploy/layout.py) as variable assignments:
-#   team releases current envs run_dir uwsgi_log wheelhouses keep healthz
-# so this script names no path itself and works whatever is installed on the server (bash, python3, coreutils).
+#   team releases current envs run_dir uwsgi_log wheelhouses keep healthz make_venv uv_cache
+# so this script names no path itself and works with what is on every class server (bash, python3, coreutils,
+# and hacknode's make-venv, installed by provisioning).
 #
 # Subcommands:
 #   facts <req-hash> [<new-id>]        print "python=3.11 arch=x86_64 env=present|missing current=<id>"; with
@@ -61,22 +62,19 @@ cmd_facts() {
 }
 
 cmd_env() {
-    local want=$1 requirements=$2 dir="$envs/$1" find_links=() w
+    local want=$1 requirements=$2 dir="$envs/$1"
     [ -f "$requirements" ] || die "$requirements: no such file"
     [ "$(file_hash "$requirements")" = "$want" ] || die "$requirements does not hash to $want (changed during the deploy?)"
     if [ -f "$dir/$ENV_COMPLETE" ]; then say "virtualenv envs/$want: ok"; return 0; fi
-    for w in $wheelhouses; do [ -d "$w" ] && find_links+=(--find-links "$w"); done
-    [ ${#find_links[@]} -gt 0 ] || die "no wheelhouse on this server (looked in: $wheelhouses)"
-    # Built in place, not in a temporary name renamed afterwards: a virtualenv's scripts (bin/uwsgi, bin/pip)
-    # hold its absolute path. A new hash is a new directory the live site does not use, and only a complete
-    # build gets $ENV_COMPLETE, so a failed install never touches the running site.
-    say "virtualenv envs/$want: building from $requirements (pip install --no-index)"
-    rm -rf "$dir"
-    python3 -m venv "$dir"
-    if ! "$dir/bin/pip" install --quiet --no-index --no-cache-dir --disable-pip-version-check \
-            "${find_links[@]}" -r "$requirements"; then
+    [ -x "$make_venv" ] || die "$make_venv is missing: the instructor's fab provision installs it"
+    # Built in place, not in a temporary name renamed afterwards: a virtualenv's scripts (bin/uwsgi) hold its
+    # absolute path. A new hash is a new directory the live site does not use, and only a complete build gets
+    # $ENV_COMPLETE, so a failed install never touches the running site.
+    say "virtualenv envs/$want: building from $requirements (wheelhouses only, uv where it runs)"
+    # shellcheck disable=SC2086  # $wheelhouses is a list of directories
+    if ! "$make_venv" "$dir" "$uv_cache" $wheelhouses -- -r "$requirements"; then
         rm -rf "$dir"
-        die "pip install -r $requirements failed (above); nothing was switched: the live site is unchanged"
+        die "installing -r $requirements failed (above); nothing was switched: the live site is unchanged"
     fi
     touch "$dir/$ENV_COMPLETE"
     say "virtualenv envs/$want: changed"
