@@ -27,10 +27,11 @@ class Server:
 @dataclass(frozen=True)
 class Team:
     name: str                 # ^[a-z][a-z0-9-]{0,30}$: UNIX user, group, database, file names
-    server: str               # a Server.name
+    server: str               # a Server.name: named in the inventory, or chosen by deploy/placement.py
     keys: tuple = ()          # members' SSH public keys, one "type base64 comment" string each
     processes: int = 2        # uwsgi workers
     threads: int = 2
+    placed: bool = False      # the inventory names no server: deploy/placement.py chose it
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,7 @@ from deploy.bundle import apply_script, make_bundle
 from deploy.errors import ProvisionError
 from deploy.facts import Facts
 from deploy.fanout import on_each_server
+from deploy.placement import placement_check
 from deploy.plan import desired_files, facts_query, plan_server
 
 
@@ -85,11 +86,19 @@ def apply_steps(c, view, steps, say):
         printer.finish()
 
 
-def provision_server(c, view, make_artifacts, dry=False, say=print, prune=False):
-    """Bring one server (a model.ServerView) to its desired state. Returns its steps."""
+def provision_server(c, view, make_artifacts, dry=False, say=print, prune=False, placement=None):
+    """Bring one server (a model.ServerView) to its desired state. Returns its steps. `placement`: the class's
+    PlacementCheck, told this server's teams before anything changes (None: no team placed by the rule)."""
     files = desired_files(view)
-    result = runner.run(c, commands.read_facts(facts_query(view, files)))
-    facts = Facts.parse(result.stdout, view.server.name)
+    try:
+        result = runner.run(c, commands.read_facts(facts_query(view, files)))
+        facts = Facts.parse(result.stdout, view.server.name)
+    except BaseException:
+        if placement:
+            placement.abort()
+        raise
+    if placement:
+        placement.check(view.server.name, facts.present_teams)
     steps = plan_server(view, facts, files, make_artifacts(facts), prune)
     say_plan(view.server.name, steps, dry, say)
     if not dry and any(s.changed for s in steps):
@@ -111,8 +120,9 @@ def provision_class(inventory, key=None, dry=False, say=print, cache_dir=str(REP
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="hacknode-app-") as app_copy:
         make_artifacts = ArtifactMaker(mongo.tools_packages(inventory.mongodb), cache_dir, copy_app(app_copy))
+        placement = placement_check(inventory)
         results = on_each_server(inventory.servers, lambda c, server: provision_server(
-            c, inventory.view(server.name), make_artifacts, dry, say, prune), key)
+            c, inventory.view(server.name), make_artifacts, dry, say, prune, placement), key)
     verb = "would change" if dry else "changed"
     for r in results:
         if r.error:
