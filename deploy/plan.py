@@ -166,8 +166,8 @@ def activate_commands(config_steps, view):
                  if TeamPaths(t.name).uwsgi_ini in changed_files
                  and TeamPaths(t.name).supervisor_conf not in changed_files]
     commands.append("hn_nginx_up reload" if configs_changed else "hn_nginx_up")
-    commands += [f"hn_health {t.name} {team_host(t.name, view.domain)} {TeamPaths(t.name).uwsgi_log}"
-                 for t in view.teams]
+    commands.append("hn_health " + " ".join(f"{t.name} {team_host(t.name, view.domain)} {TeamPaths(t.name).uwsgi_log}"
+                                            for t in view.teams))
     return commands
 
 

@@ -44,7 +44,8 @@ def rsync_ssh(c, ssh_options=()):
     key = c.connect_kwargs.get("key_filename")
     if isinstance(key, (list, tuple)):
         key = key[0] if key else None
-    return release.ssh_command(port=c.port, key=key, options=ssh_options)
+    return release.ssh_command(port=c.port, key=key, options=ssh_options,
+                               control_dir=release.control_dir("/tmp"))
 
 
 def rsync(c, source, remote_dir, ssh_options=(), **options):

@@ -1,8 +1,10 @@
 """Release naming, the rsync file selection and the server script's prune/list, run for real on local
 directories (no SSH, no mocks)."""
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -57,6 +59,20 @@ def test_ssh_command_for_rsync_uses_the_key_only():
     assert release.ssh_command(2222, "/k/team key") == (
         "ssh -p 2222 -o BatchMode=yes -o StrictHostKeyChecking=accept-new -i '/k/team key' -o IdentitiesOnly=yes")
     assert "-i" not in release.ssh_command()
+
+
+def test_rsyncs_share_one_ssh_master_kept_in_a_folder_of_this_user_alone(tmp_path):
+    base = tempfile.mkdtemp(prefix="hn-", dir="/tmp")     # short: ssh's socket paths are limited
+    try:
+        folder = release.control_dir(base)
+        assert oct(os.stat(folder).st_mode & 0o777) == "0o700"
+        assert release.ssh_command(22, control_dir=folder).endswith(
+            f"-o ControlMaster=auto -o ControlPath={folder}/%C -o ControlPersist=60")
+        os.chmod(folder, 0o755)                      # others could use a master's socket there: not used
+        assert release.control_dir(base) is None
+    finally:
+        shutil.rmtree(base)
+    assert release.control_dir(str(tmp_path / ("x" * 60))) is None     # no room for the socket's name
 
 
 def test_script_command_carries_the_script_and_quotes_its_arguments(tmp_path):

@@ -116,15 +116,32 @@ hn_remove() {  # PATH: remove a file, kept for hn_restore
   fi
 }
 
-hn_health() {  # TEAM HOST LOG: the team's program is RUNNING and its site answers /healthz through nginx
-  local code="" state=""
-  if hn_team_failed "$1"; then return 0; fi   # its setup failed: said above, and at the end
-  for _ in $(seq 60); do
-    state=$(supervisorctl status "$1" 2>/dev/null | awk '{print $2}' || true)
-    code=$(python3 "$HN_HEALTHZ" "$2" | cut -d' ' -f1)
-    [ "$state" = RUNNING ] && [ "$code" = 200 ] && return 0
-    sleep 0.5
+hn_health() {  # TEAM HOST LOG [TEAM HOST LOG...]: each team's program is RUNNING and its site answers /healthz
+  # through nginx. One supervisorctl and one probe a round for all teams: each is a Python program to start, and
+  # a class has dozens of teams. A team whose setup failed (hn_team_jobs) is not checked: it is reported already.
+  local -a names=() hosts=() logs=() left=() codes=()
+  local -A state=()
+  local i name status why=""
+  while [ $# -ge 3 ]; do
+    if ! hn_team_failed "$1"; then names+=("$1"); hosts+=("$2"); logs+=("$3"); fi
+    shift 3
   done
-  tail -n 20 "$3" >&2 2>/dev/null || true
-  hn_fail "$1: program ${state:-missing}, /healthz through nginx answered ${code:-nothing} (log tail above: $3)"
+  [ ${#names[@]} -gt 0 ] || return 0
+  for _ in $(seq 60); do
+    state=()
+    while read -r name status _; do state[$name]=$status; done < <(supervisorctl status "${names[@]}" 2>/dev/null || true)
+    mapfile -t codes < <(python3 "$HN_HEALTHZ" "${hosts[@]}")
+    left=()
+    for i in "${!names[@]}"; do
+      codes[$i]=${codes[$i]:-000 -}   # the probe died: no answer
+      if [ "${state[${names[$i]}]:-}" != RUNNING ] || [ "${codes[$i]%% *}" != 200 ]; then left+=("$i"); fi
+    done
+    [ ${#left[@]} -eq 0 ] && return 0
+    sleep 0.3
+  done
+  for i in "${left[@]}"; do
+    tail -n 20 "${logs[$i]}" >&2 2>/dev/null || true
+    why="$why; ${names[$i]}: program ${state[${names[$i]}]:-missing}, /healthz through nginx answered ${codes[$i]%% *}"
+  done
+  hn_fail "${why#; } (their uwsgi logs' last lines are above)"
 }

@@ -124,17 +124,21 @@ wait_healthy() {
     # Poll until /healthz says 200 with release $1, at most $3 seconds. Leaves the last answer in $last_health.
     # A graceful reload keeps uwsgi's pid, so supervisor seeing it exit (BACKOFF, FATAL, EXITED) means the
     # release crashed at start: no need to wait out the deadline.
-    local id=$1 host=$2 seconds=$3 deadline=$(( $(date +%s) + $3 )) state
+    # Polled every 0.1 s (a reload takes about a second: each 0.5 s step was a quarter of a deploy); supervisor,
+    # a Python program to start, is asked every 5th time only.
+    local id=$1 host=$2 seconds=$3 deadline=$(( $(date +%s) + $3 )) state polls=0
     while :; do
         last_health=$(health "$host")
         [ "$last_health" = "200 $id" ] && return 0
         [ "$(date +%s)" -ge "$deadline" ] && return 1
-        state=$(sudo -n supervisorctl status "$team" 2>/dev/null || true)
+        polls=$(( polls + 1 ))
+        state=""
+        [ $(( polls % 5 )) -eq 0 ] && state=$(sudo -n supervisorctl status "$team" 2>/dev/null || true)
         if [[ "$state" =~ BACKOFF|FATAL|EXITED ]]; then
             last_health="$last_health; supervisor: $(echo "$state" | tr -s ' ' | cut -c1-100)"
             return 1
         fi
-        sleep 0.5
+        sleep 0.1
     done
 }
 

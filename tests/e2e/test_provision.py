@@ -12,6 +12,7 @@ import pytest
 
 from deploy.inventory import load_inventory
 from deploy.errors import ProvisionError
+from deploy.provisioning import provision_class
 
 pytestmark = pytest.mark.e2e
 REPO = Path(__file__).resolve().parents[2]
@@ -162,8 +163,18 @@ def test_added_and_removed_teams_leave_the_others_untouched(provisioned_class, m
     bigger = make_class(provisioned_class.directory, provisioned_class.hosts, four)
     with provisioned_class.as_root("main") as root:
         pids = {team: uwsgi_pid(root, team) for team in TEAMS}
-        lines, steps = provisioned_class.provision(bigger.inventory)
+        # hacknode4's setup fails half-way (its log folder's name is taken): only hacknode4 stops, and says why
+        root.run("echo in-the-way > /var/log/hacknode/hacknode4", hide=True)
+        lines = []
+        with pytest.raises(ProvisionError, match=r"setting up team\(s\) hacknode4 failed"):
+            provision_class(bigger.inventory, provisioned_class.root_key, say=lines.append)
+        assert any(re.match(r"main\s+hacknode4\s+directories\s+FAILED", line) for line in lines), lines
+        assert any("/var/log/hacknode/hacknode4" in line and line.startswith("  main: ") for line in lines), lines
+        assert any(re.match(r"main\s+services\s+changed", line) for line in lines), lines
+        root.run("rm /var/log/hacknode/hacknode4", hide=True)
+        lines, steps = provisioned_class.provision(bigger.inventory)       # the next run finishes it
         assert {scope for scope, _ in changed(steps["main"])} == {"hacknode4", "main"}
+        assert ("hacknode4", "user") not in changed(steps["main"])          # done by the failed run
         assert bigger.http("hacknode4", "/healthz")[0] == 200
 
         lines, steps = provisioned_class.provision()          # hacknode4 is gone from the inventory: kept
