@@ -119,15 +119,19 @@ def down(c):
     demo(c, stop=True)
 
 
-@task(help={"teams": "class sizes to provision, comma-separated (default 1,3,6)"})
-def bench(c, teams="1,3,6"):
+@task(help={"teams": "class sizes to provision, comma-separated (default 1,3,6)",
+            "scale": "also the class-scale figures: 1/10/30 teams from nothing, no-op, one more team, deploys, "
+                     "100 teams over 3 hosts (several minutes; --no-scale skips them)"})
+def bench(c, teams="1,3,6", scale=True):
     """Print what provisioning costs as a class grows (SSH round trips, time), a site's requests/s, and what
     durable (journaled) writes cost."""
-    from lab import benchmarks, durability_bench
+    from lab import benchmarks, durability_bench, scale_bench
     durability_bench.run()
     try:
         localhost.require_root("the benchmark starts an isolated host")
         localhost.ensure_packages(localhost.HOST_PACKAGES)
+        if scale:
+            scale_bench.run()
         benchmarks.run(tuple(int(n) for n in teams.split(",")))
     except (localhost.LocalError, ValueError) as e:
         raise Exit(f"bench: {e}", code=1)

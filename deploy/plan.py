@@ -100,7 +100,7 @@ def plan_wheels(server, facts, artifacts):
         return Step(server, "wheels", False)
     return Step(server, "wheels", True, "new wheelhouse" if now else "no wheelhouse", [
         f"rm -rf {layout.WHEELS}.new && mkdir -p {os.path.dirname(layout.WHEELS)}",
-        f"cp -r \"$HN_STAGE/wheels\" {layout.WHEELS}.new && chmod -R a+rX {layout.WHEELS}.new",
+        f"mv \"$HN_STAGE/wheels\" {layout.WHEELS}.new && chmod -R a+rX {layout.WHEELS}.new",   # only this step uses it
         f"rm -rf {layout.WHEELS} && mv {layout.WHEELS}.new {layout.WHEELS}",
         f"hn_unpack_uv {layout.WHEELS} {layout.UV}",
         f"echo {artifacts.wheels_digest} > {layout.WHEELS}/.digest",

@@ -75,9 +75,9 @@ def say_plan(server, steps, dry, say):
 def apply_steps(c, view, steps, say):
     """Ship the bundle of the changed steps and run its script, its progress printed as it comes."""
     with tempfile.TemporaryDirectory() as tmp:
-        bundle = f"{tmp}/bundle.tar.gz"
+        bundle = f"{tmp}/bundle.tar"
         make_bundle(steps, apply_script(steps, view.mongodb), bundle)
-        upload = f"hacknode-upload-{uuid.uuid4().hex}.tar.gz"
+        upload = f"hacknode-upload-{uuid.uuid4().hex}.tar"
         c.put(bundle, upload)
     printer = StepPrinter(view.server.name, say)
     try:
