@@ -124,8 +124,22 @@ def spread_class(directory, figures, team_count):
     figures[f"teams per server ({team_count} placed)"] = "/".join(map(str, per_server))
 
 
+class Figures(dict):
+    """The figures, each printed as it is measured, next to its goal."""
+
+    def __init__(self, say):
+        super().__init__()
+        self.say = say
+
+    def __setitem__(self, what, value):
+        super().__setitem__(what, value)
+        goal = GOALS.get(what)
+        shown = f"{value:8.2f}s" if isinstance(value, float) else f"{value!s:>9}"
+        self.say(f"scale: {what:<40} {shown}" + (f"   (goal <= {goal}s)" if goal else ""))
+
+
 def run(say=print, sizes=(1, 10, 30), spread=100, out="bench-results"):
-    figures = {}
+    figures = Figures(say)
     # the server's wheelhouse is fetched before anything is timed (test hosts run this machine's Python)
     requirements = artifacts.server_requirements(mongo.tools_packages(MongoSettings(mode="secantus")), REPO / ".cache")
     wheels.build_wheelhouse(requirements, "%d.%d" % sys.version_info[:2], platform.machine(), REPO / ".cache" / "wheels")
@@ -137,10 +151,6 @@ def run(say=print, sizes=(1, 10, 30), spread=100, out="bench-results"):
     finally:
         for name, _ in HOSTS:
             testhost.stop_host(name)
-    for what, value in figures.items():
-        goal = GOALS.get(what)
-        shown = f"{value:8.2f}s" if isinstance(value, float) else f"{value!s:>9}"
-        say(f"scale: {what:<40} {shown}" + (f"   (goal <= {goal}s)" if goal else ""))
     Path(out).mkdir(exist_ok=True)
     (Path(out) / "scale.json").write_text(json.dumps(figures, indent=2) + "\n")
     say(f"scale: figures written to {out}/scale.json")
