@@ -23,6 +23,7 @@ class Artifacts:
     app_dir: str = ""               # a local copy of the repo as `fab deploy` ships it
     release_id: str = ""
     requirements_hash: str = ""     # of the app's requirements.txt: names the team's virtualenv
+    fill_app_dir: object = None     # fills app_dir, once, when a bundle first needs it (a no-op run never does)
 
 
 def server_requirements(tool_packages, cache_dir):
@@ -50,6 +51,7 @@ class ArtifactMaker:
         self.tool_packages, self.cache_dir, self.app_dir = tool_packages, cache_dir, app_dir
         self.lock = threading.Lock()
         self.made = {}
+        self.app_copied = False
         self.release_id = release.release_id(datetime.datetime.now(datetime.timezone.utc),
                                              release.git_short_sha(str(REPO)))
 
@@ -62,5 +64,12 @@ class ArtifactMaker:
                                                      f"{self.cache_dir}/wheels")
                 digest = hashlib.sha256(" ".join(wheels.wheel_files(wheelhouse)).encode()).hexdigest()[:16]
                 self.made[key] = Artifacts(wheelhouse, digest, self.app_dir, self.release_id,
-                                           wheels.requirements_hash(REPO / "requirements.txt"))
+                                           wheels.requirements_hash(REPO / "requirements.txt"), self.fill_app_dir)
             return self.made[key]
+
+    def fill_app_dir(self):
+        """Copy the app into app_dir, the first time only."""
+        with self.lock:
+            if not self.app_copied:
+                copy_app(self.app_dir)
+                self.app_copied = True

@@ -66,8 +66,10 @@ def make_bundle(steps, script, path):
                 added.add(upload.name)
                 if upload.text is not None:
                     add_text(tar, upload.name, upload.text)
-                else:
-                    tar.add(upload.source, arcname=upload.name)
+                    continue
+                if upload.fill:
+                    upload.fill()
+                tar.add(upload.source, arcname=upload.name)
 
 
 def add_text(tar, name, text):

@@ -64,7 +64,7 @@ def plan_first_release(team_name, facts, artifacts):
         f"runuser -u {t} -- bash -s -- prepare {artifacts.release_id} {artifacts.requirements_hash} "
         f"< \"$HN_STAGE/release-{t}.sh\"",
         f"runuser -u {t} -- ln -sfn releases/{artifacts.release_id} {p.current}",
-    ], uploads=[Upload("app", artifacts.app_dir), Upload(f"release-{t}.sh", text=commands.release_script_text(p))])
+    ], uploads=[Upload("app", artifacts.app_dir, fill=artifacts.fill_app_dir), Upload(f"release-{t}.sh", text=commands.release_script_text(p))])
 
 
 def plan_team(mongodb, team_name, facts, artifacts):

@@ -12,7 +12,7 @@ import time
 import uuid
 
 from deploy import commands, mongo, runner
-from deploy.artifacts import ArtifactMaker, copy_app, REPO
+from deploy.artifacts import ArtifactMaker, REPO
 from deploy.bundle import apply_script, make_bundle
 from deploy.errors import ProvisionError
 from deploy.facts import Facts
@@ -119,7 +119,7 @@ def provision_class(inventory, key=None, dry=False, say=print, cache_dir=str(REP
     in all; raises ProvisionError naming every server that failed, after all have finished."""
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="hacknode-app-") as app_copy:
-        make_artifacts = ArtifactMaker(mongo.tools_packages(inventory.mongodb), cache_dir, copy_app(app_copy))
+        make_artifacts = ArtifactMaker(mongo.tools_packages(inventory.mongodb), cache_dir, app_copy)
         placement = placement_check(inventory)
         results = on_each_server(inventory.servers, lambda c, server: provision_server(
             c, inventory.view(server.name), make_artifacts, dry, say, prune, placement), key)

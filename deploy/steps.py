@@ -29,6 +29,7 @@ class Upload:
     name: str                       # where it lands in the bundle ($HN_STAGE/<name> on the server)
     source: str = ""                # a local path
     text: str = None                # or this content
+    fill: object = None             # a function that fills `source` first (called before it is bundled)
 
 
 @dataclass
