@@ -101,13 +101,16 @@ reload_uwsgi() {
     # When the program is not running (a broken release made it exit, or it never started), touch does
     # nothing: supervisor starts it instead. The sudoers entry allows exactly these supervisorctl commands.
     local status pid
-    status=$(sudo -n supervisorctl status "$team" 2>&1 || true)
-    pid=$(echo "$status" | sed -n 's/.*RUNNING *pid \([0-9]*\),.*/\1/p')
     # SIGHUP is the same graceful reload, at once: uwsgi looks at the touched file once a second. The master
-    # runs as this team's user, so the team may signal it.
+    # runs as this team's user, so the team may signal it; it is the team's oldest process running its uwsgi
+    # ini (asking supervisorctl, a Python program to start, took longer than the rest of this function).
+    pid=$(pgrep -o -u "$team" -f "/uwsgi/$team\.ini" || true)
     if [ -n "$pid" ] && kill -HUP "$pid" 2>/dev/null; then
         say "uwsgi: graceful reload (SIGHUP to its master, pid $pid)"
-    elif [[ "$status" == *RUNNING* ]]; then
+        return 0
+    fi
+    status=$(sudo -n supervisorctl status "$team" 2>&1 || true)
+    if [[ "$status" == *RUNNING* ]]; then
         # uwsgi compares whole-second mtimes: always move the mtime forward, even twice within a second.
         local trigger="$run_dir/reload" now before
         now=$(date +%s); before=$(stat -c %Y "$trigger" 2>/dev/null || echo 0)
