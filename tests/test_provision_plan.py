@@ -126,6 +126,7 @@ def test_a_changed_team_setting_touches_only_that_teams_config():
     services = steps[-1].commands
     assert "supervisorctl restart hacknode2 >/dev/null" in services
     assert not any("restart hacknode1" in c for c in services)
+    assert next(c for c in services if "visudo" in c).startswith("for f in ; do")   # no sudoers file changed
     diff = "".join(s.diff for s in steps)
     assert "-processes = 2\n+processes = 4\n" in diff
 
@@ -172,6 +173,7 @@ def test_changed_configs_are_checked_before_services_use_them():
              for needle in ("visudo -cf", "nginx -t", "supervisorctl reread", "supervisorctl update", "hn_nginx_up reload")]
     assert order == sorted(order)
     assert "hn_restore" in services[order[1]] and "hn_restore" in services[order[2]]
+    assert services[order[0]].startswith("for f in /etc/sudoers.d/hacknode-hacknode1 /etc/sudoers.d/hacknode-hacknode2;")
 
 
 @pytest.mark.parametrize("mode", ["secantus", "mongod", "external"])
