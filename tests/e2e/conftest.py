@@ -1,7 +1,9 @@
 """End-to-end fixtures: isolated class servers on this machine (lab/testhost.py). Needs root.
 
 Test hosts are named hn-t<suffix> and use indexes 100..199 (addresses 10.131.1xx.2), so the tests can run
-while `./inv demo`'s class (indexes 1..99) is up."""
+while `./inv demo`'s class (indexes 1..99) is up. Developers sharing a machine can run selected e2e tests
+beside the main session with HACKNODE_E2E_SLOT=1..5: hosts hn-s<slot>-<suffix>, indexes 200+10*(slot-1)..+9,
+a lock of their own (tests that use fixed hosts, such as the demo's, still need the main session)."""
 import fcntl
 import os
 import shlex
@@ -20,6 +22,17 @@ from deploy.provisioning import provision_class
 FIRST_INDEX, LAST_INDEX = 100, 199
 
 
+def host_slot(environ):
+    """(name prefix, first index, last index, lock file name) of this session's test hosts."""
+    slot = environ.get("HACKNODE_E2E_SLOT", "")
+    if not slot:
+        return "hn-t", FIRST_INDEX, LAST_INDEX, "e2e.lock"
+    if slot not in {"1", "2", "3", "4", "5"}:
+        pytest.fail(f"HACKNODE_E2E_SLOT={slot!r}: say 1 to 5", pytrace=False)
+    first = 200 + 10 * (int(slot) - 1)
+    return f"hn-s{slot}-", first, first + 9, f"e2e-slot{slot}.lock"
+
+
 @pytest.fixture(scope="session")
 def host_factory():
     """make(suffix, boot=False) -> Host: starts host hn-t<suffix> (once per session; the same suffix gives the same
@@ -32,8 +45,9 @@ def host_factory():
         pytest.fail(str(e), pytrace=False)
     # hn-t* hosts left by a killed run are stopped, so two sessions at once would stop each other's hosts:
     # a second session is refused instead, while the first holds this lock
+    prefix, first_index, last_index, lock_name = host_slot(os.environ)
     Path(testhost.STATE_DIR).parent.mkdir(parents=True, exist_ok=True)
-    lock = open(Path(testhost.STATE_DIR).parent / "e2e.lock", "a+")
+    lock = open(Path(testhost.STATE_DIR).parent / lock_name, "a+")
     wait_until = time.monotonic() + float(os.environ.get("HACKNODE_E2E_WAIT", "0"))   # seconds to wait for it
     while True:
         try:
@@ -44,15 +58,15 @@ def host_factory():
                 pytest.fail("another end-to-end test session is running on this machine; run one at a time "
                             "(or set HACKNODE_E2E_WAIT=SECONDS to wait for it)", pytrace=False)
             time.sleep(2)
-    testhost.stop_all("hn-t")
+    testhost.stop_all(prefix)
     made = {}   # name -> index
 
     def make(suffix, boot=False):
-        name = f"hn-t{suffix}"
+        name = f"{prefix}{suffix}"
         if name not in made:
-            if FIRST_INDEX + len(made) > LAST_INDEX:
-                raise testhost.HostError(f"more than {LAST_INDEX - FIRST_INDEX + 1} test hosts in one session")
-            made[name] = FIRST_INDEX + len(made)
+            if first_index + len(made) > last_index:
+                raise testhost.HostError(f"more than {last_index - first_index + 1} test hosts in one session")
+            made[name] = first_index + len(made)
         return testhost.start_host(name, made[name], boot=boot)   # returns the running host as it is, or starts it
 
     yield make

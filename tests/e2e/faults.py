@@ -48,7 +48,8 @@ def submit_marked(cls, team, marker, count):
 
 def count_marked(cls, team, marker):
     """How many of the articles titled '<marker> <n>' the team's site finds (search, as a visitor)."""
-    status, page = Visitor(cls, team).get("/search?" + urllib.parse.urlencode({"q": marker}))
+    # a site just brought back may take its time on the first search: what is counted here is data, not speed
+    status, page = Visitor(cls, team).get("/search?" + urllib.parse.urlencode({"q": marker}), timeout=30)
     assert status == 200, (status, page[:300])
     return len(set(re.findall(re.escape(marker) + r" (\d+)<", page)))
 
@@ -88,7 +89,9 @@ def figures_table():
 def cut_ssh_when(root, user, probe, seconds=120):
     """On the server (over `root`, a connection as root): as soon as the shell test `probe` passes, kill the
     sessions of `user`'s SSH connections (sshd's own process for each), as a dropped network would end them;
-    root's own session running this is spared. Returns True when it cut, False when `probe` never passed."""
+    root's own session running this is spared. Returns True when it cut, False when `probe` never passed while
+    a session of `user` was there to cut."""
     loop = (f"for i in $(seq {int(seconds * 20)}); do if {probe}; then "
-            f"pgrep -f '^sshd: {user}@' | grep -vx $PPID | xargs -r kill -9; exit 0; fi; sleep 0.05; done; exit 1")
+            f"pids=$(pgrep -f '^sshd: {user}@' | grep -vx $PPID); "
+            f"if [ -n \"$pids\" ]; then kill -9 $pids; exit 0; fi; fi; sleep 0.05; done; exit 1")
     return root.run(loop, hide=True, warn=True).ok

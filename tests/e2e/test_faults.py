@@ -1,6 +1,7 @@
 """The fault suite: each fault on the shared provisioned class, with what the user sees, the data lost (must
 be 0) and the time until every site answers again; the figures are printed at the end (README's table).
 Every test leaves every team healthy."""
+import os
 import threading
 import time
 
@@ -71,9 +72,11 @@ def test_supervisord_stopped_and_started_brings_every_site_back(provisioned_clas
         submit_marked(cls, team, marker, 3)
     started = time.monotonic()
     with cls.as_root("main") as root:
-        # a host without systemd: Debian's init script's `restart` only stops supervisord (it never starts it
-        # again), so stop then start; the booted host below restarts it with systemctl
-        root.run("service supervisor stop && service supervisor start", hide=True)
+        # a host without systemd: Debian's init script's `stop` only sends TERM (no --retry) and its `restart`
+        # never starts supervisord again, so stop, wait until supervisord has exited (its programs stopped),
+        # then start; the booted host below restarts it with systemctl
+        root.run("service supervisor stop && timeout 60 sh -c 'while pgrep -x supervisord >/dev/null; do "
+                 "sleep 0.2; done' && service supervisor start", hide=True)
     took, seen, tracebacks = watch_until_all_answer(cls, TEAMS)
     assert tracebacks == []
     assert all(count_marked(cls, team, marker) == 3 for team in TEAMS)
@@ -146,7 +149,8 @@ def live_release(root):
 
 @pytest.mark.parametrize("stage, probe, change", [
     ("rsync", f"pgrep -u {TEAM} -x rsync >/dev/null", None),
-    ("virtualenv", f"pgrep -u {TEAM} -f 'pip install' >/dev/null", "requirements"),
+    # the installer's own process by its name: release.sh's command line holds its whole text, "pip install" too
+    ("virtualenv", f"pgrep -u {TEAM} -x 'pip|uv' >/dev/null", "requirements"),
     ("switch", "[ \"$(readlink {current})\" != \"{before}\" ]", "slow start"),
 ])
 def test_ssh_cut_in_the_middle_of_a_deploy_leaves_one_whole_release(team, tmp_path, stage, probe, change):
@@ -207,6 +211,35 @@ def test_two_members_deploying_at_once_make_one_whole_release(team, tmp_path):
     record("three deploys by members of one team at once", f"{len(refused)} refused in one line (same second: "
            "\"deploy again\"), the others wait for the release lock; the site serves one whole release", 0, time.monotonic() - started)
     wait_for_release(cls, deploy(team, REPO))
+
+
+def test_a_full_disk_during_a_deploy_keeps_the_live_release_and_leaves_nothing_half_written(team, tmp_path):
+    cls, _ = team
+    source = copy_of_repo(tmp_path / "big")
+    (source / "app" / "static" / "big.bin").write_bytes(os.urandom(12 * 2**20))   # more than the disk has left
+    releases, copy = PATHS.releases, "/root/releases-before-the-full-disk"
+    with cls.as_root(TEAM) as root:
+        before, _ = live_release(root)
+        listing = root.run(f"ls {releases}", hide=True).stdout
+        # a small disk holding the team's releases as they are: a copy on a tmpfs 4 MB larger than them
+        owner = root.run(f"stat -c 'uid=%u,gid=%g,mode=%a' {releases}", hide=True).stdout.strip()
+        megabytes = int(root.run(f"du -sm {releases}", hide=True).stdout.split()[0]) + 4
+        root.run(f"rm -rf {copy} && cp -a {releases} {copy} && mount -t tmpfs -o size={megabytes}m,{owner} "
+                 f"hn-full {releases} && cp -a {copy}/. {releases}/", hide=True)
+        try:
+            started = time.monotonic()
+            outcome = in_background(deploy, team, source)()
+            assert cls.http(TEAM, "/healthz")[0] == 200
+            after, whole = live_release(root)
+            left = root.run(f"ls {releases}", hide=True).stdout
+        finally:
+            root.run(f"umount -l {releases}; rm -rf {copy}", hide=True)
+    assert isinstance(outcome, Exception) and "the live release is unchanged" in str(outcome), outcome
+    assert "\n" not in str(outcome), str(outcome)          # one line
+    assert (after, whole) == (before, True) and left == listing, (after, left)
+    record("the disk full during fab deploy (at the rsync)", "the site keeps serving the live release; the "
+           "deploy ends with one line, no half-written release remains", 0, time.monotonic() - started)
+    wait_for_release(cls, deploy(team, REPO))          # the next deploy succeeds
 
 
 def test_a_deploy_while_the_instructor_provisions_both_finish(team, provisioned_class):
