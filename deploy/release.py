@@ -16,7 +16,7 @@ from datetime import datetime, timezone
 # Never shipped: version control, virtualenvs, caches, local secrets (.hacknode/ holds keys), and what the
 # server makes itself (RELEASE, rapid-env). Anchored ("/x") = only at the top of the tree.
 RSYNC_EXCLUDES = (
-    ".git/", "/.venv/", "venv/", "rapid-env", "__pycache__/", "*.pyc", ".pytest_cache/", "/.cache/",
+    ".git", "/.venv/", "venv/", "rapid-env", "__pycache__/", "*.pyc", ".pytest_cache/", "/.cache/",
     "/.hacknode/", "/test-artifacts/", "node_modules/", "*.egg-info/", ".mypy_cache/", "/RELEASE",
 )
 
