@@ -163,6 +163,8 @@ activate() {
     echo "[$team] FAILED: release $id did not answer http://$host/healthz with 200 and its id" \
          "(waited up to ${HEALTH_WAIT}s; last answer: $last_health)" >&2
     touch "$releases/$id/$FAILED_MARK"
+    # read now: the way back logs its own start and health requests, which would push out why this one failed
+    local failed_log; failed_log=$(tail -n 40 "$uwsgi_log" 2>/dev/null || echo "(cannot read $uwsgi_log)")
     if [ -n "$before" ] && [ "$before" != "$id" ]; then
         say "switching back: $id -> $before"
         switch_to "$before"
@@ -173,8 +175,8 @@ activate() {
             echo "[$team] the previous release $before is not healthy either (last answer: $last_health)" >&2
         fi
     fi
-    echo "[$team] last lines of $uwsgi_log:" >&2
-    tail -n 40 "$uwsgi_log" >&2 2>/dev/null || echo "(cannot read $uwsgi_log)" >&2
+    echo "[$team] last lines of $uwsgi_log when release $id failed:" >&2
+    echo "$failed_log" >&2
     exit 1
 }
 
