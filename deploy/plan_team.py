@@ -64,6 +64,9 @@ def plan_first_release(team_name, facts, artifacts):
         f"runuser -u {t} -- bash -s -- prepare {artifacts.release_id} {artifacts.requirements_hash} "
         f"< \"$HN_STAGE/release-{t}.sh\"",
         f"runuser -u {t} -- ln -sfn releases/{artifacts.release_id} {p.current}",
+        # uwsgi's touch-reload file, made before uwsgi starts: deploys signal uwsgi and never touch it, and uwsgi
+        # warns in the team's log about a missing one (and would reload when it appears)
+        f"runuser -u {t} -- touch {p.reload_file}",
     ], uploads=[Upload("app", artifacts.app_dir, fill=artifacts.fill_app_dir), Upload(f"release-{t}.sh", text=commands.release_script_text(p))])
 
 
