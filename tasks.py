@@ -120,16 +120,20 @@ def down(c):
 
 
 @task(help={"teams": "class sizes to provision, comma-separated (default 1,3,6)",
-            "density": "class sizes whose idle memory is measured, comma-separated (default 10,30,50)"})
-def bench(c, teams="1,3,6", density="10,30,50"):
-    """Print what provisioning costs as a class grows (SSH round trips, time), what durable (journaled) writes
-    cost, and a site's figures (wrk: req/s, latency; failed requests during deploy, restart, rollback; memory of
-    idle teams), also written to bench-results/serving.json and .png."""
-    from lab import bench_report, benchmarks, durability_bench, load, serving_bench
+            "density": "class sizes whose idle memory is measured, comma-separated (default 10,30,50)",
+            "scale": "also the class-scale figures: 1/10/30 teams from nothing, no-op, one more team, deploys, "
+                     "100 teams over 3 hosts (several minutes; --no-scale skips them)"})
+def bench(c, teams="1,3,6", density="10,30,50", scale=True):
+    """Print what provisioning costs as a class grows (SSH round trips, time; with --scale, issue 11's figures),
+    what durable (journaled) writes cost, and a site's figures (wrk: req/s, latency; failed requests during
+    deploy, restart, rollback; memory of idle teams), also written to bench-results/serving.json and .png."""
+    from lab import bench_report, benchmarks, durability_bench, load, scale_bench, serving_bench
     durability_bench.run()
     try:
         localhost.require_root("the benchmark starts an isolated host")
         localhost.ensure_packages(localhost.HOST_PACKAGES)
+        if scale:
+            scale_bench.run()
         benchmarks.run(tuple(int(n) for n in teams.split(",")))
         figures = serving_bench.run(tuple(int(n) for n in density.split(",")), say=say_now)
     except (localhost.LocalError, load.LoadError, ValueError) as e:

@@ -11,6 +11,9 @@ from deploy import release, wheels
 from deploy.errors import ProvisionError
 
 REPO = Path(__file__).resolve().parent.parent
+# uv is a wheel like any other: shipped in the server's wheelhouse, unpacked there, it makes every virtualenv
+# (deploy/remote/make-venv.sh). The same pin is in requirements-dev.txt, where the tests run it.
+UV_REQUIREMENT = "uv==0.13.8"
 
 
 @dataclass(frozen=True)
@@ -20,11 +23,12 @@ class Artifacts:
     app_dir: str = ""               # a local copy of the repo as `fab deploy` ships it
     release_id: str = ""
     requirements_hash: str = ""     # of the app's requirements.txt: names the team's virtualenv
+    fill_app_dir: object = None     # fills app_dir, once, when a bundle first needs it (a no-op run never does)
 
 
 def server_requirements(tool_packages, cache_dir):
-    """The app's requirements plus the server tools', as one file: one wheelhouse per server kind."""
-    text = (REPO / "requirements.txt").read_text() + "".join(f"{p}\n" for p in tool_packages)
+    """The app's requirements plus the server tools' and uv, as one file: one wheelhouse per server kind."""
+    text = (REPO / "requirements.txt").read_text() + "".join(f"{p}\n" for p in (*tool_packages, UV_REQUIREMENT))
     path = Path(cache_dir) / f"server-requirements-{hashlib.sha256(text.encode()).hexdigest()[:12]}.txt"
     path.parent.mkdir(parents=True, exist_ok=True)
     if not path.exists():
@@ -47,6 +51,7 @@ class ArtifactMaker:
         self.tool_packages, self.cache_dir, self.app_dir = tool_packages, cache_dir, app_dir
         self.lock = threading.Lock()
         self.made = {}
+        self.app_copied = False
         self.release_id = release.release_id(datetime.datetime.now(datetime.timezone.utc),
                                              release.git_short_sha(str(REPO)))
 
@@ -59,5 +64,12 @@ class ArtifactMaker:
                                                      f"{self.cache_dir}/wheels")
                 digest = hashlib.sha256(" ".join(wheels.wheel_files(wheelhouse)).encode()).hexdigest()[:16]
                 self.made[key] = Artifacts(wheelhouse, digest, self.app_dir, self.release_id,
-                                           wheels.requirements_hash(REPO / "requirements.txt"))
+                                           wheels.requirements_hash(REPO / "requirements.txt"), self.fill_app_dir)
             return self.made[key]
+
+    def fill_app_dir(self):
+        """Copy the app into app_dir, the first time only."""
+        with self.lock:
+            if not self.app_copied:
+                copy_app(self.app_dir)
+                self.app_copied = True

@@ -70,14 +70,16 @@ def root_script(what, text, admin_uri_input=""):
 
 # ---------- the team's ----------
 
-def release_script_text(paths: TeamPaths, keep=layout.KEEP_RELEASES):
+def release_script_text(paths: TeamPaths, keep=layout.KEEP_RELEASES, make_venv=layout.MAKE_VENV):
     """deploy/remote/release.sh preceded by the team's paths as variable assignments (and the functions of its
-    `settings` subcommand, deploy/remote/release-settings.sh)."""
+    `settings` subcommand, deploy/remote/release-settings.sh); `make_venv`: where the virtualenv maker is (the
+    tests run a copy of it)."""
     header = {
         "team": paths.team, "releases": paths.releases, "current": paths.current, "envs": paths.envs,
         "run_dir": paths.run_dir, "uwsgi_log": paths.uwsgi_log,
         "wheelhouses": f"{paths.wheels} {layout.WHEELS}", "keep": str(keep), "healthz": layout.HEALTHZ_TOOL,
         "settings": paths.mongo_uri_file,
+        "make_venv": make_venv, "uv_cache": paths.uv_cache,
     }
     lines = [f"{name}={shlex.quote(value)}" for name, value in header.items()]
     return "\n".join(lines) + "\n" + remote_file("release-settings.sh") + remote_file("release.sh")

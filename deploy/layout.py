@@ -12,6 +12,9 @@ TOOLS_BIN = "/opt/hacknode/bin"            # hacknode's own server programs (dep
 HEALTHZ_TOOL = f"{TOOLS_BIN}/healthz"       # the server side's one /healthz probe (deploy/remote/healthz.py)
 MONGO_TOOL = f"{TOOLS_BIN}/mongo-tool"      # database users, waits (deploy/remote/mongo_tool.py), root only
 TEAM_DB_TOOL = f"{TOOLS_BIN}/team-db"       # a team's database dumped and loaded (deploy/remote/team_db.py)
+MAKE_VENV = f"{TOOLS_BIN}/make-venv"        # every virtualenv, root's and the teams' (deploy/remote/make-venv.sh)
+UV = f"{TOOLS_BIN}/uv"                      # unpacked from the shipped wheelhouse; make-venv finds it beside itself
+TOOLS_UV_CACHE = "/opt/hacknode/uv-cache"   # root's uv cache, for the tools virtualenv only
 WHEELS = "/opt/hacknode/wheels"             # wheels shipped by provisioning; servers may have no internet
 SECANTUS_HOME = "/opt/hacknode/secantus"    # secantus mode: its data (SECANTUS_HOME/data), run as user hacknode-db
 DB_USER = "hacknode-db"                     # secantus mode: the system user SecantusDB runs as
@@ -69,6 +72,10 @@ class TeamPaths:
     @property
     def wheels(self):          # wheels a team's deploy ships when requirements.txt changed (WHEELS has the rest)
         return f"{self.home}/wheels"
+
+    @property
+    def uv_cache(self):        # the team's own uv cache: its virtualenvs hard-link the wheels unpacked here
+        return f"{self.home}/.cache/uv"
 
     @property
     def static_dir(self):      # served by nginx directly, under / and under /<team>/

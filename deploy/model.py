@@ -27,7 +27,7 @@ class Server:
 @dataclass(frozen=True)
 class Team:
     name: str                 # ^[a-z][a-z0-9-]{0,30}$: UNIX user, group, database, file names
-    server: str               # a Server.name
+    server: str               # a Server.name: named in the inventory, or chosen by deploy/placement.py
     keys: tuple = ()          # members' SSH public keys, one "type base64 comment" string each
     processes: int = 2        # uwsgi workers
     threads: int = 2
@@ -38,6 +38,7 @@ class Team:
     cpu_weight: int = 100     # the team's CPU share against the others' (100: an equal share)
     disk_warn_mb: int = 1024  # `fab status` warns above this much disk (home + database)
     idle_seconds: int = 60    # without a request this long, uwsgi stops its workers (0: never)
+    placed: bool = False      # the inventory names no server: deploy/placement.py chose it
 
 
 @dataclass(frozen=True)

@@ -35,12 +35,10 @@ def plan_user(team_name, facts):
                              "rename the team in the inventory (its home and keys would be taken over)")
     commands = []
     if not facts.users.get(t):
-        commands += [f"getent group {t} >/dev/null || groupadd {t}",
-                     f"useradd --create-home --home-dir {p.home} --shell /bin/bash --gid {t} "
-                     f"--comment '{layout.TEAM_GECOS}' {t}"]
+        commands.append(f"hn_add_user {t} {p.home} '{layout.TEAM_GECOS}'")
     elif facts.gecos.get(t) != layout.TEAM_GECOS:
         # every session of the team (SSH commands too, not only login shells) gets umask 0027 from pam_umask
-        commands.append(f"usermod --comment '{layout.TEAM_GECOS}' {t}")
+        commands.append(f"hn_set_comment {t} '{layout.TEAM_GECOS}'")
     if not facts.has(f"{layout.TEAMS_DIR}/{t}"):
         # the record of what provisioning made: a team dropped from the inventory is found and removed by it
         commands.append(f"install -d -m 0755 {layout.TEAMS_DIR} && touch {layout.TEAMS_DIR}/{t}")
@@ -70,18 +68,25 @@ def plan_first_release(team_name, facts, artifacts):
         f"runuser -u {t} -- bash -s -- prepare {artifacts.release_id} {artifacts.requirements_hash} "
         f"< \"$HN_STAGE/release-{t}.sh\"",
         f"runuser -u {t} -- ln -sfn releases/{artifacts.release_id} {p.current}",
-    ], uploads=[Upload("app", artifacts.app_dir), Upload(f"release-{t}.sh", text=commands.release_script_text(p))])
+        # uwsgi's touch-reload file, made before uwsgi starts: deploys signal uwsgi and never touch it, and uwsgi
+        # warns in the team's log about a missing one (and would reload when it appears)
+        f"runuser -u {t} -- touch {p.reload_file}",
+    ], uploads=[Upload("app", artifacts.app_dir, fill=artifacts.fill_app_dir), Upload(f"release-{t}.sh", text=commands.release_script_text(p))])
 
 
 def plan_team(mongodb, team_name, facts, artifacts):
-    """A team's user, directories, database user and first release, in that order."""
+    """A team's user, directories, database user and first release, in that order, as the team's job: teams are
+    set up side by side on the server (deploy/bundle.py)."""
     p = TeamPaths(team_name)
     if facts.has(p.mongo_uri_file):
         database = Step(team_name, "database", False)
     else:
         database = Step(team_name, "database", True, "no database user yet", mongo.team_user_commands(mongodb, team_name))
-    return [plan_user(team_name, facts), plan_dirs(team_name, facts), database,
-            plan_first_release(team_name, facts, artifacts)]
+    steps = [plan_user(team_name, facts), plan_dirs(team_name, facts), database,
+             plan_first_release(team_name, facts, artifacts)]
+    for step in steps:
+        step.job = team_name
+    return steps
 
 
 def team_files(team_name):

@@ -12,11 +12,12 @@ import time
 import uuid
 
 from deploy import commands, mongo, runner
-from deploy.artifacts import ArtifactMaker, copy_app, REPO
+from deploy.artifacts import ArtifactMaker, REPO
 from deploy.bundle import apply_script, make_bundle
 from deploy.errors import ProvisionError
 from deploy.facts import Facts
 from deploy.fanout import on_each_server
+from deploy.placement import placement_check
 from deploy.plan import desired_files, facts_query, plan_server
 
 
@@ -35,13 +36,15 @@ class StepPrinter:
                 self.current = line[len("HN-STEP "):]
             elif line == "HN-DONE":
                 self.finish()
+            elif line.startswith("HN-TEAM-FAILED "):      # a team's job stopped at its current step
+                self.finish("FAILED", line.split(" ", 2)[2] if line.count(" ") >= 2 else "")
             elif line.strip():
                 self.say(f"  {self.server}: {line}")
 
-    def finish(self):
+    def finish(self, status="changed", why=""):
         if self.current:
             scope, _, name = self.current.partition(" ")
-            self.say(format_step(self.server, scope, name, "changed"))
+            self.say(format_step(self.server, scope, name, status, why))
             self.current = None
 
     def flush(self):
@@ -72,9 +75,9 @@ def say_plan(server, steps, dry, say):
 def apply_steps(c, view, steps, say):
     """Ship the bundle of the changed steps and run its script, its progress printed as it comes."""
     with tempfile.TemporaryDirectory() as tmp:
-        bundle = f"{tmp}/bundle.tar.gz"
+        bundle = f"{tmp}/bundle.tar"
         make_bundle(steps, apply_script(steps, view.mongodb), bundle)
-        upload = f"hacknode-upload-{uuid.uuid4().hex}.tar.gz"
+        upload = f"hacknode-upload-{uuid.uuid4().hex}.tar"
         c.put(bundle, upload)
     printer = StepPrinter(view.server.name, say)
     try:
@@ -83,11 +86,19 @@ def apply_steps(c, view, steps, say):
         printer.finish()
 
 
-def provision_server(c, view, make_artifacts, dry=False, say=print, prune=False):
-    """Bring one server (a model.ServerView) to its desired state. Returns its steps."""
+def provision_server(c, view, make_artifacts, dry=False, say=print, prune=False, placement=None):
+    """Bring one server (a model.ServerView) to its desired state. Returns its steps. `placement`: the class's
+    PlacementCheck, told this server's teams before anything changes (None: no team placed by the rule)."""
     files = desired_files(view)
-    result = runner.run(c, commands.read_facts(facts_query(view, files)))
-    facts = Facts.parse(result.stdout, view.server.name)
+    try:
+        result = runner.run(c, commands.read_facts(facts_query(view, files)))
+        facts = Facts.parse(result.stdout, view.server.name)
+    except BaseException:
+        if placement:
+            placement.abort()
+        raise
+    if placement:
+        placement.check(view.server.name, facts.present_teams)
     steps = plan_server(view, facts, files, make_artifacts(facts), prune)
     say_plan(view.server.name, steps, dry, say)
     if not dry and any(s.changed for s in steps):
@@ -108,9 +119,10 @@ def provision_class(inventory, key=None, dry=False, say=print, cache_dir=str(REP
     in all; raises ProvisionError naming every server that failed, after all have finished."""
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="hacknode-app-") as app_copy:
-        make_artifacts = ArtifactMaker(mongo.tools_packages(inventory.mongodb), cache_dir, copy_app(app_copy))
+        make_artifacts = ArtifactMaker(mongo.tools_packages(inventory.mongodb), cache_dir, app_copy)
+        placement = placement_check(inventory)
         results = on_each_server(inventory.servers, lambda c, server: provision_server(
-            c, inventory.view(server.name), make_artifacts, dry, say, prune), key)
+            c, inventory.view(server.name), make_artifacts, dry, say, prune, placement), key)
     verb = "would change" if dry else "changed"
     for r in results:
         if r.error:

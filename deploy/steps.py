@@ -29,6 +29,7 @@ class Upload:
     name: str                       # where it lands in the bundle ($HN_STAGE/<name> on the server)
     source: str = ""                # a local path
     text: str = None                # or this content
+    fill: object = None             # a function that fills `source` first (called before it is bundled)
 
 
 @dataclass
@@ -41,6 +42,8 @@ class Step:
     files: list = field(default_factory=list)   # File objects to ship and install
     diff: str = ""
     uploads: list = field(default_factory=list)  # Upload objects the commands use from $HN_STAGE
+    job: str = ""                   # a team's name: its steps run in order in one background job, beside other
+                                    # teams' jobs (deploy/bundle.py); "" runs in the script's own order
 
 
 def unified_diff(path, old, new):

@@ -44,7 +44,14 @@ def rsync_ssh(c, ssh_options=()):
     key = c.connect_kwargs.get("key_filename")
     if isinstance(key, (list, tuple)):
         key = key[0] if key else None
-    return release.ssh_command(port=c.port, key=key, options=ssh_options)
+    return release.ssh_command(port=c.port, key=key, options=ssh_options,
+                               control_dir=release.control_dir("/tmp"))
+
+
+def close_ssh_master(c, ssh_options=()):
+    """End the master connection a task's rsyncs shared: a server made anew at the same address (test hosts are)
+    must not get the next task's rsync over a dead connection."""
+    c.local(f"{rsync_ssh(c, ssh_options)} -O exit {shlex.quote(f'{c.user}@{c.host}')}", warn=True, hide=True)
 
 
 def rsync(c, source, remote_dir, ssh_options=(), **options):
@@ -78,6 +85,14 @@ def _requirements(source_dir):
 def deploy_release(c, team, inventory, source_dir, cache_dir=".cache/wheels", ssh_options=()):
     """Ship `source_dir` as a new release and make it live; back to the previous one if it is not healthy.
     Returns the release id."""
+    try:
+        return ship_release(c, team, inventory, source_dir, cache_dir, ssh_options)
+    finally:
+        close_ssh_master(c, ssh_options)
+
+
+def ship_release(c, team, inventory, source_dir, cache_dir, ssh_options):
+    """deploy_release's work: facts, wheels when requirements changed, rsync, then release.sh deploy."""
     started = time.monotonic()
     requirements_hash = wheels.requirements_hash(_requirements(source_dir))
     release_id = release.new_release_id(source_dir)
@@ -112,7 +127,10 @@ def setup_virtualenv(c, team_name, source_dir, cache_dir=".cache/wheels", ssh_op
     if facts["env"] == "present":
         say(c, f"virtualenv envs/{requirements_hash}: ok")
         return
-    ship_wheels(c, team_name, source_dir, facts, cache_dir, ssh_options)
+    try:
+        ship_wheels(c, team_name, source_dir, facts, cache_dir, ssh_options)
+    finally:
+        close_ssh_master(c, ssh_options)
     c.put(str(_requirements(source_dir)), f"{paths.wheels}/requirements.txt")
     run_release(c, team_name, "env", requirements_hash, f"{paths.wheels}/requirements.txt")
 

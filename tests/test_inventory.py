@@ -242,14 +242,6 @@ BAD = [
         teams:
           - {name: team1, server: mian, keys: ["KEY"]}
      """, "5: teams[0].server: unknown server 'mian' (servers: main)"),
-    ("team-without-server-in-multi-server-class", """
-        class: {name: c, domain: example.org}
-        servers:
-          - {name: a, address: 192.0.2.10}
-          - {name: b, address: 192.0.2.11}
-        teams:
-          - {name: team1, keys: ["KEY"]}
-     """, "6: teams[0]: 'server' is required when the class has several servers"),
     ("unknown-team-key-typo", """
         class: {name: c, domain: example.org}
         servers:

@@ -127,6 +127,7 @@ def test_a_changed_team_setting_touches_only_that_teams_config():
     services = steps[-1].commands
     assert "supervisorctl restart hacknode2 >/dev/null" in services
     assert not any("restart hacknode1" in c for c in services)
+    assert next(c for c in services if "visudo" in c).startswith("for f in ; do")   # no sudoers file changed
     diff = "".join(s.diff for s in steps)
     assert "-processes = 2\n+processes = 4\n" in diff
 
@@ -134,7 +135,8 @@ def test_a_changed_team_setting_touches_only_that_teams_config():
 def test_every_session_of_a_team_gets_umask_0027_from_its_account_through_pam_umask():
     inventory = make_inventory()
     fresh = plan(inventory, bare_facts())
-    assert f"--comment '{layout.TEAM_GECOS}' hacknode1" in next(s for s in fresh if s.name == "user").commands[1]
+    assert next(s for s in fresh if s.name == "user").commands[0] == \
+        f"hn_add_user hacknode1 /home/hacknode1 '{layout.TEAM_GECOS}'"
     server_configs = next(s for s in fresh if s.scope == "main" and s.name == "configs")
     assert "pam-auth-update --package" in server_configs.commands          # after the profile is installed
     assert "pam_umask.so nousergroups" in next(f for f in server_configs.files
@@ -144,7 +146,7 @@ def test_every_session_of_a_team_gets_umask_0027_from_its_account_through_pam_um
     steps = plan(inventory, facts)
     assert changed(steps) == [("hacknode2", "user"), ("main", "services")]
     assert steps[[s.name for s in steps].index("user", 5)].commands == [
-        f"usermod --comment '{layout.TEAM_GECOS}' hacknode2"]
+        f"hn_set_comment hacknode2 '{layout.TEAM_GECOS}'"]
 
 
 def test_a_directory_with_the_wrong_mode_is_fixed_and_nothing_else():
@@ -189,6 +191,7 @@ def test_changed_configs_are_checked_before_services_use_them():
              for needle in ("visudo -cf", "nginx -t", "supervisorctl reread", "supervisorctl update", "hn_nginx_up reload")]
     assert order == sorted(order)
     assert "hn_restore" in services[order[1]] and "hn_restore" in services[order[2]]
+    assert services[order[0]].startswith("for f in /etc/sudoers.d/hacknode-hacknode1 /etc/sudoers.d/hacknode-hacknode2;")
 
 
 @pytest.mark.parametrize("mode", ["secantus", "mongod", "external"])

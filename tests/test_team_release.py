@@ -1,7 +1,10 @@
 """Release naming, the rsync file selection and the server script's prune/list, run for real on local
 directories (no SSH, no mocks)."""
 import os
+import shutil
 import subprocess
+import sys
+import tempfile
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -59,6 +62,20 @@ def test_ssh_command_for_rsync_uses_the_key_only():
     assert "-i" not in release.ssh_command()
 
 
+def test_rsyncs_share_one_ssh_master_kept_in_a_folder_of_this_user_alone(tmp_path):
+    base = tempfile.mkdtemp(prefix="hn-", dir="/tmp")     # short: ssh's socket paths are limited
+    try:
+        folder = release.control_dir(base)
+        assert oct(os.stat(folder).st_mode & 0o777) == "0o700"
+        assert release.ssh_command(22, control_dir=folder).endswith(
+            f"-o ControlMaster=auto -o ControlPath={folder}/%C -o ControlPersist=60")
+        os.chmod(folder, 0o755)                      # others could use a master's socket there: not used
+        assert release.control_dir(base) is None
+    finally:
+        shutil.rmtree(base)
+    assert release.control_dir(str(tmp_path / ("x" * 60))) is None     # no room for the socket's name
+
+
 def test_script_command_carries_the_script_and_quotes_its_arguments(tmp_path):
     paths = LocalPaths(tmp_path)
     command = commands.release(paths, "list", "a b'c").line()
@@ -89,9 +106,21 @@ class LocalPaths:
 
 
 def run_script(paths, *args):
-    done = subprocess.run(["bash", "-s", "--", *args], input=commands.release_script_text(paths, keep=3),
-                          capture_output=True, text=True)
+    script = commands.release_script_text(paths, keep=3, make_venv=local_tools(paths.root) + "/make-venv")
+    done = subprocess.run(["bash", "-s", "--", *args], input=script, capture_output=True, text=True)
     return done.returncode, done.stdout + done.stderr
+
+
+def local_tools(root, uv=True):
+    """The server's tools folder under `root`: make-venv, and uv beside it (this checkout's .venv has it)."""
+    tools = Path(root) / "opt-hacknode-bin"
+    tools.mkdir(exist_ok=True)
+    if not (tools / "make-venv").exists():
+        (tools / "make-venv").write_text(commands.remote_file("make-venv.sh"))
+        (tools / "make-venv").chmod(0o755)
+        if uv:
+            (tools / "uv").symlink_to(Path(sys.executable).parent / "uv")
+    return str(tools)
 
 
 @pytest.fixture
@@ -181,7 +210,7 @@ def test_prepare_refuses_requirements_that_changed(home):
     assert code == 1 and "does not hash to 000000000000" in out
 
 
-def test_failed_pip_install_leaves_no_virtualenv_and_switches_nothing(home):
+def test_failed_install_leaves_no_virtualenv_and_switches_nothing(home):
     make_release(home, IDS[0])
     Path(home.current).symlink_to(f"releases/{IDS[0]}")
     Path(home.wheels).mkdir(parents=True)                     # a wheelhouse without the package
@@ -191,7 +220,7 @@ def test_failed_pip_install_leaves_no_virtualenv_and_switches_nothing(home):
     wanted = wheels.requirements_hash(new / "requirements.txt")
     code, out = run_script(home, "prepare", IDS[1], wanted)
     assert code == 1
-    assert "pip install" in out and "the live site is unchanged" in out
+    assert "installing -r" in out and "the live site is unchanged" in out
     assert not (Path(home.envs) / wanted).exists()
     assert os.readlink(home.current) == f"releases/{IDS[0]}"
     assert not (new / "RELEASE").exists()                     # not a release rollback or activate would take

@@ -1,7 +1,8 @@
 """The `teams:` section: who works on the class's servers, with which SSH keys and uwsgi settings.
 
 Teams are checked against what the servers section found: a team's server must be one of
-them, and a team may not take a server's admin account as its name.
+them, and a team may not take a server's admin account as its name. A team that names no server
+in a class of several is placed by deploy/placement.py.
 """
 import functools
 import os
@@ -10,6 +11,7 @@ from deploy.inventory.names import team_name_problem
 from deploy.inventory.section_defaults import SETTING_KEYS, check_settings
 from deploy.inventory.ssh_keys import keys_of_entry
 from deploy.model import Team
+from deploy.placement import place
 
 TEAM_KEYS = ("name", "server", "keys") + SETTING_KEYS
 
@@ -26,8 +28,11 @@ def check_teams(check, doc, servers, defaults):
     if not teams:
         check.problem(teams.line, "teams", "at least one team is needed")
     seen = {}
-    return [check_team(check, item, line, f"teams[{index}]", servers, defaults, seen)
-            for index, (item, line) in enumerate(zip(teams, teams.lines))]
+    found = [check_team(check, item, line, f"teams[{index}]", servers, defaults, seen)
+             for index, (item, line) in enumerate(zip(teams, teams.lines))]
+    if None in found or not servers.names_known or not servers.names():
+        return found
+    return list(place(found, servers.names()))
 
 
 def check_team(check, item, line, field, servers, defaults, seen):
@@ -47,13 +52,11 @@ def check_team(check, item, line, field, servers, defaults, seen):
 
 
 def check_team_server(check, entry, field, servers):
-    """The server the team runs on: the one it names, or the class's only one; None if neither."""
-    server = check.string(entry, "server", f"{field}.server", servers.only_name())
-    if "server" not in entry and servers.several():
-        check.problem(entry.line, field, "'server' is required when the class has several servers")
-        return None
+    """The server the team runs on: the one it names, or the class's only one; "" when placement chooses
+    (several servers, none named); None after a problem."""
+    server = check.string(entry, "server", f"{field}.server", servers.only_name() or "")
     # with a wrong server name in `servers`, an unknown name here may well be that one
-    if server is not None and servers.names_known and server not in servers.names():
+    if server and servers.names_known and server not in servers.names():
         check.problem(entry.lines.get("server", entry.line), f"{field}.server",
                       f"unknown server {server!r} (servers: {', '.join(servers.names())})")
         return None

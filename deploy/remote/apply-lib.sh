@@ -38,6 +38,50 @@ hn_service() {  # NAME ACTION: systemd where it runs, the init script elsewhere 
   if [ -d /run/systemd/system ]; then systemctl "$2" "$1"; else service "$1" "$2" >/dev/null; fi
 }
 
+hn_add_user() {  # TEAM HOME COMMENT: the team's group and user, one team at a time: useradd refuses to run
+  # while another holds /etc/passwd's lock, and teams are set up side by side (hn_team_jobs)
+  (
+    flock 8
+    getent group "$1" >/dev/null || groupadd "$1"
+    useradd --create-home --home-dir "$2" --shell /bin/bash --gid "$1" --comment "$3" "$1"
+  ) 8>"$HN_BACKUP/users.lock"
+}
+
+hn_set_comment() {  # TEAM COMMENT: under the same lock as hn_add_user
+  ( flock 8; usermod --comment "$2" "$1" ) 8>"$HN_BACKUP/users.lock"
+}
+
+HN_FAILED_TEAMS=""   # teams whose job failed: their sites are not checked, and the script fails at its end
+
+hn_team_jobs() {  # TEAM...: hn_job_<TEAM> of each, side by side, at most as many at once as the server has cores;
+  # then each job's output in the order given, whatever order they finished in: the report stays stable. A failed
+  # job stops only its own team; its output's last lines are shown, and the next run takes up where it stopped.
+  local team dir="$HN_BACKUP/jobs" cores reason
+  cores=$(nproc 2>/dev/null || echo 2)
+  mkdir -p "$dir"
+  for team in "$@"; do
+    while [ "$(jobs -rp | wc -l)" -ge "$cores" ]; do wait -n || true; done
+    ( set +e; ( set -e; "hn_job_$team" ) >"$dir/$team.log" 2>&1; echo $? >"$dir/$team.rc" ) &
+  done
+  wait
+  for team in "$@"; do
+    if [ "$(cat "$dir/$team.rc")" = 0 ]; then cat "$dir/$team.log"; continue; fi
+    # every step line, so the report knows where it stopped, and the last 20 lines of the rest
+    grep -v '^HN-FAIL ' "$dir/$team.log" | awk -v from="$(( $(grep -vc '^HN-FAIL ' "$dir/$team.log") - 20 ))" \
+      '/^HN-STEP / || NR > from'
+    reason=$(sed -n 's/^HN-FAIL //p' "$dir/$team.log" | tail -n 1)
+    echo "HN-TEAM-FAILED $team ${reason:-exit $(cat "$dir/$team.rc")}"
+    HN_FAILED_TEAMS="$HN_FAILED_TEAMS $team"
+  done
+}
+
+hn_team_failed() { [[ " $HN_FAILED_TEAMS " == *" $1 "* ]]; }
+
+hn_team_jobs_verdict() {  # after every other step: fail when a team's job failed, naming the teams
+  [ -z "$HN_FAILED_TEAMS" ] || hn_fail "setting up team(s)$HN_FAILED_TEAMS failed (their output is above; the" \
+    "other teams are set up); run provision again once the cause is fixed: it goes on where each stopped"
+}
+
 hn_supervisor_up() {  # supervisord running and answering supervisorctl
   pgrep -x supervisord >/dev/null || hn_service supervisor start
   for _ in $(seq 50); do supervisorctl pid >/dev/null 2>&1 && return 0; sleep 0.2; done
@@ -46,6 +90,17 @@ hn_supervisor_up() {  # supervisord running and answering supervisorctl
 
 hn_nginx_up() {  # [reload]: nginx running, and reloaded when asked and it was running already
   if ! pgrep -x nginx >/dev/null; then hn_service nginx start; elif [ "${1:-}" = reload ]; then hn_service nginx reload; fi
+}
+
+hn_unpack_uv() {  # WHEELHOUSE DEST: uv's program out of its wheel (a zip) in the wheelhouse, for make-venv
+  local wheel tmp
+  wheel=$(ls "$1"/uv-*.whl 2>/dev/null | head -n 1 || true)
+  rm -f "$2"
+  if [ -z "$wheel" ]; then echo "no uv wheel in $1: virtualenvs are made with python3 -m venv + pip"; return 0; fi
+  tmp=$(mktemp -d)
+  python3 -m zipfile -e "$wheel" "$tmp"
+  install -D -m 0755 "$tmp"/uv-*.data/scripts/uv "$2"
+  rm -rf "$tmp"
 }
 
 hn_secret() { python3 -c 'import secrets; print(secrets.token_urlsafe(24))'; }
@@ -65,14 +120,32 @@ hn_remove() {  # PATH: remove a file, kept for hn_restore
   fi
 }
 
-hn_health() {  # TEAM HOST LOG: the team's program is RUNNING and its site answers /healthz through nginx
-  local code="" state=""
-  for _ in $(seq 60); do
-    state=$(supervisorctl status "$1" 2>/dev/null | awk '{print $2}' || true)
-    code=$(python3 "$HN_HEALTHZ" "$2" | cut -d' ' -f1)
-    [ "$state" = RUNNING ] && [ "$code" = 200 ] && return 0
-    sleep 0.5
+hn_health() {  # TEAM HOST LOG [TEAM HOST LOG...]: each team's program is RUNNING and its site answers /healthz
+  # through nginx. One supervisorctl and one probe a round for all teams: each is a Python program to start, and
+  # a class has dozens of teams. A team whose setup failed (hn_team_jobs) is not checked: it is reported already.
+  local -a names=() hosts=() logs=() left=() codes=()
+  local -A state=()
+  local i name status why=""
+  while [ $# -ge 3 ]; do
+    if ! hn_team_failed "$1"; then names+=("$1"); hosts+=("$2"); logs+=("$3"); fi
+    shift 3
   done
-  tail -n 20 "$3" >&2 2>/dev/null || true
-  hn_fail "$1: program ${state:-missing}, /healthz through nginx answered ${code:-nothing} (log tail above: $3)"
+  [ ${#names[@]} -gt 0 ] || return 0
+  for _ in $(seq 60); do
+    state=()
+    while read -r name status _; do state[$name]=$status; done < <(supervisorctl status "${names[@]}" 2>/dev/null || true)
+    mapfile -t codes < <(python3 "$HN_HEALTHZ" "${hosts[@]}")
+    left=()
+    for i in "${!names[@]}"; do
+      codes[$i]=${codes[$i]:-000 -}   # the probe died: no answer
+      if [ "${state[${names[$i]}]:-}" != RUNNING ] || [ "${codes[$i]%% *}" != 200 ]; then left+=("$i"); fi
+    done
+    [ ${#left[@]} -eq 0 ] && return 0
+    sleep 0.3
+  done
+  for i in "${left[@]}"; do
+    tail -n 20 "${logs[$i]}" >&2 2>/dev/null || true
+    why="$why; ${names[$i]}: program ${state[${names[$i]}]:-missing}, /healthz through nginx answered ${codes[$i]%% *}"
+  done
+  hn_fail "${why#; } (their uwsgi logs' last lines are above)"
 }

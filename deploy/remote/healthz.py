@@ -1,25 +1,30 @@
 # managed by hacknode: the server side's one health check (installed as /opt/hacknode/bin/healthz).
 # GET /healthz through the class nginx as a visitor of HOST gets it; prints "<http status> <release>"
-# ("000 -" when nothing answers). Healthy means 200; the release in the answer says which one runs.
+# ("000 -" when nothing answers), one line per HOST given, in their order. Healthy means 200; the release in the answer says which one runs.
 # Used by provisioning (hn_health), `fab status` (status.sh) and deploys (release.sh). Standard library only.
 import json
 import sys
 import urllib.error
 import urllib.request
 
-host = sys.argv[1]
+
+
+def probe(opener, host):
+    request = urllib.request.Request("http://127.0.0.1/healthz", headers={"Host": host})
+    try:
+        with opener.open(request, timeout=3) as response:
+            code, body = response.status, response.read()
+    except urllib.error.HTTPError as error:
+        code, body = error.code, error.read()
+    except Exception:  # refused, timed out, reset: no answer at all
+        return "000 -"
+    try:
+        release = str(json.loads(body).get("release") or "-").strip() or "-"
+    except (ValueError, AttributeError):
+        release = "-"
+    return f"{code} {release}"
+
+
 opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
-request = urllib.request.Request("http://127.0.0.1/healthz", headers={"Host": host})
-try:
-    with opener.open(request, timeout=3) as response:
-        code, body = response.status, response.read()
-except urllib.error.HTTPError as error:
-    code, body = error.code, error.read()
-except Exception:  # refused, timed out, reset: no answer at all
-    print("000 -")
-    sys.exit()
-try:
-    release = str(json.loads(body).get("release") or "-").strip() or "-"
-except (ValueError, AttributeError):
-    release = "-"
-print(code, release)
+for host in sys.argv[1:]:
+    print(probe(opener, host))

@@ -3,6 +3,6 @@
 # other user can have put or swapped a file. Runs as root.
 set -e
 d=$(mktemp -d /var/tmp/hacknode-stage.XXXXXX)
-tar -xzf "$1" -C "$d"
+tar -xf "$1" -C "$d"
 rm -f "$1"
 exec bash "$d/apply.sh" "$d"

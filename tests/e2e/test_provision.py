@@ -12,6 +12,7 @@ import pytest
 
 from deploy.inventory import load_inventory
 from deploy.errors import ProvisionError
+from deploy.provisioning import provision_class
 
 pytestmark = pytest.mark.e2e
 REPO = Path(__file__).resolve().parents[2]
@@ -43,11 +44,21 @@ def test_first_run_sets_up_every_team_and_reports_each_step(provisioned_class):
     assert round_trips(lines, "main") == 3       # facts, one transfer, one script
 
 
+def test_every_virtualenv_is_made_by_uv_and_each_team_has_its_own_uv_cache(provisioned_class):
+    with provisioned_class.as_root("main") as root:
+        configs = root.run("cat /opt/hacknode/venv/pyvenv.cfg /home/hacknode1/envs/*/pyvenv.cfg", hide=True).stdout
+        owners = root.run("stat -c '%U %a' /opt/hacknode/bin/uv /home/hacknode1/.cache/uv /home/hacknode2/.cache/uv",
+                          hide=True).stdout.split("\n")
+    assert configs.count("uv = ") == 2, configs      # root's tools and hacknode1's app, both made by uv
+    assert [line.split()[0] for line in owners[:3]] == ["root", "hacknode1", "hacknode2"], owners
+    assert owners[0] == "root 755"                    # every team runs it, none can change it
+
+
 def test_second_run_changes_nothing_and_says_so(provisioned_class):
     lines, steps = provisioned_class.provision()
     assert changed(steps["main"]) == []
     # every step says ok, some with why: "start at boot  ok  (no systemd here)"
-    assert all(re.search(r" ok(  \(.+\))?$", line) for line in lines if line.startswith("main ") and "SSH" not in line)
+    assert all(re.search(r" ok(  \(.+\))?$", line) for line in lines if line.startswith("main ") and "SSH" not in line), lines
     assert lines[-1].endswith("nothing to change")
     assert round_trips(lines, "main") == 1
 
@@ -153,8 +164,18 @@ def test_added_and_removed_teams_leave_the_others_untouched(provisioned_class, m
     bigger = make_class(provisioned_class.directory, provisioned_class.hosts, four)
     with provisioned_class.as_root("main") as root:
         pids = {team: uwsgi_pid(root, team) for team in TEAMS}
-        lines, steps = provisioned_class.provision(bigger.inventory)
+        # hacknode4's setup fails half-way (its log folder's name is taken): only hacknode4 stops, and says why
+        root.run("echo in-the-way > /var/log/hacknode/hacknode4", hide=True)
+        lines = []
+        with pytest.raises(ProvisionError, match=r"setting up team\(s\) hacknode4 failed"):
+            provision_class(bigger.inventory, provisioned_class.root_key, say=lines.append)
+        assert any(re.match(r"main\s+hacknode4\s+directories\s+FAILED", line) for line in lines), lines
+        assert any("/var/log/hacknode/hacknode4" in line and line.startswith("  main: ") for line in lines), lines
+        assert any(re.match(r"main\s+services\s+changed", line) for line in lines), lines
+        root.run("rm /var/log/hacknode/hacknode4", hide=True)
+        lines, steps = provisioned_class.provision(bigger.inventory)       # the next run finishes it
         assert {scope for scope, _ in changed(steps["main"])} == {"hacknode4", "main"}
+        assert ("hacknode4", "user") not in changed(steps["main"])          # done by the failed run
         assert bigger.http("hacknode4", "/healthz")[0] == 200
 
         lines, steps = provisioned_class.provision()          # hacknode4 is gone from the inventory: kept

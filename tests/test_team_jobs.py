@@ -1,0 +1,71 @@
+"""Teams are set up side by side on a server: the bundle's script runs each team's steps as one background job.
+The script is made by deploy/bundle.py from Steps and run here for real, with commands that only touch a temporary
+folder (no SSH, no mocks): the report keeps the inventory's order, a failing team stops neither the others nor
+the server's steps after it, and it is reported with its log tail."""
+import subprocess
+import time
+
+from deploy.bundle import apply_script
+from deploy.model import MongoSettings
+from deploy.provisioning import StepPrinter
+from deploy.steps import Step
+
+
+def job_step(team, name, *commands):
+    return Step(team, name, True, "", list(commands), job=team)
+
+
+def run_apply(steps, tmp_path):
+    script = tmp_path / "apply.sh"
+    script.write_text(apply_script(steps, MongoSettings(mode="secantus")))
+    stage = tmp_path / "stage"
+    stage.mkdir()
+    return subprocess.run(["bash", str(script), str(stage)], capture_output=True, text=True,
+                          env={"PATH": "/usr/bin:/bin:/usr/sbin:/sbin", "T": str(tmp_path)})
+
+
+def report(stdout):
+    lines = []
+    printer = StepPrinter("main", lines.append)
+    printer.write(stdout)
+    printer.finish()
+    return lines
+
+
+def test_teams_run_side_by_side_and_are_reported_in_the_inventorys_order(tmp_path):
+    steps = [Step("main", "packages", True, "", ["touch $T/packages"]),
+             job_step("team1", "user", "sleep 1", "touch $T/team1"),   # finishes last, reported first
+             job_step("team1", "first release", "echo team1 release made"),
+             job_step("team2", "user", "touch $T/team2"),
+             job_step("team3", "user", "touch $T/team3"),
+             Step("main", "services", True, "", ["ls $T > $T/services"])]
+    started = time.monotonic()
+    done = run_apply(steps, tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert {"packages", "team1", "team2", "team3"} <= set((tmp_path / "services").read_text().split())   # all done first
+    assert [line.split() for line in report(done.stdout)] == [
+        ["main", "packages", "changed"], ["main", "team1", "user", "changed"],
+        ["main:", "team1", "release", "made"], ["main", "team1", "first", "release", "changed"],
+        ["main", "team2", "user", "changed"], ["main", "team3", "user", "changed"], ["main", "services", "changed"]]
+    assert time.monotonic() - started < 10
+
+
+def test_a_failing_team_stops_only_itself_and_is_reported_with_its_log_tail(tmp_path):
+    noisy = [f"echo line {n}" for n in range(30)]
+    steps = [job_step("team1", "user", "sleep 0.5", "touch $T/team1"),
+             job_step("team2", "user", "true"),
+             job_step("team2", "first release", *noisy, "hn_fail 'cp: no space left on device'", "touch $T/never"),
+             job_step("team3", "user", "touch $T/team3"),
+             Step("main", "services", True, "", ["touch $T/services", "hn_health team2 team2.test /nowhere.log"])]
+    done = run_apply(steps, tmp_path)
+    assert done.returncode == 3
+    assert all((tmp_path / name).exists() for name in ("team1", "team3", "services"))
+    assert not (tmp_path / "never").exists()
+    lines = report(done.stdout)
+    assert "main       team2        first release              FAILED  (cp: no space left on device)" in lines
+    shown = [line for line in lines if line.startswith("  main: line")]
+    assert shown == [f"  main: line {n}" for n in range(10, 30)]          # the tail, not all 30
+    assert [line.split()[1] for line in lines if line.split()[-1] == "changed"] == ["team1", "team2", "team3",
+                                                                                   "services"]
+    reason = [line for line in done.stderr.splitlines() if line.startswith("HN-FAIL ")][-1]
+    assert "team(s) team2 failed" in reason and "run provision again" in reason
