@@ -33,10 +33,7 @@ def create_app(test_config=None):
     else:
         app.config.from_mapping(test_config)
     check_settings(app.config)
-    if not app.config.get("SECRET_KEY"):
-        app.config["SECRET_KEY"] = secrets.token_hex(32)
-        app.logger.warning("FLASK_SECRET_KEY is not set: using a random key, so forms and "
-                           "cookies signed by this process fail in any other process.")
+    ensure_secret_key(app)
 
     # Undefined template variables are errors, not silent blanks (the workshop's search page
     # rendered a variable that did not exist, and nobody noticed).
@@ -76,6 +73,13 @@ def create_app(test_config=None):
         return error_response(503, "The database is unavailable right now. Try again in a moment.")
 
     return app
+
+
+def ensure_secret_key(app):
+    if not app.config.get("SECRET_KEY"):
+        app.config["SECRET_KEY"] = secrets.token_hex(32)
+        app.logger.warning("FLASK_SECRET_KEY is not set: using a random key, so forms and "
+                           "cookies signed by this process fail in any other process.")
 
 
 def check_settings(config):
