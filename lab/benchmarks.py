@@ -11,25 +11,31 @@ from lab import testhost
 BENCH_HOST, BENCH_INDEX = "hn-bench", 99
 
 
-def class_inventory(directory, address, team_count, settings=("processes: 1", "threads: 2")):
+def class_inventory(directory, addresses, team_count, settings=("processes: 1", "threads: 2"), name=None):
+    """An inventory of teams team1..team<team_count> with `settings`, on servers at `addresses` (a str: one
+    server, "main", that every team names; several: s0, s1, ... and the teams name none: hacknode places them)."""
     keys = Path(directory) / "keys"
     keys.mkdir(exist_ok=True)
-    lines = ["class: {name: bench, domain: hacknode.test}", "servers:", f"  - {{name: main, address: {address}}}",
-             "teams:"]
+    several = not isinstance(addresses, str)
+    servers = {f"s{n}": a for n, a in enumerate(addresses)} if several else {"main": addresses}
+    lines = ["class: {name: bench, domain: hacknode.test}", "mongodb: {mode: secantus}", "servers:"]
+    lines += [f"  - {{name: {server}, address: {address}}}" for server, address in servers.items()]
+    lines.append("teams:")
     for n in range(1, team_count + 1):
         key = keys / f"team{n}"
         if not key.exists():
             subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(key)], check=True)
         lines += [f"  - name: team{n}", f"    keys: [keys/team{n}.pub]"] + [f"    {line}" for line in settings]
-    path = Path(directory) / f"bench-{team_count}.yml"
+    path = Path(directory) / f"{name or f'bench-{team_count}'}.yml"
     path.write_text("\n".join(lines) + "\n")
     return load_inventory(str(path))
 
 
 def timed_provision(inventory, key):
+    """(seconds, SSH round trips, steps changed) of one `fab provision` of `inventory`."""
     started = time.monotonic()
     result = provision_class(inventory, key, say=lambda line: None)
-    return time.monotonic() - started, result.round_trips, sum(s.changed for s in result["main"])
+    return time.monotonic() - started, result.round_trips, sum(s.changed for steps in result.values() for s in steps)
 
 
 def run(team_counts=(1, 3, 6), say=print):

@@ -4,17 +4,15 @@ to bench-results/scale.json; never asserted. Every class here is provisioned on 
 import json
 import platform
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
 from deploy import artifacts, mongo, team_tasks, wheels
-from deploy.inventory import load_inventory
 from deploy.model import MongoSettings
-from deploy.provisioning import provision_class
 from lab import testhost
+from lab.benchmarks import class_inventory, timed_provision
 
 HOSTS = (("hn-scale1", 96), ("hn-scale2", 95), ("hn-scale3", 94))   # beside ./inv bench's hn-bench (99)
 REPO = Path(__file__).resolve().parent.parent
@@ -37,31 +35,6 @@ def fresh_hosts(count):
         with host.connection() as c:
             c.run(f"echo '{public}' >> /root/.ssh/authorized_keys", hide=True)
     return hosts
-
-
-def write_class(directory, hosts, team_count, name):
-    """An inventory of `team_count` teams (one uwsgi process each); with one host they name it, with several
-    they name none and are placed by hacknode."""
-    keys = Path(directory) / "keys"
-    keys.mkdir(exist_ok=True)
-    lines = ["class: {name: bench, domain: hacknode.test}", "mongodb: {mode: secantus}", "servers:"]
-    lines += [f"  - {{name: s{n}, address: {host.address}}}" for n, host in enumerate(hosts)]
-    lines.append("teams:")
-    for n in range(1, team_count + 1):
-        key = keys / f"team{n}"
-        if not key.exists():
-            subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(key)], check=True)
-        lines += [f"  - {{name: team{n}, keys: [keys/team{n}.pub], processes: 1, threads: 2}}"]
-    path = Path(directory) / f"{name}.yml"
-    path.write_text("\n".join(lines) + "\n")
-    return load_inventory(str(path))
-
-
-def timed_provision(inventory, key):
-    """(seconds, SSH round trips) of one `fab provision` of `inventory`."""
-    started = time.monotonic()
-    result = provision_class(inventory, key, say=lambda line: None)
-    return time.monotonic() - started, result.round_trips
 
 
 def uwsgi_pids(host, count):
@@ -103,23 +76,23 @@ def class_of_thirty(directory, figures, sizes):
     """Classes of `sizes` teams from nothing; on the last one a no-op run, one team added, and deploys."""
     for count in sizes:
         host, = fresh_hosts(1)
-        figures[f"provision {count} teams"], _ = timed_provision(write_class(directory, [host], count, f"c{count}"),
-                                                                 host.root_key)
-    figures[f"no-op on {count} teams"], figures["no-op SSH round trips"] = timed_provision(
-        write_class(directory, [host], count, f"c{count}"), host.root_key)
+        inventory = class_inventory(directory, [host.address], count, name=f"c{count}")
+        figures[f"provision {count} teams"] = timed_provision(inventory, host.root_key)[0]
+    figures[f"no-op on {count} teams"], figures["no-op SSH round trips"], _ = timed_provision(inventory, host.root_key)
     before = uwsgi_pids(host, count)
-    figures[f"add 1 team to {count}"], _ = timed_provision(write_class(directory, [host], count + 1, "more"),
-                                                           host.root_key)
+    more = class_inventory(directory, [host.address], count + 1, name="more")
+    figures[f"add 1 team to {count}"] = timed_provision(more, host.root_key)[0]
     after = uwsgi_pids(host, count)
     figures["teams restarted by the addition"] = sum(before[t] != after[t] for t in before)
-    deploys(host, write_class(directory, [host], count + 1, "more"), directory, figures)
+    deploys(host, more, directory, figures)
 
 
 def spread_class(directory, figures, team_count):
     """`team_count` teams naming no server, over three hosts provisioned in parallel."""
     hosts = fresh_hosts(3)
-    inventory = write_class(directory, hosts, team_count, f"spread{team_count}")
-    figures[f"provision {team_count} teams over 3 servers"], _ = timed_provision(inventory, hosts[0].root_key)
+    inventory = class_inventory(directory, [h.address for h in hosts], team_count,
+                                name=f"spread{team_count}")
+    figures[f"provision {team_count} teams over 3 servers"] = timed_provision(inventory, hosts[0].root_key)[0]
     per_server = [len(inventory.teams_on(f"s{n}")) for n in range(3)]
     figures[f"teams per server ({team_count} placed)"] = "/".join(map(str, per_server))
 
