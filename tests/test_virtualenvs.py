@@ -74,6 +74,16 @@ def test_where_uv_cannot_run_one_line_says_so_and_pip_makes_the_virtualenv(tmp_p
     assert probe_value(env) == "from the wheelhouse" and not made_by_uv(env)
 
 
+def test_uv_makes_the_virtualenv_under_a_teams_default_memory_limit(tmp_path):
+    # a team's commands run with its address-space limit (inventory memory_mb, 512 MB by default, limits.d)
+    tools = Path(local_tools(tmp_path))
+    env = tmp_path / "env"
+    done = subprocess.run(["prlimit", f"--as={512 * 2**20}", "--", tools / "make-venv", env, tmp_path / "cache",
+                           probe_wheelhouse(tmp_path / "wheels"), "--", f"{PROBE}==1.0"], capture_output=True, text=True)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert probe_value(env) == "from the wheelhouse" and made_by_uv(env)
+
+
 def test_no_wheelhouse_on_the_server_is_said_and_nothing_is_made(tmp_path):
     tools = Path(local_tools(tmp_path))
     done = subprocess.run([tools / "make-venv", tmp_path / "env", tmp_path / "cache", tmp_path / "nowhere", "--",

@@ -28,7 +28,9 @@ shift   # the --
 
 uv="$(dirname "$(readlink -f "$0")")/uv"
 if [ -x "$uv" ] && "$uv" --version >/dev/null 2>&1; then
-    export UV_CACHE_DIR=$cache UV_PYTHON_DOWNLOADS=never UV_NO_PROGRESS=1 UV_LINK_MODE=hardlink
+    # MALLOC_ARENA_MAX: a team's processes run under its address-space limit (inventory memory_mb), which counts
+    # glibc's 64 MB arena per thread: at 512 MB, uv's threads could not start (a panic, seen on a class server)
+    export UV_CACHE_DIR=$cache UV_PYTHON_DOWNLOADS=never UV_NO_PROGRESS=1 UV_LINK_MODE=hardlink MALLOC_ARENA_MAX=2
     rm -rf "$dir"
     "$uv" venv --quiet --python python3 "$dir"
     exec "$uv" pip install --quiet --offline --no-index "${find_links[@]}" --python "$dir/bin/python" "$@"

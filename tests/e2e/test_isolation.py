@@ -104,7 +104,8 @@ def test_another_teams_files_processes_socket_database_and_program_are_closed(pr
     for attack in ("read home", "read secrets", "read releases", "read logs", "list home", "write home",
                    "write static", "write logs", "connect uwsgi socket", "read environ"):
         assert probe[attack] == "PermissionError", (attack, probe[attack])
-    assert probe["other pids"] >= 3 and probe["umask"] == "0027"           # the victim's master and workers
+    # the victim's uwsgi master (and its workers, unless the team is idle: then the master alone)
+    assert probe["other pids"] >= 1 and probe["umask"] == "0027"
     team = next(t for t in made.inventory.teams if t.name == VICTIM)        # its uwsgi carries the team's limits
     limits = {" ".join(line.split()[:-3]): line.split()[-3] for line in probe["limits"].splitlines()[1:]}
     assert limits["Max address space"] == str(team.memory_mb * 1024 * 1024)

@@ -161,7 +161,8 @@ def test_dry_run_on_a_changed_inventory_shows_the_diff_and_changes_nothing(provi
 
 def test_added_and_removed_teams_leave_the_others_untouched(provisioned_class, make_class):
     four = dict(provisioned_class.teams, hacknode4="main")
-    bigger = make_class(provisioned_class.directory, provisioned_class.hosts, four)
+    bigger = make_class(provisioned_class.directory, provisioned_class.hosts, four,
+                        team_lines=provisioned_class.team_lines)
     with provisioned_class.as_root("main") as root:
         pids = {team: uwsgi_pid(root, team) for team in TEAMS}
         # hacknode4's setup fails half-way (its log folder's name is taken): only hacknode4 stops, and says why
@@ -196,7 +197,8 @@ def test_added_and_removed_teams_leave_the_others_untouched(provisioned_class, m
 
 def test_a_config_nginx_refuses_leaves_the_running_config_untouched(provisioned_class, make_class):
     five = dict(provisioned_class.teams, hacknode5="main")
-    bigger = make_class(provisioned_class.directory, provisioned_class.hosts, five)
+    bigger = make_class(provisioned_class.directory, provisioned_class.hosts, five,
+                        team_lines=provisioned_class.team_lines)
     with provisioned_class.as_root("main") as root:
         root.run("echo 'this is not nginx;' > /etc/nginx/conf.d/zz-broken.conf", hide=True)
         try:

@@ -162,8 +162,9 @@ def test_git_push_deploys_a_broken_push_is_rolled_back_and_refused_and_other_bra
     cls, chosen, c = team
     clone = tmp_path / "clone"
     subprocess.run(["git", "clone", "-q", str(REPO), str(clone)], check=True)
+    # a commit of its own: the README's blocks may have pushed this checkout's HEAD to the team already
     for args in (["checkout", "-q", "-B", "main"], ["config", "user.email", "ada@example.org"],
-                 ["config", "user.name", "Ada"]):
+                 ["config", "user.name", "Ada"], ["commit", "-q", "--allow-empty", "-m", "a push of the test's own"]):
         git(clone, *args)
     team_git.git_remote(c, chosen, cls.inventory, clone, key=cls.key[TEAM])
     assert git(clone, "remote", "get-url", "hacknode").stdout.startswith(f"ssh://{TEAM}@")
