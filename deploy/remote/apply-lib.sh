@@ -120,6 +120,12 @@ hn_remove() {  # PATH: remove a file, kept for hn_restore
   fi
 }
 
+hn_log_why() {  # LOG: why a program failed: its log from the last Python traceback on (a uwsgi that starts
+  # workers on demand logs its start banner again and again after it), else the log's last 20 lines
+  tail -n 300 "$1" 2>/dev/null | awk '/^Traceback \(most recent call last\)/ { n = 0; seen = 1 }
+    { line[++n] = $0 } END { start = seen ? 1 : (n > 20 ? n - 19 : 1); for (i = start; i <= n && i < start + 30; i++) print line[i] }'
+}
+
 hn_health() {  # TEAM HOST LOG [TEAM HOST LOG...]: each team's program is RUNNING and its site answers /healthz
   # through nginx. One supervisorctl and one probe a round for all teams: each is a Python program to start, and
   # a class has dozens of teams. A team whose setup failed (hn_team_jobs) is not checked: it is reported already.
@@ -131,7 +137,9 @@ hn_health() {  # TEAM HOST LOG [TEAM HOST LOG...]: each team's program is RUNNIN
     shift 3
   done
   [ ${#names[@]} -gt 0 ] || return 0
-  for _ in $(seq 60); do
+  # up to 30 s in all, not a count of rounds: a site that hangs makes each probe wait its 3 s timeout
+  local deadline=$(( $(date +%s) + 30 ))
+  while [ "$(date +%s)" -lt "$deadline" ]; do
     state=()
     while read -r name status _; do state[$name]=$status; done < <(supervisorctl status "${names[@]}" 2>/dev/null || true)
     mapfile -t codes < <(python3 "$HN_HEALTHZ" "${hosts[@]}")
@@ -144,7 +152,7 @@ hn_health() {  # TEAM HOST LOG [TEAM HOST LOG...]: each team's program is RUNNIN
     sleep 0.3
   done
   for i in "${left[@]}"; do
-    tail -n 20 "${logs[$i]}" >&2 2>/dev/null || true
+    hn_log_why "${logs[$i]}" >&2
     why="$why; ${names[$i]}: program ${state[${names[$i]}]:-missing}, /healthz through nginx answered ${codes[$i]%% *}"
   done
   hn_fail "${why#; } (their uwsgi logs' last lines are above)"

@@ -3,8 +3,9 @@ class on the isolated host hn-demo (10.131.1.2), and a team deploys to it with `
 
 The fresh checkout is a `git clone` of this repository with this working tree's files copied over it
 (tracked and untracked-but-not-ignored, as `git ls-files -co --exclude-standard` lists them), so uncommitted
-work is tested too; it has no .hacknode/ and no .cache/. Its .venv is a link to this checkout's (the same
-pinned requirements: ./inv accepts it), which saves building one.
+work is tested too; it has no .hacknode/. Its .venv is a link to this checkout's (the same pinned
+requirements: ./inv accepts it), which saves building one, and so is its .cache (wheels fetched once: the
+provisioning tests fetch them into an empty cache on a clean clone), which saves fetching them again.
 
 CAUTION: the demo's host name and address are fixed: a demo you are running on this machine is stopped
 by this test (`./inv demo` from your checkout starts it again).
@@ -59,6 +60,8 @@ def fresh_checkout(directory):
         elif target.exists() and not source.exists():   # deleted in the working tree
             target.unlink()
     (directory / ".venv").symlink_to(REPO / ".venv")
+    (REPO / ".cache").mkdir(exist_ok=True)
+    (directory / ".cache").symlink_to(REPO / ".cache")
     return directory
 
 
