@@ -18,9 +18,12 @@ from lab.localdb import free_port
 def start_run_task(tmp_path, env, *args):
     port = free_port()
     log = open(tmp_path / "run.log", "w")
+    # as from a terminal, where Ctrl-C is not ignored: a suite started in the background by a non-interactive
+    # shell has SIGINT ignored, and children inherit that (Python then never raises KeyboardInterrupt)
     process = subprocess.Popen([sys.executable, "-m", "invoke", "run", "--port", str(port), *args],
                                cwd=PROJECT_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
-                               start_new_session=True)
+                               start_new_session=True,
+                               preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     return process, f"http://127.0.0.1:{port}"
 
 
