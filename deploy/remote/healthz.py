@@ -4,6 +4,7 @@
 # Used by provisioning (hn_health), `fab status` (status.sh) and deploys (release.sh). Standard library only.
 import json
 import sys
+import time
 import urllib.error
 import urllib.request
 
@@ -25,6 +26,16 @@ def probe(opener, host):
     return f"{code} {release}"
 
 
+def probe_twice_on_502(opener, host):
+    # An idle team's uwsgi starts a worker when a request comes (cheaper mode): its first request after an idle
+    # period was seen answered 502 now and then; one 502 is asked again after 0.5 s before a team is called down.
+    answer = probe(opener, host)
+    if answer.startswith("502 "):
+        time.sleep(0.5)
+        answer = probe(opener, host)
+    return answer
+
+
 opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 for host in sys.argv[1:]:
-    print(probe(opener, host))
+    print(probe_twice_on_502(opener, host))
