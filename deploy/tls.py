@@ -87,8 +87,18 @@ def write_private(path, data):
     os.chmod(path, 0o600)
 
 
+def class_ca_certificate(inventory):
+    """The class CA's certificate (class-ca mode): the file learners and this side's checks trust."""
+    return os.path.join(os.path.dirname(os.path.abspath(inventory.path)), CA_FOLDER, "ca.crt")
+
+
+def trusted_ca(inventory):
+    """What this side trusts for the class's sites: the class CA's file, or None (this machine's CAs)."""
+    return class_ca_certificate(inventory) if inventory.tls.mode == "class-ca" else None
+
+
 def class_ca_folder(inventory):
-    folder = os.path.join(os.path.dirname(os.path.abspath(inventory.path)), CA_FOLDER)
+    folder = os.path.dirname(class_ca_certificate(inventory))
     os.makedirs(folder, mode=0o700, exist_ok=True)
     ignore = os.path.join(folder, ".gitignore")
     if not os.path.exists(ignore):
