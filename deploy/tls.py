@@ -71,7 +71,7 @@ def check_files(tls, names, now):
     that the key is the certificate's, and that it covers `names` now. TlsError naming the file otherwise."""
     chain = load_chain(tls.certificate, "tls.certificate")
     key = load_key(tls.key, "tls.key")
-    if public_bytes(key) != public_bytes(chain[0].public_key()):
+    if public_bytes(key.public_key()) != public_bytes(chain[0].public_key()):
         raise TlsError(f"tls.key {tls.key}: is not the key of the certificate {tls.certificate}")
     why = certificate_problem(chain[0], names, now)
     if why:
