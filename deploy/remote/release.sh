@@ -173,7 +173,9 @@ show_log_since() {
     local mark=$1
     if [ "$(log_lines)" -gt "$mark" ]; then
         echo "[$team] what $uwsgi_log says since the switch (up to 80 lines):" >&2
-        tail -n "+$(( mark + 1 ))" "$uwsgi_log" 2>/dev/null | head -n 80 >&2
+        # head stops reading after 80 lines: tail then dies of SIGPIPE, which pipefail would make fatal (seen: a
+        # failed release with a long log was never switched back)
+        { tail -n "+$(( mark + 1 ))" "$uwsgi_log" 2>/dev/null || true; } | head -n 80 >&2
     else
         echo "[$team] last lines of $uwsgi_log:" >&2
         tail -n 40 "$uwsgi_log" >&2 2>/dev/null || echo "(cannot read $uwsgi_log)" >&2
