@@ -1,6 +1,7 @@
 # managed by hacknode: the server side's one health check (installed as /opt/hacknode/bin/healthz).
-# GET /healthz through the class nginx as a visitor of HOST gets it; prints "<http status> <release>"
-# ("000 -" when nothing answers), one line per HOST given, in their order. Healthy means 200; the release in the answer says which one runs.
+# GET /healthz through the class nginx as a visitor of HOST gets it; prints "<http status> <release> <settings id>"
+# ("000 -" when nothing answers; no settings id from an app that does not report one), one line per HOST given,
+# in their order. Healthy means 200; the release and the settings id say what runs.
 # Used by provisioning (hn_health), `fab status` (status.sh) and deploys (release.sh). Standard library only.
 import json
 import sys
@@ -20,10 +21,13 @@ def probe(opener, host):
     except Exception:  # refused, timed out, reset: no answer at all
         return "000 -"
     try:
-        release = str(json.loads(body).get("release") or "-").strip() or "-"
+        answer = json.loads(body)
+        release = str(answer.get("release") or "-").strip() or "-"
     except (ValueError, AttributeError):
-        release = "-"
-    return f"{code} {release}"
+        return f"{code} -"
+    if "settings" not in answer:    # a team's copy of the app from before /healthz reported its settings
+        return f"{code} {release}"
+    return f"{code} {release} {str(answer['settings'] or '-').strip() or '-'}"
 
 
 def probe_twice_on_502(opener, host):
