@@ -13,6 +13,10 @@ HEALTHZ_TOOL = f"{TOOLS_BIN}/healthz"       # the server side's one /healthz pro
 MONGO_TOOL = f"{TOOLS_BIN}/mongo-tool"      # database users, waits (deploy/remote/mongo_tool.py), root only
 TEAM_DB_TOOL = f"{TOOLS_BIN}/team-db"       # a team's database dumped and loaded (deploy/remote/team_db.py)
 MAKE_VENV = f"{TOOLS_BIN}/make-venv"        # every virtualenv, root's and the teams' (deploy/remote/make-venv.sh)
+TEAM_SCOPE = f"{TOOLS_BIN}/team-scope"     # where systemd runs: a team's uwsgi started in its user slice (team-scope.sh)
+# where systemd runs: the limits of a team's user slice (its SSH sessions and, through TEAM_SCOPE, its uwsgi); the
+# uid is only known on the server (a new team's user is made in the same run), so it is filled in there
+SLICE_DROPIN = "/etc/systemd/system/user-{uid}.slice.d/50-hacknode.conf"
 UV = f"{TOOLS_BIN}/uv"                      # unpacked from the shipped wheelhouse; make-venv finds it beside itself
 TOOLS_UV_CACHE = "/opt/hacknode/uv-cache"   # root's uv cache, for the tools virtualenv only
 WHEELS = "/opt/hacknode/wheels"             # wheels shipped by provisioning; servers may have no internet

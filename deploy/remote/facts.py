@@ -78,6 +78,15 @@ def os_release():
             "codename": info.get("VERSION_CODENAME", "")}
 
 
+def slice_dropin(team, pattern):
+    """The text of the team's user slice drop-in (pattern: its path with {uid}), None without user or file."""
+    try:
+        with open(pattern.format(uid=pwd.getpwnam(team).pw_uid)) as f:
+            return f.read()
+    except (KeyError, OSError):
+        return None
+
+
 def has_venv():
     return subprocess.run(["python3", "-c", "import ensurepip, venv"],
                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL).returncode == 0
@@ -95,5 +104,6 @@ facts = {
     "paths": {path: path_fact(path, False) for path in query["paths"]},
     "present_teams": sorted(os.path.basename(p) for p in glob.glob(query["teams_glob"])),
     "running": {name: running(pattern) for name, pattern in query["running"].items()},
+    "slices": {team: slice_dropin(team, query["slice_dropin"]) for team in query["users"]},
 }
 print(json.dumps(facts, sort_keys=True))
