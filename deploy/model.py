@@ -37,6 +37,7 @@ class Team:
     open_files: int = 1024    # per process
     cpu_weight: int = 100     # the team's CPU share against the others' (100: an equal share)
     disk_warn_mb: int = 1024  # `fab status` warns above this much disk (home + database)
+    disk_mb: int = 2048       # the team's files stop here, where the filesystem of /home has user quotas
     idle_seconds: int = 60    # without a request this long, uwsgi stops its workers (0: never)
     placed: bool = False      # the inventory names no server: deploy/placement.py chose it
 

@@ -4,7 +4,7 @@ import os
 import shlex
 
 from deploy import commands, layout, mongo, plan_team
-from deploy.plan_limits import SYSTEMD_RUNNING, plan_slices
+from deploy.plan_limits import SYSTEMD_RUNNING, plan_quotas, plan_slices
 from deploy.layout import TeamPaths
 from deploy.model import team_host
 from deploy.render import render_server
@@ -75,6 +75,7 @@ def facts_query(view, files):
         "teams_glob": f"{layout.TEAMS_DIR}/*",
         "running": {**RUNNING, **mongo.running_patterns(view.mongodb)},
         "slice_dropin": layout.SLICE_DROPIN,
+        "homes": layout.HOMES,
     }
 
 
@@ -207,6 +208,7 @@ def plan_server(view, facts, files, artifacts, prune=False):
     config_steps = plan_configs(server, view.teams, facts, [f for f in files if f.path != layout.SECANTUS_CONF])
     steps += config_steps
     steps.append(plan_slices(view, facts))                   # the programs start in them: before the services step
+    steps.append(plan_quotas(view, facts))                   # after the teams' jobs made their users
     steps.append(plan_boot(server, facts, view.mongodb))     # after the database step installed mongod
     services_down = [name for name, up in facts.running.items() if not up]
     any_change = any(s.changed for s in steps)

@@ -174,6 +174,9 @@ def test_a_team_gone_from_the_inventory_is_archived_before_it_is_removed():
     assert removal.name == "remove (not in inventory)"
     assert "not a team hacknode made" in removal.commands[0] and removal.commands[1] == "hn_archive hacknode2"
     assert any(c.startswith("userdel -r hacknode2") for c in removal.commands)
+    slice_gone = "uid=$(id -u hacknode2 2>/dev/null) && rm -f /etc/systemd/system/user-$uid.slice.d/50-hacknode.conf"
+    assert removal.commands.index(slice_gone + " || true") < removal.commands.index(next(
+        c for c in removal.commands if c.startswith("userdel")))      # while its uid is still known
     assert not any(s.scope == "hacknode1" and s.changed for s in steps)
 
 

@@ -1,15 +1,20 @@
-"""A team bounded as a whole where systemd runs the server (deploy/plan_limits.py): the drop-in of its user slice,
-its program started in that slice, each checked by the real tools; rlimits elsewhere."""
+"""A team bounded as a whole (deploy/plan_limits.py): where systemd runs the server, the drop-in of its user slice
+and its program started in that slice, each checked by the real tools (rlimits elsewhere); where the homes'
+filesystem has user quotas on, its disk_mb as its hard block limit."""
 import dataclasses
 import subprocess
+
+import pytest
 
 from deploy import layout
 from deploy.commands import remote_file
 from deploy.layout import TeamPaths
-from deploy.plan_limits import SYSTEMD_RUNNING, plan_slices
+from deploy.inventory import InventoryError, load_inventory
+from deploy.plan_limits import SYSTEMD_RUNNING, plan_quotas, plan_slices
 from deploy.render import render_server, render_slice
 from test_provision_plan import bare_facts, make_inventory, root_file
 from test_render import nine_team_class, supervisor_parse
+from inventories.keys import ed25519_key
 
 APPLY_LIB = remote_file("apply-lib.sh")
 
@@ -87,3 +92,39 @@ def test_a_slice_drop_in_is_checked_by_systemd_analyze_verify_before_it_goes_liv
     assert done.returncode == 3 and not installed.exists()
     assert "Invalid memory limit 'lots'" in done.stderr and "Unknown key 'TaskMax'" in done.stderr
     assert "systemd-analyze verify refused the slice limits of root" in done.stderr
+
+
+def quota_facts(on, limits=None):
+    facts = bare_facts()
+    facts.quota = {"mount": "/srv", "on": on, "limits": limits or {}}
+    return facts
+
+
+def test_without_user_quotas_nothing_bounds_disk_and_the_step_says_so():
+    step = plan_quotas(make_inventory().view("main"), quota_facts(False))
+    assert (step.changed, step.why, step.commands) == (False, "unavailable: no user quotas on the filesystem of /home", [])
+
+
+def test_where_quotas_are_on_each_team_gets_its_disk_mb_as_hard_block_limit():
+    view = make_inventory().view("main")
+    step = plan_quotas(view, quota_facts(True, {"hacknode1": 0}))        # hacknode2: a new user, not listed yet
+    assert step.changed and step.why == "hacknode1 hacknode2"
+    assert step.commands[0] == "setquota -u hacknode1 0 2097152 0 0 /srv || hn_fail 'setquota refused hacknode1'"
+    in_place = quota_facts(True, {"hacknode1": 2097152, "hacknode2": 2097152})
+    assert not plan_quotas(view, in_place).changed
+    smaller = dataclasses.replace(view, teams=(view.teams[0], dataclasses.replace(view.teams[1], disk_mb=100)))
+    step = plan_quotas(smaller, in_place)
+    assert step.why == "hacknode2" and step.commands == [
+        "setquota -u hacknode2 0 102400 0 0 /srv || hn_fail 'setquota refused hacknode2'"]
+
+
+def test_disk_mb_is_validated_like_the_other_limits(tmp_path):
+    inventory = tmp_path / "inventory.yml"
+    inventory.write_text("class: {name: c, domain: c.test}\nservers:\n  - {name: s, address: 10.0.0.1}\n"
+                         "defaults: {disk_mb: 500}\nteams:\n  - {name: t1, server: s, keys: [KEY]}\n"
+                         "  - {name: t2, server: s, keys: [KEY], disk_mb: 5}\n".replace("KEY", ed25519_key()))
+    with pytest.raises(InventoryError) as error:
+        load_inventory(str(inventory))
+    assert str(error.value).splitlines()[-1].endswith("inventory.yml:7: teams[1].disk_mb: 5 is out of range 10..1048576")
+    inventory.write_text(inventory.read_text().replace("disk_mb: 5}", "disk_mb: 4096}"))
+    assert [t.disk_mb for t in load_inventory(str(inventory)).teams] == [500, 4096]
