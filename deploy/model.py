@@ -32,7 +32,7 @@ class Team:
     processes: int = 2        # uwsgi workers
     threads: int = 2
     # limits, sized for 30 teams on a 2-core / 4 GB server (deploy/limits.py says where each applies)
-    memory_mb: int = 512      # no process of the team grows past it (address space)
+    memory_mb: int = 512      # all its processes together where systemd runs (slice), else each one (address space)
     tasks: int = 128          # processes and threads of the team's user, all together (a fork loop stops here)
     open_files: int = 1024    # per process
     cpu_weight: int = 100     # the team's CPU share against the others' (100: an equal share)
