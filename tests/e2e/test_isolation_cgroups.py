@@ -56,8 +56,9 @@ def slice_files(root, uid, *names):
 
 @pytest.fixture(scope="module")
 def booted_class(host_factory, make_class, tmp_path_factory):
-    """Two teams on a host that boots systemd (the fault suite's reboot test shares the host: only the attacker's
-    limits and the keys change here)."""
+    """Two teams on a host that boots systemd. It is the fault suite's reboot host, to save a boot and a whole
+    provisioning: this file runs after test_faults.py (file order), whose first provisioning there must find a
+    fresh server; here only the attacker's limits and the keys change."""
     host = host_factory("boot", boot=True)
     cls = make_class(tmp_path_factory.mktemp("booted"), {"main": host}, {ATTACKER: "main", VICTIM: "main"},
                      team_lines={ATTACKER: [f"memory_mb: {MEMORY_MB}", f"tasks: {TASKS}",
