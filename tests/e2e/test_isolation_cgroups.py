@@ -22,7 +22,7 @@ for _ in range(count):
     pid = os.fork()
     if pid == 0:
         data = b"x" * (mb * 1024 * 1024)
-        time.sleep(6)
+        time.sleep(4)
         os._exit(0)
     pids.append(pid)
 print(" ".join("killed" if os.WIFSIGNALED(s) and os.WTERMSIG(s) == 9 else "lived"
@@ -39,11 +39,11 @@ for _ in range(500):
     except OSError:
         break
     if pid == 0:
-        time.sleep(8)
+        time.sleep(5)
         os._exit(0)
     children.append(pid)
 print(len(children), flush=True)
-time.sleep(6)
+time.sleep(3)
 """
 
 
@@ -88,7 +88,7 @@ def test_a_teams_program_runs_in_its_slice_as_its_user_and_supervisors_signals_r
         assert user[0] == ATTACKER and user[1].split()[1:] == user[2].split(), user     # its own groups, not root's
         with cls.as_team(ATTACKER) as c:          # a deploy's graceful reload: the team signals its own master
             c.run(f"kill -HUP $(pgrep -o -u {ATTACKER} -f /uwsgi/{ATTACKER}.ini)", hide=True)
-        time.sleep(2)
+        time.sleep(1)
         assert root.run(f"supervisorctl pid {ATTACKER}", hide=True).stdout.strip() == pid
         started = time.monotonic()                # supervisor's TERM stops uwsgi itself, well before stopwaitsecs
         root.run(f"supervisorctl restart {ATTACKER}", hide=True)
@@ -104,13 +104,13 @@ def test_a_memory_hog_and_fork_loops_over_several_processes_stop_at_the_slices_l
     with cls.as_root("main") as root, cls.as_team(ATTACKER) as c:
         nproc = c.run("ulimit -u", hide=True).stdout.strip()      # no rlimit stops the forks: the slice does
         hogs = c.run(f"python3 -c {shlex.quote(HOG)} 4 100", hide=True, asynchronous=True)
-        time.sleep(3)
+        time.sleep(2)
         during_hog = cls.http(VICTIM, "/healthz")[0]
         ended = hogs.join().stdout.split()
         peak, failures = slice_files(root, uid, "memory.max_usage_in_bytes", "memory.failcnt")
         forks = c.run(f"for i in 1 2 3; do python3 -c {shlex.quote(FORKS)} & done; wait",
                       hide=True, asynchronous=True)
-        time.sleep(4)
+        time.sleep(2.5)
         current, = slice_files(root, uid, "pids.current")
         during_forks = cls.http(VICTIM, "/healthz")[0]
         made = [int(n) for n in forks.join().stdout.split()]
