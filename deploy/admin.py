@@ -9,11 +9,12 @@ from deploy.plan_team import removal_commands
 
 
 def server_status(c, server, domain):
-    """Rows (team, state, uptime, release, healthz code, memory KiB, tasks, home KiB, database KiB) of every team
-    on one server, then the row ("quota", what the server says of disk quotas)."""
+    """Rows (team, state, uptime, release, healthz code, memory KiB, tasks, home KiB, database KiB, what bounds it)
+    of every team on one server, then the row ("quota", what the server says of disk quotas) and with TLS on the
+    row ("tls", when the server's certificate expires)."""
     result = runner.run(c, commands.class_status(domain, server.hostname or server.address))
     return [line.split("\t") for line in result.stdout.splitlines()
-            if line.count("\t") == 8 or line.startswith(("quota\t", "tls\t"))]
+            if line.count("\t") == 9 or line.startswith(("quota\t", "tls\t"))]
 
 
 def status_table(inventory, key=None):
@@ -21,7 +22,7 @@ def status_table(inventory, key=None):
     uptime, use against its limits (memory, tasks, disk) and URLs; and lines for servers that could not be
     asked; the table ends with what each server says of disk quotas and the teams above their disk threshold."""
     results = on_each_server(inventory.servers, lambda c, server: server_status(c, server, inventory.domain), key)
-    rows = [("TEAM", "SERVER", "STATE", "HEALTHZ", "RELEASE", "UPTIME", "MEM", "TASKS", "DISK", "URL")]
+    rows = [("TEAM", "SERVER", "STATE", "HEALTHZ", "RELEASE", "UPTIME", "MEM", "TASKS", "DISK", "BOUND BY", "URL")]
     problems, notes = [], []
     for r in results:
         if r.error:
@@ -33,16 +34,16 @@ def status_table(inventory, key=None):
                              f"{r.server.name}: HTTPS certificate of {r.server.hostname} expires {row[0]}")
                 continue
             seen.add(team_name)
-            state, uptime, rel, code, *use = row
+            state, uptime, rel, code, *use, bound = row
             team = teams.get(team_name)
             cells = usage.use_cells(team, *use) if team else ("-", "-", "-")
             warning = usage.disk_warning(team, *use[2:]) if team else ""
             notes += [warning] if warning else []
-            rows.append((team_name, r.server.name, state, code, rel, uptime, *cells,
+            rows.append((team_name, r.server.name, state, code, rel, uptime, *cells, bound,
                          team_urls(inventory, r.server, team_name)))
         for name in teams:
             if name not in seen and not r.error:
-                rows.append((name, r.server.name, "NOT PROVISIONED", "-", "-", "-", "-", "-", "-", ""))
+                rows.append((name, r.server.name, "NOT PROVISIONED", "-", "-", "-", "-", "-", "-", "-", ""))
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in rows]
     return "\n".join(lines + notes), problems

@@ -13,6 +13,10 @@ HEALTHZ_TOOL = f"{TOOLS_BIN}/healthz"       # the server side's one /healthz pro
 MONGO_TOOL = f"{TOOLS_BIN}/mongo-tool"      # database users, waits (deploy/remote/mongo_tool.py), root only
 TEAM_DB_TOOL = f"{TOOLS_BIN}/team-db"       # a team's database dumped and loaded (deploy/remote/team_db.py)
 MAKE_VENV = f"{TOOLS_BIN}/make-venv"        # every virtualenv, root's and the teams' (deploy/remote/make-venv.sh)
+TEAM_SCOPE = f"{TOOLS_BIN}/team-scope"     # where systemd runs: starts a team's uwsgi in its slice (team-scope.sh)
+# where systemd runs: the limits of a team's user slice (its SSH sessions and, through TEAM_SCOPE, its uwsgi); the
+# uid is only known on the server (a new team's user is made in the same run), so it is filled in there
+SLICE_DROPIN = "/etc/systemd/system/user-{uid}.slice.d/50-hacknode.conf"
 UV = f"{TOOLS_BIN}/uv"                      # unpacked from the shipped wheelhouse; make-venv finds it beside itself
 TOOLS_UV_CACHE = "/opt/hacknode/uv-cache"   # root's uv cache, for the tools virtualenv only
 WHEELS = "/opt/hacknode/wheels"             # wheels shipped by provisioning; servers may have no internet
@@ -24,6 +28,7 @@ LOG_ROOT = "/var/log/hacknode"              # one folder per team (TeamPaths.log
 SECANTUS_LOG = f"{LOG_ROOT}/secantus.log"   # secantus mode: the database's log ("secantus" is no team name)
 TEAM_PROFILE = "/etc/profile.d/hacknode-team.sh"   # a team's login shells: its umask and TMPDIR
 PAM_UMASK_PROFILE = "/usr/share/pam-configs/hacknode-umask"   # pam_umask in every session (pam-auth-update)
+HOMES = "/home"                             # the teams' homes: user quotas, where on, are set on its filesystem
 TEAM_GECOS = "hacknode team,umask=0027"     # a team account's comment: pam_umask takes its umask from there
 SUPERVISORCTL = "/usr/bin/supervisorctl"    # Debian's; the only command teams may run with sudo
 KEEP_RELEASES = 5

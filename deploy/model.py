@@ -55,11 +55,12 @@ class Team:
     processes: int = 2        # uwsgi workers
     threads: int = 2
     # limits, sized for 30 teams on a 2-core / 4 GB server (deploy/limits.py says where each applies)
-    memory_mb: int = 512      # no process of the team grows past it (address space)
+    memory_mb: int = 512      # all its processes together where systemd runs (slice), else each one (address space)
     tasks: int = 128          # processes and threads of the team's user, all together (a fork loop stops here)
     open_files: int = 1024    # per process
     cpu_weight: int = 100     # the team's CPU share against the others' (100: an equal share)
     disk_warn_mb: int = 1024  # `fab status` warns above this much disk (home + database)
+    disk_mb: int = 2048       # the team's files stop here, where the filesystem of /home has user quotas
     idle_seconds: int = 60    # without a request this long, uwsgi stops its workers (0: never)
     placed: bool = False      # the inventory names no server: deploy/placement.py chose it
 

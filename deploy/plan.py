@@ -4,6 +4,7 @@ import os
 import shlex
 
 from deploy import commands, layout, mongo, plan_team
+from deploy.plan_limits import SYSTEMD_RUNNING, plan_quotas, plan_slices
 from deploy.plan_tls import plan_tls, tls_fact_paths
 from deploy.layout import TeamPaths
 from deploy.model import team_host
@@ -25,7 +26,6 @@ REQUIRED_COMMANDS = {
     "git": "git",           # `git push` deploys (fab git_remote): the team's bare repository and its hook
 }
 RUNNING = {"nginx": "nginx", "supervisor": "supervisord"}   # process names, as pgrep -x sees them
-SYSTEMD_RUNNING = "/run/systemd/system"     # present where systemd is the init (a server, not a container's stub)
 
 
 def boot_units(mongodb):
@@ -38,10 +38,11 @@ def wanted_at_boot(unit):
     return f"/etc/systemd/system/multi-user.target.wants/{unit}.service"
 
 
-def desired_files(view):
-    """Every config this server should have, with owner and mode: rendered configs and teams' keys."""
+def desired_files(view, cgroups=False):
+    """Every config this server should have, with owner and mode: rendered configs and teams' keys. `cgroups`:
+    systemd runs the server (plan_limits.cgroups_bound); the files' paths are the same either way."""
     files = []
-    for path, content in sorted(render_server(view).items()):
+    for path, content in sorted(render_server(view, cgroups).items()):
         mode = "0440" if path.startswith("/etc/sudoers.d/") else "0644"
         files.append(File(path, content, mode=mode))
     for team in view.teams:
@@ -54,9 +55,11 @@ def desired_files(view):
 
 def tool_files():
     """hacknode's own programs on the server: the one /healthz probe and the virtualenv maker (every user), the
-    database chores (root), a team's database dump (root's archives of removed teams, in `fab backup`'s format)."""
+    database chores (root), a team's database dump (root's archives of removed teams, in `fab backup`'s format), and
+    where systemd runs, the starter of a team's program in its slice (team-scope)."""
     return [File(layout.HEALTHZ_TOOL, commands.remote_file("healthz.py"), mode="0755"),
             File(layout.MAKE_VENV, commands.remote_file("make-venv.sh"), mode="0755"),
+            File(layout.TEAM_SCOPE, commands.remote_file("team-scope.sh"), mode="0755"),
             File(layout.MONGO_TOOL, commands.remote_file("mongo_tool.py"), mode="0700"),
             File(layout.TEAM_DB_TOOL, commands.remote_file("team_db.py"), mode="0755")]
 
@@ -75,6 +78,8 @@ def facts_query(view, files):
                   SYSTEMD_RUNNING] + [wanted_at_boot(unit) for unit in boot_units(view.mongodb)] + tls_paths,
         "teams_glob": f"{layout.TEAMS_DIR}/*",
         "running": {**RUNNING, **mongo.running_patterns(view.mongodb)},
+        "slice_dropin": layout.SLICE_DROPIN,
+        "homes": layout.HOMES,
     }
 
 
@@ -209,6 +214,8 @@ def plan_server(view, facts, files, artifacts, prune=False, tls=ServerTls()):
     # the database's own program goes live in its step, before teams need it
     config_steps += plan_configs(server, view.teams, facts, [f for f in files if f.path != layout.SECANTUS_CONF])
     steps += config_steps
+    steps.append(plan_slices(view, facts))                   # the programs start in them: before the services step
+    steps.append(plan_quotas(view, facts))                   # after the teams' jobs made their users
     steps.append(plan_boot(server, facts, view.mongodb))     # after the database step installed mongod
     services_down = [name for name, up in facts.running.items() if not up]
     any_change = any(s.changed for s in steps)

@@ -19,6 +19,7 @@ from deploy.facts import Facts
 from deploy.fanout import on_each_server
 from deploy.placement import placement_check
 from deploy.plan import desired_files, facts_query, plan_server
+from deploy.plan_limits import cgroups_bound
 from deploy.tls import ServerTls, server_material
 
 
@@ -101,6 +102,8 @@ def provision_server(c, view, make_artifacts, dry=False, say=print, prune=False,
         raise
     if placement:
         placement.check(view.server.name, facts.present_teams)
+    if cgroups_bound(facts):      # the same paths, other content: the teams' programs start in their slices
+        files = desired_files(view, cgroups=True)
     steps = plan_server(view, facts, files, make_artifacts(facts), prune, tls)
     say_plan(view.server.name, steps, dry, say)
     if not dry and any(s.changed for s in steps):

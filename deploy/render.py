@@ -69,20 +69,21 @@ def render_template(name, context, templates=TEMPLATES):
     return text
 
 
-def render_server(view):
+def render_server(view, cgroups=False):
     """Every config of one server (a model.ServerView): {absolute path on the server: file content}.
 
     Per team on the server: uwsgi ini, supervisor program, nginx server block (subdomain),
     nginx location (path prefix), sudoers rule, its SSH sessions' limits. Per server: the nginx site (class
     index and every team's location), the index page, the teams' login profile, and in mongodb mode secantus
-    the database's program."""
+    the database's program. `cgroups`: systemd runs the server, so each team's user slice bounds it (its
+    drop-in: render_slice) and the team's program starts there; else rlimits bound each team."""
     teams = view.teams
     common = {"class_name": view.class_name, "domain": view.domain, "server": view.server, "tls": view.tls}
     files = {}
     for team in teams:
         paths = TeamPaths(team.name)
         context = dict(common, team=team, paths=paths, supervisorctl=layout.SUPERVISORCTL,
-                       limits=limits.template_context(team),
+                       limits=limits.template_context(team), cgroups=cgroups, team_scope=layout.TEAM_SCOPE,
                        pair=layout.tls_pair(view.tls.mode, team_host(team.name, view.domain)))
         files[paths.uwsgi_ini] = render_template("uwsgi.ini.j2", context)
         files[paths.supervisor_conf] = render_template("supervisor-team.conf.j2", context)
@@ -102,6 +103,11 @@ def render_server(view):
             common, mongodb=view.mongodb, db_user=layout.DB_USER, tools_venv=layout.TOOLS_VENV,
             secantus_home=layout.SECANTUS_HOME, secantus_log=layout.SECANTUS_LOG))
     return dict(sorted(files.items()))
+
+
+def render_slice(view, team):
+    """The drop-in of `team`'s systemd user slice (layout.SLICE_DROPIN): its memory, tasks and CPU share."""
+    return render_template("team-slice.conf.j2", {"class_name": view.class_name, "team": team})
 
 
 def render_class(inventory):
@@ -142,6 +148,9 @@ def review_files(inventory):
     for server_name, server_files in render_class(inventory).items():
         for path, content in server_files.items():
             files[review_name(server_name, path)] = content
+        view = inventory.view(server_name)
+        for team in view.teams:     # used where systemd runs the server (its path holds the team's uid)
+            files[f"limits/{team.name}.slice.conf"] = render_slice(view, team)
     return dict(sorted(files.items()))
 
 

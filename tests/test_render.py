@@ -87,7 +87,7 @@ def test_same_inventory_same_bytes(tmp_path, demo):
     tasks.render(Context(), inventory=demo.path, out=str(second))
     names = sorted(str(p.relative_to(first)) for p in first.rglob("*") if p.is_file())
     assert names == sorted(str(p.relative_to(second)) for p in second.rglob("*") if p.is_file())
-    assert len(names) == 23
+    assert len(names) == 26
     for name in names:
         assert (first / name).read_bytes() == (second / name).read_bytes()
 
@@ -126,7 +126,7 @@ def test_inv_render_prints_what_it_wrote(tmp_path, demo):
     assert result.returncode == 0, result.stderr
     assert f"wrote {out}/uwsgi/hacknode2.ini" in result.stdout.splitlines()
     assert f"wrote {out}/supervisor/local.secantus.conf" in result.stdout.splitlines()
-    assert len(result.stdout.splitlines()) == 23
+    assert len(result.stdout.splitlines()) == 26
 
 
 def test_database_program_only_in_secantus_mode(tmp_path):

@@ -34,6 +34,19 @@ hn_restore() {
   if [ -f "$HN_BACKUP/new" ]; then xargs -r rm -f < "$HN_BACKUP/new"; fi
 }
 
+hn_install_slice() {  # TEAM SOURCE DEST: the team's user slice drop-in (DEST has {uid}, the team's uid here), checked
+  # by systemd-analyze verify first; it exits 0 on a bad value or key and only warns, so any output refuses it
+  local uid check out
+  uid=$(id -u "$1" 2>/dev/null) || return 0     # no user: the team's job failed, and said so
+  check="$HN_BACKUP/slice-check"
+  mkdir -p "$check/user-$uid.slice.d" && cp "$2" "$check/user-$uid.slice.d/$(basename "$3")"
+  if ! out=$(SYSTEMD_UNIT_PATH="$check:" systemd-analyze verify "user-$uid.slice" 2>&1) || [ -n "$out" ]; then
+    echo "$out" >&2
+    hn_restore
+    hn_fail "systemd-analyze verify refused the slice limits of $1 (see above); the running config is untouched"
+  fi
+  hn_install "$2" "${3//\{uid\}/$uid}" root root 0644
+}
 hn_service() {  # NAME ACTION: systemd where it runs, the init script elsewhere (containers)
   if [ -d /run/systemd/system ]; then systemctl "$2" "$1"; else service "$1" "$2" >/dev/null; fi
 }

@@ -1,5 +1,6 @@
 # managed by hacknode: `fab status` on one server (run as root): a tab-separated line per team
 #   team  program state  uptime  live release  /healthz code through nginx  memory KiB  tasks  home KiB  database KiB
+#   what bounds it: "slice" (its systemd user slice, cgroups) or "rlimits" (per process, from its program's command)
 # then one line "quota<TAB>what the filesystem of /home says of quotas", and with TLS on one line
 # "tls<TAB>when the certificate nginx serves for HOSTNAME expires".
 # Arguments: DOMAIN HEALTHZ_TOOL MONGO_TOOL_PYTHON MONGO_TOOL ADMIN_URI_FILE HOSTNAME (teams answer at <team>.DOMAIN).
@@ -19,12 +20,17 @@ for t in $teams; do
   tasks=$(ps -u "$t" -L -o lwp= 2>/dev/null | wc -l)
   home=$(du -sk "/home/$t" 2>/dev/null | cut -f1)
   db=$(echo "$db_sizes" | awk -v t="$t" '$1 == t {print $2}')
-  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$t" "${state:-MISSING}" "${uptime:--}" "${release:--}" "${code:-000}" \
-    "$memory" "$tasks" "${home:--}" "${db:--}"
+  # the program's own process says where it runs; a stopped one, whether its slice has hacknode's limits
+  pid=$(echo "$line" | sed -n 's/.* pid \([0-9]*\),.*/\1/p')
+  uid=$(id -u "$t" 2>/dev/null || echo none)
+  if grep -qs "/user-$uid.slice/" "/proc/${pid:-0}/cgroup" || { [ -z "$pid" ] && [ -d /run/systemd/system ] \
+      && [ -e "/etc/systemd/system/user-$uid.slice.d/50-hacknode.conf" ]; }; then bound=slice; else bound=rlimits; fi
+  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$t" "${state:-MISSING}" "${uptime:--}" "${release:--}" \
+    "${code:-000}" "$memory" "$tasks" "${home:--}" "${db:--}" "$bound"
 done
 # quotas: only where the filesystem of /home has them on (quotaon -p says so)
 if command -v quotaon >/dev/null && quotaon -pu /home 2>/dev/null | grep -q ' is on'; then
-  printf 'quota\ton (hacknode sets no limit: setquota sets one per team)\n'
+  printf 'quota\t%s\n' "on (each team's files there stop at its disk_mb: provisioning sets it with setquota)"
 else
   printf 'quota\tunavailable (no user quotas on the filesystem of /home)\n'
 fi
