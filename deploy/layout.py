@@ -124,3 +124,21 @@ class TeamPaths:
     @property
     def sudoers(self):
         return f"/etc/sudoers.d/hacknode-{self.team}"
+
+
+# ---------- tls mode acme (deploy/acme.py) ----------
+ACME_CERTS = f"{ETC}/tls/acme"              # <name>/{fullchain,privkey}.pem: what nginx loads for each name; links
+                                            # to certbot's live files, a self-signed stand-in until certbot has them
+ACME_TOOL = f"{TOOLS_BIN}/acme"             # remote/acme.sh: stand-ins, links, renewal, certbot's deploy hook
+ACME_CA_BUNDLE = f"{ETC}/tls/acme-ca-bundle.pem"   # tls.ca_bundle: certbot trusts it to talk to a private ACME CA
+ACME_CHALLENGE_ROOT = "/var/www/hacknode-acme"     # certbot's webroot; nginx serves /.well-known/acme-challenge/
+CERTBOT_LIVE = "/etc/letsencrypt/live"      # certbot's current certificate of each name
+CERTBOT_RENEWAL = "/etc/letsencrypt/renewal"       # <name>.conf: a certificate certbot renews
+CERTBOT_DROPIN = "/etc/systemd/system/certbot.service.d/hacknode.conf"   # systemd: certbot.timer renews by ACME_TOOL
+CERTBOT_TIMER_ON = "/etc/systemd/system/timers.target.wants/certbot.timer"
+CERTBOT_CRON = "/etc/cron.d/hacknode-certbot"      # no systemd: cron renews by ACME_TOOL
+
+
+def acme_certificate(name):
+    """(chain, key) nginx loads for the site `name` in tls mode acme."""
+    return f"{ACME_CERTS}/{name}/fullchain.pem", f"{ACME_CERTS}/{name}/privkey.pem"
