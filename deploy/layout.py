@@ -27,6 +27,26 @@ PAM_UMASK_PROFILE = "/usr/share/pam-configs/hacknode-umask"   # pam_umask in eve
 TEAM_GECOS = "hacknode team,umask=0027"     # a team account's comment: pam_umask takes its umask from there
 SUPERVISORCTL = "/usr/bin/supervisorctl"    # Debian's; the only command teams may run with sudo
 KEEP_RELEASES = 5
+TLS_DIR = f"{ETC}/tls"                      # 0755 root: the class's certificate (files, class-ca), its key 0600 root
+ACME_WEBROOT = "/var/www/hacknode-acme"     # root's; nginx serves /.well-known/acme-challenge/ from it on port 80
+LETSENCRYPT_LIVE = "/etc/letsencrypt/live"  # acme: certbot's current certificate of each name
+HEALTHZ_TRUST = f"{ETC}/healthz-trust.pem"  # the CA the /healthz probe trusts (class-ca, acme's ca_bundle); absent:
+                                            # the system's CAs; its scheme is in HEALTHZ_CONF
+HEALTHZ_CONF = f"{ETC}/healthz.conf"        # "https" when TLS is on: the probe goes through HTTPS (remote/healthz.py)
+
+
+@dataclass(frozen=True)
+class TlsPair:
+    certificate: str           # the chain nginx serves (ssl_certificate)
+    key: str                   # its private key (ssl_certificate_key)
+
+
+def tls_pair(mode, name):
+    """Where nginx finds the certificate and key of the site `name` (a server_name) in TLS `mode`: certbot's live
+    files of that name in acme mode; the one certificate of the class (every name in it) in files and class-ca."""
+    if mode == "acme":
+        return TlsPair(f"{LETSENCRYPT_LIVE}/{name}/fullchain.pem", f"{LETSENCRYPT_LIVE}/{name}/privkey.pem")
+    return TlsPair(f"{TLS_DIR}/class.crt", f"{TLS_DIR}/class.key")
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,29 @@ class MongoSettings:
     options: str = ""         # external: URI query options ("replicaSet=rs0&tls=true")
 
 
+LETSENCRYPT_DIRECTORY = "https://acme-v02.api.letsencrypt.org/directory"
+
+
+@dataclass(frozen=True)
+class TlsSettings:
+    """HTTPS for the class (the inventory's `tls:`); local paths are absolute (the inventory gives them relative)."""
+    mode: str = "off"         # "off" | "acme" | "files" | "class-ca"
+    hsts: int = 0             # Strict-Transport-Security max-age in seconds; 0: no HSTS header
+    email: str = ""           # acme: the ACME account's email
+    directory: str = LETSENCRYPT_DIRECTORY   # acme: the ACME directory URL
+    ca_bundle: str = ""       # acme: a local PEM file trusted to talk to a private ACME CA (pebble in tests)
+    certificate: str = ""     # files: the local certificate chain (PEM)
+    key: str = ""             # files: its local private key (PEM)
+
+    @property
+    def on(self):
+        return self.mode != "off"
+
+    @property
+    def scheme(self):
+        return "https" if self.on else "http"
+
+
 @dataclass(frozen=True)
 class Server:
     name: str
@@ -49,6 +72,7 @@ class Inventory:
     servers: tuple            # of Server, in file order
     teams: tuple              # of Team, in file order
     path: str = ""            # the file it came from, for messages
+    tls: TlsSettings = TlsSettings()
 
     def server(self, name):
         return next(s for s in self.servers if s.name == name)
@@ -59,7 +83,7 @@ class Inventory:
     def view(self, server_name):
         """What one server needs to know of the class (planning and rendering read only this)."""
         return ServerView(class_name=self.name, domain=self.domain, mongodb=self.mongodb,
-                          server=self.server(server_name), teams=self.teams_on(server_name))
+                          server=self.server(server_name), teams=self.teams_on(server_name), tls=self.tls)
 
 
 @dataclass(frozen=True)
@@ -70,6 +94,12 @@ class ServerView:
     mongodb: MongoSettings
     server: Server
     teams: tuple              # of Team, the ones on this server, in file order
+    tls: TlsSettings = TlsSettings()
+
+
+def server_names(view):
+    """Every name a server's sites answer to: its hostname (or address) and each team's <team>.<domain>."""
+    return (view.server.hostname or view.server.address,) + tuple(team_host(t.name, view.domain) for t in view.teams)
 
 
 def team_host(team_name, domain):

@@ -12,6 +12,7 @@ import jinja2
 
 from deploy import layout, limits
 from deploy.layout import TeamPaths
+from deploy.model import team_host
 
 TEMPLATES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "templates")
 MANAGED = "managed by hacknode"
@@ -76,12 +77,13 @@ def render_server(view):
     index and every team's location), the index page, the teams' login profile, and in mongodb mode secantus
     the database's program."""
     teams = view.teams
-    common = {"class_name": view.class_name, "domain": view.domain, "server": view.server}
+    common = {"class_name": view.class_name, "domain": view.domain, "server": view.server, "tls": view.tls}
     files = {}
     for team in teams:
         paths = TeamPaths(team.name)
         context = dict(common, team=team, paths=paths, supervisorctl=layout.SUPERVISORCTL,
-                       limits=limits.template_context(team))
+                       limits=limits.template_context(team),
+                       pair=layout.tls_pair(view.tls.mode, team_host(team.name, view.domain)))
         files[paths.uwsgi_ini] = render_template("uwsgi.ini.j2", context)
         files[paths.supervisor_conf] = render_template("supervisor-team.conf.j2", context)
         files[paths.nginx_conf] = render_template("nginx-team-server.conf.j2", context)
@@ -89,7 +91,9 @@ def render_server(view):
         files[paths.sudoers] = render_template("sudoers-team.j2", context)
         files[paths.limits] = render_template("limits-team.conf.j2", context)
     files[layout.NGINX_SITE] = render_template(
-        "nginx-site.conf.j2", dict(common, etc=layout.ETC, index_root=layout.INDEX_ROOT))
+        "nginx-site.conf.j2", dict(common, etc=layout.ETC, index_root=layout.INDEX_ROOT,
+                                   acme_webroot=layout.ACME_WEBROOT,
+                                   pair=layout.tls_pair(view.tls.mode, view.server.hostname or view.server.address)))
     files[f"{layout.INDEX_ROOT}/index.html"] = render_template("index.html.j2", dict(common, teams=teams))
     files[layout.TEAM_PROFILE] = render_template("profile-team.sh.j2", dict(common, teams_dir=layout.TEAMS_DIR))
     files[layout.PAM_UMASK_PROFILE] = render_template("pam-umask.j2", common)
