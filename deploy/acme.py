@@ -2,7 +2,7 @@
 hostname, each team's <team>.<domain>), got by certbot with the HTTP-01 challenge nginx answers from its webroot,
 renewed unattended (certbot.timer, or a cron entry where systemd does not run), deleted when its team is gone.
 
-Ordering, inside the one apply script: nginx loads each name's HTTPS server from layout.acme_certificate(name);
+Ordering, inside the one apply script: nginx loads each name's HTTPS server from layout.tls_pair("acme", name);
 a name certbot has no certificate for yet gets a self-signed stand-in there first, so nginx -t passes and nginx
 serves the challenge location on port 80 with the new config; certbot then gets the real certificate, the files
 nginx loads become links to certbot's live ones, and nginx reloads. Renewals change certbot's live files in place
@@ -14,7 +14,7 @@ import random
 
 from deploy import commands, layout
 from deploy.errors import ProvisionError
-from deploy.model import team_host
+from deploy.model import server_names, team_host
 from deploy.render import render_template
 from deploy.steps import File, Step, file_changes, install_commands
 
@@ -31,14 +31,9 @@ def is_address(name):
         return False
 
 
-def site_names(view):
-    """Every name nginx serves HTTPS for on this server: its hostname (or address), each team's subdomain."""
-    return [view.server.hostname or view.server.address] + [team_host(t.name, view.domain) for t in view.teams]
-
-
 def wanted_names(view):
     """The names to get certificates for: an ACME CA issues none for an IP address (that site keeps a stand-in)."""
-    return [name for name in site_names(view) if not is_address(name)]
+    return [name for name in server_names(view) if not is_address(name)]
 
 
 def certbot_names(facts):
@@ -56,7 +51,7 @@ def facts_query(view):
     if view.tls.mode != "acme":
         return {"globs": [], "paths": [], "files": []}
     return {"globs": [OURS_GLOB, RENEWAL_GLOB], "paths": [layout.CERTBOT_TIMER_ON] + [
-        layout.acme_certificate(name)[0] for name in site_names(view)],
+        layout.tls_pair("acme", name).certificate for name in server_names(view)],
         "files": [layout.ACME_TOOL, layout.ACME_CA_BUNDLE, layout.CERTBOT_DROPIN, layout.CERTBOT_CRON]}
 
 
@@ -87,8 +82,8 @@ def acme_files(view, systemd):
 
 
 def linked(facts, name):
-    fact = facts.paths.get(layout.acme_certificate(name)[0])
-    return bool(fact) and fact.link == f"{layout.CERTBOT_LIVE}/{name}/fullchain.pem"
+    fact = facts.paths.get(layout.tls_pair("acme", name).certificate)
+    return bool(fact) and fact.link == f"{layout.LETSENCRYPT_LIVE}/{name}/fullchain.pem"
 
 
 def renewal_commands(changed, systemd, facts):
@@ -104,7 +99,7 @@ def renewal_commands(changed, systemd, facts):
 def issue_commands(view, names):
     """certbot for each name, once nginx (its config checked) serves the challenge location on port 80."""
     tls = view.tls
-    lines = [f"install -d -m 0755 {layout.ACME_CHALLENGE_ROOT}",
+    lines = [f"install -d -m 0755 {layout.ACME_WEBROOT}",
              "nginx -t >/dev/null 2>&1 || { hn_restore; nginx -t; hn_fail 'nginx -t refused the new config (see "
              "above); the running config is untouched'; }",
              "hn_nginx_up reload"]
@@ -123,7 +118,7 @@ def plan_certificates(view, facts, systemd):
         return []
     changed, diff = file_changes(acme_files(view, systemd), facts)
     have = certbot_names(facts)
-    stand_ins = [n for n in site_names(view) if not facts.has(layout.acme_certificate(n)[0])]
+    stand_ins = [n for n in server_names(view) if not facts.has(layout.tls_pair("acme", n).certificate)]
     missing = [n for n in wanted_names(view) if n not in have]
     unlinked = [n for n in wanted_names(view) if not linked(facts, n)]
     cmds = renewal_commands(changed, systemd, facts)
@@ -145,7 +140,7 @@ def plan_old_certificates(view, facts, prune):
     if view.tls.mode != "acme":
         return []
     kept = set() if prune else set(facts.present_teams) - {t.name for t in view.teams}
-    serving = set(site_names(view)) | {team_host(team, view.domain) for team in kept}
+    serving = set(server_names(view)) | {team_host(team, view.domain) for team in kept}
     old = sorted(our_names(facts) - serving)
     if not old:
         return [Step(view.server.name, "old certificates", False)]

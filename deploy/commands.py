@@ -152,7 +152,7 @@ def as_team_user(team_name, command):
 
 def acme_tool_text():
     """deploy/remote/acme.sh as installed at layout.ACME_TOOL: bash, with its paths first."""
-    header = {"certs": layout.ACME_CERTS, "live": layout.CERTBOT_LIVE, "bundle": layout.ACME_CA_BUNDLE}
+    header = {"certs": layout.ACME_CERTS, "live": layout.LETSENCRYPT_LIVE, "bundle": layout.ACME_CA_BUNDLE}
     return ("#!/bin/bash\n" + "".join(f"{name}={shlex.quote(value)}\n" for name, value in header.items())
             + remote_file("acme.sh"))
 
@@ -166,7 +166,7 @@ def certbot_certonly(name, email, directory, ca_bundle=False):
     """The shell line that gets certbot's certificate for `name` by HTTP-01 from the webroot nginx serves on port 80,
     renewed later with the same deploy hook (certbot keeps it in renewal/<name>.conf); `ca_bundle`: certbot trusts
     layout.ACME_CA_BUNDLE to talk to the ACME directory (a private CA)."""
-    argv = ["certbot", "certonly", "--webroot", "-w", layout.ACME_CHALLENGE_ROOT, "--non-interactive", "--agree-tos",
+    argv = ["certbot", "certonly", "--webroot", "-w", layout.ACME_WEBROOT, "--non-interactive", "--agree-tos",
             "-m", email, "--server", directory, "-d", name, "--cert-name", name,
             "--deploy-hook", acme_tool("reload")]
     env = [f"REQUESTS_CA_BUNDLE={layout.ACME_CA_BUNDLE}"] if ca_bundle else []

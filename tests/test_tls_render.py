@@ -36,10 +36,6 @@ def place_certificates(tmp_path, files, inventory):
             dest = tmp_path / "root" / path.lstrip("/")
             dest.parent.mkdir(parents=True, exist_ok=True)
             dest.write_bytes(pem)
-    if inventory.tls.mode == "acme":     # certbot's files are not under /etc/hacknode: point nginx at the copies
-        for path in list(files):
-            files[path] = files[path].replace(f"{layout.LETSENCRYPT_LIVE}/",
-                                              f"{tmp_path}/root{layout.LETSENCRYPT_LIVE}/")
 
 
 @pytest.mark.parametrize("tls_line", ["tls: {mode: class-ca}",
@@ -60,7 +56,7 @@ def test_nginx_accepts_every_tls_config(tmp_path, tls_line):
     assert f"location /.well-known/acme-challenge/ {{\n        root {layout.ACME_WEBROOT};" in dump
     assert ("Strict-Transport-Security" in dump) == ("hsts" in tls_line)
     if "acme" in tls_line:
-        assert f"{layout.LETSENCRYPT_LIVE}/hacknode2.class.example.org/privkey.pem;" in dump
+        assert f"{tmp_path}/root{layout.ACME_CERTS}/hacknode2.class.example.org/privkey.pem;" in dump
     else:
         assert dump.count(f"ssl_certificate_key {tmp_path}/root{layout.TLS_DIR}/class.key;") == 3
 
