@@ -11,9 +11,9 @@ from deploy.plan_team import removal_commands
 def server_status(c, server, domain):
     """Rows (team, state, uptime, release, healthz code, memory KiB, tasks, home KiB, database KiB) of every team
     on one server, then the row ("quota", what the server says of disk quotas)."""
-    result = runner.run(c, commands.class_status(domain))
+    result = runner.run(c, commands.class_status(domain, server.hostname or server.address))
     return [line.split("\t") for line in result.stdout.splitlines()
-            if line.count("\t") == 8 or line.startswith("quota\t")]
+            if line.count("\t") == 8 or line.startswith(("quota\t", "tls\t"))]
 
 
 def status_table(inventory, key=None):
@@ -28,8 +28,9 @@ def status_table(inventory, key=None):
             problems.append(f"{r.server.name}: {r.error}")
         seen, teams = set(), {t.name: t for t in inventory.teams_on(r.server.name)}
         for team_name, *row in r.value or ():
-            if team_name == "quota":
-                notes.append(f"{r.server.name}: disk quotas: {row[0]}")
+            if team_name in ("quota", "tls"):
+                notes.append(f"{r.server.name}: disk quotas: {row[0]}" if team_name == "quota" else
+                             f"{r.server.name}: HTTPS certificate of {r.server.hostname} expires {row[0]}")
                 continue
             seen.add(team_name)
             state, uptime, rel, code, *use = row
@@ -48,7 +49,9 @@ def status_table(inventory, key=None):
 
 
 def team_urls(inventory, server, team_name):
-    return f"http://{team_host(team_name, inventory.domain)}/  http://{server.hostname or server.address}/{team_name}/"
+    scheme = inventory.tls.scheme
+    return (f"{scheme}://{team_host(team_name, inventory.domain)}/  "
+            f"{scheme}://{server.hostname or server.address}/{team_name}/")
 
 
 def run_removal(c, server, what, step_commands, mongodb):
@@ -87,7 +90,7 @@ def teardown_commands(mongodb):
         f"rm -f {layout.SECANTUS_CONF} {layout.NGINX_SITE} && supervisorctl update >/dev/null 2>&1 || true",
         f"rm -f {layout.TEAM_PROFILE} {layout.PAM_UMASK_PROFILE} && pam-auth-update --package >/dev/null 2>&1 || true",
         "nginx -t 2>/dev/null && hn_service nginx reload || true",
-        f"rm -rf {layout.ETC} {layout.INDEX_ROOT} /opt/hacknode /var/log/hacknode",
+        f"rm -rf {layout.ETC} {layout.INDEX_ROOT} {layout.ACME_WEBROOT} /opt/hacknode /var/log/hacknode",
         f"id -u {layout.DB_USER} >/dev/null 2>&1 && userdel {layout.DB_USER} || true",
     ]
 

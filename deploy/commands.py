@@ -56,11 +56,12 @@ def apply_bundle(upload, admin_uri_input=""):
                          root=True, stdin=admin_uri_input)
 
 
-def class_status(domain):
+def class_status(domain, hostname):
     """Every team's program state, uptime, live release, /healthz code and use (memory, tasks, disk), one
-    tab-separated line each, then whether the server has disk quotas."""
+    tab-separated line each, then whether the server has disk quotas and (TLS on) when its certificate expires."""
     return RemoteCommand("status", (domain, layout.HEALTHZ_TOOL, f"{layout.TOOLS_VENV}/bin/python", layout.MONGO_TOOL,
-                                    layout.MONGO_ADMIN_FILE), remote_file("status.sh"), "status.sh", root=True)
+                                    layout.MONGO_ADMIN_FILE, hostname), remote_file("status.sh"), "status.sh",
+                         root=True)
 
 
 def root_script(what, text, admin_uri_input=""):

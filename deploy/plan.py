@@ -4,9 +4,11 @@ import os
 import shlex
 
 from deploy import acme, commands, layout, mongo, plan_team
+from deploy.plan_tls import plan_tls, tls_fact_paths
 from deploy.layout import TeamPaths
 from deploy.model import team_host
 from deploy.render import render_server
+from deploy.tls import ServerTls
 from deploy.steps import File, Step, Upload, file_changes, install_commands
 
 DEBIAN_DEFAULT_SITE = "/etc/nginx/sites-enabled/default"
@@ -62,16 +64,18 @@ def tool_files():
 def facts_query(view, files):
     """What the facts script must report for this server's plan."""
     names = [t.name for t in view.teams]
-    tls = acme.facts_query(view)
+    tls_files, tls_paths = tls_fact_paths(view)
+    certificates = acme.facts_query(view)
     return {
         "commands": sorted(set(required_commands(view))),
         "users": names + [layout.DB_USER],
         "files": [f.path for f in files + tool_files()] + [f"{layout.WHEELS}/.digest",
                                                            f"{layout.TOOLS_VENV}/.hacknode", DEBIAN_DEFAULT_SITE]
-                 + tls["files"],
+                 + tls_files + certificates["files"],
         "paths": [p for name in names for p in plan_team.team_fact_paths(name)] + [layout.MONGO_ADMIN_FILE,
-                  SYSTEMD_RUNNING] + [wanted_at_boot(unit) for unit in boot_units(view.mongodb)] + tls["paths"],
-        "globs": tls["globs"],
+                  SYSTEMD_RUNNING] + [wanted_at_boot(unit) for unit in boot_units(view.mongodb)] + tls_paths
+                 + certificates["paths"],
+        "globs": certificates["globs"],
         "teams_glob": f"{layout.TEAMS_DIR}/*",
         "running": {**RUNNING, **mongo.running_patterns(view.mongodb)},
     }
@@ -199,16 +203,19 @@ def plan_removals(view, facts, prune):
     return steps
 
 
-def plan_server(view, facts, files, artifacts, prune=False):
-    """Every step for one server, in the order they run, each `changed` or not. Pure."""
+def plan_server(view, facts, files, artifacts, prune=False, tls=ServerTls()):
+    """Every step for one server, in the order they run, each `changed` or not; `tls`: its deploy.tls.ServerTls.
+    Pure."""
     server = view.server.name
     steps = [plan_packages(server, facts, required_commands(view)), plan_wheels(server, facts, artifacts),
              plan_tools(server, facts, view.mongodb, artifacts)]
     steps += mongo.plan_server_db(server, view.mongodb, facts, files)
     for team in view.teams:
         steps += plan_team.plan_team(view.mongodb, team.name, facts, artifacts)
+    # the certificate and key are in place before the configs that name them are checked (nginx -t)
+    config_steps = [plan_tls(view, facts, tls)]
     # the database's own program goes live in its step, before teams need it
-    config_steps = plan_configs(server, view.teams, facts, [f for f in files if f.path != layout.SECANTUS_CONF])
+    config_steps += plan_configs(server, view.teams, facts, [f for f in files if f.path != layout.SECANTUS_CONF])
     steps += config_steps
     steps.append(plan_boot(server, facts, view.mongodb))     # after the database step installed mongod
     # nginx's new config with the challenge location live, then certbot, before the sites are checked (HTTPS)

@@ -29,7 +29,7 @@ def test_a_program_is_quoted_word_by_word():
 
 
 def test_root_commands_go_through_sudo_only_for_an_admin_who_is_not_root():
-    status = commands.class_status("class.example.org")
+    status = commands.class_status("class.example.org", "main.example.org")
     assert status.root and "status.sh class.example.org /opt/hacknode/bin/healthz" in status.line()
     assert "/opt/hacknode/bin/mongo-tool /etc/hacknode/mongo-admin" in status.line()   # a path, never the URI
     assert runner.command_line(fabric.Connection("h", user="root"), status) == status.line()

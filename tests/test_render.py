@@ -3,8 +3,11 @@ parser, uwsgi, visudo and sudo), deterministic, and the committed review output 
 
 Checks that need files at server paths (users, /home, /var/log) run in a private mount namespace
 (unshare -m) over tmpfs, so this machine is left untouched."""
+import dataclasses
+import datetime
 import json
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -13,9 +16,10 @@ import textwrap
 import pytest
 from invoke import Context
 
-from deploy import layout
+from deploy import certs, layout
 from deploy.inventory import load_inventory
 from deploy.layout import TeamPaths
+from deploy.model import TlsSettings
 from deploy.render import MANAGED, RenderError, render_class, render_server, render_template, review_files
 from inventories.keys import ed25519_key, write_demo_keys
 import tasks
@@ -24,6 +28,7 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 PYTHON = os.path.join(REPO, ".venv", "bin", "python")
 UWSGI = os.path.join(REPO, ".venv", "bin", "uwsgi")
 NGINX = "/usr/sbin/nginx"
+NOW = datetime.datetime.now(datetime.timezone.utc)
 VISUDO = "/usr/sbin/visudo"
 
 
@@ -161,13 +166,31 @@ def test_template_error_names_template_and_line(tmp_path):
 
 # --- checked by the real tools ----------------------------------------------------------
 
-def nginx_check(tmp_path, files):
-    """nginx -t and -T over the rendered site, team blocks and locations, relocated under tmp_path."""
+def place_certificates(text):
+    """A certificate (for any name: nginx -t checks that it loads and matches its key) at every ssl_certificate
+    and ssl_certificate_key path of the rendered text."""
+    ca_key, ca_cert = certs.make_ca("render", NOW)
+    key, chain = certs.issue(ca_key, ca_cert, ["render.example.org"], NOW)
+    pairs = set(re.findall(r"ssl_certificate (\S+);\n\s*ssl_certificate_key (\S+);", text))
+    for certificate, private in pairs:
+        for path, pem in ((certificate, chain), (private, key)):
+            os.makedirs(os.path.dirname(path), exist_ok=True)
+            with open(path, "wb") as handle:
+                handle.write(pem)
+
+
+def nginx_check(tmp_path, files, certificates=True):
+    """nginx -t and -T over the rendered site, team blocks and locations, relocated under tmp_path (with a
+    certificate and key where the TLS configs point, unless `certificates` is false)."""
     root = tmp_path / "root"
     for path, content in files.items():
         dest = root / path.lstrip("/")
         dest.parent.mkdir(parents=True, exist_ok=True)
-        dest.write_text(content.replace(f"{layout.ETC}/", f"{root}{layout.ETC}/"))
+        for prefix in (f"{layout.ETC}/", f"{layout.LETSENCRYPT_LIVE}/"):
+            content = content.replace(prefix, f"{root}{prefix}")
+        dest.write_text(content)
+        if certificates:
+            place_certificates(content)
     shutil.copy("/etc/nginx/uwsgi_params", tmp_path / "uwsgi_params")
     temp = tmp_path / "temp"
     temp.mkdir()
@@ -357,7 +380,8 @@ def test_nginx_and_uwsgi_serve_a_team_by_path_and_by_subdomain(tmp_path, demo):
     port = free_port()
     root = tmp_path / "root"
     paths = TeamPaths("hacknode2")
-    for path, content in render_server(demo.view("local")).items():
+    plain = dataclasses.replace(demo, tls=TlsSettings())     # plain HTTP here: HTTPS is served in tests/e2e
+    for path, content in render_server(plain.view("local")).items():
         dest = root / path.lstrip("/")
         dest.parent.mkdir(parents=True, exist_ok=True)
         for prefix in (f"{layout.ETC}/", layout.INDEX_ROOT):
