@@ -13,10 +13,10 @@ import os
 import random
 
 from deploy import commands, layout
-from deploy.errors import ProvisionError
 from deploy.model import server_names, team_host
 from deploy.render import render_template
 from deploy.steps import File, Step, file_changes, install_commands
+from deploy.tls import load_chain, read_file
 
 REQUIRED_COMMANDS = {"certbot": "certbot", "openssl": "openssl"}   # command -> Debian package
 RENEWAL_GLOB = f"{layout.CERTBOT_RENEWAL}/*.conf"
@@ -56,15 +56,9 @@ def facts_query(view):
 
 
 def read_ca_bundle(path):
-    """The text of tls.ca_bundle (a local PEM file); ProvisionError naming it when it cannot be used."""
-    try:
-        with open(path, encoding="utf-8") as f:
-            text = f.read()
-    except (OSError, UnicodeDecodeError) as error:
-        raise ProvisionError(f"tls.ca_bundle: {path}: cannot be read ({error.strerror or error})") from None
-    if "-----BEGIN CERTIFICATE-----" not in text:
-        raise ProvisionError(f"tls.ca_bundle: {path}: no PEM certificate in it")
-    return text
+    """The text of tls.ca_bundle (a local PEM file); TlsError naming it when it cannot be used."""
+    load_chain(path, "tls.ca_bundle")
+    return read_file(path, "tls.ca_bundle").decode()
 
 
 def acme_files(view, systemd):

@@ -1,18 +1,19 @@
 """tls mode acme's decisions, pure: which certificates certbot gets, links, deletes, and how renewal is set up,
 from facts as a server reports them (no SSH, no mocks); and the certbot command lines."""
 import dataclasses
+import datetime
 import shlex
 
 import pytest
 
-from deploy import acme, commands, layout
-from deploy.errors import ProvisionError
+from deploy import acme, certs, commands, layout
 from deploy.facts import PathFact
 from deploy.model import TlsSettings
 from deploy.plan import SYSTEMD_RUNNING, plan_server
+from deploy.tls import TlsError
 from test_provision_plan import ARTIFACTS, make_inventory, provisioned_facts, root_file
 
-PEM = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n"
+PEM = certs.make_ca("pebble", datetime.datetime.now(datetime.timezone.utc))[1].decode()   # a private CA's
 DIRECTORY = "https://10.131.1.1:14000/dir"
 
 
@@ -180,11 +181,11 @@ def test_the_installed_tool_knows_where_hacknode_keeps_certificates():
     assert f"bundle={layout.ACME_CA_BUNDLE}\n" in text and f"live={layout.LETSENCRYPT_LIVE}\n" in text
 
 
-@pytest.mark.parametrize("content, problem", [(None, "cannot be read"), ("not a certificate\n", "no PEM certificate")])
+@pytest.mark.parametrize("content, problem", [(None, "cannot be read"), ("not a certificate\n", "not a PEM certificate")])
 def test_a_ca_bundle_that_cannot_be_used_is_one_line_naming_it(tmp_path, content, problem):
     path = tmp_path / "pebble.pem"
     if content is not None:
         path.write_text(content)
-    with pytest.raises(ProvisionError) as error:
+    with pytest.raises(TlsError) as error:
         acme.read_ca_bundle(str(path))
-    assert str(error.value).startswith(f"tls.ca_bundle: {path}: {problem}") and "\n" not in str(error.value)
+    assert str(error.value).startswith(f"tls.ca_bundle {path}: {problem}") and "\n" not in str(error.value)
