@@ -41,12 +41,20 @@ class AcmeCA:
         return f"https://{self.address}:{ACME_PORT}/dir"
 
     @property
-    def bundle(self):       # pebble's HTTPS certificate: the inventory's tls.ca_bundle
+    def https_certificate(self):    # pebble's own HTTPS certificate (its API and management endpoint)
         return str(self.workdir / "pebble-https.pem")
 
+    @property
+    def root(self):         # the root pebble issues from (new at each start), as /roots/0 gave it
+        return str(self.workdir / "root.pem")
+
+    @property
+    def bundle(self):       # the inventory's tls.ca_bundle: pebble's HTTPS certificate and its root
+        return str(self.workdir / "bundle.pem")
+
     def root_pem(self):
-        """The root certificate pebble issues from (new at each start), from its management endpoint."""
-        context = ssl.create_default_context(cafile=self.bundle)
+        """The root certificate pebble issues from, from its management endpoint."""
+        context = ssl.create_default_context(cafile=self.https_certificate)
         url = f"https://{self.address}:{MANAGEMENT_PORT}/roots/0"
         with urllib.request.urlopen(url, context=context, timeout=10) as response:
             return response.read().decode()
@@ -108,10 +116,13 @@ def start_acme_ca(workdir, address, domain, target):
         started.append(pebble)
         _wait_listening(address, ACME_PORT, pebble, workdir / "pebble.log")
         _wait_listening(address, MANAGEMENT_PORT, pebble, workdir / "pebble.log")
+        ca = AcmeCA(address, workdir, tuple(p.pid for p in started))
+        Path(ca.root).write_text(ca.root_pem())
+        Path(ca.bundle).write_text(Path(ca.https_certificate).read_text() + Path(ca.root).read_text())
     except BaseException:
         stop_acme_ca(AcmeCA(address, workdir, tuple(p.pid for p in started)))
         raise
-    return AcmeCA(address, workdir, tuple(p.pid for p in started))
+    return ca
 
 
 def stop_acme_ca(ca):
