@@ -170,3 +170,13 @@ def test_the_tls_step_installs_the_key_0600_and_never_shows_it(tmp_path):
     off = write_class(tmp_path, "tls: {mode: off}").view("main")
     step = plan_tls(off, done, tls.ServerTls())
     assert step.commands == [f"hn_remove {layout.HEALTHZ_TRUST}", f"hn_remove {layout.HEALTHZ_CONF}"]   # TLS off again
+
+
+def test_provisioning_stops_at_a_bad_file_before_any_server_is_reached(tmp_path):
+    """192.0.2.10 is a documentation address nothing answers at: the refusal comes before any connection."""
+    from deploy.provisioning import provision_class
+    instructor_files(tmp_path, names=("main.example.org",))
+    said = []
+    with pytest.raises(tls.TlsError, match=r"fullchain.pem: does not cover hacknode1.class.example.org"):
+        provision_class(write_class(tmp_path, FILES_LINE), say=said.append)
+    assert said == []

@@ -3,7 +3,7 @@
 # ("000 -" when nothing answers), one line per HOST given, in their order. Healthy means 200; the release in the answer says which one runs.
 # With TLS on (CONF says "https"), it asks over HTTPS as a browser would: SNI and certificate checked for HOST,
 # trusting TRUST (the class CA) when it is there, else the system's CAs. `healthz --expiry HOST` prints when the
-# certificate nginx serves for HOST expires ("-" without TLS).
+# certificate nginx serves for HOST expires ("-" without TLS); `healthz --scheme` prints http or https.
 # Used by provisioning (hn_health), `fab status` (status.sh) and deploys (release.sh). Standard library only.
 import http.client
 import json
@@ -79,6 +79,8 @@ def expiry(host):
 
 if sys.argv[1:2] == ["--expiry"]:
     print(expiry(sys.argv[2]))
+elif sys.argv[1:2] == ["--scheme"]:     # how visitors reach the sites, for messages: http or https
+    print("https" if https_on() else "http")
 else:
     for name in sys.argv[1:]:
         print(probe_twice_on_502(name))

@@ -55,10 +55,10 @@ cmd_settings() {
     say "settings: $(printf '%s\n' "${!change[@]}" | sort | tr '\n' ' ')changed; reloading release $id"
     if reload_checked "$id" "$host" && { [ $removal = no ] || reload_checked "$id" "$host"; }; then
         rm -f "$previous"
-        say "http://$host/healthz: 200, release $id with the new settings: ok"
+        say "$(site_url "$host")/healthz: 200, release $id with the new settings: ok"
         return 0
     fi
-    echo "[$team] FAILED: with the new settings, release $id did not answer http://$host/healthz with 200" \
+    echo "[$team] FAILED: with the new settings, release $id did not answer $(site_url "$host")/healthz with 200" \
          "and its id (waited up to ${HEALTH_WAIT}s; last answer: $last_health)" >&2
     mv -f "$previous" "$settings"
     # A restart, not a reload: a reloaded master would hand the failed settings on in its environment.

@@ -3,11 +3,12 @@ against the class CA, plain HTTP redirected but for the ACME challenge, TLS 1.0 
 client, secure cookies, fab status's expiry, and a second provisioning that changes nothing."""
 import datetime
 import os
+import re
 import subprocess
 
 import pytest
 
-from deploy import admin, health, layout
+from deploy import admin, health, layout, team_tasks
 from deploy.model import team_host
 
 pytestmark = pytest.mark.e2e
@@ -80,3 +81,12 @@ def test_status_shows_https_health_and_the_certificate_expiry_and_provision_agai
     assert str(year) in table.split("expires", 1)[1] or str(year + 1) in table.split("expires", 1)[1]
     lines, steps = tls_class.provision()
     assert not any(s.changed for s in steps["main"]), lines
+
+
+def test_a_teams_reload_is_checked_over_https(tls_class, capsys):
+    """fab restart's check is a deploy's (release.sh wait_healthy, the server's probe): over HTTPS, and said so."""
+    team = next(t for t in tls_class.inventory.teams if t.name == TEAM)
+    with tls_class.as_team(TEAM) as c:
+        team_tasks.restart(c, team, tls_class.inventory)
+    out = capsys.readouterr().out
+    assert re.search(rf"https://{TEAM}.hacknode.test/healthz: 200, release \S+: ok", out), out
