@@ -30,7 +30,7 @@ def status_table(inventory, key=None):
         for team_name, *row in r.value or ():
             if team_name in ("quota", "tls"):
                 notes.append(f"{r.server.name}: disk quotas: {row[0]}" if team_name == "quota" else
-                             f"{r.server.name}: HTTPS certificate of {r.server.hostname} expires {row[0]}")
+                             f"{r.server.name}: HTTPS certificate of {row[0]} expires {row[1]}")
                 continue
             seen.add(team_name)
             state, uptime, rel, code, *use = row

@@ -60,7 +60,8 @@ def class_status(domain, hostname):
     """Every team's program state, uptime, live release, /healthz code and use (memory, tasks, disk), one
     tab-separated line each, then whether the server has disk quotas and (TLS on) when its certificate expires."""
     return RemoteCommand("status", (domain, layout.HEALTHZ_TOOL, f"{layout.TOOLS_VENV}/bin/python", layout.MONGO_TOOL,
-                                    layout.MONGO_ADMIN_FILE, hostname), remote_file("status.sh"), "status.sh",
+                                    layout.MONGO_ADMIN_FILE, hostname, layout.ACME_CERTS),
+                         remote_file("status.sh"), "status.sh",
                          root=True)
 
 

@@ -8,7 +8,7 @@ import ssl
 
 import pytest
 
-from deploy import commands, health, layout, runner
+from deploy import admin, commands, health, layout, runner
 from deploy.inventory import load_inventory
 from deploy.model import team_host
 from lab import acme_ca, localhost
@@ -73,8 +73,10 @@ def test_a_forced_renewal_through_the_installed_renewal_path_is_served_at_once(a
     before = served_certificate(address, name, acme_class.ca.root)["serialNumber"]
     with acme_class.as_root("main") as c:
         runner.run(c, commands.renew_certificates("--force-renewal"))
-    after = served_certificate(address, name, acme_class.ca.root)["serialNumber"]   # the deploy hook reloaded nginx
-    assert after != before
+    after = served_certificate(address, name, acme_class.ca.root)   # the deploy hook reloaded nginx
+    assert after["serialNumber"] != before
+    table, problems = admin.status_table(acme_class.inventory, acme_class.root_key)
+    assert problems == [] and f"main: HTTPS certificate of {name} expires {after['notAfter']}" in table, table
 
 
 def test_a_team_added_gets_its_certificate_and_a_team_removed_is_no_longer_renewed(acme_class):
