@@ -19,7 +19,8 @@ DOMAIN = "hacknode.test"
 
 @pytest.fixture(scope="module")
 def acme_class(host_factory, make_class, tmp_path_factory):
-    """hacknode1 on host hn-…acme, provisioned with tls mode acme against pebble running for that host."""
+    """hacknode1 and hacknode2 on a host of their own, provisioned with tls mode acme against pebble running for
+    that host."""
     try:
         localhost.ensure_packages(localhost.ACME_CA_PACKAGES)
     except localhost.LocalError as e:
@@ -27,7 +28,8 @@ def acme_class(host_factory, make_class, tmp_path_factory):
     host = host_factory("acme")
     ca = acme_ca.start_acme_ca(tmp_path_factory.mktemp("pebble"), host.gateway, DOMAIN, host.address)
     try:
-        made = make_class(tmp_path_factory.mktemp("acme"), {"main": host}, {"hacknode1": "main"}, class_lines=[
+        made = make_class(tmp_path_factory.mktemp("acme"), {"main": host}, {"hacknode1": "main", "hacknode2": "main"},
+                          class_lines=[
             f"tls: {{mode: acme, email: instructor@{DOMAIN}, directory: '{ca.directory}', ca_bundle: {ca.bundle}}}"])
         made.ca = ca
         made.first_run_lines, made.first_run_steps = made.provision()
@@ -51,7 +53,7 @@ def certbot_names(c):
 def test_provisioning_gets_each_team_a_certificate_from_the_acme_ca_served_over_https(acme_class):
     address, name = acme_class.hosts["main"].address, team_host("hacknode1", DOMAIN)
     certificates = next(s for s in acme_class.first_run_steps["main"] if s.name == "certificates")
-    assert certificates.changed and f"new: {name}" in certificates.why, acme_class.first_run_lines
+    assert certificates.why.endswith(f"new: {name} {team_host('hacknode2', DOMAIN)}"), acme_class.first_run_lines
     cert = served_certificate(address, name, acme_class.ca.root)      # refused unless pebble's chain
     assert ("DNS", name) in cert["subjectAltName"]
     assert health.probe(f"https://{address}", name, cafile=acme_class.ca.root).ok
@@ -80,20 +82,18 @@ def test_a_forced_renewal_through_the_installed_renewal_path_is_served_at_once(a
 
 
 def test_a_team_added_gets_its_certificate_and_a_team_removed_is_no_longer_renewed(acme_class):
-    address, second = acme_class.hosts["main"].address, team_host("hacknode2", DOMAIN)
+    address, added, removed = (acme_class.hosts["main"].address, team_host("hacknode3", DOMAIN),
+                               team_host("hacknode2", DOMAIN))
     keys = acme_class.directory / "keys"
-    shutil.copy(keys / "hacknode1.pub", keys / "hacknode2.pub")
-    both = acme_class.write_inventory({"hacknode1": "main", "hacknode2": "main"}, "both.yml")
-    lines, steps = acme_class.provision(load_inventory(both))
-    assert next(s for s in steps["main"] if s.name == "certificates").why == f"new: {second}", lines
-    assert health.probe(f"https://{address}", second, cafile=acme_class.ca.root).ok
-    with acme_class.as_root("main") as c:
-        assert second in certbot_names(c)
-    lines, steps = acme_class.provision(prune=True)           # the class's inventory: hacknode1 alone
+    shutil.copy(keys / "hacknode1.pub", keys / "hacknode3.pub")
+    changed = load_inventory(acme_class.write_inventory({"hacknode1": "main", "hacknode3": "main"}, "changed.yml"))
+    lines, steps = acme_class.provision(changed, prune=True)      # hacknode3 added, hacknode2 removed: one provision
+    assert next(s for s in steps["main"] if s.name == "certificates").why == f"new: {added}", lines
     old = next(s for s in steps["main"] if s.name == "old certificates")
-    assert old.changed and old.why == f"delete: {second}", lines
+    assert old.changed and old.why == f"delete: {removed}", lines
+    assert health.probe(f"https://{address}", added, cafile=acme_class.ca.root).ok
     with acme_class.as_root("main") as c:
-        assert certbot_names(c) == {team_host("hacknode1", DOMAIN)}
-        assert c.run(f"test -e {layout.ACME_CERTS}/{second}", warn=True, hide=True).failed
-    lines, steps = acme_class.provision()
+        assert certbot_names(c) == {team_host("hacknode1", DOMAIN), added}     # hacknode2's is no longer renewed
+        assert c.run(f"test -e {layout.ACME_CERTS}/{removed}", warn=True, hide=True).failed
+    lines, steps = acme_class.provision(changed)
     assert not any(s.changed for s in steps["main"]), lines
