@@ -11,6 +11,7 @@ and the deploy hook reloads nginx.
 import ipaddress
 import os
 import random
+import shlex
 
 from deploy import commands, layout
 from deploy.model import server_names, team_host
@@ -91,16 +92,17 @@ def renewal_commands(changed, systemd, facts):
 
 
 def issue_commands(view, names):
-    """certbot for each name, once nginx (its config checked) serves the challenge location on port 80."""
+    """certbot for each name, once nginx (its config checked) serves the challenge location on port 80 from the
+    webroot the tls step made (deploy/plan_tls.py)."""
     tls = view.tls
-    lines = [f"install -d -m 0755 {layout.ACME_WEBROOT}",
-             "nginx -t >/dev/null 2>&1 || { hn_restore; nginx -t; hn_fail 'nginx -t refused the new config (see "
-             "above); the running config is untouched'; }",
+    lines = ["if ! out=$(nginx -t 2>&1); then hn_restore; echo \"$out\" >&2; hn_fail 'nginx -t refused the new "
+             "config (see above); the running config is untouched'; fi",
              "hn_nginx_up reload"]
     for name in names:
+        why = (f"certbot could not get a certificate for {name} from {tls.directory} (see above, and "
+               f"/var/log/letsencrypt/letsencrypt.log): does {name} resolve to this server?")
         lines.append(commands.certbot_certonly(name, tls.email, tls.directory, bool(tls.ca_bundle))
-                     + f" || hn_fail 'certbot could not get a certificate for {name} from {tls.directory} (see "
-                     f"above, and /var/log/letsencrypt/letsencrypt.log): does {name} resolve to this server?'")
+                     + " || hn_fail " + shlex.quote(why))
     return lines
 
 

@@ -168,8 +168,8 @@ def certbot_certonly(name, email, directory, ca_bundle=False):
     """The shell line that gets certbot's certificate for `name` by HTTP-01 from the webroot nginx serves on port 80,
     renewed later with the same deploy hook (certbot keeps it in renewal/<name>.conf); `ca_bundle`: certbot trusts
     layout.ACME_CA_BUNDLE to talk to the ACME directory (a private CA)."""
-    argv = ["certbot", "certonly", "--webroot", "-w", layout.ACME_WEBROOT, "--non-interactive", "--agree-tos",
-            "-m", email, "--server", directory, "-d", name, "--cert-name", name,
+    argv = ["certbot", "certonly", "--quiet", "--webroot", "-w", layout.ACME_WEBROOT, "--non-interactive",
+            "--agree-tos", "-m", email, "--server", directory, "-d", name, "--cert-name", name,
             "--deploy-hook", acme_tool("reload")]
     env = [f"REQUESTS_CA_BUNDLE={layout.ACME_CA_BUNDLE}"] if ca_bundle else []
     return " ".join(env + [shlex.quote(a) for a in argv])
