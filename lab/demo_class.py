@@ -257,4 +257,4 @@ def stop_demo(repo, hosts_file=HOSTS_FILE, say=print, name=HOST_NAME, index=HOST
     if hostparts.forget_host_key(f"10.131.{index}.2"):
         say(f"demo: removed 10.131.{index}.2 from ~/.ssh/known_hosts")
     say("demo: stopped. Kept: Debian packages installed by the demo, the teams' keys in .hacknode/keys "
-        "(inventory.yml names them), the wheel cache in .cache")
+        "(inventory.yml names them), the class CA in .hacknode/class-ca, the wheel cache in .cache")

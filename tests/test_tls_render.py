@@ -1,5 +1,9 @@
 """HTTPS in the rendered nginx configs: every TLS mode passes nginx -t (with real certificate files where the
 configs point), plain HTTP redirects but for the ACME challenge, TLS 1.0/1.1 are not offered, HSTS only when set."""
+import socket
+import subprocess
+import time
+
 import pytest
 
 from deploy import layout
@@ -7,7 +11,7 @@ from deploy.inventory import load_inventory
 from deploy.layout import TeamPaths
 from deploy.render import render_server
 from inventories.keys import ed25519_key
-from test_render import nginx_check
+from test_render import NGINX, nginx_check
 
 
 
@@ -57,3 +61,45 @@ def test_without_tls_the_sites_are_plain_http(tmp_path):
     text = files[layout.NGINX_SITE] + files[TeamPaths("hacknode1").nginx_conf]
     assert "ssl" not in text and "443" not in text and "acme-challenge" not in text
     assert "listen 80 default_server;" in text and "listen 80;" in text
+
+
+def free_port():
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def protocols_accepted(tmp_path, files):
+    """The TLS versions this machine's openssl client gets a handshake with, from the rendered site run by nginx on
+    a loopback port (the client set to offer even the old versions: SECLEVEL=0)."""
+    port = free_port()
+    files = {path: text.replace("listen 443 ssl", f"listen 127.0.0.1:{port} ssl").replace(
+        "listen 80 default_server", f"listen 127.0.0.1:{free_port()} default_server") for path, text in files.items()}
+    assert nginx_check(tmp_path, files).returncode == 0
+    server = subprocess.Popen([NGINX, "-c", str(tmp_path / "nginx.conf"), "-p", f"{tmp_path}/", "-g", "daemon off;"])
+    try:
+        for _ in range(50):
+            with socket.socket() as probe:
+                if probe.connect_ex(("127.0.0.1", port)) == 0:
+                    break
+            time.sleep(0.1)
+        accepted = []
+        for version in ("-tls1", "-tls1_1", "-tls1_2", "-tls1_3"):
+            done = subprocess.run(["openssl", "s_client", "-connect", f"127.0.0.1:{port}", version,
+                                   "-cipher", "DEFAULT@SECLEVEL=0"], input="", capture_output=True, text=True,
+                                  timeout=30)
+            if done.returncode == 0 and "Cipher is (NONE)" not in done.stdout:
+                accepted.append(version)
+        return accepted
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+def test_the_rendered_site_refuses_tls_1_0_and_1_1(tmp_path):
+    files = render_server(tls_class(tmp_path, "tls: {mode: class-ca}").view("main"))
+    assert protocols_accepted(tmp_path / "intermediate", files) == ["-tls1_2", "-tls1_3"]
+    # the check can fail: the same site allowing every version and cipher gets all four handshakes
+    lax = {path: text.replace("ssl_protocols TLSv1.2 TLSv1.3;", "ssl_protocols TLSv1 TLSv1.1 TLSv1.2 TLSv1.3;")
+           .replace("ssl_ciphers ECDHE", "ssl_ciphers DEFAULT@SECLEVEL=0:ECDHE") for path, text in files.items()}
+    assert protocols_accepted(tmp_path / "lax", lax) == ["-tls1", "-tls1_1", "-tls1_2", "-tls1_3"]

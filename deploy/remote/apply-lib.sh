@@ -146,7 +146,9 @@ hn_health() {  # TEAM HOST LOG [TEAM HOST LOG...]: each team's program is RUNNIN
     left=()
     for i in "${!names[@]}"; do
       codes[$i]=${codes[$i]:-000 -}   # the probe died: no answer
-      if [ "${state[${names[$i]}]:-}" != RUNNING ] || [ "${codes[$i]%% *}" != 200 ]; then left+=("$i"); fi
+      # STARTING with its site answering is up: supervisor says RUNNING only after startsecs (3 s), which made
+      # every new team wait that long after it was already serving
+      if [[ ! "${state[${names[$i]}]:-}" =~ ^(RUNNING|STARTING)$ ]] || [ "${codes[$i]%% *}" != 200 ]; then left+=("$i"); fi
     done
     [ ${#left[@]} -eq 0 ] && return 0
     sleep 0.3

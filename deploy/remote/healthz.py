@@ -1,6 +1,7 @@
 # managed by hacknode: the server side's one health check (installed as /opt/hacknode/bin/healthz).
-# GET /healthz through the class nginx as a visitor of HOST gets it; prints "<http status> <release>"
-# ("000 -" when nothing answers), one line per HOST given, in their order. Healthy means 200; the release in the answer says which one runs.
+# GET /healthz through the class nginx as a visitor of HOST gets it; prints "<http status> <release> <settings id>"
+# ("000 -" when nothing answers; no settings id from an app that does not report one), one line per HOST given,
+# in their order. Healthy means 200; the release and the settings id say what runs.
 # With TLS on (CONF says "https"), it asks over HTTPS as a browser would: SNI and certificate checked for HOST,
 # trusting TRUST (the class CA) when it is there, else the system's CAs. `healthz --expiry HOST` prints when the
 # certificate nginx serves for HOST expires ("-" without TLS); `healthz --scheme` prints http or https.
@@ -50,10 +51,13 @@ def probe(host):
     except Exception:  # refused, timed out, reset, a certificate refused: no answer at all (deploys poll: no noise)
         return "000 -"
     try:
-        release = str(json.loads(body).get("release") or "-").strip() or "-"
+        answer = json.loads(body)
+        release = str(answer.get("release") or "-").strip() or "-"
     except (ValueError, AttributeError):
-        release = "-"
-    return f"{code} {release}"
+        return f"{code} -"
+    if "settings" not in answer:    # a team's copy of the app from before /healthz reported its settings
+        return f"{code} {release}"
+    return f"{code} {release} {str(answer['settings'] or '-').strip() or '-'}"
 
 
 def probe_twice_on_502(host):

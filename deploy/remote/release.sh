@@ -143,10 +143,15 @@ wait_healthy() {
     # release crashed at start: no need to wait out the deadline.
     # Polled every 0.1 s (a reload takes about a second: each 0.5 s step was a quarter of a deploy); supervisor,
     # a Python program to start, is asked every 5th time only.
-    local id=$1 host=$2 seconds=$3 deadline=$(( $(date +%s) + $3 )) retouch=$(( $(date +%s) + 5 )) state polls=0
+    # With $4 (a settings id, from `fab config`), the answer must also report it, unless the team's app
+    # reports no settings at all (its copy predates that): then the release alone decides.
+    local id=$1 host=$2 seconds=$3 settings_id=${4:-} deadline=$(( $(date +%s) + $3 )) retouch=$(( $(date +%s) + 5 )) state polls=0
     while :; do
         last_health=$(health "$host")
-        [ "$last_health" = "200 $id" ] && return 0
+        case "$last_health" in
+            "200 $id") return 0 ;;
+            "200 $id "*) [ -z "$settings_id" ] || [ "$last_health" = "200 $id $settings_id" ] && return 0 ;;
+        esac
         [ "$(date +%s)" -ge "$deadline" ] && return 1
         # Still the previous release 5 s after the reload: under load uwsgi was seen to miss a touch (it kept
         # the old release serving). Reload again; uwsgi ignores a touch during a reload already going on.
@@ -173,7 +178,9 @@ show_log_since() {
     local mark=$1
     if [ "$(log_lines)" -gt "$mark" ]; then
         echo "[$team] what $uwsgi_log says since the switch (up to 80 lines):" >&2
-        tail -n "+$(( mark + 1 ))" "$uwsgi_log" 2>/dev/null | head -n 80 >&2
+        # head stops reading after 80 lines: tail then dies of SIGPIPE, which pipefail would make fatal (seen: a
+        # failed release with a long log was never switched back)
+        { tail -n "+$(( mark + 1 ))" "$uwsgi_log" 2>/dev/null || true; } | head -n 80 >&2
     else
         echo "[$team] last lines of $uwsgi_log:" >&2
         tail -n 40 "$uwsgi_log" >&2 2>/dev/null || echo "(cannot read $uwsgi_log)" >&2
