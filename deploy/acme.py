@@ -49,8 +49,8 @@ def our_names(facts):
 
 def facts_query(view):
     """What planning acme mode asks the facts script for (merged into plan.facts_query)."""
-    if view.tls.mode != "acme":
-        return {"globs": [], "paths": [], "files": []}
+    if view.tls.mode != "acme":     # certificates of an acme past are still looked for: they are deleted
+        return {"globs": [OURS_GLOB, RENEWAL_GLOB], "paths": [], "files": []}
     return {"globs": [OURS_GLOB, RENEWAL_GLOB], "paths": [layout.CERTBOT_TIMER_ON] + [
         layout.tls_pair("acme", name).certificate for name in server_names(view)],
         "files": [layout.ACME_TOOL, layout.ACME_CA_BUNDLE, layout.CERTBOT_DROPIN, layout.CERTBOT_CRON]}
@@ -130,16 +130,16 @@ def plan_certificates(view, facts, systemd):
 
 
 def plan_old_certificates(view, facts, prune):
-    """The last step: certificates hacknode got for names the server no longer serves (a removed team's) are
-    deleted from certbot, so no longer renewed. A team kept on the server (not in the inventory, no --prune)
-    keeps its certificate: its nginx server still loads it."""
-    if view.tls.mode != "acme":
-        return []
+    """The last step: certificates hacknode got for names the server no longer serves (a removed team's, or all of
+    them once the class leaves tls mode acme) are deleted from certbot, so no longer renewed. A team kept on the
+    server (not in the inventory, no --prune) keeps its certificate: its nginx server still loads it."""
+    acme_on = view.tls.mode == "acme"
     kept = set() if prune else set(facts.present_teams) - {t.name for t in view.teams}
-    serving = set(server_names(view)) | {team_host(team, view.domain) for team in kept}
+    serving = (set(server_names(view)) if acme_on else set()) | {team_host(team, view.domain) for team in kept}
     old = sorted(our_names(facts) - serving)
     if not old:
-        return [Step(view.server.name, "old certificates", False)]
+        return [Step(view.server.name, "old certificates", False)] if acme_on else []
     cmds = [commands.certbot_delete(n) for n in sorted(set(old) & certbot_names(facts))]
-    return [Step(view.server.name, "old certificates", True, "delete: " + " ".join(old),
+    return [Step(view.server.name, "old certificates", True,
+                 "delete: " + " ".join(old) + ("" if acme_on else f" (tls mode {view.tls.mode})"),
                  cmds + [commands.acme_tool("forget", *old)])]

@@ -155,6 +155,17 @@ def test_without_systemd_a_cron_entry_renews_twice_a_day():
     assert entry[1:5] == ["3,15", "*", "*", "*"] and entry[5:] == ["root", layout.ACME_TOOL, "renew"]
 
 
+def test_leaving_acme_mode_deletes_every_certificate_hacknode_got(tmp_path):
+    names = names_of(("hacknode1", "hacknode2"))
+    facts = in_place(acme_inventory(tmp_path), names)
+    inventory = dataclasses.replace(acme_inventory(tmp_path), tls=TlsSettings(mode="class-ca"))
+    steps = plan_server(inventory.view("main"), facts, [], ARTIFACTS)
+    old = step(steps, "old certificates")
+    assert old.why == f"delete: {' '.join(sorted(names))} (tls mode class-ca)"
+    assert old.commands[-1] == f"{layout.ACME_TOOL} forget {' '.join(sorted(names))}"
+    assert "certificates" not in {s.name for s in steps}
+
+
 def test_tls_off_plans_nothing_of_acme(tmp_path):
     inventory = make_inventory()
     steps = plan_server(inventory.view("main"), provisioned_facts(inventory), [], ARTIFACTS)
