@@ -10,7 +10,7 @@ from deploy import acme, certs, commands, layout
 from deploy.facts import PathFact
 from deploy.model import TlsSettings
 from deploy.plan import SYSTEMD_RUNNING, plan_server
-from deploy.tls import TlsError
+from deploy.tls import TlsError, server_material
 from test_provision_plan import ARTIFACTS, make_inventory, provisioned_facts, root_file
 
 PEM = certs.make_ca("pebble", datetime.datetime.now(datetime.timezone.utc))[1].decode()   # a private CA's
@@ -202,3 +202,11 @@ def test_a_ca_bundle_that_cannot_be_used_is_one_line_naming_it(tmp_path, content
     with pytest.raises(TlsError) as error:
         acme.read_ca_bundle(str(path))
     assert str(error.value).startswith(f"tls.ca_bundle {path}: {problem}") and "\n" not in str(error.value)
+
+
+def test_the_ca_bundle_is_checked_before_anything_is_sent_and_the_health_checks_trust_it(tmp_path):
+    inventory = acme_inventory(tmp_path)
+    assert server_material(inventory, say=print)["main"].trust == PEM      # pebble's root is in the bundle
+    (tmp_path / "ca.pem").write_text("not a certificate\n")
+    with pytest.raises(TlsError, match=r"^tls.ca_bundle .*ca.pem: not a PEM certificate"):
+        server_material(inventory, say=print)
