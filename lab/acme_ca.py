@@ -103,6 +103,7 @@ def start_acme_ca(workdir, address, domain, target):
     once pebble answers. Stop it with stop_acme_ca."""
     workdir = Path(workdir)
     workdir.mkdir(parents=True, exist_ok=True)
+    _stop_stale(workdir)
     _https_certificate(workdir, address)
     started = []
     try:
@@ -117,6 +118,7 @@ def start_acme_ca(workdir, address, domain, target):
         _wait_listening(address, ACME_PORT, pebble, workdir / "pebble.log")
         _wait_listening(address, MANAGEMENT_PORT, pebble, workdir / "pebble.log")
         ca = AcmeCA(address, workdir, tuple(p.pid for p in started))
+        (workdir / "pids").write_text(" ".join(str(pid) for pid in ca.pids))
         Path(ca.root).write_text(ca.root_pem())
         Path(ca.bundle).write_text(Path(ca.https_certificate).read_text() + Path(ca.root).read_text())
     except BaseException:
@@ -125,8 +127,27 @@ def start_acme_ca(workdir, address, domain, target):
     return ca
 
 
+def _stop_stale(workdir):
+    """Stop the CA a killed run left in `workdir` (its pids file), so that its addresses are free again: only
+    processes that are still that run's pebble or dnsmasq."""
+    try:
+        pids = [int(pid) for pid in (workdir / "pids").read_text().split()]
+    except (OSError, ValueError):
+        return
+    for pid in pids:
+        try:
+            program = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")[0]
+        except OSError:
+            continue
+        if os.path.basename(program) in (b"pebble", b"dnsmasq"):
+            os.kill(pid, signal.SIGTERM)
+    time.sleep(0.2)
+    (workdir / "pids").unlink()
+
+
 def stop_acme_ca(ca):
     """Stop the CA's processes (only those it started, by their ids)."""
+    (Path(ca.workdir) / "pids").unlink(missing_ok=True)
     for pid in ca.pids:
         try:
             os.kill(pid, signal.SIGTERM)

@@ -5,13 +5,14 @@ team added gets its certificate in the same provision, a team removed has its ce
 import shutil
 import socket
 import ssl
+from pathlib import Path
 
 import pytest
 
 from deploy import admin, commands, health, layout, runner
 from deploy.inventory import load_inventory
 from deploy.model import team_host
-from lab import acme_ca, localhost
+from lab import acme_ca, localhost, testhost
 
 pytestmark = pytest.mark.e2e
 DOMAIN = "hacknode.test"
@@ -26,7 +27,9 @@ def acme_class(host_factory, make_class, tmp_path_factory):
     except localhost.LocalError as e:
         pytest.fail(str(e), pytrace=False)
     host = host_factory("acme")
-    ca = acme_ca.start_acme_ca(tmp_path_factory.mktemp("pebble"), host.gateway, DOMAIN, host.address)
+    # its state beside the hosts': a CA a killed run left on this host's address is stopped first
+    ca = acme_ca.start_acme_ca(Path(testhost.STATE_DIR).parent / "acme-ca" / host.name, host.gateway, DOMAIN,
+                               host.address)
     try:
         made = make_class(tmp_path_factory.mktemp("acme"), {"main": host}, {"hacknode1": "main", "hacknode2": "main"},
                           class_lines=[
