@@ -81,6 +81,9 @@ def test_status_shows_https_health_and_the_certificate_expiry_and_provision_agai
     assert str(year) in table.split("expires", 1)[1] or str(year + 1) in table.split("expires", 1)[1]
     lines, steps = tls_class.provision()
     assert not any(s.changed for s in steps["main"]), lines
+    with tls_class.as_root("main") as c:      # the key as files mode uploads it too: root's, 0600
+        key = c.run(f"stat -c '%U:%G %a' {layout.tls_pair('class-ca', 'any').key}", hide=True).stdout.strip()
+    assert key == "root:root 600"
 
 
 def test_a_teams_reload_is_checked_over_https(tls_class, capsys):
