@@ -11,7 +11,7 @@ from deploy.plan_team import removal_commands
 def server_status(c, server, domain):
     """Rows (team, state, uptime, release, healthz code, memory KiB, tasks, home KiB, database KiB, what bounds it)
     of every team on one server, then the row ("quota", what the server says of disk quotas) and with TLS on the
-    row ("tls", when the server's certificate expires)."""
+    rows ("tls", name, when its certificate expires)."""
     result = runner.run(c, commands.class_status(domain, server.hostname or server.address))
     return [line.split("\t") for line in result.stdout.splitlines()
             if line.count("\t") == 9 or line.startswith(("quota\t", "tls\t"))]
@@ -31,7 +31,7 @@ def status_table(inventory, key=None):
         for team_name, *row in r.value or ():
             if team_name in ("quota", "tls"):
                 notes.append(f"{r.server.name}: disk quotas: {row[0]}" if team_name == "quota" else
-                             f"{r.server.name}: HTTPS certificate of {r.server.hostname} expires {row[0]}")
+                             f"{r.server.name}: HTTPS certificate of {row[0]} expires {row[1]}")
                 continue
             seen.add(team_name)
             state, uptime, rel, code, *use, bound = row

@@ -60,7 +60,8 @@ def class_status(domain, hostname):
     """Every team's program state, uptime, live release, /healthz code and use (memory, tasks, disk), one
     tab-separated line each, then whether the server has disk quotas and (TLS on) when its certificate expires."""
     return RemoteCommand("status", (domain, layout.HEALTHZ_TOOL, f"{layout.TOOLS_VENV}/bin/python", layout.MONGO_TOOL,
-                                    layout.MONGO_ADMIN_FILE, hostname), remote_file("status.sh"), "status.sh",
+                                    layout.MONGO_ADMIN_FILE, hostname, layout.ACME_CERTS),
+                         remote_file("status.sh"), "status.sh",
                          root=True)
 
 
@@ -147,3 +148,38 @@ def remove_file(path):
 def as_team_user(team_name, command):
     """`command` run by root as the team's user (root's tools: the demo seeding a team's database)."""
     return RemoteCommand(command.what, ("runuser", "-u", team_name, "--", "bash", "-c", command.line()), root=True)
+
+
+# ---------- tls mode acme (deploy/acme.py plans them) ----------
+
+def acme_tool_text():
+    """deploy/remote/acme.sh as installed at layout.ACME_TOOL: bash, with its paths first."""
+    header = {"certs": layout.ACME_CERTS, "live": layout.LETSENCRYPT_LIVE, "bundle": layout.ACME_CA_BUNDLE}
+    return ("#!/bin/bash\n" + "".join(f"{name}={shlex.quote(value)}\n" for name, value in header.items())
+            + remote_file("acme.sh"))
+
+
+def acme_tool(*args):
+    """A shell line running layout.ACME_TOOL (stand-in, link, forget, renew, reload) in a provisioning script."""
+    return " ".join(shlex.quote(str(a)) for a in (layout.ACME_TOOL, *args))
+
+
+def certbot_certonly(name, email, directory, ca_bundle=False):
+    """The shell line that gets certbot's certificate for `name` by HTTP-01 from the webroot nginx serves on port 80,
+    renewed later with the same deploy hook (certbot keeps it in renewal/<name>.conf); `ca_bundle`: certbot trusts
+    layout.ACME_CA_BUNDLE to talk to the ACME directory (a private CA)."""
+    argv = ["certbot", "certonly", "--quiet", "--webroot", "-w", layout.ACME_WEBROOT, "--non-interactive",
+            "--agree-tos", "-m", email, "--server", directory, "-d", name, "--cert-name", name,
+            "--deploy-hook", acme_tool("reload")]
+    env = [f"REQUESTS_CA_BUNDLE={layout.ACME_CA_BUNDLE}"] if ca_bundle else []
+    return " ".join(env + [shlex.quote(a) for a in argv])
+
+
+def certbot_delete(name):
+    """The shell line that deletes certbot's certificate `name`: no longer renewed."""
+    return " ".join(shlex.quote(a) for a in ("certbot", "delete", "--non-interactive", "--cert-name", name))
+
+
+def renew_certificates(*certbot_args):
+    """The unattended renewal (what certbot.timer or the cron entry runs), now: `certbot renew` by layout.ACME_TOOL."""
+    return program("renew certificates", layout.ACME_TOOL, "renew", *certbot_args, root=True)

@@ -50,7 +50,8 @@ def tls_pair(mode, name):
     """Where nginx finds the certificate and key of the site `name` (a server_name) in TLS `mode`: certbot's live
     files of that name in acme mode; the one certificate of the class (every name in it) in files and class-ca."""
     if mode == "acme":
-        return TlsPair(f"{LETSENCRYPT_LIVE}/{name}/fullchain.pem", f"{LETSENCRYPT_LIVE}/{name}/privkey.pem")
+        # links to certbot's live files; a self-signed stand-in until certbot has them (deploy/acme.py)
+        return TlsPair(f"{ACME_CERTS}/{name}/fullchain.pem", f"{ACME_CERTS}/{name}/privkey.pem")
     return TlsPair(f"{TLS_DIR}/class.crt", f"{TLS_DIR}/class.key")
 
 
@@ -149,3 +150,13 @@ class TeamPaths:
     @property
     def sudoers(self):
         return f"/etc/sudoers.d/hacknode-{self.team}"
+
+
+# ---------- tls mode acme (deploy/acme.py) ----------
+ACME_CERTS = f"{ETC}/tls/acme"              # <name>/{fullchain,privkey}.pem: what nginx loads (tls_pair) in acme mode
+ACME_TOOL = f"{TOOLS_BIN}/acme"             # remote/acme.sh: stand-ins, links, renewal, certbot's deploy hook
+ACME_CA_BUNDLE = f"{ETC}/tls/acme-ca-bundle.pem"   # tls.ca_bundle: certbot trusts it to talk to a private ACME CA
+CERTBOT_RENEWAL = "/etc/letsencrypt/renewal"       # <name>.conf: a certificate certbot renews
+CERTBOT_DROPIN = "/etc/systemd/system/certbot.service.d/hacknode.conf"   # systemd: certbot.timer renews by ACME_TOOL
+CERTBOT_TIMER_ON = "/etc/systemd/system/timers.target.wants/certbot.timer"
+CERTBOT_CRON = "/etc/cron.d/hacknode-certbot"      # no systemd: cron renews by ACME_TOOL

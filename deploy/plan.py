@@ -3,7 +3,7 @@ with the commands and uploads that would change it. Nothing here touches a serve
 import os
 import shlex
 
-from deploy import commands, layout, mongo, plan_team
+from deploy import acme, commands, layout, mongo, plan_team
 from deploy.plan_limits import SYSTEMD_RUNNING, plan_quotas, plan_slices
 from deploy.plan_tls import plan_tls, tls_fact_paths
 from deploy.layout import TeamPaths
@@ -68,14 +68,17 @@ def facts_query(view, files):
     """What the facts script must report for this server's plan."""
     names = [t.name for t in view.teams]
     tls_files, tls_paths = tls_fact_paths(view)
+    certificates = acme.facts_query(view)
     return {
-        "commands": sorted(set(REQUIRED_COMMANDS)),
+        "commands": sorted(set(required_commands(view))),
         "users": names + [layout.DB_USER],
         "files": [f.path for f in files + tool_files()] + [f"{layout.WHEELS}/.digest",
                                                            f"{layout.TOOLS_VENV}/.hacknode", DEBIAN_DEFAULT_SITE]
-                 + tls_files,
+                 + tls_files + certificates["files"],
         "paths": [p for name in names for p in plan_team.team_fact_paths(name)] + [layout.MONGO_ADMIN_FILE,
-                  SYSTEMD_RUNNING] + [wanted_at_boot(unit) for unit in boot_units(view.mongodb)] + tls_paths,
+                  SYSTEMD_RUNNING] + [wanted_at_boot(unit) for unit in boot_units(view.mongodb)] + tls_paths
+                 + certificates["paths"],
+        "globs": certificates["globs"],
         "teams_glob": f"{layout.TEAMS_DIR}/*",
         "running": {**RUNNING, **mongo.running_patterns(view.mongodb)},
         "slice_dropin": layout.SLICE_DROPIN,
@@ -83,8 +86,13 @@ def facts_query(view, files):
     }
 
 
-def plan_packages(server, facts):
-    missing = sorted({pkg for cmd, pkg in REQUIRED_COMMANDS.items() if not facts.commands.get(cmd)}
+def required_commands(view):
+    """What this server must run, by command -> package: certbot too in tls mode acme."""
+    return {**REQUIRED_COMMANDS, **(acme.REQUIRED_COMMANDS if view.tls.mode == "acme" else {})}
+
+
+def plan_packages(server, facts, required=REQUIRED_COMMANDS):
+    missing = sorted({pkg for cmd, pkg in required.items() if not facts.commands.get(cmd)}
                      | (set() if facts.python_venv else {"python3-venv"}))
     if not missing:
         return Step(server, "packages", False)
@@ -204,7 +212,7 @@ def plan_server(view, facts, files, artifacts, prune=False, tls=ServerTls()):
     """Every step for one server, in the order they run, each `changed` or not; `tls`: its deploy.tls.ServerTls.
     Pure."""
     server = view.server.name
-    steps = [plan_packages(server, facts), plan_wheels(server, facts, artifacts),
+    steps = [plan_packages(server, facts, required_commands(view)), plan_wheels(server, facts, artifacts),
              plan_tools(server, facts, view.mongodb, artifacts)]
     steps += mongo.plan_server_db(server, view.mongodb, facts, files)
     for team in view.teams:
@@ -217,9 +225,11 @@ def plan_server(view, facts, files, artifacts, prune=False, tls=ServerTls()):
     steps.append(plan_slices(view, facts))                   # the programs start in them: before the services step
     steps.append(plan_quotas(view, facts))                   # after the teams' jobs made their users
     steps.append(plan_boot(server, facts, view.mongodb))     # after the database step installed mongod
+    # nginx's new config with the challenge location live, then certbot, before the sites are checked (HTTPS)
+    steps += acme.plan_certificates(view, facts, facts.has(SYSTEMD_RUNNING))
     services_down = [name for name, up in facts.running.items() if not up]
     any_change = any(s.changed for s in steps)
     steps.append(Step(server, "services", bool(services_down) or any_change,
                       "not running: " + " ".join(services_down) if services_down else "",
                       activate_commands(config_steps, view)))
-    return steps + plan_removals(view, facts, prune)
+    return steps + plan_removals(view, facts, prune) + acme.plan_old_certificates(view, facts, prune)

@@ -154,4 +154,9 @@ def server_material(inventory, now=None, say=print):
             key, chain = issued_certificate(folder, view.server.name, server_names(view), ca, now, say)
             material[view.server.name] = ServerTls(chain.decode(), key.decode(), ca[1].decode())
         return material
-    return {view.server.name: ServerTls() for view in views}
+    # acme with a private CA (pebble in the tests): its bundle is what the probe trusts too (its roots in it)
+    trust = ""
+    if tls.mode == "acme" and tls.ca_bundle:        # checked before anything is sent, as files mode's are
+        load_chain(tls.ca_bundle, "tls.ca_bundle")
+        trust = read_file(tls.ca_bundle, "tls.ca_bundle").decode()
+    return {view.server.name: ServerTls(trust=trust) for view in views}

@@ -42,8 +42,8 @@ def test_nginx_accepts_every_tls_config(tmp_path, tls_line):
     assert f"location /.well-known/acme-challenge/ {{\n        root {layout.ACME_WEBROOT};" in dump
     assert ("Strict-Transport-Security" in dump) == ("hsts" in tls_line)
     if "acme" in tls_line:
-        assert f"{layout.LETSENCRYPT_LIVE}/hacknode2.class.example.org/privkey.pem;" in dump
-        assert f"{layout.LETSENCRYPT_LIVE}/main.example.org/fullchain.pem;" in dump
+        assert f"{tmp_path}/root{layout.ACME_CERTS}/hacknode2.class.example.org/privkey.pem;" in dump
+        assert f"{tmp_path}/root{layout.ACME_CERTS}/main.example.org/fullchain.pem;" in dump
     else:
         assert dump.count(f"ssl_certificate_key {tmp_path}/root{layout.TLS_DIR}/class.key;") == 3
 

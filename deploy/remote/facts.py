@@ -123,6 +123,7 @@ facts = {
     "files": {path: path_fact(path, True) for path in query["files"]},
     "paths": {path: path_fact(path, False) for path in query["paths"]},
     "present_teams": sorted(os.path.basename(p) for p in glob.glob(query["teams_glob"])),
+    "globs": {pattern: sorted(glob.glob(pattern)) for pattern in query.get("globs", [])},
     "running": {name: running(pattern) for name, pattern in query["running"].items()},
     "slices": {team: slice_dropin(team, query["slice_dropin"]) for team in query["users"]},
     "quota": user_quotas(query["homes"], query["users"]),

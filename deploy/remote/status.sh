@@ -1,11 +1,13 @@
 # managed by hacknode: `fab status` on one server (run as root): a tab-separated line per team
 #   team  program state  uptime  live release  /healthz code through nginx  memory KiB  tasks  home KiB  database KiB
 #   what bounds it: "slice" (its systemd user slice, cgroups) or "rlimits" (per process, from its program's command)
-# then one line "quota<TAB>what the filesystem of /home says of quotas", and with TLS on one line
-# "tls<TAB>when the certificate nginx serves for HOSTNAME expires".
-# Arguments: DOMAIN HEALTHZ_TOOL MONGO_TOOL_PYTHON MONGO_TOOL ADMIN_URI_FILE HOSTNAME (teams answer at <team>.DOMAIN).
+# then one line "quota<TAB>what the filesystem of /home says of quotas", and with TLS on a line
+# "tls<TAB>NAME<TAB>when the certificate nginx serves for NAME expires" for HOSTNAME and, in tls mode acme, for each
+# team's name too (each has its own certificate in ACME_CERTS).
+# Arguments: DOMAIN HEALTHZ_TOOL MONGO_TOOL_PYTHON MONGO_TOOL ADMIN_URI_FILE HOSTNAME ACME_CERTS (teams answer at
+# <team>.DOMAIN).
 set -u
-domain=$1 healthz=$2 tools_python=$3 mongo_tool=$4 admin_file=$5 hostname=$6
+domain=$1 healthz=$2 tools_python=$3 mongo_tool=$4 admin_file=$5 hostname=$6 acme_certs=$7
 teams=""
 for ini in /etc/hacknode/uwsgi/*.ini; do [ -e "$ini" ] && teams="$teams $(basename "$ini" .ini)"; done
 # the databases' sizes in one connection; the admin URI stays in the environment (never an argument)
@@ -34,5 +36,9 @@ if command -v quotaon >/dev/null && quotaon -pu /home 2>/dev/null | grep -q ' is
 else
   printf 'quota\tunavailable (no user quotas on the filesystem of /home)\n'
 fi
-expiry=$(python3 "$healthz" --expiry "$hostname" 2>/dev/null || true)
-[ "${expiry:--}" = "-" ] || printf 'tls\t%s\n' "$expiry"
+names=$hostname
+for t in $teams; do [ -e "$acme_certs/$t.$domain" ] && names="$names $t.$domain"; done
+for name in $names; do
+  expiry=$(python3 "$healthz" --expiry "$name" 2>/dev/null || true)
+  [ "${expiry:--}" = "-" ] || printf 'tls\t%s\t%s\n' "$name" "$expiry"
+done
