@@ -4,16 +4,16 @@
 # Used by provisioning (hn_health), `fab status` (status.sh) and deploys (release.sh). Standard library only.
 import json
 import sys
-import time
 import urllib.error
 import urllib.request
 
 
-
 def probe(opener, host):
+    # 5 s: an idle team's first request waits for a worker to start (up to about 3 s when it comes as the idle
+    # timer stops the last one)
     request = urllib.request.Request("http://127.0.0.1/healthz", headers={"Host": host})
     try:
-        with opener.open(request, timeout=3) as response:
+        with opener.open(request, timeout=5) as response:
             code, body = response.status, response.read()
     except urllib.error.HTTPError as error:
         code, body = error.code, error.read()
@@ -26,16 +26,6 @@ def probe(opener, host):
     return f"{code} {release}"
 
 
-def probe_twice_on_502(opener, host):
-    # An idle team's uwsgi starts a worker when a request comes (cheaper mode): its first request after an idle
-    # period was seen answered 502 now and then; one 502 is asked again after 0.5 s before a team is called down.
-    answer = probe(opener, host)
-    if answer.startswith("502 "):
-        time.sleep(0.5)
-        answer = probe(opener, host)
-    return answer
-
-
 opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 for host in sys.argv[1:]:
-    print(probe_twice_on_502(opener, host))
+    print(probe(opener, host))
