@@ -1,9 +1,9 @@
 """Run on a test host as root (tests/e2e/test_idle_team.py): requests aimed at the moment a team's uwsgi stops
 its workers after idle_seconds, when a worker used to take a request and die with it (nginx answered 502).
 
-python3 aimed_wakeups.py TEAM ROUNDS: each round waits for uwsgi's log line saying its idle timer fired, then sends
-GET /healthz through nginx at each of AIMED's delays at once (they wake the team again). Prints the [status,
-seconds] of every request as JSON. Standard library only (the host's python3)."""
+python3 aimed_wakeups.py TEAM LOG ROUNDS: each round waits for the line of the team's uwsgi log LOG saying its idle
+timer fired, then sends GET /healthz through nginx at each of AIMED's delays at once (they wake the team again).
+Prints the [status, seconds] of every request as JSON. Standard library only (the host's python3)."""
 import json
 import sys
 import threading
@@ -37,7 +37,7 @@ def wait_for_idle_stop(log, seconds=30):
         time.sleep(0.005)
 
 
-def main(team, rounds):
+def main(team, log_path, rounds):
     answers = []
 
     def aimed(delay):
@@ -45,7 +45,7 @@ def main(team, rounds):
         answers.append(get(team))
 
     get(team)                  # awake: its idle timer counts from here
-    with open(f"/var/log/hacknode/{team}/uwsgi.log") as log:
+    with open(log_path) as log:
         for _ in range(rounds):
             wait_for_idle_stop(log)
             threads = [threading.Thread(target=aimed, args=(delay,)) for delay in AIMED]
@@ -57,4 +57,4 @@ def main(team, rounds):
 
 
 if __name__ == "__main__":
-    main(sys.argv[1], int(sys.argv[2]))
+    main(sys.argv[1], sys.argv[2], int(sys.argv[3]))

@@ -20,7 +20,7 @@ from deploy.inventory import load_inventory
 from deploy.provisioning import provision_class
 
 FIRST_INDEX, LAST_INDEX = 100, 199
-IDLE_SECONDS = 2     # provisioned_class's hacknode1
+IDLE_SECONDS = 4     # provisioned_class's hacknode1
 
 
 def host_slot(environ):

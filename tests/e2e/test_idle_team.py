@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from deploy.layout import TeamPaths
 from tests.e2e.conftest import IDLE_SECONDS
 from lab import load
 
@@ -14,7 +15,7 @@ pytestmark = pytest.mark.e2e
 TEAM = "hacknode1"
 # requests aimed at the moment uwsgi stops the workers of an idle team, sent by a program on the host
 AIMED_WAKEUPS = Path(__file__).with_name("aimed_wakeups.py")
-WAKE_UPS = 8
+WAKE_UPS = 6
 
 
 def master_pid(root):
@@ -69,7 +70,8 @@ def test_requests_arriving_as_the_idle_timer_stops_the_workers_are_all_answered(
     cls = provisioned_class
     with cls.as_root(TEAM) as root:
         root.put(str(AIMED_WAKEUPS), "/root/aimed_wakeups.py")
-        answers = json.loads(root.run(f"python3 /root/aimed_wakeups.py {TEAM} {WAKE_UPS}", hide=True).stdout)
+        answers = json.loads(root.run(f"python3 /root/aimed_wakeups.py {TEAM} {TeamPaths(TEAM).uwsgi_log} {WAKE_UPS}",
+                                     hide=True).stdout)
     failed = [status for status, _ in answers if status != 200]
     assert not failed, f"{len(failed)} of {len(answers)} requests sent as the idle timer fired failed: {failed}"
     seconds = sorted(took for _, took in answers)
