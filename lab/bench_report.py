@@ -16,11 +16,14 @@ def table(figures):
     lines += ["", "| during, under load on the front page | requests | failed | p99 ms |", "| --- | ---: | ---: | ---: |"]
     lines += [f"| {r['what']}{' (the operation failed: ' + r['error'] + ')' if r.get('error') else ''} | "
               f"{r['requests']} | {r['failed']} | {r['p99_ms']:.0f} |" for r in figures["under_load"]]
-    lines += ["", "| teams | healthy | PSS per idle team (max) | all uwsgi | secantus | nginx | supervisord | total "
-              "| first request after idle |", "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
-    lines += [f"| {r['teams']} | {r['healthy']} | {r['idle_team_mb']} MB ({r['idle_team_max_mb']}) | {r['uwsgi_mb']} MB | "
-              f"{r['secantus_mb']} MB | {r['nginx_mb']} MB | {r['supervisord_mb']} MB | {r['total_mb']} MB | "
-              f"{r['first_request_s']} s ({r['first_request_status']}) |" for r in figures["density"]]
+    lines += ["", "| teams | healthy (after the load) | PSS per idle team (max) | all uwsgi | secantus | nginx | supervisord "
+              "| total, all idle | total, some under load (failed of requests) | first request after idle: median, "
+              "slowest (errors of wake-ups) |", "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+    lines += [f"| {r['teams']} | {r['healthy']} ({r['healthy_after_load']}) | {r['idle_team_mb']} MB ({r['idle_team_max_mb']}) "
+              f"| {r['uwsgi_mb']} MB | {r['secantus_mb']} MB | {r['nginx_mb']} MB | {r['supervisord_mb']} MB | "
+              f"{r['total_mb']} MB | {r['loaded_total_mb']} MB with {r['loaded_teams']} ({r['loaded_failed']} of "
+              f"{r['loaded_requests']}) | {r['wake_p50_s']} s, {r['wake_max_s']} s ({r['wake_errors']} of "
+              f"{r['wake_ups']}) |" for r in figures["density"]]
     return lines
 
 
@@ -44,7 +47,9 @@ def draw(figures, path):
     density = figures["density"]
     teams = [r["teams"] for r in density]
     memory.plot(teams, [r["idle_team_mb"] for r in density], marker="o", label="per idle team (uwsgi)")
-    memory.plot(teams, [r["total_mb"] / r["teams"] for r in density], marker="s", label="total / teams")
+    memory.plot(teams, [r["total_mb"] / r["teams"] for r in density], marker="s", label="total / teams, all idle")
+    memory.plot(teams, [r["loaded_total_mb"] / r["teams"] for r in density], marker="^",
+                label="total / teams, some under load")
     memory.axhline(15, color="gray", linestyle="--", label="target 15 MB")
     memory.set(title="memory of idle teams (PSS)", xlabel="teams on the server", ylabel="MB")
     memory.legend()

@@ -4,6 +4,7 @@ and what idle teams cost in memory as the class grows. Figures are printed and r
 import re
 import tempfile
 import time
+from contextlib import ExitStack
 from pathlib import Path
 
 from deploy import team_tasks
@@ -16,6 +17,7 @@ CONNECTIONS = (1, 10, 50)
 LOAD_SECONDS = 5
 UNDER_LOAD_CONNECTIONS = 50
 IDLE_SECONDS = 5              # the bench's teams stop their workers this soon, so the figures come fast
+LOADED_TEAMS, LOADED_SECONDS = 10, 8    # memory with this many teams under load, measured after this long
 # rsync's ssh: the bench host makes new host keys at each start; keep them out of the user's known_hosts
 SSH_OPTIONS = ("-o", "UserKnownHostsFile=/dev/null", "-o", "StrictHostKeyChecking=no", "-o", "LogLevel=ERROR")
 MEMORY_COMMAND = ("ps -eo pid=,ppid=,user:32=,args= ; echo '--- pss'; "
@@ -57,21 +59,33 @@ def during(address, host_header, what, action, say):
     r = running.result
     row = {"what": what, "requests": r.requests, "failed": r.failed, "p99_ms": round(r.p99_ms, 1),
            "max_seconds": round(time.monotonic() - started, 1), "error": error}
-    say(f"  {what:<26} {r.failed:>5} failed of {r.requests:>6} requests  (p99 {r.p99_ms:.0f} ms)"
+    say(f"  {what:<40} {r.failed:>5} failed of {r.requests:>6} requests  (p99 {r.p99_ms:.0f} ms)"
         + (f"; the operation failed: {error}" if error else ""))
     return row
 
 
+def changed_requirements(directory):
+    """A folder whose requirements.txt is the repo's plus a comment: the same wheels, a virtualenv of its own."""
+    folder = Path(directory) / "changed-requirements"
+    folder.mkdir(exist_ok=True)
+    (folder / "requirements.txt").write_text((REPO / "requirements.txt").read_text() + "# built by the bench\n")
+    return str(folder)
+
+
 def team_operations(host, inventory, key_dir, say):
-    """Deploy, rollback, restart and restart --hard of team1 under load: the failed requests of each."""
+    """Deploy, rollback, setup_virtualenv, restart and restart --hard of team1 under load: the failed requests of
+    each."""
     team = inventory.teams[0]
     host_header = f"{team.name}.{inventory.domain}"
+    wheel_cache = str(REPO / ".cache" / "wheels")
     rows = []
     with host.connection(user=team.name, key=str(Path(key_dir) / team.name)) as c:
         operations = (
             ("deploy", lambda: team_tasks.deploy_release(c, team, inventory, str(REPO), ssh_options=SSH_OPTIONS,
-                                                         cache_dir=str(REPO / ".cache" / "wheels"))),
+                                                         cache_dir=wheel_cache)),
             ("rollback", lambda: team_tasks.rollback(c, team, inventory)),
+            ("setup_virtualenv (changed requirements)", lambda: team_tasks.setup_virtualenv(
+                c, team.name, changed_requirements(key_dir.parent), cache_dir=wheel_cache, ssh_options=SSH_OPTIONS)),
             ("restart (graceful)", lambda: team_tasks.restart(c, team, inventory)),
             ("restart --hard", lambda: team_tasks.restart(c, team, inventory, hard=True)),
         )
@@ -97,46 +111,91 @@ def memory_by_program(text, team_names):
     return found
 
 
+def memory_now(root, team_names):
+    """{program: {"pss_kb", "processes"}} of the host's programs now (each team's uwsgi by its UNIX user)."""
+    return memory_by_program(root.run(MEMORY_COMMAND, hide=True).stdout, set(team_names))
+
+
 def idle_memory(root, team_names, seconds=60):
     """Memory once every team is idle (its uwsgi master alone, waited for at most `seconds`)."""
     deadline = time.monotonic() + seconds
     while True:
-        found = memory_by_program(root.run(MEMORY_COMMAND, hide=True).stdout, set(team_names))
+        found = memory_now(root, team_names)
         if all(found.get(t, {}).get("processes") == 1 for t in team_names) or time.monotonic() > deadline:
             return found
         time.sleep(1)
 
 
-def wake_seconds(address, host_header):
-    """Seconds the front page takes to answer the first request after idle (its status too)."""
-    started = time.monotonic()
-    status = load.get_status(f"http://{address}/", host_header)
-    return round(time.monotonic() - started, 2), status
+def total_mb(found, team_names):
+    """MB of PSS of every team's uwsgi, and of all of uwsgi, secantus, nginx and supervisord together."""
+    uwsgi = sum(found.get(t, {}).get("pss_kb", 0) for t in team_names) / 1024
+    others = sum(found.get(p, {}).get("pss_kb", 0) for p in ("secantus", "nginx", "supervisord")) / 1024
+    return round(uwsgi, 1), round(uwsgi + others, 1)
+
+
+def wake_ups(address, host_headers):
+    """The first request after idle of each of these idle teams' front page, one after the other: the errors
+    (anything but 200), the median and the slowest answer's seconds."""
+    answers = []
+    for host_header in host_headers:
+        started = time.monotonic()
+        status = load.get_status(f"http://{address}/", host_header)
+        answers.append((time.monotonic() - started, status))
+    seconds = sorted(took for took, _ in answers)
+    return {"wake_ups": len(answers), "wake_errors": sum(status != 200 for _, status in answers),
+            "wake_p50_s": round(seconds[len(seconds) // 2], 2), "wake_max_s": round(seconds[-1], 2)}
+
+
+def memory_under_load(root, address, team_names, host_headers):
+    """Memory while the first LOADED_TEAMS teams' front pages are under load at once (wrk, LOADED_SECONDS, all
+    their connections together UNDER_LOAD_CONNECTIONS): their workers grown, the others idle."""
+    loaded = host_headers[:LOADED_TEAMS]
+    each = max(1, UNDER_LOAD_CONNECTIONS // len(loaded))
+    with ExitStack() as stack:
+        runs = [stack.enter_context(load.load_during(f"http://{address}/", h, each, LOADED_SECONDS + 10)) for h in loaded]
+        time.sleep(LOADED_SECONDS)
+        found = memory_now(root, team_names)
+    uwsgi, total = total_mb(found, team_names)
+    return {"loaded_teams": len(loaded), "loaded_uwsgi_mb": uwsgi, "loaded_total_mb": total,
+            "loaded_requests": sum(r.result.requests for r in runs), "loaded_failed": sum(r.result.failed for r in runs)}
+
+
+def class_figures(root, host, inventory, team_names):
+    """One class's figures (teams provisioned): idle memory, wake-ups, memory with LOADED_TEAMS under load, and
+    how many teams answer /healthz 200 before and after."""
+    headers = [f"{t}.{inventory.domain}" for t in team_names]
+
+    def healthy():      # one after the other: each wakes one worker, which stops again
+        return sum(load.get_status(f"http://{host.address}/healthz", h) == 200 for h in headers)
+
+    row = {"teams": len(team_names), "healthy": healthy()}
+    found = idle_memory(root, team_names, IDLE_SECONDS + 60)
+    per_team = [found[t]["pss_kb"] / 1024 for t in team_names if t in found]
+    row["uwsgi_mb"], row["total_mb"] = total_mb(found, team_names)
+    row.update({"idle_team_mb": round(sum(per_team) / len(per_team), 1), "idle_team_max_mb": round(max(per_team), 1),
+                **{f"{p}_mb": round(found.get(p, {}).get("pss_kb", 0) / 1024, 1)
+                   for p in ("secantus", "nginx", "supervisord")}})
+    row.update(wake_ups(host.address, headers))
+    row.update(memory_under_load(root, host.address, team_names, headers))
+    row["healthy_after_load"] = healthy()
+    return row
 
 
 def density(host, directory, counts, say):
-    """Classes of `counts` teams (each provisioned on top of the previous): every team's /healthz, then the
-    memory of idle teams (PSS of each team's uwsgi; secantus, nginx, supervisord) and the first request's time."""
+    """Classes of `counts` teams (each provisioned on top of the previous): class_figures of each."""
     rows = []
     with host.connection() as root:
         for n in counts:
             inventory = benchmarks.class_inventory(directory, host.address, n, team_settings())
             seconds, _, _ = benchmarks.timed_provision(inventory, host.root_key)
-            names = [t.name for t in inventory.teams]
-            healthy = sum(load.get_status(f"http://{host.address}/healthz", f"{t}.{inventory.domain}") == 200
-                          for t in names)      # one after the other: each wakes one worker, which stops again
-            found = idle_memory(root, names, IDLE_SECONDS + 60)
-            per_team = [found[t]["pss_kb"] / 1024 for t in names if t in found]
-            woke_in, status = wake_seconds(host.address, f"{names[-1]}.{inventory.domain}")
-            row = {"teams": n, "healthy": healthy, "provision_s": round(seconds, 1),
-                   "idle_team_mb": round(sum(per_team) / len(per_team), 1), "idle_team_max_mb": round(max(per_team), 1),
-                   "uwsgi_mb": round(sum(per_team), 1), "first_request_s": woke_in, "first_request_status": status,
-                   **{f"{p}_mb": round(found.get(p, {}).get("pss_kb", 0) / 1024, 1)
-                      for p in ("secantus", "nginx", "supervisord")}}
-            row["total_mb"] = round(row["uwsgi_mb"] + row["secantus_mb"] + row["nginx_mb"] + row["supervisord_mb"], 1)
-            say(f"  {n:>3} teams: {healthy} healthy; idle team {row['idle_team_mb']} MB PSS (max "
-                f"{row['idle_team_max_mb']}); all uwsgi {row['uwsgi_mb']} MB; total {row['total_mb']} MB; first "
-                f"request after idle {woke_in}s ({status})")
+            row = {**class_figures(root, host, inventory, [t.name for t in inventory.teams]),
+                   "provision_s": round(seconds, 1)}
+            say(f"  {n:>3} teams: {row['healthy']} healthy; idle team {row['idle_team_mb']} MB PSS (max "
+                f"{row['idle_team_max_mb']}); all uwsgi {row['uwsgi_mb']} MB; total {row['total_mb']} MB idle, "
+                f"{row['loaded_total_mb']} MB with {row['loaded_teams']} under load ({row['loaded_failed']} of "
+                f"{row['loaded_requests']} failed); first request after idle: median {row['wake_p50_s']}s, "
+                f"slowest {row['wake_max_s']}s, {row['wake_errors']} errors of {row['wake_ups']}; "
+                f"{row['healthy_after_load']} healthy after")
             rows.append(row)
     return rows
 

@@ -40,8 +40,10 @@ FIGURES = {
     "under_load": [{"what": "restart (graceful)", "requests": 5000, "failed": 0, "p99_ms": 800.0, "max_seconds": 6},
                    {"what": "restart --hard", "requests": 4000, "failed": 1082, "p99_ms": 90.0, "max_seconds": 6}],
     "density": [{"teams": 10, "healthy": 10, "provision_s": 30.0, "idle_team_mb": 6.2, "idle_team_max_mb": 6.9,
-                 "uwsgi_mb": 62.0, "first_request_s": 0.9, "first_request_status": 200, "secantus_mb": 40.0,
-                 "nginx_mb": 5.0, "supervisord_mb": 12.0, "total_mb": 119.0}],
+                 "uwsgi_mb": 62.0, "secantus_mb": 40.0, "nginx_mb": 5.0, "supervisord_mb": 12.0, "total_mb": 119.0,
+                 "wake_ups": 10, "wake_errors": 0, "wake_p50_s": 0.9, "wake_max_s": 1.4, "loaded_teams": 10,
+                 "loaded_uwsgi_mb": 420.0, "loaded_total_mb": 480.5, "loaded_requests": 900, "loaded_failed": 0,
+                 "healthy_after_load": 10}],
 }
 
 
@@ -50,7 +52,8 @@ def test_the_table_shows_each_figure_with_the_machine_it_ran_on():
     assert text.startswith("machine: Some CPU, 2 cores, 3.8 GB, Linux 6.1.0")
     assert "| front page / | 50 | 600 | 1.5 | 9.0 | 0 | 60.0% |" in text
     assert "| restart --hard | 4000 | 1082 | 90 |" in text
-    assert "| 10 | 10 | 6.2 MB (6.9) | 62.0 MB | 40.0 MB | 5.0 MB | 12.0 MB | 119.0 MB | 0.9 s (200) |" in text
+    assert ("| 10 | 10 (10) | 6.2 MB (6.9) | 62.0 MB | 40.0 MB | 5.0 MB | 12.0 MB | 119.0 MB | 480.5 MB with 10 "
+            "(0 of 900) | 0.9 s, 1.4 s (0 of 10) |") in text
 
 
 def test_the_figures_are_written_as_json_and_drawn_as_a_png(tmp_path):

@@ -309,10 +309,12 @@ def test_uwsgi_accepts_the_ini_strictly(tmp_path, demo):
                             capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == [TeamPaths("hacknode2").socket, "2", "2", "660", "app.wsgi:app"]
-    # workers on demand (one, up to processes) and none after idle_seconds: the settings uwsgi reads
+    # workers on demand (one, up to processes) and none after idle_seconds, each stopped at once (skip-atexit:
+    # no teardown while its other thread takes a request): the settings uwsgi reads
     scaling = subprocess.run([UWSGI, "--ini", str(ini), "--get", "lazy-apps", "--get", "cheaper", "--get",
-                              "cheaper-initial", "--get", "idle", "--get", "cheap"], capture_output=True, text=True)
-    assert scaling.stdout.split() == ["true", "1", "1", "60", "true"], scaling.stderr
+                              "cheaper-initial", "--get", "idle", "--get", "cheap", "--get", "skip-atexit"],
+                             capture_output=True, text=True)
+    assert scaling.stdout.split() == ["true", "1", "1", "60", "true", "true"], scaling.stderr
     ini.write_text(files[TeamPaths("hacknode2").uwsgi_ini].replace("max-requests", "max-request"))
     result = subprocess.run([UWSGI, "--ini", str(ini), "--get", "socket"], capture_output=True, text=True)
     assert result.returncode != 0 and "unknown config directive: max-request" in result.stderr

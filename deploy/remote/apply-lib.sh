@@ -142,33 +142,38 @@ hn_log_why() {  # LOG: why a program failed: its log from the last Python traceb
 hn_health() {  # TEAM HOST LOG [TEAM HOST LOG...]: each team's program is RUNNING and its site answers /healthz
   # through nginx. One supervisorctl and one probe a round for all teams: each is a Python program to start, and
   # a class has dozens of teams. A team whose setup failed (hn_team_jobs) is not checked: it is reported already.
-  local -a names=() hosts=() logs=() left=() codes=()
+  local -a names=() hosts=() logs=() left=() codes=() todo=() todo_names=() todo_hosts=() answers=()
   local -A state=()
-  local i name status why=""
+  local i j name status why=""
   while [ $# -ge 3 ]; do
     if ! hn_team_failed "$1"; then names+=("$1"); hosts+=("$2"); logs+=("$3"); fi
     shift 3
   done
   [ ${#names[@]} -gt 0 ] || return 0
-  # up to 30 s in all, not a count of rounds: a site that hangs makes each probe wait its 3 s timeout
+  # up to 30 s in all, not a count of rounds: a site that hangs makes each probe wait its timeout. A team that
+  # passed once is not asked again: an idle team's probe wakes it (a second or more), and dozens of them asked
+  # again each round left no time for a second round
   local deadline=$(( $(date +%s) + 30 ))
+  todo=("${!names[@]}")
   while [ "$(date +%s)" -lt "$deadline" ]; do
-    state=()
-    while read -r name status _; do state[$name]=$status; done < <(supervisorctl status "${names[@]}" 2>/dev/null || true)
-    mapfile -t codes < <(python3 "$HN_HEALTHZ" "${hosts[@]}")
-    left=()
-    for i in "${!names[@]}"; do
-      codes[$i]=${codes[$i]:-000 -}   # the probe died: no answer
+    todo_names=() todo_hosts=() state=() left=()
+    for i in "${todo[@]}"; do todo_names+=("${names[$i]}"); todo_hosts+=("${hosts[$i]}"); done
+    while read -r name status _; do state[$name]=$status; done < <(supervisorctl status "${todo_names[@]}" 2>/dev/null || true)
+    mapfile -t codes < <(python3 "$HN_HEALTHZ" "${todo_hosts[@]}")
+    for j in "${!todo[@]}"; do
+      i=${todo[$j]}
+      answers[$i]=${codes[$j]:-000 -}   # the probe died: no answer
       # STARTING with its site answering is up: supervisor says RUNNING only after startsecs (3 s), which made
       # every new team wait that long after it was already serving
-      if [[ ! "${state[${names[$i]}]:-}" =~ ^(RUNNING|STARTING)$ ]] || [ "${codes[$i]%% *}" != 200 ]; then left+=("$i"); fi
+      if [[ ! "${state[${names[$i]}]:-}" =~ ^(RUNNING|STARTING)$ ]] || [ "${answers[$i]%% *}" != 200 ]; then left+=("$i"); fi
     done
     [ ${#left[@]} -eq 0 ] && return 0
+    todo=("${left[@]}")
     sleep 0.3
   done
   for i in "${left[@]}"; do
     hn_log_why "${logs[$i]}" >&2
-    why="$why; ${names[$i]}: program ${state[${names[$i]}]:-missing}, /healthz through nginx answered ${codes[$i]%% *}"
+    why="$why; ${names[$i]}: program ${state[${names[$i]}]:-missing}, /healthz through nginx answered ${answers[$i]%% *}"
   done
   hn_fail "${why#; } (their uwsgi logs' last lines are above)"
 }

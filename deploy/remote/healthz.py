@@ -1,7 +1,7 @@
 # managed by hacknode: the server side's one health check (installed as /opt/hacknode/bin/healthz).
 # GET /healthz through the class nginx as a visitor of HOST gets it; prints "<http status> <release> <settings id>"
 # ("000 -" when nothing answers; no settings id from an app that does not report one), one line per HOST given,
-# in their order. Healthy means 200; the release and the settings id say what runs.
+# in their order (asked four at a time). Healthy means 200; the release and the settings id say what runs.
 # With TLS on (CONF says "https"), it asks over HTTPS as a browser would: SNI and certificate checked for HOST,
 # trusting TRUST (the class CA) when it is there, else the system's CAs. `healthz --expiry HOST` prints when the
 # certificate nginx serves for HOST expires ("-" without TLS); `healthz --scheme` prints http or https.
@@ -12,10 +12,13 @@ import os
 import socket
 import ssl
 import sys
-import time
+from concurrent.futures import ThreadPoolExecutor
 
 CONF = "/etc/hacknode/healthz.conf"             # deploy/layout.py HEALTHZ_CONF
 TRUST = "/etc/hacknode/healthz-trust.pem"       # deploy/layout.py HEALTHZ_TRUST
+# an idle team's first request waits for a worker to start (up to about 3 s when it comes as the idle timer
+# stops the last one)
+PROBE_SECONDS = 5
 
 
 def https_on():
@@ -36,9 +39,9 @@ class LoopbackHTTPS(http.client.HTTPSConnection):
 
 def connection(host):
     if not https_on():
-        return http.client.HTTPConnection("127.0.0.1", 80, timeout=3)
+        return http.client.HTTPConnection("127.0.0.1", 80, timeout=PROBE_SECONDS)
     context = ssl.create_default_context(cafile=TRUST if os.path.exists(TRUST) else None)
-    return LoopbackHTTPS(host, 443, timeout=3, context=context)
+    return LoopbackHTTPS(host, 443, timeout=PROBE_SECONDS, context=context)
 
 
 def probe(host):
@@ -60,16 +63,6 @@ def probe(host):
     return f"{code} {release} {str(answer['settings'] or '-').strip() or '-'}"
 
 
-def probe_twice_on_502(host):
-    # An idle team's uwsgi starts a worker when a request comes (cheaper mode): its first request after an idle
-    # period was seen answered 502 now and then; one 502 is asked again after 0.5 s before a team is called down.
-    answer = probe(host)
-    if answer.startswith("502 "):
-        time.sleep(0.5)
-        answer = probe(host)
-    return answer
-
-
 def expiry(host):
     if not https_on():
         return "-"
@@ -86,5 +79,8 @@ if sys.argv[1:2] == ["--expiry"]:
 elif sys.argv[1:2] == ["--scheme"]:     # how visitors reach the sites, for messages: http or https
     print("https" if https_on() else "http")
 else:
-    for name in sys.argv[1:]:
-        print(probe_twice_on_502(name))
+    # a few at once: each idle team's probe waits for its worker to start (a second or more), and a server has
+    # dozens of teams; more at once would only share the same cores
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        for answer in pool.map(probe, sys.argv[1:]):
+            print(answer)

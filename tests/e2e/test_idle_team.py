@@ -1,15 +1,21 @@
 """An idle team costs only its uwsgi master: after idle_seconds without a request its workers stop; the next
 request starts one again and is answered 200 (it waits, never fails); load grows the workers up to the team's
 `processes`. On provisioned_class's hacknode1 (idle_seconds: conftest.IDLE_SECONDS, processes: 2)."""
+import json
 import time
+from pathlib import Path
 
 import pytest
 
+from deploy.layout import TeamPaths
 from tests.e2e.conftest import IDLE_SECONDS
 from lab import load
 
 pytestmark = pytest.mark.e2e
 TEAM = "hacknode1"
+# requests aimed at the moment uwsgi stops the workers of an idle team, sent by a program on the host
+AIMED_WAKEUPS = Path(__file__).with_name("aimed_wakeups.py")
+WAKE_UPS = 6
 
 
 def master_pid(root):
@@ -58,3 +64,17 @@ def test_an_idle_team_stops_its_workers_and_a_request_wakes_it(provisioned_class
     with capsys.disabled():
         print(f"\n{TEAM} idle: its uwsgi master alone, {idle_kb / 1024:.1f} MB PSS; first request after idle "
               f"answered in {woke_in:.2f}s")
+
+
+def test_requests_arriving_as_the_idle_timer_stops_the_workers_are_all_answered(provisioned_class, capsys):
+    cls = provisioned_class
+    with cls.as_root(TEAM) as root:
+        root.put(str(AIMED_WAKEUPS), "/root/aimed_wakeups.py")
+        answers = json.loads(root.run(f"python3 /root/aimed_wakeups.py {TEAM} {TeamPaths(TEAM).uwsgi_log} {WAKE_UPS}",
+                                     hide=True).stdout)
+    failed = [status for status, _ in answers if status != 200]
+    assert not failed, f"{len(failed)} of {len(answers)} requests sent as the idle timer fired failed: {failed}"
+    seconds = sorted(took for _, took in answers)
+    with capsys.disabled():
+        print(f"\n{TEAM}: {len(answers)} requests over {WAKE_UPS} idle stops, all 200; "
+              f"median {seconds[len(seconds) // 2]:.2f}s, slowest {seconds[-1]:.2f}s")

@@ -1,6 +1,6 @@
-"""A team's tasks on a provisioned class: deploy, a broken release that rolls back by itself, rollback,
-changed requirements, restart, and supervisor bringing a killed uwsgi back. Everything runs as the team's
-own UNIX user with the team's key (deploy/team.py, what `fab deploy` etc. call), and is checked as a
+"""A team's tasks on a provisioned class: deploy, a broken release that rolls back by itself, rollback and
+setup_virtualenv under load, changed requirements, restart, and supervisor bringing a killed uwsgi back. Everything
+runs as the team's own UNIX user with the team's key (deploy/team.py, what `fab deploy` etc. call), and is checked as a
 visitor would: GET /healthz through nginx. The team is left deployed and healthy.
 """
 import json
@@ -132,14 +132,21 @@ class TestTeamTasks:
         listing = c.run(commands.release(PATHS, "list").line(), hide=True).stdout
         assert "(failed its health check)" in listing and f"* {serving}" in listing
 
-    def test_rollback_goes_one_good_release_back_then_deploy_goes_forward(self, team, capsys):
+    def test_rollback_and_setup_virtualenv_drop_no_request_under_load_then_deploy_goes_forward(self, team, tmp_path,
+                                                                                                 capsys):
         cls, chosen, c = team
         good = [r for r in releases(c) if not c.run(f"test -e {PATHS.releases}/{r}/.hacknode-failed",
                                                      hide=True, warn=True).ok]
+        source = copy_of_repo(tmp_path / "env")
+        with open(source / "requirements.txt", "a") as f:
+            f.write("# the same packages, a virtualenv of its own: fab setup_virtualenv builds it under load\n")
+        new_env = wheels.requirements_hash(source / "requirements.txt")
         with under_load(cls) as running:
             team_tasks.rollback(c, chosen, cls.inventory)
             wait_for_release(cls, good[-2])
+            team_tasks.setup_virtualenv(c, TEAM, source, cache_dir=WHEEL_CACHE, ssh_options=SSH_OPTIONS)
         assert "graceful reload" in capsys.readouterr().out
+        assert c.run(f"{PATHS.envs}/{new_env}/bin/python -c 'import flask, pymongo'", hide=True, warn=True).ok
         assert_nothing_failed(running)
         forward = deploy(team, REPO)
         wait_for_release(cls, forward)
