@@ -9,6 +9,7 @@ from pathlib import Path
 
 from deploy import layout
 from deploy.layout import TeamPaths
+from deploy.remote.class_status import REQUEST_WINDOW
 
 REMOTE = Path(__file__).parent / "remote"
 
@@ -56,11 +57,17 @@ def apply_bundle(upload, admin_uri_input=""):
                          root=True, stdin=admin_uri_input)
 
 
+def class_status_args(domain, probe="all"):
+    """deploy/remote/status.sh's arguments: `fab status` asks every team's /healthz ("all"), the class page only
+    awake teams' ("awake")."""
+    return (domain, layout.HEALTHZ_TOOL, f"{layout.TOOLS_VENV}/bin/python", layout.MONGO_TOOL, layout.MONGO_ADMIN_FILE,
+            layout.LOG_ROOT, probe, str(REQUEST_WINDOW))
+
+
 def class_status(domain):
-    """Every team's program state, uptime, live release, /healthz code and use (memory, tasks, disk), one
-    tab-separated line each, then whether the server has disk quotas."""
-    return RemoteCommand("status", (domain, layout.HEALTHZ_TOOL, f"{layout.TOOLS_VENV}/bin/python", layout.MONGO_TOOL,
-                                    layout.MONGO_ADMIN_FILE), remote_file("status.sh"), "status.sh", root=True)
+    """Every team's program state, uptime, releases, /healthz code, requests and use (memory, tasks, disk), one
+    tab-separated line each, then whether the server has disk quotas and its time (deploy/remote/class_status)."""
+    return RemoteCommand("status", class_status_args(domain), remote_file("status.sh"), "status.sh", root=True)
 
 
 def root_script(what, text, admin_uri_input=""):

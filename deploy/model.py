@@ -49,6 +49,7 @@ class Inventory:
     servers: tuple            # of Server, in file order
     teams: tuple              # of Team, in file order
     path: str = ""            # the file it came from, for messages
+    page_seconds: int = 60    # each server rewrites its class page this often
 
     def server(self, name):
         return next(s for s in self.servers if s.name == name)
@@ -59,7 +60,8 @@ class Inventory:
     def view(self, server_name):
         """What one server needs to know of the class (planning and rendering read only this)."""
         return ServerView(class_name=self.name, domain=self.domain, mongodb=self.mongodb,
-                          server=self.server(server_name), teams=self.teams_on(server_name))
+                          server=self.server(server_name), teams=self.teams_on(server_name),
+                          page_seconds=self.page_seconds)
 
 
 @dataclass(frozen=True)
@@ -70,6 +72,7 @@ class ServerView:
     mongodb: MongoSettings
     server: Server
     teams: tuple              # of Team, the ones on this server, in file order
+    page_seconds: int = 60    # the class page's refresh
 
 
 def team_host(team_name, domain):

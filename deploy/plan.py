@@ -6,7 +6,7 @@ import shlex
 from deploy import commands, layout, mongo, plan_team
 from deploy.layout import TeamPaths
 from deploy.model import team_host
-from deploy.render import render_server
+from deploy.render import render_server, template_text
 from deploy.steps import File, Step, Upload, file_changes, install_commands
 
 DEBIAN_DEFAULT_SITE = "/etc/nginx/sites-enabled/default"
@@ -50,13 +50,22 @@ def desired_files(view):
     return files
 
 
+def class_page_files():
+    """The class page's writer, its collector (the lines `fab status` reads), their parser and its template (root)."""
+    return [File(layout.CLASS_STATUS_TOOL, commands.remote_file("status.sh"), mode="0700"),
+            File(layout.CLASS_STATUS_MODULE, commands.remote_file("class_status.py"), mode="0644"),
+            File(layout.CLASS_PAGE_TOOL, commands.remote_file("class_page.py"), mode="0700"),
+            File(layout.CLASS_PAGE_TEMPLATE, template_text("class-page.html.j2"), mode="0644")]
+
+
 def tool_files():
     """hacknode's own programs on the server: the one /healthz probe and the virtualenv maker (every user), the
-    database chores (root), a team's database dump (root's archives of removed teams, in `fab backup`'s format)."""
+    database chores (root), a team's database dump (root's archives of removed teams, in `fab backup`'s format),
+    the class page's."""
     return [File(layout.HEALTHZ_TOOL, commands.remote_file("healthz.py"), mode="0755"),
             File(layout.MAKE_VENV, commands.remote_file("make-venv.sh"), mode="0755"),
             File(layout.MONGO_TOOL, commands.remote_file("mongo_tool.py"), mode="0700"),
-            File(layout.TEAM_DB_TOOL, commands.remote_file("team_db.py"), mode="0755")]
+            File(layout.TEAM_DB_TOOL, commands.remote_file("team_db.py"), mode="0755")] + class_page_files()
 
 
 def facts_query(view, files):
@@ -123,6 +132,8 @@ def plan_tools(server, facts, mongodb, artifacts):
         commands += [f"{layout.MAKE_VENV} {layout.TOOLS_VENV} {layout.TOOLS_UV_CACHE} {layout.WHEELS} -- "
                      + " ".join(shlex.quote(p) for p in packages),
                      f"echo {shlex.quote(want)} > {marker}"]
+    if commands:    # a running class page writer loads its code once (a new server has none yet)
+        commands.append("supervisorctl restart hacknode-class-page >/dev/null 2>&1 || true")
     return Step(server, "server tools", bool(commands), ", ".join(why), commands, changed, diff)
 
 

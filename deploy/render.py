@@ -11,6 +11,7 @@ import sys
 import jinja2
 
 from deploy import layout, limits
+from deploy.commands import class_status_args
 from deploy.layout import TeamPaths
 
 TEMPLATES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "templates")
@@ -48,6 +49,12 @@ def _template_line(traceback, filename):
     return line
 
 
+def template_text(name):
+    """A template's own text, for a server that renders it itself (the class page)."""
+    with open(os.path.join(TEMPLATES, name), encoding="utf-8") as handle:
+        return handle.read()
+
+
 def render_template(name, context, templates=TEMPLATES):
     """The template <templates>/<name> rendered with `context`; RenderError names template and line."""
     environment = _environment(templates)
@@ -73,7 +80,7 @@ def render_server(view):
 
     Per team on the server: uwsgi ini, supervisor program, nginx server block (subdomain),
     nginx location (path prefix), sudoers rule, its SSH sessions' limits. Per server: the nginx site (class
-    index and every team's location), the index page, the teams' login profile, and in mongodb mode secantus
+    index and every team's location), the class page's program, the teams' login profile, and in mongodb mode secantus
     the database's program."""
     teams = view.teams
     common = {"class_name": view.class_name, "domain": view.domain, "server": view.server}
@@ -90,7 +97,10 @@ def render_server(view):
         files[paths.limits] = render_template("limits-team.conf.j2", context)
     files[layout.NGINX_SITE] = render_template(
         "nginx-site.conf.j2", dict(common, etc=layout.ETC, index_root=layout.INDEX_ROOT))
-    files[f"{layout.INDEX_ROOT}/index.html"] = render_template("index.html.j2", dict(common, teams=teams))
+    files[layout.CLASS_PAGE_CONF] = render_template("supervisor-class-page.conf.j2", dict(
+        common, page_seconds=view.page_seconds, python=f"{layout.TOOLS_VENV}/bin/python", tool=layout.CLASS_PAGE_TOOL,
+        template=layout.CLASS_PAGE_TEMPLATE, page=layout.CLASS_PAGE, log=layout.CLASS_PAGE_LOG,
+        collector=" ".join([layout.CLASS_STATUS_TOOL, *class_status_args(view.domain, probe="awake")])))
     files[layout.TEAM_PROFILE] = render_template("profile-team.sh.j2", dict(common, teams_dir=layout.TEAMS_DIR))
     files[layout.PAM_UMASK_PROFILE] = render_template("pam-umask.j2", common)
     if view.mongodb.mode == "secantus":
@@ -108,13 +118,13 @@ def render_class(inventory):
 def review_name(server_name, path):
     """Where the server file `path` goes in a review folder: nginx/hacknode2.conf, uwsgi/hacknode2.ini...
 
-    Team names have no dots, so per-server files (<server>.site.conf, <server>.index.html,
+    Team names have no dots, so per-server files (<server>.site.conf, <server>.class-page.conf,
     <server>.secantus.conf) never collide with a team's file."""
     base = os.path.basename(path)
     if path == layout.NGINX_SITE:
         return f"nginx/{server_name}.site.conf"
-    if path == f"{layout.INDEX_ROOT}/index.html":
-        return f"nginx/{server_name}.index.html"
+    if path == layout.CLASS_PAGE_CONF:
+        return f"supervisor/{server_name}.class-page.conf"
     if path == layout.SECANTUS_CONF:
         return f"supervisor/{server_name}.secantus.conf"
     if path == layout.TEAM_PROFILE:
