@@ -5,6 +5,7 @@ import re
 import shlex
 import subprocess
 import sys
+import time
 import uuid
 from pathlib import Path
 
@@ -13,6 +14,7 @@ import pytest
 from deploy.inventory import load_inventory
 from deploy.errors import ProvisionError
 from deploy.provisioning import provision_class
+from tests.e2e.conftest import PAGE_SECONDS
 
 pytestmark = pytest.mark.e2e
 REPO = Path(__file__).resolve().parents[2]
@@ -281,3 +283,36 @@ def test_a_class_of_two_servers_in_one_run(host_factory, tmp_path_factory, make_
             archives = c.run("ls /var/backups/hacknode", hide=True).stdout.split()
         assert left == [] and users == "", (server, left, users)
         assert {a.split("-")[0] for a in archives} == {t for t, s in teams.items() if s == server}
+
+
+def page_time(cls):
+    status, page = cls.http("hacknode1", "/", by="server")
+    assert status == 200, page
+    return page, re.search(r'<time datetime="([^"]+)">', page).group(1)
+
+
+def test_fab_status_json_and_the_class_page_agree_with_the_class(provisioned_class):
+    cls = provisioned_class
+    for path in ("/", "/about"):                      # two requests of hacknode2's, counted in its access log
+        cls.http("hacknode2", path, by="path")
+    done = fab("status", "--json", "--inventory", cls.path, key=cls.root_key)
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)                 # stdout is the JSON document and nothing else
+    teams = {t["name"]: t for t in report["teams"]}
+    assert set(teams) == set(TEAMS) and report["servers"][0]["reachable"]
+    for name, team in teams.items():
+        live = json.loads(cls.http(name, "/healthz")[1])["release"]
+        assert (team["state"], team["healthz"], team["release"]) == ("RUNNING", 200, live), team
+        assert team["release_age_seconds"] >= 0 and team["last_deploy"] and team["memory_mb"] > 0, team
+    assert teams["hacknode2"]["requests_5min"] >= 2
+    page, written = page_time(cls)
+    assert all(f'href="/{team}/"' in page for team in TEAMS) and '<meta name="viewport"' in page
+    with cls.as_team("hacknode1") as c:               # root's page in root's folder: no team writes either
+        tries = c.run("touch /var/www/hacknode/index.html; echo x > /var/www/hacknode/other.html; "
+                      "stat -c '%U %a' /var/www/hacknode /var/www/hacknode/index.html", hide=True, warn=True)
+    assert "Permission denied" in tries.stderr and tries.stderr.count("Permission denied") == 2, tries.stderr
+    assert tries.stdout.split("\n")[:2] == ["root 755", "root 644"]
+    deadline = time.monotonic() + 3 * PAGE_SECONDS
+    while page_time(cls)[1] == written and time.monotonic() < deadline:     # the timer rewrites it
+        time.sleep(1)
+    assert page_time(cls)[1] > written
