@@ -13,6 +13,10 @@ import time
 
 import jinja2
 
+# the first round waits this long: the program starts as provisioning checks every team's site, and a round's
+# Python starts (supervisorctl, the database's sizes) would compete with those checks on a busy server
+SETTLE_SECONDS = 30
+
 try:
     import class_status                         # on a server: installed beside this program
 except ImportError:
@@ -63,6 +67,8 @@ def main(argv):
     parser.add_argument("--once", action="store_true")
     parser.add_argument("collector", nargs="+")
     options = parser.parse_args(argv)
+    if not options.once:
+        time.sleep(SETTLE_SECONDS)
     while True:
         started = time.monotonic()
         try:

@@ -11,7 +11,9 @@ from pathlib import Path
 
 import pytest
 
+from deploy.commands import class_status_args
 from deploy.inventory import load_inventory
+from deploy.layout import CLASS_STATUS_TOOL
 from deploy.errors import ProvisionError
 from deploy.provisioning import provision_class
 from tests.e2e.conftest import PAGE_SECONDS
@@ -291,7 +293,7 @@ def page_time(cls):
     return page, re.search(r'<time datetime="([^"]+)">', page).group(1)
 
 
-def test_fab_status_json_and_the_class_page_agree_with_the_class(provisioned_class):
+def test_fab_status_json_and_the_class_page_agree_with_the_class(provisioned_class, capsys):
     cls = provisioned_class
     for path in ("/", "/about"):                      # two requests of hacknode2's, counted in its access log
         cls.http("hacknode2", path, by="path")
@@ -317,3 +319,9 @@ def test_fab_status_json_and_the_class_page_agree_with_the_class(provisioned_cla
     while page_time(cls)[1] == written and time.monotonic() < deadline:     # the timer rewrites it
         time.sleep(1)
     assert page_time(cls)[1] > written
+    with cls.as_root("main") as root:                 # what one round of the page's collector costs (printed)
+        collector = " ".join(shlex.quote(a) for a in class_status_args("hacknode.test", probe="awake"))
+        cpu = root.run(f"TIMEFORMAT='%U %S'; {{ time bash {CLASS_STATUS_TOOL} {collector} >/dev/null; }} 2>&1",
+                       hide=True).stdout.split()
+    with capsys.disabled():
+        print(f"\nclass page collector, {len(TEAMS)} teams: {float(cpu[0]) + float(cpu[1]):.2f} s of CPU a round")
