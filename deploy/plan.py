@@ -6,7 +6,7 @@ import shlex
 from deploy import commands, layout, mongo, plan_team
 from deploy.layout import TeamPaths
 from deploy.model import team_host
-from deploy.render import render_server, template_text
+from deploy.render import class_page_command, render_server, template_text
 from deploy.steps import File, Step, Upload, file_changes, install_commands
 
 DEBIAN_DEFAULT_SITE = "/etc/nginx/sites-enabled/default"
@@ -186,6 +186,8 @@ def activate_commands(config_steps, view):
     commands.append("hn_nginx_up reload" if configs_changed else "hn_nginx_up")
     commands.append("hn_health " + " ".join(f"{t.name} {team_host(t.name, view.domain)} {TeamPaths(t.name).uwsgi_log}"
                                             for t in view.teams))
+    if layout.CLASS_PAGE_CONF in changed_files:   # its program writes its first page 30 s after it starts
+        commands.append(class_page_command(view, once=True))
     return commands
 
 

@@ -75,6 +75,15 @@ def render_template(name, context, templates=TEMPLATES):
     return text
 
 
+def class_page_command(view, once=False):
+    """The class page writer's command line: its supervisor program's, or with `once` one round (provisioning
+    writes the first page with it)."""
+    return " ".join([f"{layout.TOOLS_VENV}/bin/python", layout.CLASS_PAGE_TOOL, "--class", view.class_name,
+                     "--server", view.server.name, "--domain", view.domain, "--template", layout.CLASS_PAGE_TEMPLATE,
+                     "--out", layout.CLASS_PAGE, "--every", str(view.page_seconds), *(["--once"] if once else []),
+                     "--", "/bin/bash", layout.CLASS_STATUS_TOOL, *class_status_args(view.domain, probe="awake")])
+
+
 def render_server(view):
     """Every config of one server (a model.ServerView): {absolute path on the server: file content}.
 
@@ -98,9 +107,7 @@ def render_server(view):
     files[layout.NGINX_SITE] = render_template(
         "nginx-site.conf.j2", dict(common, etc=layout.ETC, index_root=layout.INDEX_ROOT))
     files[layout.CLASS_PAGE_CONF] = render_template("supervisor-class-page.conf.j2", dict(
-        common, page_seconds=view.page_seconds, python=f"{layout.TOOLS_VENV}/bin/python", tool=layout.CLASS_PAGE_TOOL,
-        template=layout.CLASS_PAGE_TEMPLATE, page=layout.CLASS_PAGE, log=layout.CLASS_PAGE_LOG,
-        collector=" ".join([layout.CLASS_STATUS_TOOL, *class_status_args(view.domain, probe="awake")])))
+        common, page_seconds=view.page_seconds, command=class_page_command(view), log=layout.CLASS_PAGE_LOG))
     files[layout.TEAM_PROFILE] = render_template("profile-team.sh.j2", dict(common, teams_dir=layout.TEAMS_DIR))
     files[layout.PAM_UMASK_PROFILE] = render_template("pam-umask.j2", common)
     if view.mongodb.mode == "secantus":
