@@ -77,8 +77,9 @@ def render_template(name, context, templates=TEMPLATES):
 
 def class_page_command(view, once=False):
     """The class page writer's command line: its supervisor program's, or with `once` one round (provisioning
-    writes the first page with it)."""
-    return " ".join([f"{layout.TOOLS_VENV}/bin/python", layout.CLASS_PAGE_TOOL, "--class", view.class_name,
+    writes the first page with it). At the lowest CPU priority: the instructor's page never slows a team's requests."""
+    return " ".join(["/usr/bin/nice", "-n", "19", f"{layout.TOOLS_VENV}/bin/python", layout.CLASS_PAGE_TOOL,
+                     "--class", view.class_name,
                      "--server", view.server.name, "--domain", view.domain, "--template", layout.CLASS_PAGE_TEMPLATE,
                      "--out", layout.CLASS_PAGE, "--every", str(view.page_seconds), *(["--once"] if once else []),
                      "--", "/bin/bash", layout.CLASS_STATUS_TOOL, *class_status_args(view.domain, probe="awake")])

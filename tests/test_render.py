@@ -282,7 +282,7 @@ def test_supervisor_parses_every_program_as_intended(tmp_path):
     assert "--host 127.0.0.1 --port 27018" in database["command"]
     page = programs["hacknode-class-page"]      # root's, after the teams, the collector asking awake teams only
     assert page["uid"] == 0 and page["autorestart"] and page["priority"] > programs["hacknode1"]["priority"]
-    assert page["command"].startswith(f"{layout.TOOLS_VENV}/bin/python {layout.CLASS_PAGE_TOOL} --class ")
+    assert page["command"].startswith(f"/usr/bin/nice -n 19 {layout.TOOLS_VENV}/bin/python {layout.CLASS_PAGE_TOOL} --class ")
     assert f"--out {layout.CLASS_PAGE} --every 60 -- /bin/bash {layout.CLASS_STATUS_TOOL} " in page["command"]
     assert f" {layout.LOG_ROOT} awake 300" in page["command"]
 
