@@ -316,7 +316,7 @@ def test_fab_status_json_and_the_class_page_agree_with_the_class(provisioned_cla
         assert (team["state"], team["healthz"], team["release"]) == ("RUNNING", 200, live), (name, team)
         assert team["release_age_seconds"] >= 0 and team["last_deploy"] and team["memory_mb"] > 0, team
     assert teams["hacknode2"]["requests_5min"] >= 2
-    page, written = page_time(cls, wait=SETTLE_SECONDS + 2 * PAGE_SECONDS)   # written 30 s after provisioning
+    page, written = page_time(cls, wait=SETTLE_SECONDS + 2 * PAGE_SECONDS)   # provisioning wrote it; else its program
     assert all(f'href="/{team}/"' in page for team in TEAMS) and '<meta name="viewport"' in page
     with cls.as_team("hacknode1") as c:               # root's page in root's folder: no team writes either
         tries = c.run("touch /var/www/hacknode/index.html; echo x > /var/www/hacknode/other.html; "
