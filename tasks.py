@@ -19,7 +19,8 @@ def test(c, k="", fast=False):
     else:   # the end-to-end tests' hosts run this machine's programs (see lab/localhost.HOST_PACKAGES)
         try:
             localhost.require_root("the end-to-end tests start isolated hosts (or run: ./inv test --fast)")
-            installed = localhost.ensure_packages(localhost.HOST_PACKAGES + localhost.BROWSER_PACKAGES)
+            installed = localhost.ensure_packages(localhost.HOST_PACKAGES + localhost.BROWSER_PACKAGES
+                                                   + localhost.ACME_CA_PACKAGES)
         except localhost.LocalError as e:
             raise Exit(str(e), code=1)
         if installed:

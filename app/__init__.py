@@ -59,7 +59,7 @@ def create_app(test_config=None):
         if response.mimetype == "text/html" and response.status_code == 200 \
                 and VISITED_COOKIE not in request.cookies:
             response.set_cookie(VISITED_COOKIE, "true", max_age=365 * 24 * 3600,
-                                path=request.script_root or "/", samesite="Lax")
+                                path=request.script_root or "/", samesite="Lax", secure=request.is_secure)
         return response
 
     @app.errorhandler(HTTPException)

@@ -40,6 +40,12 @@ class ScriptRootSessionInterface(SecureCookieSessionInterface):
     def get_cookie_path(self, app):
         return app.config["SESSION_COOKIE_PATH"] or request.script_root or "/"
 
+    def get_cookie_secure(self, app):
+        # Behind the class nginx over HTTPS, uwsgi gets HTTPS=on (nginx's uwsgi_params) and the request's scheme is
+        # https: the cookie is then sent over HTTPS only. Over plain HTTP (a class without TLS, ./inv run) it
+        # could not be secure, or forms would lose their token.
+        return app.config["SESSION_COOKIE_SECURE"] or request.is_secure
+
 
 def init_app(app):
     app.session_interface = ScriptRootSessionInterface()

@@ -9,15 +9,16 @@ from deploy.remote import class_status
 from deploy.status_report import as_table, class_report
 
 
-def server_status(c, domain):
+def server_status(c, server, domain):
     """One server's figures (deploy/remote/class_status.parse of status.sh's lines), every team's /healthz asked."""
-    return class_status.parse(runner.run(c, commands.class_status(domain)).stdout)
+    return class_status.parse(runner.run(c, commands.class_status(domain, server.hostname or server.address)).stdout)
 
 
 def status_report(inventory, key=None):
     """(report, problems): the class's report (deploy/status_report: every team's state, /healthz through nginx,
-    releases, requests, use against its limits, URLs) and a line per server that could not be asked."""
-    results = on_each_server(inventory.servers, lambda c, server: server_status(c, inventory.domain), key)
+    releases, requests, use against its limits, what bounds it, URLs; each server's certificates with TLS on) and a
+    line per server that could not be asked."""
+    results = on_each_server(inventory.servers, lambda c, server: server_status(c, server, inventory.domain), key)
     return class_report(inventory, results), [f"{r.server.name}: {r.error}" for r in results if r.error]
 
 
@@ -64,7 +65,7 @@ def teardown_commands(mongodb):
         f"rm -f {layout.SECANTUS_CONF} {layout.CLASS_PAGE_CONF} {layout.NGINX_SITE} && supervisorctl update >/dev/null 2>&1 || true",
         f"rm -f {layout.TEAM_PROFILE} {layout.PAM_UMASK_PROFILE} && pam-auth-update --package >/dev/null 2>&1 || true",
         "nginx -t 2>/dev/null && hn_service nginx reload || true",
-        f"rm -rf {layout.ETC} {layout.INDEX_ROOT} /opt/hacknode /var/log/hacknode",
+        f"rm -rf {layout.ETC} {layout.INDEX_ROOT} {layout.ACME_WEBROOT} /opt/hacknode /var/log/hacknode",
         f"id -u {layout.DB_USER} >/dev/null 2>&1 && userdel {layout.DB_USER} || true",
     ]
 

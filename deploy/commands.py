@@ -57,17 +57,19 @@ def apply_bundle(upload, admin_uri_input=""):
                          root=True, stdin=admin_uri_input)
 
 
-def class_status_args(domain, probe="all"):
+def class_status_args(domain, hostname, probe="all"):
     """deploy/remote/status.sh's arguments: `fab status` asks every team's /healthz ("all"), the class page only
-    awake teams' ("awake")."""
+    awake teams' ("awake"); hostname is the server's name (its certificate's expiry is reported with TLS on)."""
     return (domain, layout.HEALTHZ_TOOL, f"{layout.TOOLS_VENV}/bin/python", layout.MONGO_TOOL, layout.MONGO_ADMIN_FILE,
-            layout.LOG_ROOT, probe, str(REQUEST_WINDOW))
+            hostname, layout.ACME_CERTS, layout.LOG_ROOT, probe, str(REQUEST_WINDOW))
 
 
-def class_status(domain):
-    """Every team's program state, uptime, releases, /healthz code, requests and use (memory, tasks, disk), one
-    tab-separated line each, then whether the server has disk quotas and its time (deploy/remote/class_status)."""
-    return RemoteCommand("status", class_status_args(domain), remote_file("status.sh"), "status.sh", root=True)
+def class_status(domain, hostname):
+    """Every team's program state, uptime, releases, /healthz code, requests, use (memory, tasks, disk) and what
+    bounds it, one tab-separated line each, then whether the server has disk quotas, its time and (TLS on) when its
+    certificates expire (deploy/remote/class_status)."""
+    return RemoteCommand("status", class_status_args(domain, hostname), remote_file("status.sh"), "status.sh",
+                         root=True)
 
 
 def root_script(what, text, admin_uri_input=""):
@@ -153,3 +155,38 @@ def remove_file(path):
 def as_team_user(team_name, command):
     """`command` run by root as the team's user (root's tools: the demo seeding a team's database)."""
     return RemoteCommand(command.what, ("runuser", "-u", team_name, "--", "bash", "-c", command.line()), root=True)
+
+
+# ---------- tls mode acme (deploy/acme.py plans them) ----------
+
+def acme_tool_text():
+    """deploy/remote/acme.sh as installed at layout.ACME_TOOL: bash, with its paths first."""
+    header = {"certs": layout.ACME_CERTS, "live": layout.LETSENCRYPT_LIVE, "bundle": layout.ACME_CA_BUNDLE}
+    return ("#!/bin/bash\n" + "".join(f"{name}={shlex.quote(value)}\n" for name, value in header.items())
+            + remote_file("acme.sh"))
+
+
+def acme_tool(*args):
+    """A shell line running layout.ACME_TOOL (stand-in, link, forget, renew, reload) in a provisioning script."""
+    return " ".join(shlex.quote(str(a)) for a in (layout.ACME_TOOL, *args))
+
+
+def certbot_certonly(name, email, directory, ca_bundle=False):
+    """The shell line that gets certbot's certificate for `name` by HTTP-01 from the webroot nginx serves on port 80,
+    renewed later with the same deploy hook (certbot keeps it in renewal/<name>.conf); `ca_bundle`: certbot trusts
+    layout.ACME_CA_BUNDLE to talk to the ACME directory (a private CA)."""
+    argv = ["certbot", "certonly", "--quiet", "--webroot", "-w", layout.ACME_WEBROOT, "--non-interactive",
+            "--agree-tos", "-m", email, "--server", directory, "-d", name, "--cert-name", name,
+            "--deploy-hook", acme_tool("reload")]
+    env = [f"REQUESTS_CA_BUNDLE={layout.ACME_CA_BUNDLE}"] if ca_bundle else []
+    return " ".join(env + [shlex.quote(a) for a in argv])
+
+
+def certbot_delete(name):
+    """The shell line that deletes certbot's certificate `name`: no longer renewed."""
+    return " ".join(shlex.quote(a) for a in ("certbot", "delete", "--non-interactive", "--cert-name", name))
+
+
+def renew_certificates(*certbot_args):
+    """The unattended renewal (what certbot.timer or the cron entry runs), now: `certbot renew` by layout.ACME_TOOL."""
+    return program("renew certificates", layout.ACME_TOOL, "renew", *certbot_args, root=True)

@@ -33,6 +33,10 @@ class Facts:
     paths: dict = field(default_factory=dict)       # path -> PathFact without text, or None when absent
     present_teams: tuple = ()                       # the teams provisioning made (layout.TEAMS_DIR)
     running: dict = field(default_factory=dict)     # service -> a process of it runs
+    slices: dict = field(default_factory=dict)      # user -> its systemd user slice's hacknode drop-in, or None
+    quota: dict = field(default_factory=lambda: {"mount": "/", "on": False, "limits": {}})
+                                                    # user quotas of the homes' filesystem: mount, on, user -> KiB
+    globs: dict = field(default_factory=dict)       # pattern asked for -> the paths matching it, sorted
 
     @classmethod
     def parse(cls, text, host=""):
@@ -42,7 +46,9 @@ class Facts:
             return cls(os_id=data["os"]["id"], os_version=data["os"]["version"], python=data["python"],
                        arch=data["arch"], commands=data["commands"], python_venv=data["python_venv"],
                        users=data["users"], gecos=data["gecos"], files=path_facts(data["files"]), paths=path_facts(data["paths"]),
-                       present_teams=tuple(data["present_teams"]), running=data["running"])
+                       present_teams=tuple(data["present_teams"]), running=data["running"],
+                       slices=data["slices"], quota=data["quota"],
+                       globs=data.get("globs", {}))
         except (ValueError, KeyError, TypeError) as error:
             raise ProvisionError(f"{host}: the server's state could not be read ({error!r}): {text[-300:]}")
 

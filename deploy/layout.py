@@ -13,6 +13,10 @@ HEALTHZ_TOOL = f"{TOOLS_BIN}/healthz"       # the server side's one /healthz pro
 MONGO_TOOL = f"{TOOLS_BIN}/mongo-tool"      # database users, waits (deploy/remote/mongo_tool.py), root only
 TEAM_DB_TOOL = f"{TOOLS_BIN}/team-db"       # a team's database dumped and loaded (deploy/remote/team_db.py)
 MAKE_VENV = f"{TOOLS_BIN}/make-venv"        # every virtualenv, root's and the teams' (deploy/remote/make-venv.sh)
+TEAM_SCOPE = f"{TOOLS_BIN}/team-scope"     # where systemd runs: starts a team's uwsgi in its slice (team-scope.sh)
+# where systemd runs: the limits of a team's user slice (its SSH sessions and, through TEAM_SCOPE, its uwsgi); the
+# uid is only known on the server (a new team's user is made in the same run), so it is filled in there
+SLICE_DROPIN = "/etc/systemd/system/user-{uid}.slice.d/50-hacknode.conf"
 UV = f"{TOOLS_BIN}/uv"                      # unpacked from the shipped wheelhouse; make-venv finds it beside itself
 TOOLS_UV_CACHE = "/opt/hacknode/uv-cache"   # root's uv cache, for the tools virtualenv only
 WHEELS = "/opt/hacknode/wheels"             # wheels shipped by provisioning; servers may have no internet
@@ -31,9 +35,31 @@ SECANTUS_LOG = f"{LOG_ROOT}/secantus.log"   # secantus mode: the database's log 
 CLASS_PAGE_LOG = f"{LOG_ROOT}/class-page.log"   # the class page writer's errors
 TEAM_PROFILE = "/etc/profile.d/hacknode-team.sh"   # a team's login shells: its umask and TMPDIR
 PAM_UMASK_PROFILE = "/usr/share/pam-configs/hacknode-umask"   # pam_umask in every session (pam-auth-update)
+HOMES = "/home"                             # the teams' homes: user quotas, where on, are set on its filesystem
 TEAM_GECOS = "hacknode team,umask=0027"     # a team account's comment: pam_umask takes its umask from there
 SUPERVISORCTL = "/usr/bin/supervisorctl"    # Debian's; the only command teams may run with sudo
 KEEP_RELEASES = 5
+TLS_DIR = f"{ETC}/tls"                      # 0755 root: the class's certificate (files, class-ca), its key 0600 root
+ACME_WEBROOT = "/var/www/hacknode-acme"     # root's; nginx serves /.well-known/acme-challenge/ from it on port 80
+LETSENCRYPT_LIVE = "/etc/letsencrypt/live"  # acme: certbot's current certificate of each name
+HEALTHZ_TRUST = f"{ETC}/healthz-trust.pem"  # the CA the /healthz probe trusts (class-ca, acme's ca_bundle); absent:
+                                            # the system's CAs; its scheme is in HEALTHZ_CONF
+HEALTHZ_CONF = f"{ETC}/healthz.conf"        # "https" when TLS is on: the probe goes through HTTPS (remote/healthz.py)
+
+
+@dataclass(frozen=True)
+class TlsPair:
+    certificate: str           # the chain nginx serves (ssl_certificate)
+    key: str                   # its private key (ssl_certificate_key)
+
+
+def tls_pair(mode, name):
+    """Where nginx finds the certificate and key of the site `name` (a server_name) in TLS `mode`: certbot's live
+    files of that name in acme mode; the one certificate of the class (every name in it) in files and class-ca."""
+    if mode == "acme":
+        # links to certbot's live files; a self-signed stand-in until certbot has them (deploy/acme.py)
+        return TlsPair(f"{ACME_CERTS}/{name}/fullchain.pem", f"{ACME_CERTS}/{name}/privkey.pem")
+    return TlsPair(f"{TLS_DIR}/class.crt", f"{TLS_DIR}/class.key")
 
 
 @dataclass(frozen=True)
@@ -135,3 +161,13 @@ class TeamPaths:
     @property
     def sudoers(self):
         return f"/etc/sudoers.d/hacknode-{self.team}"
+
+
+# ---------- tls mode acme (deploy/acme.py) ----------
+ACME_CERTS = f"{ETC}/tls/acme"              # <name>/{fullchain,privkey}.pem: what nginx loads (tls_pair) in acme mode
+ACME_TOOL = f"{TOOLS_BIN}/acme"             # remote/acme.sh: stand-ins, links, renewal, certbot's deploy hook
+ACME_CA_BUNDLE = f"{ETC}/tls/acme-ca-bundle.pem"   # tls.ca_bundle: certbot trusts it to talk to a private ACME CA
+CERTBOT_RENEWAL = "/etc/letsencrypt/renewal"       # <name>.conf: a certificate certbot renews
+CERTBOT_DROPIN = "/etc/systemd/system/certbot.service.d/hacknode.conf"   # systemd: certbot.timer renews by ACME_TOOL
+CERTBOT_TIMER_ON = "/etc/systemd/system/timers.target.wants/certbot.timer"
+CERTBOT_CRON = "/etc/cron.d/hacknode-certbot"      # no systemd: cron renews by ACME_TOOL

@@ -5,8 +5,9 @@ Where each applies (configs rendered from deploy/templates/):
   itself carries them (`prlimit` for address space, tasks and open files, `nice` for the CPU share), and
   uwsgi reloads a worker grown past half the memory (reload-on-rss);
 - the team's SSH sessions, and all they start: pam_limits (/etc/security/limits.d/hacknode-<team>.conf).
-rlimits bound each process (memory) or the team's user (tasks); a cgroup per team (systemd slice) would bound
-the team as a whole, and is not made yet. Pure functions only."""
+rlimits bound each process (memory) or the team's user (tasks). Where systemd runs the server, the team's user
+slice bounds the team as a whole instead (deploy/plan_limits.py, templates/team-slice.conf.j2: the inventory's
+numbers as they are), and only open files stay rlimits. Pure functions only."""
 import math
 
 NICE_STEP = 1.25      # the kernel's scheduler gives each nice level about 1.25x less CPU weight than the one before

@@ -15,6 +15,29 @@ class MongoSettings:
     options: str = ""         # external: URI query options ("replicaSet=rs0&tls=true")
 
 
+LETSENCRYPT_DIRECTORY = "https://acme-v02.api.letsencrypt.org/directory"
+
+
+@dataclass(frozen=True)
+class TlsSettings:
+    """HTTPS for the class (the inventory's `tls:`); local paths are absolute (the inventory gives them relative)."""
+    mode: str = "off"         # "off" | "acme" | "files" | "class-ca"
+    hsts: int = 0             # Strict-Transport-Security max-age in seconds; 0: no HSTS header
+    email: str = ""           # acme: the ACME account's email
+    directory: str = LETSENCRYPT_DIRECTORY   # acme: the ACME directory URL
+    ca_bundle: str = ""       # acme: a local PEM file trusted to talk to a private ACME CA (pebble in tests)
+    certificate: str = ""     # files: the local certificate chain (PEM)
+    key: str = ""             # files: its local private key (PEM)
+
+    @property
+    def on(self):
+        return self.mode != "off"
+
+    @property
+    def scheme(self):
+        return "https" if self.on else "http"
+
+
 @dataclass(frozen=True)
 class Server:
     name: str
@@ -32,11 +55,12 @@ class Team:
     processes: int = 2        # uwsgi workers
     threads: int = 2
     # limits, sized for 30 teams on a 2-core / 4 GB server (deploy/limits.py says where each applies)
-    memory_mb: int = 512      # no process of the team grows past it (address space)
+    memory_mb: int = 512      # all its processes together where systemd runs (slice), else each one (address space)
     tasks: int = 128          # processes and threads of the team's user, all together (a fork loop stops here)
     open_files: int = 1024    # per process
     cpu_weight: int = 100     # the team's CPU share against the others' (100: an equal share)
     disk_warn_mb: int = 1024  # `fab status` warns above this much disk (home + database)
+    disk_mb: int = 2048       # the team's files stop here, where the filesystem of /home has user quotas
     idle_seconds: int = 60    # without a request this long, uwsgi stops its workers (0: never)
     placed: bool = False      # the inventory names no server: deploy/placement.py chose it
 
@@ -50,6 +74,7 @@ class Inventory:
     teams: tuple              # of Team, in file order
     path: str = ""            # the file it came from, for messages
     page_seconds: int = 60    # each server rewrites its class page this often
+    tls: TlsSettings = TlsSettings()
 
     def server(self, name):
         return next(s for s in self.servers if s.name == name)
@@ -61,7 +86,7 @@ class Inventory:
         """What one server needs to know of the class (planning and rendering read only this)."""
         return ServerView(class_name=self.name, domain=self.domain, mongodb=self.mongodb,
                           server=self.server(server_name), teams=self.teams_on(server_name),
-                          page_seconds=self.page_seconds)
+                          page_seconds=self.page_seconds, tls=self.tls)
 
 
 @dataclass(frozen=True)
@@ -73,6 +98,12 @@ class ServerView:
     server: Server
     teams: tuple              # of Team, the ones on this server, in file order
     page_seconds: int = 60    # the class page's refresh
+    tls: TlsSettings = TlsSettings()
+
+
+def server_names(view):
+    """Every name a server's sites answer to: its hostname (or address) and each team's <team>.<domain>."""
+    return (view.server.hostname or view.server.address,) + tuple(team_host(t.name, view.domain) for t in view.teams)
 
 
 def team_host(team_name, domain):

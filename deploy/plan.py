@@ -3,10 +3,13 @@ with the commands and uploads that would change it. Nothing here touches a serve
 import os
 import shlex
 
-from deploy import commands, layout, mongo, plan_team
+from deploy import acme, commands, layout, mongo, plan_team
+from deploy.plan_limits import SYSTEMD_RUNNING, plan_quotas, plan_slices
+from deploy.plan_tls import plan_tls, tls_fact_paths
 from deploy.layout import TeamPaths
 from deploy.model import team_host
 from deploy.render import class_page_command, render_server, template_text
+from deploy.tls import ServerTls
 from deploy.steps import File, Step, Upload, file_changes, install_commands
 
 DEBIAN_DEFAULT_SITE = "/etc/nginx/sites-enabled/default"
@@ -23,7 +26,6 @@ REQUIRED_COMMANDS = {
     "git": "git",           # `git push` deploys (fab git_remote): the team's bare repository and its hook
 }
 RUNNING = {"nginx": "nginx", "supervisor": "supervisord"}   # process names, as pgrep -x sees them
-SYSTEMD_RUNNING = "/run/systemd/system"     # present where systemd is the init (a server, not a container's stub)
 
 
 def boot_units(mongodb):
@@ -36,10 +38,11 @@ def wanted_at_boot(unit):
     return f"/etc/systemd/system/multi-user.target.wants/{unit}.service"
 
 
-def desired_files(view):
-    """Every config this server should have, with owner and mode: rendered configs and teams' keys."""
+def desired_files(view, cgroups=False):
+    """Every config this server should have, with owner and mode: rendered configs and teams' keys. `cgroups`:
+    systemd runs the server (plan_limits.cgroups_bound); the files' paths are the same either way."""
     files = []
-    for path, content in sorted(render_server(view).items()):
+    for path, content in sorted(render_server(view, cgroups).items()):
         mode = "0440" if path.startswith("/etc/sudoers.d/") else "0644"
         files.append(File(path, content, mode=mode))
     for team in view.teams:
@@ -61,9 +64,10 @@ def class_page_files():
 def tool_files():
     """hacknode's own programs on the server: the one /healthz probe and the virtualenv maker (every user), the
     database chores (root), a team's database dump (root's archives of removed teams, in `fab backup`'s format),
-    the class page's."""
+    where systemd runs, the starter of a team's program in its slice (team-scope), and the class page's."""
     return [File(layout.HEALTHZ_TOOL, commands.remote_file("healthz.py"), mode="0755"),
             File(layout.MAKE_VENV, commands.remote_file("make-venv.sh"), mode="0755"),
+            File(layout.TEAM_SCOPE, commands.remote_file("team-scope.sh"), mode="0755"),
             File(layout.MONGO_TOOL, commands.remote_file("mongo_tool.py"), mode="0700"),
             File(layout.TEAM_DB_TOOL, commands.remote_file("team_db.py"), mode="0755")] + class_page_files()
 
@@ -71,20 +75,32 @@ def tool_files():
 def facts_query(view, files):
     """What the facts script must report for this server's plan."""
     names = [t.name for t in view.teams]
+    tls_files, tls_paths = tls_fact_paths(view)
+    certificates = acme.facts_query(view)
     return {
-        "commands": sorted(set(REQUIRED_COMMANDS)),
+        "commands": sorted(set(required_commands(view))),
         "users": names + [layout.DB_USER],
         "files": [f.path for f in files + tool_files()] + [f"{layout.WHEELS}/.digest",
-                                                           f"{layout.TOOLS_VENV}/.hacknode", DEBIAN_DEFAULT_SITE],
+                                                           f"{layout.TOOLS_VENV}/.hacknode", DEBIAN_DEFAULT_SITE]
+                 + tls_files + certificates["files"],
         "paths": [p for name in names for p in plan_team.team_fact_paths(name)] + [layout.MONGO_ADMIN_FILE,
-                  SYSTEMD_RUNNING] + [wanted_at_boot(unit) for unit in boot_units(view.mongodb)],
+                  SYSTEMD_RUNNING] + [wanted_at_boot(unit) for unit in boot_units(view.mongodb)] + tls_paths
+                 + certificates["paths"],
+        "globs": certificates["globs"],
         "teams_glob": f"{layout.TEAMS_DIR}/*",
         "running": {**RUNNING, **mongo.running_patterns(view.mongodb)},
+        "slice_dropin": layout.SLICE_DROPIN,
+        "homes": layout.HOMES,
     }
 
 
-def plan_packages(server, facts):
-    missing = sorted({pkg for cmd, pkg in REQUIRED_COMMANDS.items() if not facts.commands.get(cmd)}
+def required_commands(view):
+    """What this server must run, by command -> package: certbot too in tls mode acme."""
+    return {**REQUIRED_COMMANDS, **(acme.REQUIRED_COMMANDS if view.tls.mode == "acme" else {})}
+
+
+def plan_packages(server, facts, required=REQUIRED_COMMANDS):
+    missing = sorted({pkg for cmd, pkg in required.items() if not facts.commands.get(cmd)}
                      | (set() if facts.python_venv else {"python3-venv"}))
     if not missing:
         return Step(server, "packages", False)
@@ -204,21 +220,28 @@ def plan_removals(view, facts, prune):
     return steps
 
 
-def plan_server(view, facts, files, artifacts, prune=False):
-    """Every step for one server, in the order they run, each `changed` or not. Pure."""
+def plan_server(view, facts, files, artifacts, prune=False, tls=ServerTls()):
+    """Every step for one server, in the order they run, each `changed` or not; `tls`: its deploy.tls.ServerTls.
+    Pure."""
     server = view.server.name
-    steps = [plan_packages(server, facts), plan_wheels(server, facts, artifacts),
+    steps = [plan_packages(server, facts, required_commands(view)), plan_wheels(server, facts, artifacts),
              plan_tools(server, facts, view.mongodb, artifacts)]
     steps += mongo.plan_server_db(server, view.mongodb, facts, files)
     for team in view.teams:
         steps += plan_team.plan_team(view.mongodb, team.name, facts, artifacts)
+    # the certificate and key are in place before the configs that name them are checked (nginx -t)
+    config_steps = [plan_tls(view, facts, tls)]
     # the database's own program goes live in its step, before teams need it
-    config_steps = plan_configs(server, view.teams, facts, [f for f in files if f.path != layout.SECANTUS_CONF])
+    config_steps += plan_configs(server, view.teams, facts, [f for f in files if f.path != layout.SECANTUS_CONF])
     steps += config_steps
+    steps.append(plan_slices(view, facts))                   # the programs start in them: before the services step
+    steps.append(plan_quotas(view, facts))                   # after the teams' jobs made their users
     steps.append(plan_boot(server, facts, view.mongodb))     # after the database step installed mongod
+    # nginx's new config with the challenge location live, then certbot, before the sites are checked (HTTPS)
+    steps += acme.plan_certificates(view, facts, facts.has(SYSTEMD_RUNNING))
     services_down = [name for name, up in facts.running.items() if not up]
     any_change = any(s.changed for s in steps)
     steps.append(Step(server, "services", bool(services_down) or any_change,
                       "not running: " + " ".join(services_down) if services_down else "",
                       activate_commands(config_steps, view)))
-    return steps + plan_removals(view, facts, prune)
+    return steps + plan_removals(view, facts, prune) + acme.plan_old_certificates(view, facts, prune)

@@ -109,6 +109,8 @@ def removal_commands(team_name, mongodb):
         "nginx -t 2>/dev/null && hn_service nginx reload",
         *mongo.drop_team_commands(mongodb, team_name),
         f"pkill -u {team_name} || true",
+        # its slice's limits would otherwise bound the next user given its uid
+        f"uid=$(id -u {team_name} 2>/dev/null) && rm -f {layout.SLICE_DROPIN.replace('{uid}', '$uid')} || true",
         f"userdel -r {team_name} 2>/dev/null || true; getent group {team_name} >/dev/null && groupdel {team_name} || true",
         f"rm -rf {p.log_dir} {p.home} {layout.TEAMS_DIR}/{team_name}",
     ]

@@ -19,6 +19,8 @@ from deploy.facts import Facts
 from deploy.fanout import on_each_server
 from deploy.placement import placement_check
 from deploy.plan import desired_files, facts_query, plan_server
+from deploy.plan_limits import cgroups_bound
+from deploy.tls import ServerTls, server_material
 
 
 class StepPrinter:
@@ -86,9 +88,10 @@ def apply_steps(c, view, steps, say):
         printer.finish()
 
 
-def provision_server(c, view, make_artifacts, dry=False, say=print, prune=False, placement=None):
+def provision_server(c, view, make_artifacts, dry=False, say=print, prune=False, placement=None, tls=ServerTls()):
     """Bring one server (a model.ServerView) to its desired state. Returns its steps. `placement`: the class's
-    PlacementCheck, told this server's teams before anything changes (None: no team placed by the rule)."""
+    PlacementCheck, told this server's teams before anything changes (None: no team placed by the rule); `tls`:
+    the server's HTTPS material (deploy.tls.server_material)."""
     files = desired_files(view)
     try:
         result = runner.run(c, commands.read_facts(facts_query(view, files)))
@@ -99,7 +102,9 @@ def provision_server(c, view, make_artifacts, dry=False, say=print, prune=False,
         raise
     if placement:
         placement.check(view.server.name, facts.present_teams)
-    steps = plan_server(view, facts, files, make_artifacts(facts), prune)
+    if cgroups_bound(facts):      # the same paths, other content: the teams' programs start in their slices
+        files = desired_files(view, cgroups=True)
+    steps = plan_server(view, facts, files, make_artifacts(facts), prune, tls)
     say_plan(view.server.name, steps, dry, say)
     if not dry and any(s.changed for s in steps):
         apply_steps(c, view, steps, say)
@@ -118,11 +123,12 @@ def provision_class(inventory, key=None, dry=False, say=print, cache_dir=str(REP
     """Provision every server of the inventory in parallel. Returns {server: steps} and the SSH round trips
     in all; raises ProvisionError naming every server that failed, after all have finished."""
     started = time.monotonic()
+    tls = server_material(inventory, say=say)     # certificates checked or issued before anything is sent
     with tempfile.TemporaryDirectory(prefix="hacknode-app-") as app_copy:
         make_artifacts = ArtifactMaker(mongo.tools_packages(inventory.mongodb), cache_dir, app_copy)
         placement = placement_check(inventory)
         results = on_each_server(inventory.servers, lambda c, server: provision_server(
-            c, inventory.view(server.name), make_artifacts, dry, say, prune, placement), key)
+            c, inventory.view(server.name), make_artifacts, dry, say, prune, placement, tls[server.name]), key)
     verb = "would change" if dry else "changed"
     for r in results:
         if r.error:

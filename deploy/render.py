@@ -13,6 +13,7 @@ import jinja2
 from deploy import layout, limits
 from deploy.commands import class_status_args
 from deploy.layout import TeamPaths
+from deploy.model import team_host
 
 TEMPLATES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "templates")
 MANAGED = "managed by hacknode"
@@ -78,27 +79,31 @@ def render_template(name, context, templates=TEMPLATES):
 def class_page_command(view, once=False):
     """The class page writer's command line: its supervisor program's, or with `once` one round (provisioning
     writes the first page with it). At the lowest CPU priority: the instructor's page never slows a team's requests."""
+    hostname = view.server.hostname or view.server.address
     return " ".join(["/usr/bin/nice", "-n", "19", f"{layout.TOOLS_VENV}/bin/python", layout.CLASS_PAGE_TOOL,
-                     "--class", view.class_name,
-                     "--server", view.server.name, "--domain", view.domain, "--template", layout.CLASS_PAGE_TEMPLATE,
+                     "--class", view.class_name, "--server", view.server.name, "--domain", view.domain,
+                     "--scheme", view.tls.scheme, "--template", layout.CLASS_PAGE_TEMPLATE,
                      "--out", layout.CLASS_PAGE, "--every", str(view.page_seconds), *(["--once"] if once else []),
-                     "--", "/bin/bash", layout.CLASS_STATUS_TOOL, *class_status_args(view.domain, probe="awake")])
+                     "--", "/bin/bash", layout.CLASS_STATUS_TOOL,
+                     *class_status_args(view.domain, hostname, probe="awake")])
 
 
-def render_server(view):
+def render_server(view, cgroups=False):
     """Every config of one server (a model.ServerView): {absolute path on the server: file content}.
 
     Per team on the server: uwsgi ini, supervisor program, nginx server block (subdomain),
     nginx location (path prefix), sudoers rule, its SSH sessions' limits. Per server: the nginx site (class
-    index and every team's location), the class page's program, the teams' login profile, and in mongodb mode secantus
-    the database's program."""
+    index and every team's location), the class page's program, the teams' login profile, and in mongodb mode
+    secantus the database's program. `cgroups`: systemd runs the server, so each team's user slice bounds it (its
+    drop-in: render_slice) and the team's program starts there; else rlimits bound each team."""
     teams = view.teams
-    common = {"class_name": view.class_name, "domain": view.domain, "server": view.server}
+    common = {"class_name": view.class_name, "domain": view.domain, "server": view.server, "tls": view.tls}
     files = {}
     for team in teams:
         paths = TeamPaths(team.name)
         context = dict(common, team=team, paths=paths, supervisorctl=layout.SUPERVISORCTL,
-                       limits=limits.template_context(team))
+                       limits=limits.template_context(team), cgroups=cgroups, team_scope=layout.TEAM_SCOPE,
+                       pair=layout.tls_pair(view.tls.mode, team_host(team.name, view.domain)))
         files[paths.uwsgi_ini] = render_template("uwsgi.ini.j2", context)
         files[paths.supervisor_conf] = render_template("supervisor-team.conf.j2", context)
         files[paths.nginx_conf] = render_template("nginx-team-server.conf.j2", context)
@@ -106,7 +111,9 @@ def render_server(view):
         files[paths.sudoers] = render_template("sudoers-team.j2", context)
         files[paths.limits] = render_template("limits-team.conf.j2", context)
     files[layout.NGINX_SITE] = render_template(
-        "nginx-site.conf.j2", dict(common, etc=layout.ETC, index_root=layout.INDEX_ROOT))
+        "nginx-site.conf.j2", dict(common, etc=layout.ETC, index_root=layout.INDEX_ROOT,
+                                   acme_webroot=layout.ACME_WEBROOT,
+                                   pair=layout.tls_pair(view.tls.mode, view.server.hostname or view.server.address)))
     files[layout.CLASS_PAGE_CONF] = render_template("supervisor-class-page.conf.j2", dict(
         common, page_seconds=view.page_seconds, command=class_page_command(view), log=layout.CLASS_PAGE_LOG))
     files[layout.TEAM_PROFILE] = render_template("profile-team.sh.j2", dict(common, teams_dir=layout.TEAMS_DIR))
@@ -116,6 +123,11 @@ def render_server(view):
             common, mongodb=view.mongodb, db_user=layout.DB_USER, tools_venv=layout.TOOLS_VENV,
             secantus_home=layout.SECANTUS_HOME, secantus_log=layout.SECANTUS_LOG))
     return dict(sorted(files.items()))
+
+
+def render_slice(view, team):
+    """The drop-in of `team`'s systemd user slice (layout.SLICE_DROPIN): its memory, tasks and CPU share."""
+    return render_template("team-slice.conf.j2", {"class_name": view.class_name, "team": team})
 
 
 def render_class(inventory):
@@ -156,6 +168,9 @@ def review_files(inventory):
     for server_name, server_files in render_class(inventory).items():
         for path, content in server_files.items():
             files[review_name(server_name, path)] = content
+        view = inventory.view(server_name)
+        for team in view.teams:     # used where systemd runs the server (its path holds the team's uid)
+            files[f"limits/{team.name}.slice.conf"] = render_slice(view, team)
     return dict(sorted(files.items()))
 
 

@@ -16,7 +16,10 @@ NAME_RE = re.compile(r"^[A-Z][A-Z0-9_]*$")
 # Written by provisioning (the database and the session key), or read by what runs the app (supervisor's
 # environment, Python, the dynamic linker, uwsgi itself reads UWSGI_* as its own options).
 RESERVED_NAMES = frozenset({"FLASK_MONGO_URI", "FLASK_SECRET_KEY", "HOME", "USER", "LOGNAME", "PATH", "SHELL"})
-RESERVED_PREFIXES = ("UWSGI_", "PYTHON", "LD_")
+RESERVED_PREFIXES = ("UWSGI_", "PYTHON", "LD_", "HACKNODE_")
+# Written by the server at each change; /healthz reports it, so a change is checked live by what the app
+# answers (a graceful reload keeps the release, so the release alone cannot tell old workers from new).
+SETTINGS_ID = "HACKNODE_SETTINGS_ID"
 SECRET_WORDS = ("SECRET", "KEY", "TOKEN", "PASSWORD", "PASSWD", "PASS", "URI", "URL", "DSN", "CREDENTIAL",
                 "PRIVATE", "AUTH")
 MASK = "********"
@@ -76,7 +79,7 @@ def listing(text):
     lines = []
     for line in sorted(text.splitlines()):
         name, equals, value = line.partition("=")
-        if not equals or not name:
+        if not equals or not name or name == SETTINGS_ID:
             continue
         shown = MASK if is_secret(name) or name in RESERVED_NAMES else value
         lines.append(f"{name}={shown}" + ("   (set by hacknode)" if name in RESERVED_NAMES else ""))

@@ -113,7 +113,7 @@ def ship_release(c, team, inventory, source_dir, cache_dir, ssh_options):
                             "the live release is unchanged") from None
     host = team_host(team.name, inventory.domain)
     run_release(c, team.name, "deploy", release_id, requirements_hash, host)
-    say(c, f"release {release_id} is live at http://{host}/ "
+    say(c, f"release {release_id} is live at {inventory.tls.scheme}://{host}/ "
            f"({time.monotonic() - started:.1f}s)")
     return release_id
 

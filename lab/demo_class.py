@@ -9,6 +9,7 @@ Teams' keys are where deploy/teamconfig.py looks, so `fab deploy --team NAME` de
 `./inv demo --stop` stops the host and removes what the demo put outside .hacknode/keys.
 What the demo checks and writes on this machine, and its pure decisions, are in lab/demo_machine.py.
 """
+import os
 import re
 import time
 from pathlib import Path
@@ -21,6 +22,7 @@ from deploy.inventory import InventoryError, load_inventory
 from deploy.layout import TeamPaths
 from deploy.model import team_host
 from deploy.provisioning import provision_class
+from deploy.tls import trusted_ca
 from lab import hostparts, localhost, testhost
 from lab.demo_machine import (HOST_INDEX, HOST_NAME, HOSTS_FILE, DemoError, check_addresses_free,
                               check_root_and_namespaces, checkout_owner, ensure_host_packages, ensure_team_keys,
@@ -50,14 +52,23 @@ class Progress:
                  + (f" ({detail})" if detail else "") + f"  {time.monotonic() - began:.1f}s")
 
 
+def shown_ca(inventory):
+    """The class CA's file as the demo prints it (relative to the inventory's folder, the checkout), or None."""
+    ca = trusted_ca(inventory)
+    return ca and os.path.relpath(ca, os.path.dirname(os.path.abspath(inventory.path)))
+
+
 def team_lines(inventory, server, team):
     """What the demo prints for a team: its URLs from this machine and the command that deploys as it."""
     by_name = team_host(team.name, inventory.domain)
+    scheme = inventory.tls.scheme
+    ca = shown_ca(inventory)
+    curl = (f"curl --cacert {ca} --resolve {by_name}:443:{server.address} https://{by_name}/"
+            if ca else f"curl -H 'Host: {by_name}' {scheme}://{server.address}/")
     return [
         f"{team.name}:",
-        f"  by path       http://{server.address}/{team.name}/",
-        f"  by subdomain  http://{by_name}/   (curl -H 'Host: {by_name}' http://{server.address}/ ,"
-        f" or ./inv demo --hosts)",
+        f"  by path       {scheme}://{server.address}/{team.name}/",
+        f"  by subdomain  {scheme}://{by_name}/   ({curl} , or ./inv demo --hosts)",
         f"  deploy        fab deploy --team {team.name}   (key .hacknode/keys/{team.name})",
     ]
 
@@ -100,11 +111,13 @@ def seed_team(c, team):
     return int(match.group(1))
 
 
-def check_team_site(address, team, domain):
-    """/healthz by path and by subdomain from this machine; DemoError unless both are healthy."""
-    by_name = team_host(team.name, domain)
-    for url, header in ((f"http://{address}/{team.name}", None), (f"http://{address}", by_name)):
-        answer = health.probe(url, header)
+def check_team_site(address, team, inventory):
+    """/healthz by path and by subdomain from this machine (over HTTPS with TLS on, the certificate checked against
+    the class CA as a learner's browser trusting it would); DemoError unless both are healthy."""
+    by_name = team_host(team.name, inventory.domain)
+    scheme = inventory.tls.scheme
+    for url, header in ((f"{scheme}://{address}/{team.name}", None), (f"{scheme}://{address}", by_name)):
+        answer = health.probe(url, header, cafile=trusted_ca(inventory))
         if not answer.ok:
             via = f" (Host: {header})" if header else ""
             raise DemoError(f"{team.name}'s site does not answer from this machine: GET {url}/healthz{via} -> "
@@ -173,6 +186,9 @@ def say_summary(inventory, server, write_hosts, hosts_file, progress, say):
         for line in team_lines(inventory, server, team):
             say(line)
     say("")
+    if shown_ca(inventory):
+        say(f"HTTPS: the sites' certificate is from the class CA {shown_ca(inventory)}: trust it in your browser "
+            "(README: Trusting the class CA)")
     say("instructor: fab status (the key is .hacknode/admin_key); fab provision --dry")
     say(f"a team: fab use_team --team {inventory.teams[0].name}, then fab deploy; ssh: fab ssh_config --team "
         f"{inventory.teams[0].name}")
@@ -201,7 +217,7 @@ def finish_demo(host, inventory, server, admin_key, owner, write_hosts, hosts_fi
 
     began = progress.begin("every team's /healthz from this machine, by path and by subdomain")
     for team in inventory.teams:
-        check_team_site(server.address, team, inventory.domain)
+        check_team_site(server.address, team, inventory)
     progress.end("sites", False, f"{len(inventory.teams)} teams answer", began)
 
     if write_hosts:
@@ -209,9 +225,10 @@ def finish_demo(host, inventory, server, admin_key, owner, write_hosts, hosts_fi
         began = progress.begin(f"{hosts_file}: {' '.join(names)} -> {server.address}")
         changed = rewrite_hosts(hosts_file, lambda text: hosts_with_block(text, hosts_block(server.address, names)))
         for team in inventory.teams:   # now by name, as a browser would
-            answer = health.probe(f"http://{team_host(team.name, inventory.domain)}")
+            url = f"{inventory.tls.scheme}://{team_host(team.name, inventory.domain)}"
+            answer = health.probe(url, cafile=trusted_ca(inventory))
             if not answer.ok:
-                raise DemoError(f"http://{team_host(team.name, inventory.domain)}/healthz -> "
+                raise DemoError(f"{url}/healthz -> "
                                 f"{answer.code or 'no answer'}: {answer.body[:200]} "
                                 f"(is {hosts_file} used for names on this machine?)")
         progress.end(hosts_file, changed, "", began)
@@ -240,4 +257,4 @@ def stop_demo(repo, hosts_file=HOSTS_FILE, say=print, name=HOST_NAME, index=HOST
     if hostparts.forget_host_key(f"10.131.{index}.2"):
         say(f"demo: removed 10.131.{index}.2 from ~/.ssh/known_hosts")
     say("demo: stopped. Kept: Debian packages installed by the demo, the teams' keys in .hacknode/keys "
-        "(inventory.yml names them), the wheel cache in .cache")
+        "(inventory.yml names them), the class CA in .hacknode/class-ca, the wheel cache in .cache")

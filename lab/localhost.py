@@ -18,11 +18,18 @@ HOST_PACKAGES = [
     "python3-venv",       # teams' virtualenvs inside hosts
     "curl",               # checks from inside a host (curl http://127.0.0.1/...)
     "wrk",                # load on a host's own address (here): ./inv bench, e2e tests under load (lab/load.py)
+    "openssl",            # openssl s_client: the e2e test that TLS 1.0 and 1.1 are refused (here)
+    "certbot",            # tls mode acme: certificates inside hosts (provisioning installs it on a real server)
 ]
 
+# The ACME CA the acme-mode test runs here for its host (lab/acme_ca.py): pebble and a name server for the
+# class's domain (dnsmasq-base: the program alone, no service of this machine's).
+ACME_CA_PACKAGES = ["pebble", "dnsmasq-base"]
+
 # What the browser test (tests/e2e/test_browser.py) drives: Debian's Chromium through Playwright's Python
-# package (executable_path=/usr/bin/chromium); never a browser download.
-BROWSER_PACKAGES = ["chromium", "chromium-driver"]
+# package (executable_path=/usr/bin/chromium); never a browser download. certutil (libnss3-tools) puts the class CA
+# into the browser's own certificate database, as a learner trusting it would.
+BROWSER_PACKAGES = ["chromium", "chromium-driver", "libnss3-tools"]
 
 
 class LocalError(Exception):

@@ -126,5 +126,27 @@ def run(say=print, sizes=(1, 10, 30), spread=100, out="bench-results"):
             testhost.stop_host(name)
     Path(out).mkdir(exist_ok=True)
     (Path(out) / "scale.json").write_text(json.dumps(figures, indent=2) + "\n")
-    say(f"scale: figures written to {out}/scale.json")
+    draw(figures, Path(out) / "scale.png")
+    say(f"scale: figures written to {out}/scale.json and {out}/scale.png")
     return figures
+
+
+def draw(figures, path):
+    """Each timed figure as a bar, its goal (where the issue gives one) as a mark beside it."""
+    import matplotlib
+    matplotlib.use("Agg")      # no display: a file only
+    from matplotlib import pyplot
+
+    timed = [(what, value) for what, value in figures.items() if isinstance(value, float)]
+    fig, axes = pyplot.subplots(figsize=(10, 0.45 * len(timed) + 1.5))
+    names = [what for what, _ in timed]
+    axes.barh(names, [value for _, value in timed], color="tab:blue", label="measured")
+    goals = [(what, GOALS[what]) for what in names if what in GOALS]
+    axes.scatter([goal for _, goal in goals], [what for what, _ in goals], color="tab:red", marker="|", s=400,
+                 label="goal", zorder=3)
+    axes.set(title="provisioning and deploying at class scale (./inv bench)", xlabel="seconds (log)", xscale="log")
+    axes.invert_yaxis()
+    axes.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0))
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    pyplot.close(fig)

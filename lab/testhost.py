@@ -31,6 +31,12 @@ START_TIMEOUT = 30   # seconds until sshd must answer
 # Runs as PID 2 inside the container (nspawn's stub init is PID 1 and reaps daemons).
 # /run is a fresh tmpfs at each start; the host keys are in place already (see lab/hostparts.py).
 INIT = "mkdir -p -m 0755 /run/sshd && exec /usr/sbin/sshd -D -e"
+# A booted host's systemd owns the cgroup controllers as on a real server: nspawn mounts this machine's cgroup v1
+# controllers read-only in the container (only name=systemd is writable), so systemd there could make slices but
+# never bound them. Made writable after boot, and systemd re-executed so that it uses them.
+CONTROLLERS = ("memory", "pids", "cpu", "cpuacct")
+OWN_CONTROLLERS = " && ".join(f"mount -o remount,bind,rw /sys/fs/cgroup/{c}" for c in CONTROLLERS) + \
+    " && systemctl daemon-reexec"
 
 
 @dataclass
@@ -172,7 +178,7 @@ def _run_container(host, state):
                             f"its log ends:\n{_log_tail(state)}")
         time.sleep(0.1)
     with host.connection() as c:
-        c.run("true", hide=True)
+        c.run(OWN_CONTROLLERS if host.boot else "true", hide=True)
     return host
 
 

@@ -29,7 +29,7 @@ def test_a_program_is_quoted_word_by_word():
 
 
 def test_root_commands_go_through_sudo_only_for_an_admin_who_is_not_root():
-    status = commands.class_status("class.example.org")
+    status = commands.class_status("class.example.org", "main.example.org")
     assert status.root and "status.sh class.example.org /opt/hacknode/bin/healthz" in status.line()
     assert "/opt/hacknode/bin/mongo-tool /etc/hacknode/mongo-admin" in status.line()   # a path, never the URI
     assert runner.command_line(fabric.Connection("h", user="root"), status) == status.line()
@@ -47,7 +47,10 @@ def test_the_facts_script_reports_this_machine_and_parses_into_facts(tmp_path):
     (tmp_path / "managed.conf").write_text("# managed by hacknode\n")
     query = {"commands": ["bash", "no-such-command-here"], "users": ["root", "no-such-user-here"],
              "files": [str(tmp_path / "managed.conf"), str(tmp_path / "absent")], "paths": [str(tmp_path)],
-             "teams_glob": str(tmp_path / "teams" / "*"), "running": {"nothing": "no-such-process-here"}}
+             "teams_glob": str(tmp_path / "teams" / "*"), "running": {"nothing": "no-such-process-here"},
+             "slice_dropin": str(tmp_path / "user-{uid}.slice.d" / "50-hacknode.conf"), "homes": str(tmp_path)}
+    (tmp_path / "user-0.slice.d").mkdir()
+    (tmp_path / "user-0.slice.d" / "50-hacknode.conf").write_text("[Slice]\nTasksMax=64\n")
     done = run_here(commands.read_facts(query))
     facts = Facts.parse(done.stdout)
     python3 = subprocess.run(["python3", "-c", "import sys; print('%d.%d' % sys.version_info[:2])"],
@@ -59,6 +62,10 @@ def test_the_facts_script_reports_this_machine_and_parses_into_facts(tmp_path):
     assert facts.files[str(tmp_path / "absent")] is None and facts.file_text(str(tmp_path / "absent")) is None
     assert facts.paths[str(tmp_path)].text is None and facts.has(str(tmp_path))
     assert facts.running == {"nothing": False}
+    assert facts.slices == {"root": "[Slice]\nTasksMax=64\n", "no-such-user-here": None}   # found by the user's uid
+    mount = subprocess.run(["findmnt", "-n", "-o", "TARGET", "--target", str(tmp_path)], capture_output=True,
+                           text=True).stdout.strip()
+    assert facts.quota == {"mount": mount, "on": False, "limits": {}}       # no user quotas on this machine
 
 
 def test_output_that_is_not_facts_is_one_clear_error():

@@ -58,6 +58,7 @@ def test_each_team_gets_its_urls_and_its_deploy_command(shipped_inventory):
     inventory = shipped_inventory
     lines = demo_class.team_lines(inventory, inventory.servers[0], inventory.teams[1])
     text = "\n".join(lines)
-    assert "http://10.131.1.2/hacknode2/" in text
-    assert "curl -H 'Host: hacknode2.hacknode.test' http://10.131.1.2/" in text
+    assert "https://10.131.1.2/hacknode2/" in text and "https://hacknode2.hacknode.test/" in text
+    assert ("curl --cacert .hacknode/class-ca/ca.crt --resolve hacknode2.hacknode.test:443:10.131.1.2 "
+            "https://hacknode2.hacknode.test/") in text
     assert "fab deploy --team hacknode2" in text

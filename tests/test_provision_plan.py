@@ -15,6 +15,7 @@ from deploy.model import Inventory, MongoSettings, Server, Team
 from deploy.plan import (REQUIRED_COMMANDS, SYSTEMD_RUNNING, boot_units, desired_files, plan_server, tool_files,
                          wanted_at_boot)
 from deploy.plan_team import team_dirs
+from deploy.render import render_slice
 
 KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHv4pJc1xKyD2u0x9mJ2Q8m3q4u2S3vY1xXo3N9gZp7B ada@laptop"
 ARTIFACTS = Artifacts(wheels_dir="/nowhere", wheels_digest="w1", app_dir="/nowhere",
@@ -95,6 +96,8 @@ def test_where_systemd_runs_what_must_start_at_boot_is_enabled():
     facts = provisioned_facts(inventory)
     facts.paths[SYSTEMD_RUNNING] = root_file("0755")
     facts.paths[wanted_at_boot("supervisor")] = PathFact("root", "root", "0777", link="/lib/x")
+    view = inventory.view("main")
+    facts.slices = {team.name: render_slice(view, team) for team in view.teams}     # in place already
     steps = plan(inventory, facts)
     assert changed(steps) == [("main", "start at boot"), ("main", "services")]
     assert boot_step(steps).why == "not enabled: nginx"
@@ -171,6 +174,9 @@ def test_a_team_gone_from_the_inventory_is_archived_before_it_is_removed():
     assert removal.name == "remove (not in inventory)"
     assert "not a team hacknode made" in removal.commands[0] and removal.commands[1] == "hn_archive hacknode2"
     assert any(c.startswith("userdel -r hacknode2") for c in removal.commands)
+    slice_gone = "uid=$(id -u hacknode2 2>/dev/null) && rm -f /etc/systemd/system/user-$uid.slice.d/50-hacknode.conf"
+    assert removal.commands.index(slice_gone + " || true") < removal.commands.index(next(
+        c for c in removal.commands if c.startswith("userdel")))      # while its uid is still known
     assert not any(s.scope == "hacknode1" and s.changed for s in steps)
 
 

@@ -3,6 +3,8 @@ parser, uwsgi, visudo and sudo), deterministic, and the committed review output 
 
 Checks that need files at server paths (users, /home, /var/log) run in a private mount namespace
 (unshare -m) over tmpfs, so this machine is left untouched."""
+import dataclasses
+import datetime
 import json
 import os
 import re
@@ -15,9 +17,10 @@ import time
 import pytest
 from invoke import Context
 
-from deploy import layout
+from deploy import certs, layout
 from deploy.inventory import load_inventory
 from deploy.layout import TeamPaths
+from deploy.model import TlsSettings
 from deploy.render import MANAGED, RenderError, render_class, render_server, render_template, review_files
 from inventories.keys import ed25519_key, write_demo_keys
 import tasks
@@ -26,6 +29,7 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 PYTHON = os.path.join(REPO, ".venv", "bin", "python")
 UWSGI = os.path.join(REPO, ".venv", "bin", "uwsgi")
 NGINX = "/usr/sbin/nginx"
+NOW = datetime.datetime.now(datetime.timezone.utc)
 VISUDO = "/usr/sbin/visudo"
 
 
@@ -84,7 +88,7 @@ def test_same_inventory_same_bytes(tmp_path, demo):
     tasks.render(Context(), inventory=demo.path, out=str(second))
     names = sorted(str(p.relative_to(first)) for p in first.rglob("*") if p.is_file())
     assert names == sorted(str(p.relative_to(second)) for p in second.rglob("*") if p.is_file())
-    assert len(names) == 23
+    assert len(names) == 26
     for name in names:
         assert (first / name).read_bytes() == (second / name).read_bytes()
 
@@ -123,7 +127,7 @@ def test_inv_render_prints_what_it_wrote(tmp_path, demo):
     assert result.returncode == 0, result.stderr
     assert f"wrote {out}/uwsgi/hacknode2.ini" in result.stdout.splitlines()
     assert f"wrote {out}/supervisor/local.secantus.conf" in result.stdout.splitlines()
-    assert len(result.stdout.splitlines()) == 23
+    assert len(result.stdout.splitlines()) == 26
 
 
 def test_database_program_only_in_secantus_mode(tmp_path):
@@ -165,13 +169,30 @@ def relocated(content, root, prefixes):
     return content
 
 
-def nginx_check(tmp_path, files):
-    """nginx -t and -T over the rendered site, team blocks and locations, relocated under tmp_path."""
+def place_certificates(text):
+    """A certificate (for any name: nginx -t checks that it loads and matches its key) at every ssl_certificate
+    and ssl_certificate_key path of the rendered text."""
+    ca_key, ca_cert = certs.make_ca("render", NOW)
+    key, chain = certs.issue(ca_key, ca_cert, ["render.example.org"], NOW)
+    pairs = set(re.findall(r"ssl_certificate (\S+);\n\s*ssl_certificate_key (\S+);", text))
+    for certificate, private in pairs:
+        for path, pem in ((certificate, chain), (private, key)):
+            os.makedirs(os.path.dirname(path), exist_ok=True)
+            with open(path, "wb") as handle:
+                handle.write(pem)
+
+
+def nginx_check(tmp_path, files, certificates=True):
+    """nginx -t and -T over the rendered site, team blocks and locations, relocated under tmp_path (with a
+    certificate and key where the TLS configs point, unless `certificates` is false)."""
     root = tmp_path / "root"
     for path, content in files.items():
         dest = root / path.lstrip("/")
         dest.parent.mkdir(parents=True, exist_ok=True)
-        dest.write_text(relocated(content, root, (f"{layout.ETC}/", f"{layout.LOG_ROOT}/")))
+        content = relocated(content, root, (f"{layout.ETC}/", f"{layout.LETSENCRYPT_LIVE}/", f"{layout.LOG_ROOT}/"))
+        dest.write_text(content)
+        if certificates:
+            place_certificates(content)
     shutil.copy("/etc/nginx/uwsgi_params", tmp_path / "uwsgi_params")
     temp = tmp_path / "temp"
     temp.mkdir()
@@ -367,7 +388,8 @@ def test_nginx_and_uwsgi_serve_a_team_by_path_and_by_subdomain(tmp_path, demo):
     port = free_port()
     root = tmp_path / "root"
     paths = TeamPaths("hacknode2")
-    for path, content in render_server(demo.view("local")).items():
+    plain = dataclasses.replace(demo, tls=TlsSettings())     # plain HTTP here: HTTPS is served in tests/e2e
+    for path, content in render_server(plain.view("local")).items():
         dest = root / path.lstrip("/")
         dest.parent.mkdir(parents=True, exist_ok=True)
         content = relocated(content, root, (f"{layout.ETC}/", layout.INDEX_ROOT, f"{layout.LOG_ROOT}/"))

@@ -15,7 +15,7 @@ def test_names_of_capitals_digits_and_underscores_are_accepted(name):
     ("flask_debug", "capital letters"), ("MY NAME", "capital letters"), ("A=B", "capital letters"),
     ("2FA", "starting with a letter"), ("", "capital letters"), ("FLASK_MONGO_URI", "reserved"),
     ("FLASK_SECRET_KEY", "reserved"), ("PATH", "reserved"), ("UWSGI_MASTER", "reserved"),
-    ("LD_PRELOAD", "reserved"), ("PYTHONPATH", "reserved")])
+    ("LD_PRELOAD", "reserved"), ("PYTHONPATH", "reserved"), ("HACKNODE_SETTINGS_ID", "reserved")])
 def test_bad_or_reserved_names_are_refused_in_one_line_naming_them(name, why):
     with pytest.raises(SettingsError) as refused:
         settings.changes([], [name])         # --unset NAME; --set NAME=1 checks the same way
@@ -41,7 +41,7 @@ def test_what_cannot_be_sent_is_refused_before_anything_is_sent(assignments, rem
 
 def test_listing_masks_secrets_and_hacknodes_own_and_skips_removal_marks():
     text = ("FLASK_MONGO_URI=mongodb://hacknode1:pw@127.0.0.1:27017/hacknode1\nFLASK_SECRET_KEY=abc\n"
-            "FLASK_FRONT_PAGE_SIZE=2\nSTRIPE_API_KEY=sk_live_1\nOLD_FLAG\n")
+            "FLASK_FRONT_PAGE_SIZE=2\nSTRIPE_API_KEY=sk_live_1\nOLD_FLAG\nHACKNODE_SETTINGS_ID=1764640000.1\n")
     lines = settings.listing(text)
     assert lines == ["FLASK_FRONT_PAGE_SIZE=2", "FLASK_MONGO_URI=********   (set by hacknode)",
                      "FLASK_SECRET_KEY=********   (set by hacknode)", "STRIPE_API_KEY=********"]

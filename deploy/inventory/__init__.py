@@ -18,6 +18,7 @@ from deploy.inventory.section_defaults import check_defaults
 from deploy.inventory.section_mongodb import check_mongodb
 from deploy.inventory.section_servers import check_servers
 from deploy.inventory.section_teams import check_teams
+from deploy.inventory.section_tls import check_tls
 from deploy.inventory.ssh_keys import public_key_problem
 from deploy.inventory.yaml_lines import parse_yaml
 from deploy.model import Inventory
@@ -25,7 +26,7 @@ from deploy.model import Inventory
 __all__ = ["load_inventory", "InventoryError", "public_key_problem",
            "NAME_RE", "NAME_RULE", "RESERVED_NAMES", "team_name_problem"]
 
-TOP_KEYS = ("class", "mongodb", "defaults", "servers", "teams")
+TOP_KEYS = ("class", "mongodb", "tls", "defaults", "servers", "teams")
 
 
 def read_text(path):
@@ -54,10 +55,11 @@ def load_inventory(path):
     # one fixed order, the order of the documented file; teams are checked against servers and defaults
     class_name, domain, page_seconds = check_class(check, doc)
     mongodb = check_mongodb(check, doc)
+    tls = check_tls(check, doc)
     defaults = check_defaults(check, doc)
     servers = check_servers(check, doc)
     teams = check_teams(check, doc, servers, defaults)
     if check.problems:
         raise InventoryError(path, check.problems)
-    return Inventory(name=class_name, domain=domain, page_seconds=page_seconds, mongodb=mongodb, servers=tuple(servers.entries),
-                     teams=tuple(teams), path=path)
+    return Inventory(name=class_name, domain=domain, page_seconds=page_seconds, mongodb=mongodb,
+                     servers=tuple(servers.entries), teams=tuple(teams), path=path, tls=tls)

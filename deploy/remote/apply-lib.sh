@@ -34,6 +34,19 @@ hn_restore() {
   if [ -f "$HN_BACKUP/new" ]; then xargs -r rm -f < "$HN_BACKUP/new"; fi
 }
 
+hn_install_slice() {  # TEAM SOURCE DEST: the team's user slice drop-in (DEST has {uid}, the team's uid here), checked
+  # by systemd-analyze verify first; it exits 0 on a bad value or key and only warns, so any output refuses it
+  local uid check out
+  uid=$(id -u "$1" 2>/dev/null) || return 0     # no user: the team's job failed, and said so
+  check="$HN_BACKUP/slice-check"
+  mkdir -p "$check/user-$uid.slice.d" && cp "$2" "$check/user-$uid.slice.d/$(basename "$3")"
+  if ! out=$(SYSTEMD_UNIT_PATH="$check:" systemd-analyze verify "user-$uid.slice" 2>&1) || [ -n "$out" ]; then
+    echo "$out" >&2
+    hn_restore
+    hn_fail "systemd-analyze verify refused the slice limits of $1 (see above); the running config is untouched"
+  fi
+  hn_install "$2" "${3//\{uid\}/$uid}" root root 0644
+}
 hn_service() {  # NAME ACTION: systemd where it runs, the init script elsewhere (containers)
   if [ -d /run/systemd/system ]; then systemctl "$2" "$1"; else service "$1" "$2" >/dev/null; fi
 }
@@ -146,7 +159,9 @@ hn_health() {  # TEAM HOST LOG [TEAM HOST LOG...]: each team's program is RUNNIN
     left=()
     for i in "${!names[@]}"; do
       codes[$i]=${codes[$i]:-000 -}   # the probe died: no answer
-      if [ "${state[${names[$i]}]:-}" != RUNNING ] || [ "${codes[$i]%% *}" != 200 ]; then left+=("$i"); fi
+      # STARTING with its site answering is up: supervisor says RUNNING only after startsecs (3 s), which made
+      # every new team wait that long after it was already serving
+      if [[ ! "${state[${names[$i]}]:-}" =~ ^(RUNNING|STARTING)$ ]] || [ "${codes[$i]%% *}" != 200 ]; then left+=("$i"); fi
     done
     [ ${#left[@]} -eq 0 ] && return 0
     sleep 0.3

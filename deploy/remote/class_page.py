@@ -3,7 +3,8 @@
 # (class-status: the lines `fab status` reads too), renders --template with the parsed figures and replaces
 # --out at once (a new file renamed over it), 0644 in a 0755 folder, both root's: no team can write it.
 # Runs by root's tools virtualenv (Jinja2). Usage:
-#   class-page --class C --server S --domain D --template T --out PAGE --every SECONDS [--once] -- COLLECTOR ARGS...
+#   class-page --class C --server S --domain D --scheme http|https --template T --out PAGE --every SECONDS [--once]
+#              -- COLLECTOR ARGS...
 import argparse
 import os
 import subprocess
@@ -23,11 +24,13 @@ except ImportError:
     from deploy.remote import class_status      # in the repository (its tests)
 
 
-def page_context(parsed, class_name, server, domain, every):
-    """What the template shows: the class, the time the figures were read, and every team's figures."""
+def page_context(parsed, options):
+    """What the template shows: the class, the time the figures were read, every team's figures and the scheme of
+    its links (https with TLS on)."""
     now = parsed["now"] if parsed["now"] is not None else int(time.time())
     teams = [class_status.team_figures(row, now) for row in parsed["teams"]]
-    return {"class_name": class_name, "server": server, "domain": domain, "every": every,
+    return {"class_name": options.class_name, "server": options.server, "domain": options.domain,
+            "scheme": options.scheme, "every": options.every,
             "written": class_status.iso(now), "teams": teams, "age_text": class_status.age_text,
             "window_minutes": class_status.REQUEST_WINDOW // 60}
 
@@ -54,19 +57,23 @@ def write_once(options):
     with open(options.template, encoding="utf-8") as handle:     # read each round: provisioning may renew it
         template_text = handle.read()
     collected = subprocess.run(options.collector, capture_output=True, text=True, timeout=max(60, options.every))
-    context = page_context(class_status.parse(collected.stdout), options.class_name, options.server,
-                           options.domain, options.every)
+    context = page_context(class_status.parse(collected.stdout), options)
     write_page(options.out, render_page(template_text, context))
 
 
-def main(argv):
+def parse_options(argv):
     parser = argparse.ArgumentParser(prog="class-page")
     for name in ("--class", "--server", "--domain", "--template", "--out"):
         parser.add_argument(name, required=True, dest=None if name != "--class" else "class_name")
+    parser.add_argument("--scheme", choices=("http", "https"), default="http")
     parser.add_argument("--every", type=int, default=60)
     parser.add_argument("--once", action="store_true")
     parser.add_argument("collector", nargs="+")
-    options = parser.parse_args(argv)
+    return parser.parse_args(argv)
+
+
+def main(argv):
+    options = parse_options(argv)
     if not options.once:
         time.sleep(SETTLE_SECONDS)
     while True:

@@ -4,15 +4,16 @@ from datetime import datetime, timezone
 
 # the fields of a team's line of status.sh, in order
 FIELDS = ("team", "state", "uptime", "release", "healthz", "memory_kib", "tasks", "home_kib", "database_kib",
-          "requests", "newest_release")
+          "bound", "requests", "newest_release")
 REQUEST_WINDOW = 300        # seconds: "requests in the last minutes" counts this window of the access log
 KIB_PER_MB = 1024
 RELEASE_TIME = "%Y%m%dT%H%M%SZ"     # a release's name starts with its UTC time (release.sh)
 
 
 def parse(text):
-    """status.sh's output -> {"teams": [{field: text}], "quota": text or None, "now": epoch seconds or None}."""
-    parsed = {"teams": [], "quota": None, "now": None}
+    """status.sh's output -> {"teams": [{field: text}], "quota": text or None, "now": epoch seconds or None,
+    "certificates": [{"name": the name it is served for, "expires": when}] (TLS on)}."""
+    parsed = {"teams": [], "quota": None, "now": None, "certificates": []}
     for line in text.splitlines():
         cells = line.split("\t")
         if len(cells) == len(FIELDS):
@@ -21,6 +22,8 @@ def parse(text):
             parsed["quota"] = cells[1]
         elif cells[0] == "now" and len(cells) == 2 and cells[1].isdigit():
             parsed["now"] = int(cells[1])
+        elif cells[0] == "tls" and len(cells) == 3:
+            parsed["certificates"].append({"name": cells[1], "expires": cells[2]})
     return parsed
 
 
@@ -65,6 +68,7 @@ def team_figures(row, now):
         "memory_mb": megabytes(row["memory_kib"]), "tasks": number(row["tasks"]),
         "disk_home_mb": home, "disk_database_mb": database,
         "disk_mb": None if home is None else home + (database or 0),
+        "bound_by": None if row["bound"] == "-" else row["bound"],
     }
 
 

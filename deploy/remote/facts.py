@@ -78,6 +78,35 @@ def os_release():
             "codename": info.get("VERSION_CODENAME", "")}
 
 
+def slice_dropin(team, pattern):
+    """The text of the team's user slice drop-in (pattern: its path with {uid}), None without user or file."""
+    try:
+        with open(pattern.format(uid=pwd.getpwnam(team).pw_uid)) as f:
+            return f.read()
+    except (KeyError, OSError):
+        return None
+
+
+def mount_of(path):
+    while not os.path.ismount(path):
+        path = os.path.dirname(path)
+    return path
+
+
+def user_quotas(path, users):
+    """Whether user quotas are on for the filesystem of `path` (quotaon -p says so), and each user's hard block
+    limit there in KiB (repquota; 0 is none, None a user repquota does not list)."""
+    mount = mount_of(path)
+    if shutil.which("quotaon") is None:
+        return {"mount": mount, "on": False, "limits": {}}
+    said = subprocess.run(["quotaon", "-pu", mount], capture_output=True, text=True).stdout
+    if " is on" not in said:
+        return {"mount": mount, "on": False, "limits": {}}
+    report = subprocess.run(["repquota", "-u", mount], capture_output=True, text=True).stdout
+    rows = {line.split()[0]: line.split() for line in report.splitlines() if line.split()[:1] and len(line.split()) > 4}
+    return {"mount": mount, "on": True, "limits": {u: int(rows[u][4]) if u in rows else None for u in users}}
+
+
 def has_venv():
     return subprocess.run(["python3", "-c", "import ensurepip, venv"],
                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL).returncode == 0
@@ -94,6 +123,9 @@ facts = {
     "files": {path: path_fact(path, True) for path in query["files"]},
     "paths": {path: path_fact(path, False) for path in query["paths"]},
     "present_teams": sorted(os.path.basename(p) for p in glob.glob(query["teams_glob"])),
+    "globs": {pattern: sorted(glob.glob(pattern)) for pattern in query.get("globs", [])},
     "running": {name: running(pattern) for name, pattern in query["running"].items()},
+    "slices": {team: slice_dropin(team, query["slice_dropin"]) for team in query["users"]},
+    "quota": user_quotas(query["homes"], query["users"]),
 }
 print(json.dumps(facts, sort_keys=True))

@@ -33,4 +33,4 @@ if ! bash "$release_script" deploy "$id" "$req_hash" "$host"; then
     fi
     refuse "release $id is not live; the live release is unchanged"
 fi
-echo "[$team] release $id is live at http://$host/"
+echo "[$team] release $id is live at $(bash "$release_script" url "$host")/"

@@ -1,41 +1,90 @@
 # managed by hacknode: the server side's one health check (installed as /opt/hacknode/bin/healthz).
-# GET /healthz through the class nginx as a visitor of HOST gets it; prints "<http status> <release>"
-# ("000 -" when nothing answers), one line per HOST given, in their order. Healthy means 200; the release in the answer says which one runs.
+# GET /healthz through the class nginx as a visitor of HOST gets it; prints "<http status> <release> <settings id>"
+# ("000 -" when nothing answers; no settings id from an app that does not report one), one line per HOST given,
+# in their order. Healthy means 200; the release and the settings id say what runs.
+# With TLS on (CONF says "https"), it asks over HTTPS as a browser would: SNI and certificate checked for HOST,
+# trusting TRUST (the class CA) when it is there, else the system's CAs. `healthz --expiry HOST` prints when the
+# certificate nginx serves for HOST expires ("-" without TLS); `healthz --scheme` prints http or https.
 # Used by provisioning (hn_health), `fab status` (status.sh) and deploys (release.sh). Standard library only.
+import http.client
 import json
+import os
+import socket
+import ssl
 import sys
 import time
-import urllib.error
-import urllib.request
+
+CONF = "/etc/hacknode/healthz.conf"             # deploy/layout.py HEALTHZ_CONF
+TRUST = "/etc/hacknode/healthz-trust.pem"       # deploy/layout.py HEALTHZ_TRUST
 
 
-
-def probe(opener, host):
-    request = urllib.request.Request("http://127.0.0.1/healthz", headers={"Host": host})
+def https_on():
     try:
-        with opener.open(request, timeout=3) as response:
-            code, body = response.status, response.read()
-    except urllib.error.HTTPError as error:
-        code, body = error.code, error.read()
-    except Exception:  # refused, timed out, reset: no answer at all
+        with open(CONF) as handle:
+            return handle.read().strip() == "https"
+    except OSError:
+        return False
+
+
+class LoopbackHTTPS(http.client.HTTPSConnection):
+    """HTTPS to this server's nginx, for the name `host`: the connection goes to 127.0.0.1, SNI and checks to host."""
+
+    def connect(self):
+        raw = socket.create_connection(("127.0.0.1", 443), self.timeout)
+        self.sock = self._context.wrap_socket(raw, server_hostname=self.host)
+
+
+def connection(host):
+    if not https_on():
+        return http.client.HTTPConnection("127.0.0.1", 80, timeout=3)
+    context = ssl.create_default_context(cafile=TRUST if os.path.exists(TRUST) else None)
+    return LoopbackHTTPS(host, 443, timeout=3, context=context)
+
+
+def probe(host):
+    try:
+        conn = connection(host)
+        conn.request("GET", "/healthz", headers={"Host": host})
+        response = conn.getresponse()
+        code, body = response.status, response.read()
+        conn.close()
+    except Exception:  # refused, timed out, reset, a certificate refused: no answer at all (deploys poll: no noise)
         return "000 -"
     try:
-        release = str(json.loads(body).get("release") or "-").strip() or "-"
+        answer = json.loads(body)
+        release = str(answer.get("release") or "-").strip() or "-"
     except (ValueError, AttributeError):
-        release = "-"
-    return f"{code} {release}"
+        return f"{code} -"
+    if "settings" not in answer:    # a team's copy of the app from before /healthz reported its settings
+        return f"{code} {release}"
+    return f"{code} {release} {str(answer['settings'] or '-').strip() or '-'}"
 
 
-def probe_twice_on_502(opener, host):
+def probe_twice_on_502(host):
     # An idle team's uwsgi starts a worker when a request comes (cheaper mode): its first request after an idle
     # period was seen answered 502 now and then; one 502 is asked again after 0.5 s before a team is called down.
-    answer = probe(opener, host)
+    answer = probe(host)
     if answer.startswith("502 "):
         time.sleep(0.5)
-        answer = probe(opener, host)
+        answer = probe(host)
     return answer
 
 
-opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
-for host in sys.argv[1:]:
-    print(probe_twice_on_502(opener, host))
+def expiry(host):
+    if not https_on():
+        return "-"
+    try:
+        conn = connection(host)
+        conn.connect()
+        return conn.sock.getpeercert()["notAfter"]
+    except Exception as error:
+        return f"unknown ({error})"
+
+
+if sys.argv[1:2] == ["--expiry"]:
+    print(expiry(sys.argv[2]))
+elif sys.argv[1:2] == ["--scheme"]:     # how visitors reach the sites, for messages: http or https
+    print("https" if https_on() else "http")
+else:
+    for name in sys.argv[1:]:
+        print(probe_twice_on_502(name))

@@ -17,6 +17,7 @@
 #   reload <host-header>               graceful reload of the live release (fab restart), checked like a deploy
 #   abandon <id>                       remove releases/<id> whose upload did not finish (never a prepared one)
 #   list                               the releases, newest first, with current and failed ones marked
+#   url <host-header>                  the site's URL as visitors reach it (https:// with TLS on)
 #   prune                              keep the newest $keep releases (and current, and the previous one)
 #   settings <host-header>             change the team's settings (stdin: NAME=value or NAME lines, checked by
 #                                      deploy/settings.py), reload uwsgi gracefully, check /healthz; back on failure
@@ -125,6 +126,11 @@ reload_uwsgi() {
     fi
 }
 
+site_url() {
+    # https://<host> with TLS on, http://<host> without (the probe knows which: provisioning told it)
+    echo "$(python3 "$healthz" --scheme)://$1"
+}
+
 health() {
     # "<http status> <release>" of GET /healthz through nginx, as a visitor of <host-header> gets it: the
     # server's one probe, installed by provisioning ($healthz, from deploy/remote/healthz.py).
@@ -137,10 +143,15 @@ wait_healthy() {
     # release crashed at start: no need to wait out the deadline.
     # Polled every 0.1 s (a reload takes about a second: each 0.5 s step was a quarter of a deploy); supervisor,
     # a Python program to start, is asked every 5th time only.
-    local id=$1 host=$2 seconds=$3 deadline=$(( $(date +%s) + $3 )) retouch=$(( $(date +%s) + 5 )) state polls=0
+    # With $4 (a settings id, from `fab config`), the answer must also report it, unless the team's app
+    # reports no settings at all (its copy predates that): then the release alone decides.
+    local id=$1 host=$2 seconds=$3 settings_id=${4:-} deadline=$(( $(date +%s) + $3 )) retouch=$(( $(date +%s) + 5 )) state polls=0
     while :; do
         last_health=$(health "$host")
-        [ "$last_health" = "200 $id" ] && return 0
+        case "$last_health" in
+            "200 $id") return 0 ;;
+            "200 $id "*) [ -z "$settings_id" ] || [ "$last_health" = "200 $id $settings_id" ] && return 0 ;;
+        esac
         [ "$(date +%s)" -ge "$deadline" ] && return 1
         # Still the previous release 5 s after the reload: under load uwsgi was seen to miss a touch (it kept
         # the old release serving). Reload again; uwsgi ignores a touch during a reload already going on.
@@ -167,7 +178,9 @@ show_log_since() {
     local mark=$1
     if [ "$(log_lines)" -gt "$mark" ]; then
         echo "[$team] what $uwsgi_log says since the switch (up to 80 lines):" >&2
-        tail -n "+$(( mark + 1 ))" "$uwsgi_log" 2>/dev/null | head -n 80 >&2
+        # head stops reading after 80 lines: tail then dies of SIGPIPE, which pipefail would make fatal (seen: a
+        # failed release with a long log was never switched back)
+        { tail -n "+$(( mark + 1 ))" "$uwsgi_log" 2>/dev/null || true; } | head -n 80 >&2
     else
         echo "[$team] last lines of $uwsgi_log:" >&2
         tail -n 40 "$uwsgi_log" >&2 2>/dev/null || echo "(cannot read $uwsgi_log)" >&2
@@ -181,10 +194,10 @@ activate() {
     switch_to "$id"
     reload_uwsgi
     if wait_healthy "$id" "$host" "$HEALTH_WAIT"; then
-        say "http://$host/healthz: 200, release $id: ok"
+        say "$(site_url "$host")/healthz: 200, release $id: ok"
         return 0
     fi
-    echo "[$team] FAILED: release $id did not answer http://$host/healthz with 200 and its id" \
+    echo "[$team] FAILED: release $id did not answer $(site_url "$host")/healthz with 200 and its id" \
          "(waited up to ${HEALTH_WAIT}s; last answer: $last_health)" >&2
     touch "$releases/$id/$FAILED_MARK"
     # the log as the failed release left it (its traceback), before the switch back adds its own lines
@@ -208,8 +221,8 @@ cmd_reload() {
     local id mark; id=$(current_id); mark=$(log_lines)
     [ -n "$id" ] || die "no live release to reload (deploy first)"
     reload_uwsgi
-    if wait_healthy "$id" "$1" "$HEALTH_WAIT"; then say "http://$1/healthz: 200, release $id: ok"; return 0; fi
-    echo "[$team] FAILED: release $id did not answer http://$1/healthz after the reload (last answer: $last_health)" >&2
+    if wait_healthy "$id" "$1" "$HEALTH_WAIT"; then say "$(site_url "$1")/healthz: 200, release $id: ok"; return 0; fi
+    echo "[$team] FAILED: release $id did not answer $(site_url "$1")/healthz after the reload (last answer: $last_health)" >&2
     show_log_since "$mark"
     exit 1
 }
@@ -273,9 +286,10 @@ main() {
         reload)   [ $# -eq 1 ] || die "usage: reload <host-header>"; with_lock; cmd_reload "$@" ;;
         abandon)  [ $# -eq 1 ] || die "usage: abandon <id>"; with_lock; cmd_abandon "$@" ;;
         list)     cmd_list ;;
+        url)      [ $# -eq 1 ] || die "usage: url <host-header>"; site_url "$1" ;;
         prune)    with_lock; cmd_prune ;;
         settings) [ $# -eq 1 ] || die "usage: settings <host-header> < changes"; with_lock; cmd_settings "$@" ;;
-        *)        die "unknown subcommand '${sub}' (facts, env, prepare, activate, deploy, rollback, reload, abandon, list, prune, settings)" ;;
+        *)        die "unknown subcommand '${sub}' (facts, env, prepare, activate, deploy, rollback, reload, abandon, list, url, prune, settings)" ;;
     esac
 }
 

@@ -1,14 +1,18 @@
 # managed by hacknode: the class's figures on one server (run as root), for `fab status` and the class page
 # (/opt/hacknode/bin/class-status, run by class-page): a tab-separated line per team
 #   team  program state  uptime  live release  /healthz code through nginx  memory KiB  tasks  home KiB  database KiB
+#   what bounds it: "slice" (its systemd user slice, cgroups) or "rlimits" (per process, from its program's command)
 #   requests in the last WINDOW seconds (health probes left out)  newest release (the last deploy's)
-# then "quota<TAB>what the filesystem of /home says of quotas" and "now<TAB>the server's time (epoch seconds)".
-# Arguments: DOMAIN HEALTHZ_TOOL MONGO_TOOL_PYTHON MONGO_TOOL ADMIN_URI_FILE LOG_ROOT [PROBE [WINDOW]]
+# then "quota<TAB>what the filesystem of /home says of quotas", "now<TAB>the server's time (epoch seconds)" and, with
+# TLS on, "tls<TAB>NAME<TAB>when the certificate nginx serves for NAME expires" for HOSTNAME and, in tls mode acme,
+# for each team's name too (each has its own certificate in ACME_CERTS).
+# Arguments: DOMAIN HEALTHZ_TOOL MONGO_TOOL_PYTHON MONGO_TOOL ADMIN_URI_FILE HOSTNAME ACME_CERTS LOG_ROOT [PROBE [WINDOW]]
 # (teams answer at <team>.DOMAIN; their nginx access logs are LOG_ROOT/<team>/access.log). PROBE "all" asks every
 # team's /healthz; "awake" only teams with a uwsgi worker running, the code of the others being "idle": a probe
 # would start a worker, and the class page, asking every minute, would keep every idle team awake.
 set -u
-domain=$1 healthz=$2 tools_python=$3 mongo_tool=$4 admin_file=$5 log_root=$6 probe=${7:-all} window=${8:-300}
+domain=$1 healthz=$2 tools_python=$3 mongo_tool=$4 admin_file=$5 hostname=$6 acme_certs=$7 log_root=$8
+probe=${9:-all} window=${10:-300}
 now=$(date +%s)
 teams=""
 for ini in /etc/hacknode/uwsgi/*.ini; do [ -e "$ini" ] && teams="$teams $(basename "$ini" .ini)"; done
@@ -45,13 +49,24 @@ for t in $teams; do
   requests=$(tac "$log_root/$t/access.log" 2>/dev/null |
     awk -v since=$((now - window)) '$1 < since {exit} $3 != "/healthz" {n++} END {print n + 0}')
   newest=$(ls -1 "/home/$t/releases" 2>/dev/null | tail -n 1)
-  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$t" "${state:-MISSING}" "${uptime:--}" "${release:--}" \
-    "${code:-000}" "$memory" "$tasks" "${home:--}" "${db:--}" "$requests" "${newest:--}"
+  # the program's own process says where it runs; a stopped one, whether its slice has hacknode's limits
+  pid=$(echo "$line" | sed -n 's/.* pid \([0-9]*\),.*/\1/p')
+  uid=$(id -u "$t" 2>/dev/null || echo none)
+  if grep -qs "/user-$uid.slice/" "/proc/${pid:-0}/cgroup" || { [ -z "$pid" ] && [ -d /run/systemd/system ] \
+      && [ -e "/etc/systemd/system/user-$uid.slice.d/50-hacknode.conf" ]; }; then bound=slice; else bound=rlimits; fi
+  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$t" "${state:-MISSING}" "${uptime:--}" "${release:--}" \
+    "${code:-000}" "$memory" "$tasks" "${home:--}" "${db:--}" "$bound" "$requests" "${newest:--}"
 done
 # quotas: only where the filesystem of /home has them on (quotaon -p says so)
 if command -v quotaon >/dev/null && quotaon -pu /home 2>/dev/null | grep -q ' is on'; then
-  printf 'quota\ton (hacknode sets no limit: setquota sets one per team)\n'
+  printf 'quota\t%s\n' "on (each team's files there stop at its disk_mb: provisioning sets it with setquota)"
 else
   printf 'quota\tunavailable (no user quotas on the filesystem of /home)\n'
 fi
 printf 'now\t%s\n' "$now"
+names=$hostname
+for t in $teams; do [ -e "$acme_certs/$t.$domain" ] && names="$names $t.$domain"; done
+for name in $names; do
+  expiry=$(python3 "$healthz" --expiry "$name" 2>/dev/null || true)
+  [ "${expiry:--}" = "-" ] || printf 'tls\t%s\t%s\n' "$name" "$expiry"
+done

@@ -10,12 +10,18 @@ def test_healthz_ok_with_the_release(make_app, tmp_path):
     release_file.write_text("20260101T120000Z\n")
     response = make_app(RELEASE_FILE=str(release_file)).test_client().get("/healthz")
     assert response.status_code == 200
-    assert response.get_json() == {"status": "ok", "release": "20260101T120000Z"}
+    assert response.get_json() == {"status": "ok", "release": "20260101T120000Z", "settings": None}
+
+
+def test_healthz_reports_the_settings_id_fab_config_wrote(make_app, tmp_path, monkeypatch):
+    monkeypatch.setenv("HACKNODE_SETTINGS_ID", "1764640000.123")    # as uwsgi's env = line sets it
+    response = make_app(RELEASE_FILE=str(tmp_path / "RELEASE")).test_client().get("/healthz")
+    assert response.get_json()["settings"] == "1764640000.123"
 
 
 def test_healthz_release_is_null_without_the_file(make_app, tmp_path):
     response = make_app(RELEASE_FILE=str(tmp_path / "RELEASE")).test_client().get("/healthz")
-    assert response.get_json() == {"status": "ok", "release": None}
+    assert response.get_json() == {"status": "ok", "release": None, "settings": None}
 
 
 def test_release_file_is_next_to_app(app):
@@ -40,7 +46,7 @@ def app_without_db(closed_port, tmp_path):
 def test_pages_answer_503_while_the_database_is_down(app_without_db):
     client = app_without_db.test_client()
     assert client.get("/healthz").status_code == 503
-    assert client.get("/healthz").get_json() == {"status": "unavailable", "release": "r1"}
+    assert client.get("/healthz").get_json() == {"status": "unavailable", "release": "r1", "settings": None}
     for path in ["/", "/search?q=news", "/click?url=https://example.com/"]:
         response = client.get(path)
         page = response.get_data(as_text=True)
@@ -68,7 +74,7 @@ def test_pages_recover_when_the_database_is_back(app_without_db, closed_port, tm
     client = app_without_db.test_client()
     assert client.get("/").status_code == 503
     with localdb.running(tmp_path / "db", port=closed_port):
-        assert client.get("/healthz").get_json() == {"status": "ok", "release": "r1"}
+        assert client.get("/healthz").get_json() == {"status": "ok", "release": "r1", "settings": None}
         assert client.get("/").status_code == 200
         assert client.post("/submit.json", json={"title": "Back", "link": "https://example.com/"}) \
             .status_code == 201

@@ -82,8 +82,9 @@ def host_factory():
 class ClassUnderTest:
     """A class provisioned on test hosts: its inventory file, hosts and teams' keys, and ways to reach it."""
 
-    def __init__(self, directory, hosts, teams, admin_users=None, team_lines=None):
+    def __init__(self, directory, hosts, teams, admin_users=None, team_lines=None, class_lines=()):
         self.directory, self.hosts, self.teams = Path(directory), hosts, teams   # teams: {team: server name}
+        self.class_lines = list(class_lines)           # top-level inventory lines after mongodb (e.g. tls:)
         self.admin_users = admin_users or {}                                       # {server: admin_user}
         self.team_lines = team_lines or {}             # {team: [inventory lines of its settings]}, kept always
         self.key = {team: str(self.directory / "keys" / team) for team in teams}
@@ -100,7 +101,7 @@ class ClassUnderTest:
     def write_inventory(self, teams, name="inventory.yml", extra_team_lines=None):
         """An inventory of these hosts with `teams` ({team: server}), in the class's directory."""
         lines = [f"class: {{name: e2e, domain: hacknode.test, page_seconds: {PAGE_SECONDS}}}", "mongodb: {mode: secantus}",
-                 "servers:"]
+                 *self.class_lines, "servers:"]
         lines += [f"  - {{name: {server}, address: {host.address}, admin_user: {self.admin_users.get(server, 'root')}}}"
                   for server, host in self.hosts.items()]
         lines.append("teams:")
@@ -189,4 +190,15 @@ def provisioned_class(host_factory, tmp_path_factory):
                           {"hacknode1": "main", "hacknode2": "main", "hacknode3": "main"},
                           team_lines={"hacknode1": [f"idle_seconds: {IDLE_SECONDS}"]})
     made.first_run_lines, made.first_run_steps = made.provision()
+    return made
+
+
+@pytest.fixture(scope="session")
+def tls_class(host_factory, tmp_path_factory):
+    """One team (hacknode3) on a host of its own, provisioned with `tls: {mode: class-ca}`: HTTPS with a class CA
+    made beside the inventory (tls_class.ca). Shared by the HTTPS and browser tests; they leave it healthy."""
+    made = ClassUnderTest(tmp_path_factory.mktemp("tls"), {"main": host_factory("tls")}, {"hacknode3": "main"},
+                          class_lines=["tls: {mode: class-ca}"])
+    made.first_run_lines, made.first_run_steps = made.provision()
+    made.ca = str(made.directory / ".hacknode" / "class-ca" / "ca.crt")
     return made

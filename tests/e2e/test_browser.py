@@ -1,5 +1,6 @@
 """A visitor in a real browser (Debian's Chromium driven by Playwright) on a team's site, served by a
-provisioned class through nginx: the welcome dialog, a story submitted with a mistake then fixed, and a
+provisioned class over HTTPS through nginx (the browser trusts the class CA as a learner would: certutil puts it
+into its NSS database; no certificate error is ignored): the welcome dialog, a story submitted with a mistake then fixed, and a
 click that raises its score; and the single-page variant (/spa), there and on this checkout's app served
 locally under a path prefix. Screenshots go to test-artifacts/.
 
@@ -7,6 +8,8 @@ The browser only talks to the class server: every other request (there should be
 and the story's link points at the team's own site, so following it stays on the test host.
 """
 import contextlib
+import os
+import subprocess
 import threading
 import uuid
 from datetime import datetime, timezone
@@ -29,17 +32,28 @@ ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 TEAM = "hacknode3"
 
 
+def home_trusting(home, ca):
+    """A home folder whose NSS database (the one Chromium reads on Linux, ~/.pki/nssdb) trusts the CA `ca` for
+    web sites, as a learner's browser does after importing the class CA: made with certutil (libnss3-tools)."""
+    nssdb = Path(home) / ".pki" / "nssdb"
+    nssdb.mkdir(parents=True)
+    subprocess.run(["certutil", "-d", f"sql:{nssdb}", "-N", "--empty-password"], check=True, capture_output=True)
+    subprocess.run(["certutil", "-d", f"sql:{nssdb}", "-A", "-t", "C,,", "-n", "hacknode class CA", "-i", ca],
+                   check=True, capture_output=True)
+    return str(home)
+
+
 @contextlib.contextmanager
-def chromium_page(address):
+def chromium_page(address, home=None):
     """A page in a headless Chromium that may only talk to `address`: any other request is aborted, and
-    the test fails with the list of them."""
+    the test fails with the list of them. `home`: its HOME (the certificates it trusts), else this one's."""
     if not Path(CHROMIUM).exists():
         pytest.fail(f"{CHROMIUM} is missing: ./inv test installs chromium and chromium-driver", pytrace=False)
     from playwright.sync_api import sync_playwright
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=[
-            "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-            "--disable-sync", "--no-first-run"])
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, env=dict(os.environ, HOME=home) if home else None,
+                                             args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                                                   "--disable-component-update", "--disable-sync", "--no-first-run"])
         # reduced motion: Bootstrap then shows the dialog without its fade, so screenshots catch it whole
         context = browser.new_context(viewport={"width": 1200, "height": 800}, reduced_motion="reduce")
         elsewhere = []
@@ -60,11 +74,12 @@ def chromium_page(address):
 
 
 @pytest.fixture
-def browser_page(provisioned_class):
-    """A browser page, and the team's site served by the provisioned class through nginx."""
-    address = provisioned_class.host_of(TEAM).address
-    with chromium_page(address) as page:
-        yield page, f"http://{address}/{TEAM}"
+def browser_page(tls_class, tmp_path):
+    """A browser page that trusts the class CA (never told to ignore certificate errors), and the team's site
+    served by a provisioned class over HTTPS through nginx."""
+    address = tls_class.host_of(TEAM).address
+    with chromium_page(address, home_trusting(tmp_path / "home", tls_class.ca)) as page:
+        yield page, f"https://{address}/{TEAM}"
 
 
 @pytest.fixture(scope="module")
@@ -88,11 +103,13 @@ def score_of(page, title):
 
 def test_a_visitor_sees_the_welcome_once_submits_a_story_and_clicks_it(browser_page):
     page, site = browser_page
+    assert site.startswith("https://")
     ARTIFACTS.mkdir(exist_ok=True)
     title = f"Browser story {uuid.uuid4().hex[:8]}"
     link = f"{site}/healthz?story={title.split()[-1]}"
 
-    page.goto(f"{site}/")
+    page.goto(f"{site}/")                        # a certificate the browser does not trust fails here
+    assert page.evaluate("window.isSecureContext") is True              # HTTPS, no certificate error
     dialog = page.locator("#first-visit-dialog")
     page.locator("#first-visit-dialog.show").wait_for(state="visible")
     assert "Welcome to Rapid News!" in dialog.inner_text()

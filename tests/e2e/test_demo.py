@@ -14,12 +14,12 @@ import json
 import re
 import shutil
 import subprocess
-import urllib.request
 import uuid
 from pathlib import Path
 
 import pytest
 
+from deploy import health
 from lab import demo_machine, testhost
 
 pytestmark = pytest.mark.e2e
@@ -27,6 +27,7 @@ pytestmark = pytest.mark.e2e
 REPO = Path(__file__).resolve().parents[2]
 TEAMS = ("hacknode1", "hacknode2", "hacknode3")
 ADDRESS = "10.131.1.2"
+CLASS_CA = ".hacknode/class-ca/ca.crt"       # the demo's inventory.yml has tls: {mode: class-ca}
 
 
 def run(checkout, command, check=True, timeout=600):
@@ -38,14 +39,10 @@ def run(checkout, command, check=True, timeout=600):
     return done.returncode, output
 
 
-def get(url, host=None):
-    request = urllib.request.Request(url, headers={"Host": host} if host else {})
-    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
-    try:
-        with opener.open(request, timeout=10) as response:
-            return response.status, response.read().decode()
-    except urllib.error.HTTPError as e:
-        return e.code, e.read().decode()
+def get(checkout, url, host=None):
+    """(status, body) of GET `url` over HTTPS (for the name `host`, SNI included), trusting the class CA the demo
+    made in the checkout, as a learner's browser that imported it does."""
+    return health.get(url, host, cafile=str(checkout / CLASS_CA))
 
 
 def fresh_checkout(directory):
@@ -131,13 +128,15 @@ def test_first_run_reports_each_step_and_every_team_answers_at_its_printed_urls(
     for team in TEAMS:
         assert re.search(rf"local\s+{team}\s+first release\s+changed", first_run)
         assert re.search(rf"seed {team}: changed \(5 articles added\)", first_run)
-        path_url = f"http://{ADDRESS}/{team}/"
+        path_url = f"https://{ADDRESS}/{team}/"
         assert f"by path       {path_url}" in first_run
-        status, page = get(path_url)
+        status, page = get(checkout, path_url)
         assert status == 200 and f'href="/{team}/submit"' in page
-        articles = json.loads(get(f"{path_url}frontpage.json")[1])["articles"]
+        articles = json.loads(get(checkout, f"{path_url}frontpage.json")[1])["articles"]
         assert {"Flask documentation", "PyMongo tutorial"} <= {a["title"] for a in articles}
-        curl = re.search(rf"\(({re.escape(f'curl -H {chr(39)}Host: {team}.hacknode.test{chr(39)}')} \S+)", first_run)
+        assert get(checkout, f"http://{ADDRESS}/{team}/")[0] == 301          # plain HTTP redirects to HTTPS
+        curl = re.search(rf"\((curl --cacert {CLASS_CA} --resolve {team}.hacknode.test:443:{ADDRESS} "
+                         rf"https://{team}.hacknode.test/) ", first_run)
         code, page = run(checkout, curl.group(1))
         assert "<title>(RN) Latest News</title>" in page
         assert f"fab deploy --team {team}" in first_run
@@ -152,14 +151,14 @@ def test_a_team_deploys_a_template_change_from_the_checkout(checkout, first_run)
     index.write_text(index.read_text().replace("{% block body %}", "{% block body %}<p id=\"marker\">" + marker
                                                + "</p>", 1))
     code, output = run(checkout, "./.venv/bin/fab deploy --team hacknode2")
-    assert re.search(r"release \S+ is live at http://hacknode2.hacknode.test/", output)
-    assert marker in get(f"http://{ADDRESS}/hacknode2/")[1]
-    assert marker in get(f"http://{ADDRESS}/", host="hacknode2.hacknode.test")[1]
-    assert marker not in get(f"http://{ADDRESS}/hacknode1/")[1]      # only that team's site changed
+    assert re.search(r"release \S+ is live at https://hacknode2.hacknode.test/", output)
+    assert marker in get(checkout, f"https://{ADDRESS}/hacknode2/")[1]
+    assert marker in get(checkout, f"https://{ADDRESS}/", host="hacknode2.hacknode.test")[1]
+    assert marker not in get(checkout, f"https://{ADDRESS}/hacknode1/")[1]      # only that team's site changed
 
     run(checkout, "./.venv/bin/fab use_team --team hacknode1")           # choose once, then plain commands
     run(checkout, "./.venv/bin/fab deploy")
-    assert marker in get(f"http://{ADDRESS}/hacknode1/")[1]
+    assert marker in get(checkout, f"https://{ADDRESS}/hacknode1/")[1]
     code, status = run(checkout, "./.venv/bin/fab status")
     assert all(re.search(rf"{team}\s+local\s+RUNNING\s+200", status) for team in TEAMS)
 
@@ -177,7 +176,7 @@ def test_hosts_entry_then_stop_leaves_the_machine_as_it_was(checkout, first_run)
     run(checkout, "./inv demo --hosts")
     assert demo_machine.HOSTS_BEGIN in Path("/etc/hosts").read_text()
     for team in TEAMS:
-        status, body = get(f"http://{team}.hacknode.test/healthz")
+        status, body = get(checkout, f"https://{team}.hacknode.test/healthz")
         assert status == 200 and json.loads(body)["status"] == "ok"
     code, output = run(checkout, "./inv down")
     assert "host hn-demo: stopped" in output

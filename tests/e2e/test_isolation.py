@@ -220,10 +220,11 @@ def test_a_disk_filler_is_shown_by_status_with_a_warning_and_the_others_keep_ser
         during = others_healthy(made)
         c.run("rm -f ~/filler", hide=True)
     rows = {line.split()[0]: line.split() for line in table.splitlines()[1:] if line.startswith("hacknode")}
-    mem, tasks, disk = rows[ATTACKER][6:9]
+    mem, tasks, disk, bound = rows[ATTACKER][6:10]
     assert problems == [] and disk.endswith("M/50M!") and int(disk.split("M/")[0]) >= 80, table
     assert f"warning: {ATTACKER} uses" in table and "above its disk_warn_mb 50" in table
     assert mem.endswith("M/512M") and int(mem.split("M/")[0]) > 10 and tasks.endswith("/128")
+    assert bound == "rlimits"                      # no systemd on these test hosts (test_isolation_cgroups.py: a booted one)
     assert rows[VICTIM][8].endswith("M/1024M") and not rows[VICTIM][8].endswith("!")
     assert "main: disk quotas: unavailable (no user quotas on the filesystem of /home)" in table
     assert during == {VICTIM: 200, BYSTANDER: 200}

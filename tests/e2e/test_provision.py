@@ -328,7 +328,7 @@ def test_fab_status_json_and_the_class_page_agree_with_the_class(provisioned_cla
         time.sleep(1)
     assert page_time(cls)[1] > written
     with cls.as_root("main") as root:                 # what one round of the page's collector costs (printed)
-        collector = " ".join(shlex.quote(a) for a in class_status_args("hacknode.test", probe="awake"))
+        collector = " ".join(shlex.quote(a) for a in class_status_args("hacknode.test", cls.hosts["main"].address, probe="awake"))
         cpu = root.run(f"TIMEFORMAT='%U %S'; {{ time bash {CLASS_STATUS_TOOL} {collector} >/dev/null; }} 2>&1",
                        hide=True).stdout.split()
     with capsys.disabled():

@@ -1,0 +1,49 @@
+"""A server's plan for bounding each team as a whole (pure): where systemd runs the server, a drop-in for each
+team's user slice (user-<uid>.slice: pam_systemd puts the team's SSH sessions there, and team-scope its uwsgi)
+with the team's MemoryMax, TasksMax and CPUWeight; elsewhere the rlimits in the team's configs bound each team
+(deploy/limits.py), and this step says so. Where the homes' filesystem has user quotas on, each team's disk_mb
+as its hard block limit."""
+from deploy import layout
+from deploy.render import render_slice
+from deploy.steps import Step, Upload
+
+SYSTEMD_RUNNING = "/run/systemd/system"     # present where systemd is the init (a server, not a container's stub)
+
+
+def cgroups_bound(facts):
+    """Whether the teams of this server are bounded by cgroups (systemd runs it), else by rlimits."""
+    return facts.has(SYSTEMD_RUNNING)
+
+
+def plan_slices(view, facts):
+    """The drop-ins of the teams' user slices that differ from the server's: each checked by systemd-analyze verify
+    before it goes live, then one daemon-reload, which applies them to running slices too."""
+    server = view.server.name
+    if not cgroups_bound(facts):
+        return Step(server, "team slices", False, "no systemd here: rlimits bound each team")
+    wanted = {team.name: render_slice(view, team) for team in view.teams}
+    changed = [name for name, text in wanted.items() if facts.slices.get(name) != text]
+    if not changed:
+        return Step(server, "team slices", False)
+    commands = [f"hn_install_slice {name} \"$HN_STAGE/slices/{name}.conf\" {layout.SLICE_DROPIN}" for name in changed]
+    return Step(server, "team slices", True, " ".join(changed), commands + ["systemctl daemon-reload"],
+                uploads=[Upload(f"slices/{name}.conf", text=wanted[name]) for name in changed])
+
+
+def quota_kib(team):
+    """The team's hard block limit as setquota and repquota count it (1 KiB blocks)."""
+    return team.disk_mb * 1024
+
+
+def plan_quotas(view, facts):
+    """Each team's hard block limit (its disk_mb) on the homes' filesystem, where user quotas are on; elsewhere
+    nothing bounds a team's disk, and `fab status` says quotas are unavailable."""
+    server, quota = view.server.name, facts.quota
+    if not quota["on"]:
+        return Step(server, "disk quotas", False, f"unavailable: no user quotas on the filesystem of {layout.HOMES}")
+    off = [team for team in view.teams if quota["limits"].get(team.name) != quota_kib(team)]
+    if not off:
+        return Step(server, "disk quotas", False)
+    return Step(server, "disk quotas", True, " ".join(team.name for team in off), [
+        f"setquota -u {team.name} 0 {quota_kib(team)} 0 0 {quota['mount']} || hn_fail 'setquota refused {team.name}'"
+        for team in off])

@@ -1,0 +1,13 @@
+#!/bin/sh
+# managed by hacknode: team-scope TEAM COMMAND...: runs COMMAND as TEAM inside TEAM's systemd user slice
+# (user-<uid>.slice, whose drop-in holds the team's MemoryMax, TasksMax and CPUWeight; pam_systemd puts the
+# team's SSH sessions there too), so one cgroup bounds the team as a whole. Started as root by supervisor.
+# The process stays the one supervisor started: systemd-run --scope moves it into a new scope and execs, and
+# setpriv execs too, so supervisor's signals reach uwsgi itself. setpriv, not systemd-run --uid: that keeps
+# root's supplementary groups; --init-groups gives the team's own.
+set -eu
+team=$1
+shift
+uid=$(id -u "$team")
+exec /usr/bin/systemd-run --scope --quiet --collect --slice="user-$uid.slice" -- \
+  /usr/bin/setpriv --reuid="$team" --regid="$team" --init-groups -- "$@"
