@@ -12,7 +12,7 @@ import paramiko
 from fabric import task
 from invoke import Exit
 
-from deploy import admin, provisioning, team_backup, team_git, team_settings, team_tasks, teamconfig
+from deploy import admin, provisioning, status_report, team_backup, team_git, team_settings, team_tasks, teamconfig
 from deploy.backup import BACKUP_DIR
 from deploy.errors import DeployError
 from deploy.inventory import InventoryError, load_inventory, team_name_problem
@@ -95,11 +95,13 @@ def remove_team(c, team, server=None, inventory=DEFAULT_INVENTORY, key=None):
         print(f"note: {team} is still in {inventory}: remove it there, or the next provision brings it back")
 
 
-@task(help={"inventory": "the class", "key": "SSH key of the servers' admin user"})
-def status(c, inventory=DEFAULT_INVENTORY, key=None):
-    """A table of every team: service state, /healthz through nginx, release, uptime, URLs."""
-    table, problems = admin.status_table(class_inventory(inventory), admin_key(key))
-    print(table)
+@task(help={"inventory": "the class", "key": "SSH key of the servers' admin user",
+            "json": "print one JSON document instead of the table (keys: README, For instructors)"})
+def status(c, inventory=DEFAULT_INVENTORY, key=None, json=False):
+    """Every team: state, /healthz, releases, requests, memory, tasks, disk, URLs (a table, or --json)."""
+    inv = class_inventory(inventory)
+    report, problems = admin.status_report(inv, admin_key(key))
+    print(status_report.as_json(report) if json else status_report.as_table(inv, report))
     if problems:
         raise Exit("\n".join(problems), code=1)
 

@@ -23,9 +23,16 @@ WHEELS = "/opt/hacknode/wheels"             # wheels shipped by provisioning; se
 SECANTUS_HOME = "/opt/hacknode/secantus"    # secantus mode: its data (SECANTUS_HOME/data), run as user hacknode-db
 DB_USER = "hacknode-db"                     # secantus mode: the system user SecantusDB runs as
 MONGO_ADMIN_FILE = f"{ETC}/mongo-admin"     # 0600 root: the admin URI, generated on the server
-INDEX_ROOT = "/var/www/hacknode"            # the class index page nginx serves at /
+INDEX_ROOT = "/var/www/hacknode"            # 0755 root: the class page nginx serves at /, written by root only
+CLASS_PAGE = f"{INDEX_ROOT}/index.html"     # the instructor's live class page (deploy/remote/class_page.py)
+CLASS_STATUS_TOOL = f"{TOOLS_BIN}/class-status"       # the class's figures (deploy/remote/status.sh), root only
+CLASS_STATUS_MODULE = f"{TOOLS_BIN}/class_status.py"  # their parser, imported by class-page
+CLASS_PAGE_TOOL = f"{TOOLS_BIN}/class-page"           # rewrites CLASS_PAGE every page_seconds (supervisor program)
+CLASS_PAGE_TEMPLATE = f"{TOOLS_BIN}/class-page.html.j2"   # deploy/templates/class-page.html.j2, rendered by it
+CLASS_PAGE_CONF = f"{SUPERVISOR_DIR}/hacknode-class-page.conf"   # its supervisor program
 LOG_ROOT = "/var/log/hacknode"              # one folder per team (TeamPaths.log_dir)
 SECANTUS_LOG = f"{LOG_ROOT}/secantus.log"   # secantus mode: the database's log ("secantus" is no team name)
+CLASS_PAGE_LOG = f"{LOG_ROOT}/class-page.log"   # the class page writer's errors
 TEAM_PROFILE = "/etc/profile.d/hacknode-team.sh"   # a team's login shells: its umask and TMPDIR
 PAM_UMASK_PROFILE = "/usr/share/pam-configs/hacknode-umask"   # pam_umask in every session (pam-auth-update)
 HOMES = "/home"                             # the teams' homes: user quotas, where on, are set on its filesystem
@@ -94,6 +101,10 @@ class TeamPaths:
     @property
     def uwsgi_log(self):       # readable by the team: deploy prints its tail when a release fails
         return f"{self.log_dir}/uwsgi.log"
+
+    @property
+    def access_log(self):      # nginx's "$msec $status $request_uri" per request: status.sh counts recent requests
+        return f"{self.log_dir}/access.log"
 
     @property
     def wheels(self):          # wheels a team's deploy ships when requirements.txt changed (WHEELS has the rest)

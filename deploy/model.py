@@ -73,6 +73,7 @@ class Inventory:
     servers: tuple            # of Server, in file order
     teams: tuple              # of Team, in file order
     path: str = ""            # the file it came from, for messages
+    page_seconds: int = 60    # each server rewrites its class page this often
     tls: TlsSettings = TlsSettings()
 
     def server(self, name):
@@ -84,7 +85,8 @@ class Inventory:
     def view(self, server_name):
         """What one server needs to know of the class (planning and rendering read only this)."""
         return ServerView(class_name=self.name, domain=self.domain, mongodb=self.mongodb,
-                          server=self.server(server_name), teams=self.teams_on(server_name), tls=self.tls)
+                          server=self.server(server_name), teams=self.teams_on(server_name),
+                          page_seconds=self.page_seconds, tls=self.tls)
 
 
 @dataclass(frozen=True)
@@ -95,6 +97,7 @@ class ServerView:
     mongodb: MongoSettings
     server: Server
     teams: tuple              # of Team, the ones on this server, in file order
+    page_seconds: int = 60    # the class page's refresh
     tls: TlsSettings = TlsSettings()
 
 

@@ -32,8 +32,13 @@ class MongoPlanError(DeployError):
     """The inventory's database mode cannot be set up here; the message says what to do."""
 
 
+CLASS_PAGE_PACKAGES = ("Jinja2==3.1.6",)    # the class page's template (deploy/remote/class_page.py); Flask's pin
+
+
 def tools_packages(mongodb):
-    return [*PYMONGO_VERSIONS] + ([SECANTUS_VERSION] if mongodb.mode == "secantus" else [])
+    """Root's tools virtualenv on a server: pymongo for the database chores, Jinja2 for the class page, SecantusDB
+    in its mode."""
+    return [*PYMONGO_VERSIONS, *CLASS_PAGE_PACKAGES] + ([SECANTUS_VERSION] if mongodb.mode == "secantus" else [])
 
 
 def local_uri(mongodb, user, password_var, database):

@@ -8,7 +8,7 @@ from deploy.plan_limits import SYSTEMD_RUNNING, plan_quotas, plan_slices
 from deploy.plan_tls import plan_tls, tls_fact_paths
 from deploy.layout import TeamPaths
 from deploy.model import team_host
-from deploy.render import render_server
+from deploy.render import class_page_command, render_server, template_text
 from deploy.tls import ServerTls
 from deploy.steps import File, Step, Upload, file_changes, install_commands
 
@@ -53,15 +53,23 @@ def desired_files(view, cgroups=False):
     return files
 
 
+def class_page_files():
+    """The class page's writer, its collector (the lines `fab status` reads), their parser and its template (root)."""
+    return [File(layout.CLASS_STATUS_TOOL, commands.remote_file("status.sh"), mode="0700"),
+            File(layout.CLASS_STATUS_MODULE, commands.remote_file("class_status.py"), mode="0644"),
+            File(layout.CLASS_PAGE_TOOL, commands.remote_file("class_page.py"), mode="0700"),
+            File(layout.CLASS_PAGE_TEMPLATE, template_text("class-page.html.j2"), mode="0644")]
+
+
 def tool_files():
     """hacknode's own programs on the server: the one /healthz probe and the virtualenv maker (every user), the
-    database chores (root), a team's database dump (root's archives of removed teams, in `fab backup`'s format), and
-    where systemd runs, the starter of a team's program in its slice (team-scope)."""
+    database chores (root), a team's database dump (root's archives of removed teams, in `fab backup`'s format),
+    where systemd runs, the starter of a team's program in its slice (team-scope), and the class page's."""
     return [File(layout.HEALTHZ_TOOL, commands.remote_file("healthz.py"), mode="0755"),
             File(layout.MAKE_VENV, commands.remote_file("make-venv.sh"), mode="0755"),
             File(layout.TEAM_SCOPE, commands.remote_file("team-scope.sh"), mode="0755"),
             File(layout.MONGO_TOOL, commands.remote_file("mongo_tool.py"), mode="0700"),
-            File(layout.TEAM_DB_TOOL, commands.remote_file("team_db.py"), mode="0755")]
+            File(layout.TEAM_DB_TOOL, commands.remote_file("team_db.py"), mode="0755")] + class_page_files()
 
 
 def facts_query(view, files):
@@ -140,6 +148,8 @@ def plan_tools(server, facts, mongodb, artifacts):
         commands += [f"{layout.MAKE_VENV} {layout.TOOLS_VENV} {layout.TOOLS_UV_CACHE} {layout.WHEELS} -- "
                      + " ".join(shlex.quote(p) for p in packages),
                      f"echo {shlex.quote(want)} > {marker}"]
+    if commands:    # a running class page writer loads its code once (a new server has none yet)
+        commands.append("supervisorctl restart hacknode-class-page >/dev/null 2>&1 || true")
     return Step(server, "server tools", bool(commands), ", ".join(why), commands, changed, diff)
 
 
@@ -192,6 +202,8 @@ def activate_commands(config_steps, view):
     commands.append("hn_nginx_up reload" if configs_changed else "hn_nginx_up")
     commands.append("hn_health " + " ".join(f"{t.name} {team_host(t.name, view.domain)} {TeamPaths(t.name).uwsgi_log}"
                                             for t in view.teams))
+    if layout.CLASS_PAGE_CONF in changed_files:   # its program writes its first page 30 s after it starts
+        commands.append(class_page_command(view, once=True))
     return commands
 
 

@@ -11,6 +11,7 @@ import sys
 import jinja2
 
 from deploy import layout, limits
+from deploy.commands import class_status_args
 from deploy.layout import TeamPaths
 from deploy.model import team_host
 
@@ -49,6 +50,12 @@ def _template_line(traceback, filename):
     return line
 
 
+def template_text(name):
+    """A template's own text, for a server that renders it itself (the class page)."""
+    with open(os.path.join(TEMPLATES, name), encoding="utf-8") as handle:
+        return handle.read()
+
+
 def render_template(name, context, templates=TEMPLATES):
     """The template <templates>/<name> rendered with `context`; RenderError names template and line."""
     environment = _environment(templates)
@@ -69,13 +76,25 @@ def render_template(name, context, templates=TEMPLATES):
     return text
 
 
+def class_page_command(view, once=False):
+    """The class page writer's command line: its supervisor program's, or with `once` one round (provisioning
+    writes the first page with it). At the lowest CPU priority: the instructor's page never slows a team's requests."""
+    hostname = view.server.hostname or view.server.address
+    return " ".join(["/usr/bin/nice", "-n", "19", f"{layout.TOOLS_VENV}/bin/python", layout.CLASS_PAGE_TOOL,
+                     "--class", view.class_name, "--server", view.server.name, "--domain", view.domain,
+                     "--scheme", view.tls.scheme, "--template", layout.CLASS_PAGE_TEMPLATE,
+                     "--out", layout.CLASS_PAGE, "--every", str(view.page_seconds), *(["--once"] if once else []),
+                     "--", "/bin/bash", layout.CLASS_STATUS_TOOL,
+                     *class_status_args(view.domain, hostname, probe="awake")])
+
+
 def render_server(view, cgroups=False):
     """Every config of one server (a model.ServerView): {absolute path on the server: file content}.
 
     Per team on the server: uwsgi ini, supervisor program, nginx server block (subdomain),
     nginx location (path prefix), sudoers rule, its SSH sessions' limits. Per server: the nginx site (class
-    index and every team's location), the index page, the teams' login profile, and in mongodb mode secantus
-    the database's program. `cgroups`: systemd runs the server, so each team's user slice bounds it (its
+    index and every team's location), the class page's program, the teams' login profile, and in mongodb mode
+    secantus the database's program. `cgroups`: systemd runs the server, so each team's user slice bounds it (its
     drop-in: render_slice) and the team's program starts there; else rlimits bound each team."""
     teams = view.teams
     common = {"class_name": view.class_name, "domain": view.domain, "server": view.server, "tls": view.tls}
@@ -95,7 +114,8 @@ def render_server(view, cgroups=False):
         "nginx-site.conf.j2", dict(common, etc=layout.ETC, index_root=layout.INDEX_ROOT,
                                    acme_webroot=layout.ACME_WEBROOT,
                                    pair=layout.tls_pair(view.tls.mode, view.server.hostname or view.server.address)))
-    files[f"{layout.INDEX_ROOT}/index.html"] = render_template("index.html.j2", dict(common, teams=teams))
+    files[layout.CLASS_PAGE_CONF] = render_template("supervisor-class-page.conf.j2", dict(
+        common, page_seconds=view.page_seconds, command=class_page_command(view), log=layout.CLASS_PAGE_LOG))
     files[layout.TEAM_PROFILE] = render_template("profile-team.sh.j2", dict(common, teams_dir=layout.TEAMS_DIR))
     files[layout.PAM_UMASK_PROFILE] = render_template("pam-umask.j2", common)
     if view.mongodb.mode == "secantus":
@@ -118,13 +138,13 @@ def render_class(inventory):
 def review_name(server_name, path):
     """Where the server file `path` goes in a review folder: nginx/hacknode2.conf, uwsgi/hacknode2.ini...
 
-    Team names have no dots, so per-server files (<server>.site.conf, <server>.index.html,
+    Team names have no dots, so per-server files (<server>.site.conf, <server>.class-page.conf,
     <server>.secantus.conf) never collide with a team's file."""
     base = os.path.basename(path)
     if path == layout.NGINX_SITE:
         return f"nginx/{server_name}.site.conf"
-    if path == f"{layout.INDEX_ROOT}/index.html":
-        return f"nginx/{server_name}.index.html"
+    if path == layout.CLASS_PAGE_CONF:
+        return f"supervisor/{server_name}.class-page.conf"
     if path == layout.SECANTUS_CONF:
         return f"supervisor/{server_name}.secantus.conf"
     if path == layout.TEAM_PROFILE:

@@ -1,6 +1,7 @@
 """A team's limits as each mechanism takes them (deploy/limits.py): pure."""
 from deploy.limits import address_space_kb, nice_for_weight, reload_rss_mb
 from deploy.model import Team
+from deploy.remote.class_status import FIELDS, team_figures
 from deploy.usage import disk_warning, use_cells
 
 
@@ -15,10 +16,17 @@ def test_memory_in_each_mechanisms_unit():
     assert reload_rss_mb(team) == 256             # uwsgi renews a worker at half the team's memory
 
 
+def figures(memory_kib, tasks, home_kib, database_kib):
+    """A team's figures as parsed from a status.sh line with these use cells."""
+    cells = ["t", "RUNNING", "0:01:00", "-", "200", memory_kib, tasks, home_kib, database_kib, "rlimits", "0", "-"]
+    return team_figures(dict(zip(FIELDS, cells)), now=None)
+
+
 def test_status_cells_show_use_against_limits_and_warn_above_the_disk_threshold():
     team = Team(name="t", server="s", memory_mb=512, tasks=128, disk_warn_mb=100)
-    assert use_cells(team, "47104", "14", "20480", "1024") == ("46M/512M", "14/128", "21M/100M")
-    assert disk_warning(team, "20480", "1024") == ""
-    assert use_cells(team, "47104", "14", "204800", "-")[2] == "200M/100M!"
-    assert disk_warning(team, "204800", "-") == ("warning: t uses 200 MB of disk (home 200 MB, database unknown), "
-                                                 "above its disk_warn_mb 100")
+    assert use_cells(team, figures("47104", "14", "20480", "1024")) == ("46M/512M", "14/128", "21M/100M")
+    assert disk_warning(team, figures("20480", "14", "20480", "1024")) == ""
+    assert use_cells(team, figures("47104", "14", "204800", "-"))[2] == "200M/100M!"
+    assert disk_warning(team, figures("47104", "14", "204800", "-")) == (
+        "warning: t uses 200 MB of disk (home 200 MB, database unknown), above its disk_warn_mb 100")
+    assert use_cells(team, figures("-", "14", "-", "-")) == ("-M/512M", "14/128", "-M/100M")

@@ -12,6 +12,7 @@ import shutil
 import socket
 import subprocess
 import textwrap
+import time
 
 import pytest
 from invoke import Context
@@ -64,7 +65,7 @@ def in_mount_namespace(script, *args):
 
 def test_server_gets_every_config_at_its_layout_path(demo):
     files = render_server(demo.view("local"))
-    expected = {layout.NGINX_SITE, f"{layout.INDEX_ROOT}/index.html", layout.SECANTUS_CONF, layout.TEAM_PROFILE,
+    expected = {layout.NGINX_SITE, layout.CLASS_PAGE_CONF, layout.SECANTUS_CONF, layout.TEAM_PROFILE,
                 layout.PAM_UMASK_PROFILE}
     for team in ("hacknode1", "hacknode2", "hacknode3"):
         p = TeamPaths(team)
@@ -116,7 +117,7 @@ def test_review_removes_configs_of_teams_no_longer_in_the_class(tmp_path, demo):
     assert not (out / "nginx" / "locations" / "hacknode3.conf").exists()
     assert (out / "uwsgi" / "hacknode2.ini").exists()
     assert (out / "nginx" / "notes.txt").read_text() == "my own notes\n"     # not ours: kept
-    assert "hacknode3" not in (out / "nginx" / "local.index.html").read_text()
+    assert (out / "supervisor" / "local.class-page.conf").exists()
 
 
 def test_inv_render_prints_what_it_wrote(tmp_path, demo):
@@ -135,21 +136,13 @@ def test_database_program_only_in_secantus_mode(tmp_path):
     assert layout.SECANTUS_CONF not in render_server(nine_team_class(tmp_path, "external").view("main"))
 
 
-def test_each_server_gets_its_own_teams_and_index(tmp_path):
+def test_each_server_gets_its_own_teams_and_class_page(tmp_path):
     inventory = nine_team_class(tmp_path, servers=("east", "west"))
     east = render_server(inventory.view("east"))
     assert TeamPaths("hacknode1").uwsgi_ini in east and TeamPaths("hacknode2").uwsgi_ini not in east
-    index = east[f"{layout.INDEX_ROOT}/index.html"]
-    assert 'href="/hacknode3/"' in index and 'href="http://hacknode3.class.example.org/"' in index
-    assert "hacknode2" not in index
+    assert "--server east --domain class.example.org" in east[layout.CLASS_PAGE_CONF]
     assert set(review_files(inventory)) >= {"nginx/east.site.conf", "nginx/west.site.conf",
-                                            "nginx/west.index.html", "supervisor/east.secantus.conf"}
-
-
-def test_index_page_lists_every_team(demo):
-    index = render_server(demo.view("local"))[f"{layout.INDEX_ROOT}/index.html"]
-    assert index.startswith("<!-- managed by hacknode") and "<!DOCTYPE html>" in index
-    assert index.count("<tr><td>") == 3
+                                            "supervisor/west.class-page.conf", "supervisor/east.secantus.conf"}
 
 
 def test_template_error_names_template_and_line(tmp_path):
@@ -165,6 +158,16 @@ def test_template_error_names_template_and_line(tmp_path):
 
 
 # --- checked by the real tools ----------------------------------------------------------
+
+def relocated(content, root, prefixes):
+    """A config with these server paths moved under `root`; the folders of the access logs it names made (nginx
+    opens its logs when it starts and makes no folder)."""
+    for prefix in prefixes:
+        content = content.replace(prefix, f"{root}{prefix}")
+    for log in re.findall(r"access_log (\S+) ", content):
+        os.makedirs(os.path.dirname(log), exist_ok=True)
+    return content
+
 
 def place_certificates(text):
     """A certificate (for any name: nginx -t checks that it loads and matches its key) at every ssl_certificate
@@ -186,8 +189,7 @@ def nginx_check(tmp_path, files, certificates=True):
     for path, content in files.items():
         dest = root / path.lstrip("/")
         dest.parent.mkdir(parents=True, exist_ok=True)
-        for prefix in (f"{layout.ETC}/", f"{layout.LETSENCRYPT_LIVE}/"):
-            content = content.replace(prefix, f"{root}{prefix}")
+        content = relocated(content, root, (f"{layout.ETC}/", f"{layout.LETSENCRYPT_LIVE}/", f"{layout.LOG_ROOT}/"))
         dest.write_text(content)
         if certificates:
             place_certificates(content)
@@ -282,7 +284,8 @@ def test_supervisor_parses_every_program_as_intended(tmp_path):
     inventory = nine_team_class(tmp_path)
     programs = supervisor_parse(tmp_path, render_server(inventory.view("main")),
                                 [t.name for t in inventory.teams] + ["hacknode-db"])
-    assert sorted(programs) == sorted([f"hacknode{n}" for n in range(1, 10)] + ["hacknode-secantus"])
+    assert sorted(programs) == sorted([f"hacknode{n}" for n in range(1, 10)] + ["hacknode-secantus",
+                                                                                "hacknode-class-page"])
     for n in range(1, 10):
         team, paths = f"hacknode{n}", TeamPaths(f"hacknode{n}")
         program = programs[team]
@@ -298,6 +301,11 @@ def test_supervisor_parses_every_program_as_intended(tmp_path):
     assert database["uid"] == 40009 and database["priority"] < programs["hacknode1"]["priority"]
     assert " --auth" in database["command"] and " --standalone" in database["command"]
     assert "--host 127.0.0.1 --port 27018" in database["command"]
+    page = programs["hacknode-class-page"]      # root's, after the teams, the collector asking awake teams only
+    assert page["uid"] == 0 and page["autorestart"] and page["priority"] > programs["hacknode1"]["priority"]
+    assert page["command"].startswith(f"/usr/bin/nice -n 19 {layout.TOOLS_VENV}/bin/python {layout.CLASS_PAGE_TOOL} --class ")
+    assert f"--out {layout.CLASS_PAGE} --every 60 -- /bin/bash {layout.CLASS_STATUS_TOOL} " in page["command"]
+    assert f" {layout.LOG_ROOT} awake 300" in page["command"]
 
 
 def test_uwsgi_accepts_the_ini_strictly(tmp_path, demo):
@@ -386,8 +394,7 @@ def test_nginx_and_uwsgi_serve_a_team_by_path_and_by_subdomain(tmp_path, demo):
     for path, content in render_server(plain.view("local")).items():
         dest = root / path.lstrip("/")
         dest.parent.mkdir(parents=True, exist_ok=True)
-        for prefix in (f"{layout.ETC}/", layout.INDEX_ROOT):
-            content = content.replace(prefix, f"{root}{prefix}")
+        content = relocated(content, root, (f"{layout.ETC}/", layout.INDEX_ROOT, f"{layout.LOG_ROOT}/"))
         dest.write_text(content.replace("listen 80", f"listen 127.0.0.1:{port}"))
     shutil.copy("/etc/nginx/uwsgi_params", tmp_path / "uwsgi_params")
     (tmp_path / "nginx.conf").write_text(textwrap.dedent(f"""\
@@ -421,7 +428,12 @@ def test_nginx_and_uwsgi_serve_a_team_by_path_and_by_subdomain(tmp_path, demo):
     assert replies["prefix without slash"][:2] == [301, "/hacknode2/"]
     assert replies["static by path"] == [200, None, "body { color: teal }\n"]
     assert replies["static by subdomain"] == [200, None, "body { color: teal }\n"]
-    assert replies["index"][0] == 200 and 'href="/hacknode2/"' in replies["index"][2]
+    assert replies["index"][0] == 404          # the class page is the server's to write (class-page), never rendered
+    # every request of the team, by path and by subdomain, is a line of its own access log: time, status, URI
+    logged = [line.split() for line in (root / paths.access_log.lstrip("/")).read_text().splitlines()]
+    assert [line[1:] for line in logged] == [["200", "/hacknode2/news?page=2"], ["200", "/news?page=2"],
+                                             ["200", "/hacknode2/static/style.css"], ["200", "/static/style.css"]]
+    assert all(abs(float(line[0]) - time.time()) < 300 for line in logged)
     assert replies["socket mode"] == "0o660"
     assert replies["uwsgi exit"] == 0                    # die-on-term: TERM is a clean stop
 

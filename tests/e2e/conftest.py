@@ -21,6 +21,7 @@ from deploy.provisioning import provision_class
 
 FIRST_INDEX, LAST_INDEX = 100, 199
 IDLE_SECONDS = 4     # provisioned_class's hacknode1
+PAGE_SECONDS = 10    # every test class's server rewrites its class page this often (a test sees it change)
 
 
 def host_slot(environ):
@@ -99,8 +100,8 @@ class ClassUnderTest:
 
     def write_inventory(self, teams, name="inventory.yml", extra_team_lines=None):
         """An inventory of these hosts with `teams` ({team: server}), in the class's directory."""
-        lines = ["class: {name: e2e, domain: hacknode.test}", "mongodb: {mode: secantus}", *self.class_lines,
-                 "servers:"]
+        lines = [f"class: {{name: e2e, domain: hacknode.test, page_seconds: {PAGE_SECONDS}}}", "mongodb: {mode: secantus}",
+                 *self.class_lines, "servers:"]
         lines += [f"  - {{name: {server}, address: {host.address}, admin_user: {self.admin_users.get(server, 'root')}}}"
                   for server, host in self.hosts.items()]
         lines.append("teams:")

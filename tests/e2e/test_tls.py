@@ -1,6 +1,6 @@
 """HTTPS on a real class server (class-ca mode, tls_class): both routings over HTTPS with the certificate checked
 against the class CA, plain HTTP redirected but for the ACME challenge, TLS 1.0 and 1.1 refused by openssl's own
-client, secure cookies, fab status's expiry, and a second provisioning that changes nothing."""
+client, secure cookies, fab status's expiry, the class page over HTTPS, and a second provisioning that changes nothing."""
 import datetime
 import os
 import re
@@ -79,6 +79,9 @@ def test_status_shows_https_health_and_the_certificate_expiry_and_provision_agai
     year = (datetime.date.today() + datetime.timedelta(days=300)).year
     assert f"main: HTTPS certificate of {tls_class.hosts['main'].address} expires " in table
     assert str(year) in table.split("expires", 1)[1] or str(year + 1) in table.split("expires", 1)[1]
+    # the class page (written by provisioning) is served over HTTPS at the server's address, its links https://
+    status, page = health.get(f"https://{tls_class.hosts['main'].address}/", cafile=tls_class.ca)
+    assert status == 200 and f'href="https://{team_host(TEAM, "hacknode.test")}/"' in page, page
     lines, steps = tls_class.provision()
     assert not any(s.changed for s in steps["main"]), lines
     with tls_class.as_root("main") as c:      # the key as files mode uploads it too: root's, 0600

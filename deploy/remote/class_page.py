@@ -1,0 +1,91 @@
+# managed by hacknode: the instructor's live class page (installed as /opt/hacknode/bin/class-page, run by root
+# under supervisor, program hacknode-class-page). Every --every seconds it runs the collector given after `--`
+# (class-status: the lines `fab status` reads too), renders --template with the parsed figures and replaces
+# --out at once (a new file renamed over it), 0644 in a 0755 folder, both root's: no team can write it.
+# Runs by root's tools virtualenv (Jinja2). Usage:
+#   class-page --class C --server S --domain D --scheme http|https --template T --out PAGE --every SECONDS [--once]
+#              -- COLLECTOR ARGS...
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+import time
+
+import jinja2
+
+# the first round waits this long: the program starts as provisioning checks every team's site, and a round's
+# Python starts (supervisorctl, the database's sizes) would compete with those checks on a busy server
+SETTLE_SECONDS = 30
+
+try:
+    import class_status                         # on a server: installed beside this program
+except ImportError:
+    from deploy.remote import class_status      # in the repository (its tests)
+
+
+def page_context(parsed, options):
+    """What the template shows: the class, the time the figures were read, every team's figures and the scheme of
+    its links (https with TLS on)."""
+    now = parsed["now"] if parsed["now"] is not None else int(time.time())
+    teams = [class_status.team_figures(row, now) for row in parsed["teams"]]
+    return {"class_name": options.class_name, "server": options.server, "domain": options.domain,
+            "scheme": options.scheme, "every": options.every,
+            "written": class_status.iso(now), "teams": teams, "age_text": class_status.age_text,
+            "window_minutes": class_status.REQUEST_WINDOW // 60}
+
+
+def render_page(template_text, context):
+    """The page's HTML (Jinja2, undefined names an error, everything escaped)."""
+    environment = jinja2.Environment(undefined=jinja2.StrictUndefined, autoescape=True, trim_blocks=True,
+                                     lstrip_blocks=True, keep_trailing_newline=True)
+    return environment.from_string(template_text).render(**context)
+
+
+def write_page(path, text):
+    """Replace `path` at once: a reader sees the old page or the new one, never half of one."""
+    folder = os.path.dirname(path)
+    os.makedirs(folder, mode=0o755, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(dir=folder, prefix=".class-page.")
+    with os.fdopen(handle, "w", encoding="utf-8") as out:
+        out.write(text)
+    os.chmod(temporary, 0o644)
+    os.replace(temporary, path)
+
+
+def write_once(options):
+    with open(options.template, encoding="utf-8") as handle:     # read each round: provisioning may renew it
+        template_text = handle.read()
+    collected = subprocess.run(options.collector, capture_output=True, text=True, timeout=max(60, options.every))
+    context = page_context(class_status.parse(collected.stdout), options)
+    write_page(options.out, render_page(template_text, context))
+
+
+def parse_options(argv):
+    parser = argparse.ArgumentParser(prog="class-page")
+    for name in ("--class", "--server", "--domain", "--template", "--out"):
+        parser.add_argument(name, required=True, dest=None if name != "--class" else "class_name")
+    parser.add_argument("--scheme", choices=("http", "https"), default="http")
+    parser.add_argument("--every", type=int, default=60)
+    parser.add_argument("--once", action="store_true")
+    parser.add_argument("collector", nargs="+")
+    return parser.parse_args(argv)
+
+
+def main(argv):
+    options = parse_options(argv)
+    if not options.once:
+        time.sleep(SETTLE_SECONDS)
+    while True:
+        started = time.monotonic()
+        try:
+            write_once(options)
+        except Exception as error:   # a failed round is logged; the next one tries again
+            print(f"class-page: {error!r}", file=sys.stderr, flush=True)
+        if options.once:
+            return
+        time.sleep(max(1.0, options.every - (time.monotonic() - started)))
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

@@ -1,0 +1,82 @@
+# managed by hacknode: the class's figures (the lines of status.sh) parsed once, for `fab status` (table, JSON) on
+# the instructor's machine and for the class page on the server (installed beside class-page). Standard library only.
+from datetime import datetime, timezone
+
+# the fields of a team's line of status.sh, in order
+FIELDS = ("team", "state", "uptime", "release", "healthz", "memory_kib", "tasks", "home_kib", "database_kib",
+          "bound", "requests", "newest_release")
+REQUEST_WINDOW = 300        # seconds: "requests in the last minutes" counts this window of the access log
+KIB_PER_MB = 1024
+RELEASE_TIME = "%Y%m%dT%H%M%SZ"     # a release's name starts with its UTC time (release.sh)
+
+
+def parse(text):
+    """status.sh's output -> {"teams": [{field: text}], "quota": text or None, "now": epoch seconds or None,
+    "certificates": [{"name": the name it is served for, "expires": when}] (TLS on)}."""
+    parsed = {"teams": [], "quota": None, "now": None, "certificates": []}
+    for line in text.splitlines():
+        cells = line.split("\t")
+        if len(cells) == len(FIELDS):
+            parsed["teams"].append(dict(zip(FIELDS, cells)))
+        elif cells[0] == "quota" and len(cells) == 2:
+            parsed["quota"] = cells[1]
+        elif cells[0] == "now" and len(cells) == 2 and cells[1].isdigit():
+            parsed["now"] = int(cells[1])
+        elif cells[0] == "tls" and len(cells) == 3:
+            parsed["certificates"].append({"name": cells[1], "expires": cells[2]})
+    return parsed
+
+
+def number(text):
+    return int(text) if text.isdigit() else None
+
+
+def megabytes(kib_text):
+    """A size in KiB as printed by the server ("-" when unknown) -> whole MB, or None."""
+    kib = number(kib_text)
+    return None if kib is None else kib // KIB_PER_MB
+
+
+def release_time(name):
+    """The UTC time in a release's name (20261121T082416Z-6b7f8cd) as epoch seconds, or None."""
+    try:
+        return int(datetime.strptime(name[:16], RELEASE_TIME).replace(tzinfo=timezone.utc).timestamp())
+    except ValueError:
+        return None
+
+
+def iso(epoch):
+    return None if epoch is None else datetime.fromtimestamp(epoch, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def age(epoch, now):
+    return None if epoch is None or now is None else max(0, now - epoch)
+
+
+def team_figures(row, now):
+    """One team's figures, typed (None when unknown): the one source of the table, the JSON and the page.
+    healthz is the HTTP code (0: nothing answered), None when not asked (an idle team, on the class page)."""
+    home, database = megabytes(row["home_kib"]), megabytes(row["database_kib"])
+    live, newest = release_time(row["release"]), release_time(row["newest_release"])
+    return {
+        "name": row["team"], "state": row["state"], "uptime": None if row["uptime"] == "-" else row["uptime"],
+        "healthz": number(row["healthz"]),
+        "release": None if row["release"] == "-" else row["release"],
+        "release_age_seconds": age(live, now),
+        "last_deploy": iso(newest), "last_deploy_age_seconds": age(newest, now),
+        "requests_5min": number(row["requests"]),
+        "memory_mb": megabytes(row["memory_kib"]), "tasks": number(row["tasks"]),
+        "disk_home_mb": home, "disk_database_mb": database,
+        "disk_mb": None if home is None else home + (database or 0),
+        "bound_by": None if row["bound"] == "-" else row["bound"],
+    }
+
+
+def age_text(seconds):
+    """An age for people: 42s, 12m, 3h05m, 2d04h; '-' when unknown."""
+    if seconds is None:
+        return "-"
+    for unit, size, small, small_size in (("d", 86400, "h", 3600), ("h", 3600, "m", 60)):
+        if seconds >= size:
+            return f"{seconds // size}{unit}{seconds % size // small_size:02d}{small}"
+    return f"{seconds // 60}m" if seconds >= 60 else f"{seconds}s"

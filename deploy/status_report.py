@@ -1,0 +1,84 @@
+"""`fab status`'s one report of the class (pure): every server's parsed figures (deploy/remote/class_status) joined
+with the inventory (limits, URLs, warnings) into one document, printed as JSON (`--json`) or as a table."""
+import json
+
+from deploy import usage
+from deploy.model import team_host
+from deploy.remote.class_status import FIELDS, age_text, iso, team_figures
+
+NOT_PROVISIONED = "NOT PROVISIONED"
+HEADER = ("TEAM", "SERVER", "STATE", "HEALTHZ", "RELEASE", "UPTIME", "MEM", "TASKS", "DISK", "BOUND BY", "REQ/5M",
+          "LIVE-FOR", "DEPLOYED", "URL")
+
+
+def team_urls(inventory, server, team_name):
+    scheme = inventory.tls.scheme
+    return {"subdomain": f"{scheme}://{team_host(team_name, inventory.domain)}/",
+            "path": f"{scheme}://{server.hostname or server.address}/{team_name}/"}
+
+
+def team_entry(inventory, server, figures, team):
+    """A team's figures with its server, URLs and limits (None for a team the inventory does not list)."""
+    return {**figures, "server": server.name, "in_inventory": team is not None,
+            "memory_limit_mb": team and team.memory_mb, "tasks_limit": team and team.tasks,
+            "disk_warn_mb": team and team.disk_warn_mb, "urls": team_urls(inventory, server, figures["name"])}
+
+
+def server_entries(inventory, result):
+    """(server entry, team entries, warnings) of one server's result (deploy.fanout): its teams as it reports
+    them, then the inventory's teams it does not have (not provisioned; unknown when it could not be asked)."""
+    parsed = result.value or {"teams": [], "quota": None, "now": None, "certificates": []}
+    teams = {t.name: t for t in inventory.teams_on(result.server.name)}
+    entries, warnings = [], []
+    for row in parsed["teams"]:
+        team = teams.get(row["team"])
+        entries.append(team_entry(inventory, result.server, team_figures(row, parsed["now"]), team))
+        warning = usage.disk_warning(team, entries[-1]) if team else ""
+        warnings += [warning] if warning else []
+    seen = {row["team"] for row in parsed["teams"]}
+    if not result.error:
+        entries += [team_entry(inventory, result.server, team_figures(
+            dict(dict.fromkeys(FIELDS, "-"), team=name, state=NOT_PROVISIONED), None), team)
+            for name, team in teams.items() if name not in seen]
+    server = {"name": result.server.name, "address": result.server.address, "reachable": not result.error,
+              "error": str(result.error) if result.error else None, "disk_quotas": parsed["quota"],
+              "time": iso(parsed["now"]), "certificates": parsed["certificates"]}
+    return server, entries, warnings
+
+
+def class_report(inventory, results):
+    """The whole class's report: {"class", "domain", "servers": [...], "teams": [...], "warnings": [...]}."""
+    report = {"class": inventory.name, "domain": inventory.domain, "servers": [], "teams": [], "warnings": []}
+    for result in results:
+        server, entries, warnings = server_entries(inventory, result)
+        report["servers"].append(server)
+        report["teams"] += entries
+        report["warnings"] += warnings
+    return report
+
+
+def as_json(report):
+    return json.dumps(report, indent=2, sort_keys=True)
+
+
+def table_row(inventory, entry):
+    team = next((t for t in inventory.teams if t.name == entry["name"]), None)
+    cells = usage.use_cells(team, entry) if team else ("-", "-", "-")
+    provisioned = entry["state"] != NOT_PROVISIONED
+    code = "-" if entry["healthz"] is None else f"{entry['healthz']:03d}"
+    return (entry["name"], entry["server"], entry["state"], code,
+            usage.shown(entry["release"]), usage.shown(entry["uptime"]), *cells, usage.shown(entry["bound_by"]),
+            usage.shown(entry["requests_5min"]),
+            age_text(entry["release_age_seconds"]), age_text(entry["last_deploy_age_seconds"]),
+            "  ".join(entry["urls"].values()) if provisioned else "")
+
+
+def as_table(inventory, report):
+    """The table people read: a line per team, then each server's disk quotas and certificates, and the warnings."""
+    rows = [HEADER] + [tuple(str(cell) for cell in table_row(inventory, entry)) for entry in report["teams"]]
+    widths = [max(len(row[i]) for row in rows) for i in range(len(HEADER))]
+    lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in rows]
+    notes = [f"{s['name']}: disk quotas: {s['disk_quotas']}" for s in report["servers"] if s["disk_quotas"]]
+    notes += [f"{s['name']}: HTTPS certificate of {c['name']} expires {c['expires']}"
+              for s in report["servers"] for c in s["certificates"]]
+    return "\n".join(lines + notes + report["warnings"])
