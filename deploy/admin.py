@@ -65,6 +65,12 @@ def teardown_commands(mongodb):
         f"rm -f {layout.SECANTUS_CONF} {layout.CLASS_PAGE_CONF} {layout.NGINX_SITE} && supervisorctl update >/dev/null 2>&1 || true",
         f"rm -f {layout.TEAM_PROFILE} {layout.PAM_UMASK_PROFILE} && pam-auth-update --package >/dev/null 2>&1 || true",
         "nginx -t 2>/dev/null && hn_service nginx reload || true",
+        # tls mode acme: certbot's certificates of the class and their renewal go too (left behind, certbot.timer
+        # or the cron entry would run the removed tool, and fail for every certificate of the server)
+        f"for d in {layout.ACME_CERTS}/*/; do [ -d \"$d\" ] || continue; n=$(basename \"$d\"); "
+        f"[ ! -e {layout.CERTBOT_RENEWAL}/\"$n\".conf ] || certbot delete --non-interactive --cert-name \"$n\" "
+        ">/dev/null 2>&1 || true; done",
+        f"rm -f {layout.CERTBOT_DROPIN} {layout.CERTBOT_CRON}; [ ! -d /run/systemd/system ] || systemctl daemon-reload || true",
         f"rm -rf {layout.ETC} {layout.INDEX_ROOT} {layout.ACME_WEBROOT} /opt/hacknode /var/log/hacknode",
         f"id -u {layout.DB_USER} >/dev/null 2>&1 && userdel {layout.DB_USER} || true",
     ]

@@ -100,3 +100,11 @@ def test_a_team_added_gets_its_certificate_and_a_team_removed_is_no_longer_renew
         assert c.run(f"test -e {layout.ACME_CERTS}/{removed}", warn=True, hide=True).failed
     lines, steps = acme_class.provision(changed)
     assert not any(s.changed for s in steps["main"]), lines
+
+
+def test_teardown_takes_the_class_certificates_and_their_renewal_with_it(acme_class):
+    changed = load_inventory(str(acme_class.directory / "changed.yml"))     # the class as the test above left it
+    admin.teardown(changed, acme_class.root_key, say=lambda line: None)
+    with acme_class.as_root("main") as c:
+        assert certbot_names(c) == set()                    # nothing left for certbot to renew with a removed tool
+        assert c.run(f"test -e {layout.CERTBOT_CRON}", warn=True, hide=True).failed
