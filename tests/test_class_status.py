@@ -11,7 +11,7 @@ from inventories.keys import ed25519_key
 
 from deploy.fanout import ServerResult
 from deploy.inventory import InventoryError, load_inventory
-from deploy.remote.class_page import page_context, parse_options, render_page, write_page
+from deploy.remote.class_page import cap_access_logs, page_context, parse_options, render_page, write_page
 from deploy.remote.class_status import age_text, parse, release_time
 from deploy.render import template_text
 from deploy.status_report import as_json, as_table, class_report
@@ -149,3 +149,18 @@ def test_the_page_interval_is_a_class_setting_with_a_default(tmp_path, inventory
     with pytest.raises(InventoryError) as error:
         load_inventory(str(tmp_path / "bad.yml"))
     assert "bad.yml:1: class.page_seconds: 1 is out of range 5..3600" in str(error.value)
+
+
+def test_an_access_log_over_its_cap_is_moved_aside_once_and_nginx_reopens_its_logs(tmp_path):
+    for team, size in (("hacknode1", 300), ("hacknode2", 100)):
+        (tmp_path / team).mkdir()
+        (tmp_path / team / "access.log").write_bytes(b"x" * size)
+    (tmp_path / "hacknode1" / "access.log.1").write_bytes(b"older")
+    reopened = []
+    moved = cap_access_logs(str(tmp_path / "*" / "access.log"), 200, lambda: reopened.append(True))
+    assert moved == [str(tmp_path / "hacknode1" / "access.log")] and reopened == [True]
+    assert (tmp_path / "hacknode1" / "access.log.1").read_bytes() == b"x" * 300     # the older one is gone
+    assert not (tmp_path / "hacknode1" / "access.log").exists()                     # nginx makes it anew
+    assert (tmp_path / "hacknode2" / "access.log").stat().st_size == 100            # under the cap: left alone
+    assert cap_access_logs(str(tmp_path / "*" / "access.log"), 200, lambda: reopened.append(True)) == []
+    assert reopened == [True]                                                       # nothing moved: no reopen

@@ -2,10 +2,12 @@
 # under supervisor, program hacknode-class-page). Every --every seconds it runs the collector given after `--`
 # (class-status: the lines `fab status` reads too), renders --template with the parsed figures and replaces
 # --out at once (a new file renamed over it), 0644 in a 0755 folder, both root's: no team can write it.
+# Each round also keeps the teams' nginx access logs (the collector counts requests from them) under a size.
 # Runs by root's tools virtualenv (Jinja2). Usage:
 #   class-page --class C --server S --domain D --scheme http|https --template T --out PAGE --every SECONDS [--once]
 #              -- COLLECTOR ARGS...
 import argparse
+import glob
 import os
 import subprocess
 import sys
@@ -17,6 +19,10 @@ import jinja2
 # the first round waits this long: the program starts as provisioning checks every team's site, and a round's
 # Python starts (supervisorctl, the database's sizes) would compete with those checks on a busy server
 SETTLE_SECONDS = 30
+# each team's access log (nginx writes it as root, in root's folder of the team's logs): at most this size, plus
+# one older file; without a cap a team's traffic (a load test, a crawler) could fill the server's disk
+ACCESS_LOGS = "/var/log/hacknode/*/access.log"      # deploy/layout.py TeamPaths.access_log
+ACCESS_LOG_MAX_BYTES = 20 * 1024 * 1024
 
 try:
     import class_status                         # on a server: installed beside this program
@@ -53,6 +59,21 @@ def write_page(path, text):
     os.replace(temporary, path)
 
 
+def cap_access_logs(pattern, limit, reopen):
+    """Each log matching `pattern` that is over `limit` bytes becomes <log>.1 (the older .1 goes); then `reopen`
+    (nginx opens new files). The paths moved."""
+    moved = [path for path in sorted(glob.glob(pattern)) if os.path.getsize(path) > limit]
+    for path in moved:
+        os.replace(path, path + ".1")
+    if moved:
+        reopen()
+    return moved
+
+
+def reopen_nginx_logs():
+    subprocess.run(["nginx", "-s", "reopen"], capture_output=True, timeout=30)
+
+
 def write_once(options):
     with open(options.template, encoding="utf-8") as handle:     # read each round: provisioning may renew it
         template_text = handle.read()
@@ -79,6 +100,7 @@ def main(argv):
     while True:
         started = time.monotonic()
         try:
+            cap_access_logs(ACCESS_LOGS, ACCESS_LOG_MAX_BYTES, reopen_nginx_logs)
             write_once(options)
         except Exception as error:   # a failed round is logged; the next one tries again
             print(f"class-page: {error!r}", file=sys.stderr, flush=True)
