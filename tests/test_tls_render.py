@@ -7,23 +7,17 @@ import time
 import pytest
 
 from deploy import layout
-from deploy.inventory import load_inventory
 from deploy.layout import TeamPaths
 from deploy.render import render_server
-from inventories.keys import ed25519_key
 from test_render import NGINX, nginx_check
+from test_tls_material import write_class
 
 
 
 def tls_class(tmp_path, tls_line):
-    key = ed25519_key()
-    path = tmp_path / "class.yml"
-    path.write_text("class: {name: spring, domain: class.example.org}\n" + tls_line + "\n"
-                    "servers:\n  - {name: main, address: 192.0.2.10, hostname: main.example.org}\n"
-                    "teams:\n" + "".join(f"  - {{name: hacknode{n}, keys: [\"{key}\"]}}\n" for n in (1, 2)))
     (tmp_path / "class.crt").write_text("")      # files mode reads these when provisioning, not here
     (tmp_path / "class.key").write_text("")
-    return load_inventory(str(path))
+    return write_class(tmp_path, tls_line)
 
 
 @pytest.mark.parametrize("tls_line", ["tls: {mode: class-ca}",
