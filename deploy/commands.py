@@ -80,8 +80,9 @@ def root_script(what, text, admin_uri_input=""):
 # ---------- the team's ----------
 
 def release_script_text(paths: TeamPaths, keep=layout.KEEP_RELEASES, make_venv=layout.MAKE_VENV):
-    """deploy/remote/release.sh preceded by the team's paths as variable assignments (and the functions of its
-    `settings` subcommand, deploy/remote/release-settings.sh); `make_venv`: where the virtualenv maker is (the
+    """deploy/remote/release.sh preceded by the team's paths as variable assignments, its uwsgi reload and health
+    check (deploy/remote/release-reload.sh) and the functions of its `settings` subcommand
+    (deploy/remote/release-settings.sh); `make_venv`: where the virtualenv maker is (the
     tests run a copy of it)."""
     header = {
         "team": paths.team, "releases": paths.releases, "current": paths.current, "envs": paths.envs,
@@ -91,7 +92,8 @@ def release_script_text(paths: TeamPaths, keep=layout.KEEP_RELEASES, make_venv=l
         "make_venv": make_venv, "uv_cache": paths.uv_cache,
     }
     lines = [f"{name}={shlex.quote(value)}" for name, value in header.items()]
-    return "\n".join(lines) + "\n" + remote_file("release-settings.sh") + remote_file("release.sh")
+    return ("\n".join(lines) + "\n" + remote_file("release-reload.sh") + remote_file("release-settings.sh")
+            + remote_file("release.sh"))
 
 
 def release(paths: TeamPaths, subcommand, *args, keep=layout.KEEP_RELEASES):

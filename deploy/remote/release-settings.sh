@@ -1,6 +1,7 @@
 # Server side of `fab config` (deploy/team_settings.py): release.sh's `settings` subcommand. deploy/commands.py
 # puts this file before release.sh (after the paths), so these functions use release.sh's: say, die,
-# current_id, reload_uwsgi, wait_healthy, log_lines, show_log_since, $HEALTH_WAIT, and the path $settings (the team's settings file).
+# current_id, log_lines, show_log_since, $HEALTH_WAIT, the path $settings (the team's settings file), and
+# release-reload.sh's reload_uwsgi and wait_healthy.
 
 reload_checked() {
     # A graceful reload of release $1 (same release, new settings $3), then /healthz until it reports them:

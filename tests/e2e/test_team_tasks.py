@@ -1,10 +1,12 @@
-"""A team's tasks on a provisioned class: deploy, a broken release that rolls back by itself, rollback and
-setup_virtualenv under load, changed requirements, restart, and supervisor bringing a killed uwsgi back. Everything
-runs as the team's own UNIX user with the team's key (deploy/team.py, what `fab deploy` etc. call), and is checked as a
-visitor would: GET /healthz through nginx. The team is left deployed and healthy.
+"""A team's tasks on a provisioned class: deploy, a broken release that rolls back by itself, a deploy while a
+worker is starting, rollback and setup_virtualenv under load, changed requirements, restart, and supervisor
+bringing a killed uwsgi back. Everything runs as the team's own UNIX user with the team's key (deploy/team.py, what
+`fab deploy` etc. call), and is checked as a visitor would: GET /healthz through nginx. The team is left deployed and
+healthy.
 """
 import json
 import shutil
+import threading
 import time
 from pathlib import Path
 
@@ -131,6 +133,28 @@ class TestTeamTasks:
         wait_for_release(cls, serving)
         listing = c.run(commands.release(PATHS, "list").line(), hide=True).stdout
         assert "(failed its health check)" in listing and f"* {serving}" in listing
+
+    def test_deploy_reaches_a_worker_that_was_starting_when_the_reload_began(self, team, tmp_path, capsys):
+        # uwsgi (lazy-apps) misses a reload in a worker still importing the app: it served the old release until
+        # its 60 s mercy, and the deploy rolled back. A release whose import takes 3 s makes that moment last.
+        cls, chosen, c = team
+        slow = copy_of_repo(tmp_path / "slow")
+        wsgi = slow / "app" / "wsgi.py"
+        wsgi.write_text("import time\n\ntime.sleep(3)   # a slow import\n" + wsgi.read_text())
+        deploy(team, slow)
+        with cls.as_root(TEAM) as root:
+            root.run(f"supervisorctl restart {TEAM}", hide=True)     # no worker now: the next request starts one
+        waking = threading.Thread(target=cls.http, args=(TEAM, "/healthz"))
+        waking.start()
+        time.sleep(1)                   # its worker is importing the slow release
+        started = time.monotonic()
+        fast = deploy(team, REPO)       # raised (rolled back after 20 s) before release.sh told that worker itself
+        took = time.monotonic() - started
+        waking.join()
+        wait_for_release(cls, fast)
+        assert "missed it: told it directly" in capsys.readouterr().out
+        with capsys.disabled():
+            print(f"\ndeploy while the only worker was starting: {took:.1f}s")
 
     def test_rollback_and_setup_virtualenv_drop_no_request_under_load_then_deploy_goes_forward(self, team, tmp_path,
                                                                                                  capsys):

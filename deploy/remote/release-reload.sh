@@ -1,0 +1,106 @@
+# The uwsgi reload and the health check of release.sh: reload_uwsgi, wait_healthy, site_url. deploy/commands.py
+# puts this file before release.sh (after the paths), so these functions use release.sh's say and log_lines,
+# and the paths $team, $run_dir, $uwsgi_log and $healthz.
+
+reload_uwsgi() {
+    # Graceful: uwsgi's master, signalled (or seeing the touched file), lets workers finish their requests,
+    # re-executes itself (binary-path = the venv's python, so through the new rapid-env link) and chdirs into the
+    # new `current`. The log's lines from here on tell which workers heard of it (tell_deaf_workers).
+    reload_mark=$(log_lines)
+    signal_reload
+}
+
+uwsgi_master() {
+    # The master runs as this team's user, so the team may signal it and its workers; it is the team's oldest
+    # process running its uwsgi ini (asking supervisorctl, a Python program to start, took longer).
+    pgrep -o -u "$team" -f "/uwsgi/$team\.ini" || true
+}
+
+signal_reload() {
+    # SIGHUP is the same graceful reload as touching the reload file, at once: uwsgi looks at the file once a
+    # second. When the program is not running (a broken release made it exit, or it never started), neither
+    # does anything: supervisor starts it instead. The sudoers entry allows exactly these supervisorctl commands.
+    local status pid
+    pid=$(uwsgi_master)
+    if [ -n "$pid" ] && kill -HUP "$pid" 2>/dev/null; then
+        say "uwsgi: graceful reload (SIGHUP to its master, pid $pid)"
+        return 0
+    fi
+    status=$(sudo -n supervisorctl status "$team" 2>&1 || true)
+    if [[ "$status" == *RUNNING* ]]; then
+        # uwsgi compares whole-second mtimes: always move the mtime forward, even twice within a second.
+        local trigger="$run_dir/reload" now before
+        now=$(date +%s); before=$(stat -c %Y "$trigger" 2>/dev/null || echo 0)
+        touch -d "@$(( now > before ? now : before + 1 ))" "$trigger"
+        say "uwsgi: graceful reload (touched $trigger)"
+    else
+        say "uwsgi: not running ($(echo "$status" | tr -s ' ' | cut -c1-80)); supervisorctl restart $team"
+        sudo -n supervisorctl restart "$team" || say "supervisorctl restart $team failed"
+    fi
+}
+
+tell_deaf_workers() {
+    # uwsgi 2.0 with lazy-apps: a worker still importing the app when the reload begins has the master's signal
+    # handlers, not yet its own, so it never hears of the reload and serves the old release on until
+    # max-requests or the master's 60 s mercy end it; the master, already reloading, ignores another SIGHUP
+    # (seen under load: cheaper mode had just started a second worker; the deploy took 15 s and 10,000 requests
+    # and was rolled back in other runs). Each worker that heard logs "Gracefully killing worker N (pid: P)";
+    # the master's other children are told directly, each once it is up (the same graceful exit).
+    local master pid heard
+    master=$(uwsgi_master); [ -n "$master" ] || return 0
+    heard=$(tail -n "+$(( ${reload_mark:-0} + 1 ))" "$uwsgi_log" 2>/dev/null \
+            | grep -o 'Gracefully killing worker [0-9]* (pid: [0-9]*)' || true)
+    for pid in $(pgrep -P "$master" || true); do
+        if [[ "$heard" != *"(pid: $pid)"* ]] && kill -HUP "$pid" 2>/dev/null; then
+            say "uwsgi: worker $pid was starting when the reload began and missed it: told it directly"
+        fi
+    done
+}
+
+site_url() {
+    # https://<host> with TLS on, http://<host> without (the probe knows which: provisioning told it)
+    echo "$(python3 "$healthz" --scheme)://$1"
+}
+
+health() {
+    # "<http status> <release>" of GET /healthz through nginx, as a visitor of <host-header> gets it: the
+    # server's one probe, installed by provisioning ($healthz, from deploy/remote/healthz.py).
+    python3 "$healthz" "$1"
+}
+
+wait_healthy() {
+    # Poll until /healthz says 200 with release $1, at most $3 seconds. Leaves the last answer in $last_health.
+    # A graceful reload keeps uwsgi's pid, so supervisor seeing it exit (BACKOFF, FATAL, EXITED) means the
+    # release crashed at start: no need to wait out the deadline.
+    # Polled every 0.1 s (a reload takes about a second: each 0.5 s step was a quarter of a deploy); supervisor,
+    # a Python program to start, is asked every 5th time only.
+    # With $4 (a settings id, from `fab config`), the answer must also report it, unless the team's app
+    # reports no settings at all (its copy predates that): then the release alone decides.
+    local id=$1 host=$2 seconds=$3 settings_id=${4:-} state polls=0 now started
+    started=$(date +%s)
+    local deadline=$(( started + seconds )) tell=$(( started + 2 )) resignal=$(( started + 5 ))
+    while :; do
+        last_health=$(health "$host")
+        case "$last_health" in
+            "200 $id") return 0 ;;
+            "200 $id "*) [ -z "$settings_id" ] || [ "$last_health" = "200 $id $settings_id" ] && return 0 ;;
+        esac
+        now=$(date +%s)
+        [ "$now" -ge "$deadline" ] && return 1
+        # Still the previous release or settings: a worker that missed the reload (tell_deaf_workers, from
+        # 1-2 s on, when every worker that heard it has logged so), and from 5 s on the master again, in case
+        # it missed the signal itself (a master already reloading ignores it).
+        if [[ "$last_health" == "200 "* ]]; then
+            [ "$now" -ge "$tell" ] && { tell_deaf_workers; tell=$(( now + 1 )); }
+            [ "$now" -ge "$resignal" ] && { signal_reload; resignal=$(( now + 5 )); }
+        fi
+        polls=$(( polls + 1 ))
+        state=""
+        [ $(( polls % 5 )) -eq 0 ] && state=$(sudo -n supervisorctl status "$team" 2>/dev/null || true)
+        if [[ "$state" =~ BACKOFF|FATAL|EXITED ]]; then
+            last_health="$last_health; supervisor: $(echo "$state" | tr -s ' ' | cut -c1-100)"
+            return 1
+        fi
+        sleep 0.1
+    done
+}
