@@ -57,14 +57,17 @@ def plan_dirs(team_name, facts):
 
 
 def plan_first_release(team_name, facts, artifacts):
-    """The repo's app as the team's first release, made runnable by the same script `fab deploy` runs;
-    nothing serves yet, so `current` is simply set (the services step starts the program after)."""
+    """The repo's app as the team's first release, made runnable by the same script `fab deploy` runs (its
+    virtualenv made by root first, hn_team_env); nothing serves yet, so `current` is simply set (the services
+    step starts the program after)."""
     t, p = team_name, TeamPaths(team_name)
     if facts.has(p.current):
         return Step(t, "first release", False)
     release_dir = f"{p.releases}/{artifacts.release_id}"
     return Step(t, "first release", True, artifacts.release_id, [
         f"rm -rf {release_dir} && cp -r \"$HN_STAGE/app\" {release_dir} && chown -R {t}:{t} {release_dir}",
+        # its virtualenv from the server's shared, compiled wheels (apply-lib.sh); prepare finds it complete
+        f"hn_team_env {t} {p.envs}/{artifacts.requirements_hash} {release_dir}/requirements.txt",
         f"runuser -u {t} -- bash -s -- prepare {artifacts.release_id} {artifacts.requirements_hash} "
         f"< \"$HN_STAGE/release-{t}.sh\"",
         f"runuser -u {t} -- ln -sfn releases/{artifacts.release_id} {p.current}",

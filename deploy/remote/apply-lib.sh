@@ -116,6 +116,35 @@ hn_unpack_uv() {  # WHEELHOUSE DEST: uv's program out of its wheel (a zip) in th
   rm -rf "$tmp"
 }
 
+hn_team_env() {  # TEAM DIR REQUIREMENTS: a team's first virtualenv, made by root from the server's shared uv cache
+  # of the teams' wheels, unpacked and compiled to bytecode once for all (each team used to unpack its own copy, and
+  # to compile it at its site's first request: a second of CPU a team, most of a class's provisioning). Its files
+  # are hard links to the cache's: root's, read-only to every team, so no team can change a file another team's
+  # virtualenv uses; its directories and the files made for it alone are the team's (its deploys prune them).
+  # The team's own deploys make their virtualenvs as before, as the team, from its own uv cache.
+  [ -f "$2/.hacknode-complete" ] && return 0
+  hn_team_env_cache "$3"
+  rm -rf "$2"
+  "$HN_MAKE_VENV" "$2" "$HN_TEAM_ENV_CACHE" "$HN_WHEELS" -- -r "$3"
+  find "$2" \( -type d -o -type l -o -links 1 \) -exec chown -h "$1:$1" {} +
+  runuser -u "$1" -- touch "$2/.hacknode-complete"
+}
+
+hn_team_env_cache() {  # REQUIREMENTS: the shared cache holds their wheels unpacked and compiled, once per wheelhouse
+  # (teams are set up side by side: the first one does it, the others wait for it)
+  local stamp
+  stamp="$HN_TEAM_ENV_CACHE/.compiled-$(cat "$HN_WHEELS/.digest" 2>/dev/null)-$(sha256sum < "$1" | cut -c1-12)"
+  (
+    flock 8
+    [ -f "$stamp" ] && exit 0
+    "$HN_MAKE_VENV" "$HN_TEAM_ENV_CACHE/.prime" "$HN_TEAM_ENV_CACHE" "$HN_WHEELS" -- -r "$1" >/dev/null
+    rm -rf "$HN_TEAM_ENV_CACHE/.prime"
+    # a file it cannot compile (another Python's syntax) is compiled at import, as before
+    python3 -m compileall -q -j 0 "$HN_TEAM_ENV_CACHE" >/dev/null 2>&1 || true
+    touch "$stamp"
+  ) 8>"$HN_BACKUP/team-env-cache.lock"
+}
+
 hn_secret() { python3 -c 'import secrets; print(secrets.token_urlsafe(24))'; }
 
 hn_mongo() {  # the database chores of deploy/remote/mongo_tool.py (installed by the tools step)

@@ -70,3 +70,7 @@ def main(command, *args):
 
 
 main(*sys.argv[1:])
+# Done: leave at once. The interpreter's own exit waited about half a second more for pymongo's background
+# threads, even after MongoClient.close(): a third of each team's database step, 15 s of a class of 30.
+sys.stdout.flush()
+os._exit(0)

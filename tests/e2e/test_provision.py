@@ -49,14 +49,20 @@ def test_first_run_sets_up_every_team_and_reports_each_step(provisioned_class):
     assert round_trips(lines, "main") == 3       # facts, one transfer, one script
 
 
-def test_every_virtualenv_is_made_by_uv_and_each_team_has_its_own_uv_cache(provisioned_class):
+def test_every_virtualenv_is_made_by_uv_and_teams_share_compiled_files_none_can_change(provisioned_class):
     with provisioned_class.as_root("main") as root:
         configs = root.run("cat /opt/hacknode/venv/pyvenv.cfg /home/hacknode1/envs/*/pyvenv.cfg", hide=True).stdout
-        owners = root.run("stat -c '%U %a' /opt/hacknode/bin/uv /home/hacknode1/.cache/uv /home/hacknode2/.cache/uv",
-                          hide=True).stdout.split("\n")
+        owners = root.run("stat -c '%U %a' /opt/hacknode/bin/uv", hide=True).stdout.split("\n")
+        # the same file of two teams' first virtualenvs: one inode (a hard link to the server's cache), root's
+        shared = root.run("stat -c '%i %U %a' /home/hacknode1/envs/*/lib/python3*/site-packages/flask/"
+                          "__pycache__/app.cpython-3*.pyc /home/hacknode2/envs/*/lib/python3*/site-packages/flask/"
+                          "__pycache__/app.cpython-3*.pyc", hide=True).stdout.split("\n")
     assert configs.count("uv = ") == 2, configs      # root's tools and hacknode1's app, both made by uv
-    assert [line.split()[0] for line in owners[:3]] == ["root", "hacknode1", "hacknode2"], owners
     assert owners[0] == "root 755"                    # every team runs it, none can change it
+    assert shared[0] == shared[1] and shared[0].endswith(" root 644"), shared     # compiled once, for all
+    with provisioned_class.as_team("hacknode1") as c:
+        tried = c.run("echo x >> $(ls ~/envs/*/lib/python3*/site-packages/flask/app.py)", hide=True, warn=True)
+    assert tried.failed and "Permission denied" in tried.stderr
 
 
 def test_second_run_changes_nothing_and_says_so(provisioned_class):
