@@ -13,6 +13,8 @@ from deploy.tls import ServerTls
 from deploy.steps import File, Step, Upload, file_changes, install_commands
 
 DEBIAN_DEFAULT_SITE = "/etc/nginx/sites-enabled/default"
+# a change of these server steps can touch every team's site: the services step checks them all
+SITE_WIDE_STEPS = {"configs", "tls", "secantus", "mongod", "certificates", "packages"}
 
 # What a class server runs, by the command that proves it is there -> the Debian package that provides it.
 REQUIRED_COMMANDS = {
@@ -176,8 +178,9 @@ def plan_configs(server, teams, facts, files):
     return steps
 
 
-def activate_commands(config_steps, view):
-    """After files are in place: check them, make the services use them, then check every team's site."""
+def activate_commands(config_steps, view, checked_teams):
+    """After files are in place: check them, make the services use them, then check the sites of
+    `checked_teams` (sites_to_check)."""
     changed_files = {f.path for s in config_steps if s.changed for f in s.files}
     configs_changed = any(s.changed for s in config_steps)
     commands = ["hn_supervisor_up"]
@@ -200,11 +203,22 @@ def activate_commands(config_steps, view):
                  if TeamPaths(t.name).uwsgi_ini in changed_files
                  and TeamPaths(t.name).supervisor_conf not in changed_files]
     commands.append("hn_nginx_up reload" if configs_changed else "hn_nginx_up")
-    commands.append("hn_health " + " ".join(f"{t.name} {team_host(t.name, view.domain)} {TeamPaths(t.name).uwsgi_log}"
-                                            for t in view.teams))
+    if checked_teams:
+        commands.append("hn_health " + " ".join(f"{t.name} {team_host(t.name, view.domain)} {TeamPaths(t.name).uwsgi_log}"
+                                                for t in checked_teams))
     if layout.CLASS_PAGE_CONF in changed_files:   # its program writes its first page 30 s after it starts
         commands.append(class_page_command(view, once=True))
     return commands
+
+
+def sites_to_check(view, steps, services_down):
+    """The teams whose site the services step checks: every team after a change of the server's own (its configs,
+    certificate, database, a service started again), else only the teams something changed for. A check wakes
+    an idle team (a second of CPU): adding one team to thirty must not wake the thirty."""
+    server_changed = services_down or any(s.changed and s.scope == view.server.name and s.name in SITE_WIDE_STEPS
+                                          for s in steps)
+    changed = {s.scope for s in steps if s.changed}
+    return [t for t in view.teams if server_changed or t.name in changed]
 
 
 def plan_removals(view, facts, prune):
@@ -243,5 +257,5 @@ def plan_server(view, facts, files, artifacts, prune=False, tls=ServerTls()):
     any_change = any(s.changed for s in steps)
     steps.append(Step(server, "services", bool(services_down) or any_change,
                       "not running: " + " ".join(services_down) if services_down else "",
-                      activate_commands(config_steps, view)))
+                      activate_commands(config_steps, view, sites_to_check(view, steps, services_down))))
     return steps + plan_removals(view, facts, prune) + acme.plan_old_certificates(view, facts, prune)
