@@ -41,9 +41,11 @@ def draw(figures, path):
     rates.set(title="requests/s through nginx (wrk)", xlabel="connections", ylabel="req/s", yscale="log")
     rates.legend()
     operations = figures["under_load"]
-    failed.bar([r["what"] for r in operations], [r["failed"] for r in operations], color="tab:red")
-    failed.set(title="failed requests under load during", ylabel="failed requests")
-    failed.tick_params(axis="x", labelrotation=20)
+    # horizontal: "setup_virtualenv (changed requirements)" under a vertical bar overlapped its neighbours
+    failed.barh([r["what"].replace(" (", "\n(") for r in operations], [r["failed"] for r in operations],
+                color="tab:red")
+    failed.set(title="failed requests under load during", xlabel="failed requests")
+    failed.invert_yaxis()
     density = figures["density"]
     teams = [r["teams"] for r in density]
     memory.plot(teams, [r["idle_team_mb"] for r in density], marker="o", label="per idle team (uwsgi)")
