@@ -15,7 +15,8 @@ def server_script(step_commands, mongodb, stage="$1"):
     lines = [f"HN_STAGE={stage}", f"HN_TOOLS={layout.TOOLS_VENV}", f"HN_MONGO_TOOL={layout.MONGO_TOOL}",
              f"HN_TEAM_DB_TOOL={layout.TEAM_DB_TOOL}",
              f"HN_HEALTHZ={layout.HEALTHZ_TOOL}", f"HN_MAKE_VENV={layout.MAKE_VENV}", f"HN_WHEELS={layout.WHEELS}",
-             f"HN_TEAM_ENV_CACHE={layout.TEAM_ENV_CACHE}", mongo.script_header(mongodb),
+             f"HN_TEAM_ENV_CACHE={layout.TEAM_ENV_CACHE}", f"HN_TEAM_ENVS={layout.TEAM_ENVS}",
+             mongo.script_header(mongodb),
              "exec </dev/null  # nothing below reads the instructor's terminal",
              *(commands.remote_file(name) for name in LIBRARIES), *step_commands, "echo HN-DONE"]
     return "\n".join(lines) + "\n"

@@ -20,6 +20,7 @@ SLICE_DROPIN = "/etc/systemd/system/user-{uid}.slice.d/50-hacknode.conf"
 UV = f"{TOOLS_BIN}/uv"                      # unpacked from the shipped wheelhouse; make-venv finds it beside itself
 TOOLS_UV_CACHE = "/opt/hacknode/uv-cache"   # root's uv cache, for the tools virtualenv only
 TEAM_ENV_CACHE = "/opt/hacknode/team-env-cache"   # root's uv cache of the teams' first virtualenvs, compiled
+TEAM_ENVS = "/opt/hacknode/team-envs"   # those virtualenvs, root's: <team>/<hash>, linked from the team's envs/
 WHEELS = "/opt/hacknode/wheels"             # wheels shipped by provisioning; servers may have no internet
 SECANTUS_HOME = "/opt/hacknode/secantus"    # secantus mode: its data (SECANTUS_HOME/data), run as user hacknode-db
 DB_USER = "hacknode-db"                     # secantus mode: the system user SecantusDB runs as

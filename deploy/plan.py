@@ -14,7 +14,8 @@ from deploy.steps import File, Step, Upload, file_changes, install_commands
 
 DEBIAN_DEFAULT_SITE = "/etc/nginx/sites-enabled/default"
 # a change of these server steps can touch every team's site: the services step checks them all
-SITE_WIDE_STEPS = {"configs", "tls", "secantus", "mongod", "certificates", "packages"}
+# (team slices: daemon-reload applies new limits to the running programs of the teams it names)
+SITE_WIDE_STEPS = {"configs", "tls", "secantus", "mongod", "certificates", "packages", "team slices"}
 
 # What a class server runs, by the command that proves it is there -> the Debian package that provides it.
 REQUIRED_COMMANDS = {

@@ -66,8 +66,10 @@ def plan_first_release(team_name, facts, artifacts):
     release_dir = f"{p.releases}/{artifacts.release_id}"
     return Step(t, "first release", True, artifacts.release_id, [
         f"rm -rf {release_dir} && cp -r \"$HN_STAGE/app\" {release_dir} && chown -R {t}:{t} {release_dir}",
-        # its virtualenv from the server's shared, compiled wheels (apply-lib.sh); prepare finds it complete
-        f"hn_team_env {t} {p.envs}/{artifacts.requirements_hash} {release_dir}/requirements.txt",
+        # its virtualenv from the server's shared, compiled wheels (apply-lib.sh), by root's copy of the
+        # requirements (the release's is the team's own file); prepare finds it complete
+        f"hn_team_env {t} {artifacts.requirements_hash} \"$HN_STAGE/app/requirements.txt\" "
+        f"{p.envs}/{artifacts.requirements_hash}",
         f"runuser -u {t} -- bash -s -- prepare {artifacts.release_id} {artifacts.requirements_hash} "
         f"< \"$HN_STAGE/release-{t}.sh\"",
         f"runuser -u {t} -- ln -sfn releases/{artifacts.release_id} {p.current}",
@@ -115,5 +117,5 @@ def removal_commands(team_name, mongodb):
         # its slice's limits would otherwise bound the next user given its uid
         f"uid=$(id -u {team_name} 2>/dev/null) && rm -f {layout.SLICE_DROPIN.replace('{uid}', '$uid')} || true",
         f"userdel -r {team_name} 2>/dev/null || true; getent group {team_name} >/dev/null && groupdel {team_name} || true",
-        f"rm -rf {p.log_dir} {p.home} {layout.TEAMS_DIR}/{team_name}",
+        f"rm -rf {p.log_dir} {p.home} {layout.TEAMS_DIR}/{team_name} {layout.TEAM_ENVS}/{team_name}",
     ]

@@ -133,35 +133,7 @@ def test_a_changed_team_setting_touches_only_that_teams_config():
     assert next(c for c in services if "visudo" in c).startswith("for f in ; do")   # no sudoers file changed
     diff = "".join(s.diff for s in steps)
     assert "-processes = 2\n+processes = 4\n" in diff
-    assert checked_sites(steps) == ["hacknode2"]      # a check wakes an idle team: hacknode1 is left asleep
 
-
-def checked_sites(steps):
-    """The teams whose sites the services step checks (hn_health TEAM HOST LOG ...)."""
-    health = [c for c in steps[-1].commands if c.startswith("hn_health ")]
-    return health[0].split()[1::3] if health else []
-
-
-def test_a_new_team_has_its_site_checked_and_the_others_are_not_woken():
-    inventory = make_inventory()
-    more = dataclasses.replace(inventory, teams=inventory.teams + (
-        dataclasses.replace(inventory.teams[0], name="hacknode3"),))
-    steps = plan(more, provisioned_facts(inventory))
-    assert checked_sites(steps) == ["hacknode3"]
-    assert checked_sites(plan(inventory, bare_facts())) == ["hacknode1", "hacknode2"]     # a fresh server: all
-
-
-def test_a_change_of_the_servers_own_config_checks_every_teams_site():
-    inventory = make_inventory()
-    facts = provisioned_facts(inventory)
-    site = next(path for path in facts.files if path.startswith("/etc/nginx/sites-enabled/"))
-    facts.files[site] = dataclasses.replace(facts.files[site], text="# edited by hand\n")
-    steps = plan(inventory, facts)
-    assert ("main", "configs") in changed(steps)
-    assert checked_sites(steps) == ["hacknode1", "hacknode2"]
-    facts = provisioned_facts(inventory)
-    facts.running["nginx"] = False                    # started again: every site goes through it
-    assert checked_sites(plan(inventory, facts)) == ["hacknode1", "hacknode2"]
 
 
 def test_every_session_of_a_team_gets_umask_0027_from_its_account_through_pam_umask():

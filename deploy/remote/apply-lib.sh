@@ -118,18 +118,23 @@ hn_unpack_uv() {  # WHEELHOUSE DEST: uv's program out of its wheel (a zip) in th
   rm -rf "$tmp"
 }
 
-hn_team_env() {  # TEAM DIR REQUIREMENTS: a team's first virtualenv, made by root from the server's shared uv cache
-  # of the teams' wheels, unpacked and compiled to bytecode once for all (each team used to unpack its own copy, and
-  # to compile it at its site's first request: a second of CPU a team, most of a class's provisioning). Its files
-  # are hard links to the cache's: root's, read-only to every team, so no team can change a file another team's
-  # virtualenv uses; its directories and the files made for it alone are the team's (its deploys prune them).
-  # The team's own deploys make their virtualenvs as before, as the team, from its own uv cache.
-  [ -f "$2/.hacknode-complete" ] && return 0
-  hn_team_env_cache "$3"
-  rm -rf "$2"
-  "$HN_MAKE_VENV" "$2" "$HN_TEAM_ENV_CACHE" "$HN_WHEELS" -- -r "$3"
-  find "$2" \( -type d -o -type l -o -links 1 \) -exec chown -h "$1:$1" {} +
-  runuser -u "$1" -- touch "$2/.hacknode-complete"
+hn_team_env() {  # TEAM HASH REQUIREMENTS LINK: a team's first virtualenv, made by root from the server's shared uv
+  # cache of the teams' wheels, unpacked and compiled to bytecode once for all (each team used to unpack its own
+  # copy, and to compile it at its site's first request: a second of CPU a team, most of a class's provisioning).
+  # Its files are hard links to the cache's, root's and read-only to every team: no team can change a file another
+  # team's virtualenv uses. It lives in root's tree, TEAM_ENVS/TEAM/HASH (0750 root:TEAM: only that team reads it),
+  # and the team's envs/HASH (LINK) links to it: root writes nothing below the team's home, where the team could
+  # swap a folder for a link between two of root's steps. The team's own deploys make their virtualenvs as before.
+  local dir="$HN_TEAM_ENVS/$1/$2"
+  if [ ! -f "$dir/.hacknode-complete" ]; then
+    hn_team_env_cache "$3"
+    install -d -o root -g "$1" -m 0750 "$HN_TEAM_ENVS/$1"
+    rm -rf "$dir"
+    "$HN_MAKE_VENV" "$dir" "$HN_TEAM_ENV_CACHE" "$HN_WHEELS" -- -r "$3"
+    touch "$dir/.hacknode-complete"
+  fi
+  # as the team, in its own folder; a virtualenv of that name its deploys made stays
+  runuser -u "$1" -- sh -c '[ -e "$2" ] || ln -sfn "$1" "$2"' sh "$dir" "$4"
 }
 
 hn_team_env_cache() {  # REQUIREMENTS: the shared cache holds their wheels unpacked and compiled, once per wheelhouse

@@ -1,14 +1,15 @@
 #!/bin/bash
 # managed by hacknode: make a virtualenv from local wheelhouses only (class servers may have no internet).
 # Installed as /opt/hacknode/bin/make-venv (deploy/layout.py MAKE_VENV), run by root for its tools virtualenv
-# and by each team (release.sh env) for theirs, as the user who owns the virtualenv.
+# and each team's first one (apply-lib.sh hn_team_env), and by each team (release.sh env) for the ones its
+# deploys make, as the user who owns the virtualenv.
 #
 # Usage: make-venv DIR UV_CACHE WHEELHOUSE... -- REQUIREMENT...    (REQUIREMENT as pip takes them: -r FILE, names)
 #
 # With uv when it runs here: provisioning unpacks it from the shipped wheelhouse beside this program. uv keeps
-# the unpacked wheels in UV_CACHE and hard-links them into DIR. Each team has its own cache in its home (uv
-# refuses a cache it cannot write, and a shared writable one would let a team change another team's files), so
-# a team's virtualenvs share files only with each other. Where uv cannot run (another libc, a CPU it was not
+# the unpacked wheels in UV_CACHE and hard-links them into DIR. A team's own deploys use a cache in its home (uv
+# refuses a cache it cannot write, and a shared writable one would let a team change another team's files); the
+# teams' first virtualenvs share root's cache, whose files no team can write. Where uv cannot run (another libc, a CPU it was not
 # built for, not unpacked), one line says so and python3 -m venv + pip do the same, slower.
 set -euo pipefail
 

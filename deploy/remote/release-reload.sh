@@ -1,12 +1,14 @@
-# The uwsgi reload and the health check of release.sh: reload_uwsgi, wait_healthy, site_url. deploy/commands.py
-# puts this file before release.sh (after the paths), so these functions use release.sh's say and log_lines,
-# and the paths $team, $run_dir, $uwsgi_log and $healthz.
+# The uwsgi reload and the health check of release.sh: reload_uwsgi (signal_reload, tell_deaf_workers,
+# uwsgi_master), wait_healthy (health), site_url. deploy/commands.py puts this file before release.sh (after the
+# paths), so these functions use release.sh's say and log_lines, and the paths $team, $run_dir, $uwsgi_log and
+# $healthz.
 
 reload_uwsgi() {
     # Graceful: uwsgi's master, signalled (or seeing the touched file), lets workers finish their requests,
     # re-executes itself (binary-path = the venv's python, so through the new rapid-env link) and chdirs into the
-    # new `current`. The log's lines from here on tell which workers heard of it (tell_deaf_workers).
-    reload_mark=$(log_lines)
+    # new `current`. The log from here on (a byte offset: supervisor rotates it by size) tells which workers
+    # heard of it (tell_deaf_workers).
+    reload_offset=$(stat -c %s "$uwsgi_log" 2>/dev/null || echo 0)
     signal_reload
 }
 
@@ -45,13 +47,17 @@ tell_deaf_workers() {
     # max-requests or the master's 60 s mercy end it; the master, already reloading, ignores another SIGHUP
     # (seen under load: cheaper mode had just started a second worker; the deploy took 15 s and 10,000 requests
     # and was rolled back in other runs). Each worker that heard logs "Gracefully killing worker N (pid: P)";
-    # the master's other children are told directly, each once it is up (the same graceful exit).
-    local master pid heard
+    # once the master has begun ("...gracefully killing workers..."), its other children are told directly,
+    # each once it is up (the same graceful exit). A master that has not begun is signalled again instead.
+    local master pid news size from
     master=$(uwsgi_master); [ -n "$master" ] || return 0
-    heard=$(tail -n "+$(( ${reload_mark:-0} + 1 ))" "$uwsgi_log" 2>/dev/null \
-            | grep -o 'Gracefully killing worker [0-9]* (pid: [0-9]*)' || true)
+    size=$(stat -c %s "$uwsgi_log" 2>/dev/null || echo 0)
+    from=$(( size < ${reload_offset:-0} ? 1 : ${reload_offset:-0} + 1 ))     # rotated meanwhile: the new file
+    news=$(tail -c "+$from" "$uwsgi_log" 2>/dev/null | grep -o -e '\.\.\.gracefully killing workers\.\.\.' \
+           -e 'Gracefully killing worker [0-9]* (pid: [0-9]*)' || true)
+    [[ "$news" == *"...gracefully killing workers..."* ]] || return 0
     for pid in $(pgrep -P "$master" || true); do
-        if [[ "$heard" != *"(pid: $pid)"* ]] && kill -HUP "$pid" 2>/dev/null; then
+        if [[ "$news" != *"(pid: $pid)"* ]] && kill -HUP "$pid" 2>/dev/null; then
             say "uwsgi: worker $pid was starting when the reload began and missed it: told it directly"
         fi
     done

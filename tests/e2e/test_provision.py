@@ -62,7 +62,11 @@ def test_every_virtualenv_is_made_by_uv_and_teams_share_compiled_files_none_can_
     assert shared[0] == shared[1] and shared[0].endswith(" root 644"), shared     # compiled once, for all
     with provisioned_class.as_team("hacknode1") as c:
         tried = c.run("echo x >> $(ls ~/envs/*/lib/python3*/site-packages/flask/app.py)", hide=True, warn=True)
+        where = c.run("readlink ~/envs/*", hide=True).stdout.split()
     assert tried.failed and "Permission denied" in tried.stderr
+    assert where and all(w.startswith("/opt/hacknode/team-envs/hacknode1/") for w in where), where
+    with provisioned_class.as_team("hacknode2") as c:       # another team's virtualenv: not even its list
+        assert "Permission denied" in c.run("ls /opt/hacknode/team-envs/hacknode1", hide=True, warn=True).stderr
 
 
 def test_second_run_changes_nothing_and_says_so(provisioned_class):
@@ -277,6 +281,9 @@ def test_a_class_of_two_servers_in_one_run(host_factory, tmp_path_factory, make_
     done = fab("remove_team", "--team", "delta", "--inventory", two.path, key=two.root_key)
     assert done.returncode == 0, done.stderr
     assert "archived delta to /var/backups/hacknode/delta-" in done.stdout
+    with hosts["west"].connection() as c:       # its home and its first virtualenv (in root's tree) are gone
+        assert c.run("ls -d /home/delta /opt/hacknode/team-envs/delta", hide=True, warn=True).stdout == ""
+        assert sorted(c.run("ls /opt/hacknode/team-envs", hide=True).stdout.split()) == ["beta", "gamma"]
     assert two.http("gamma", "/healthz")[0] == 200
     done = fab("teardown", "--inventory", two.path, key=two.root_key)
     assert done.returncode != 0 and "--yes" in done.stderr         # asks before removing a whole class
