@@ -46,14 +46,12 @@ def plan_user(team_name, facts):
 
 
 def plan_dirs(team_name, facts):
-    commands = []
-    for d in team_dirs(team_name):
-        now = facts.paths.get(d.path)
-        if now is None or now.state() != (d.owner, d.group, d.mode):
-            commands.append(f"install -d -o {d.owner} -g {d.group} -m {d.mode} {d.path}")
-            commands.append(f"chmod {d.mode} {d.path}")  # install -d keeps the mode of an existing dir
-    return Step(team_name, "directories", bool(commands), f"{len(commands) // 2} to fix" if commands else "",
-                commands)
+    """The team's folders that are missing or not as they should be (a link in a folder's place included: the
+    team owns its home), fixed by hn_team_dirs without following a link."""
+    wrong = [d for d in team_dirs(team_name)
+             if (now := facts.paths.get(d.path)) is None or now.link or now.state() != (d.owner, d.group, d.mode)]
+    commands = ["hn_team_dirs " + " ".join(f"'{d.path} {d.owner} {d.group} {d.mode}'" for d in wrong)] if wrong else []
+    return Step(team_name, "directories", bool(wrong), f"{len(wrong)} to fix" if wrong else "", commands)
 
 
 def plan_first_release(team_name, facts, artifacts):
@@ -65,7 +63,10 @@ def plan_first_release(team_name, facts, artifacts):
         return Step(t, "first release", False)
     release_dir = f"{p.releases}/{artifacts.release_id}"
     return Step(t, "first release", True, artifacts.release_id, [
-        f"rm -rf {release_dir} && cp -r \"$HN_STAGE/app\" {release_dir} && chown -R {t}:{t} {release_dir}",
+        # copied by the team (root reads the stage, the team writes in its own folder: root never writes below a
+        # team's home, where a link could take it elsewhere); -p keeps the modes nginx needs to read static files
+        f"runuser -u {t} -- rm -rf {release_dir} && runuser -u {t} -- mkdir {release_dir} && "
+        f"tar -C \"$HN_STAGE/app\" -cf - . | runuser -u {t} -- tar -xpf - -C {release_dir}",
         # its virtualenv from the server's shared, compiled wheels (apply-lib.sh), by root's copy of the
         # requirements (the release's is the team's own file); prepare finds it complete
         f"hn_team_env {t} {artifacts.requirements_hash} \"$HN_STAGE/app/requirements.txt\" "

@@ -161,7 +161,11 @@ def test_a_directory_with_the_wrong_mode_is_fixed_and_nothing_else():
     steps = plan(inventory, facts)
     assert changed(steps) == [("hacknode1", "directories"), ("main", "services")]
     fix = next(s for s in steps if s.name == "directories")
-    assert fix.commands == ["install -d -o hacknode1 -g www-data -m 0750 /home/hacknode1", "chmod 0750 /home/hacknode1"]
+    assert fix.commands == ["hn_team_dirs '/home/hacknode1 hacknode1 www-data 0750'"]
+    tmp = TeamPaths("hacknode1").tmp          # a link the team put in a folder's place: the folder is made again
+    facts.paths[tmp] = dataclasses.replace(facts.paths[tmp], link="/etc")
+    fix = next(s for s in plan(inventory, facts) if s.name == "directories")
+    assert fix.commands == [f"hn_team_dirs '/home/hacknode1 hacknode1 www-data 0750' '{tmp} hacknode1 hacknode1 0700'"]
 
 
 def test_a_team_gone_from_the_inventory_is_archived_before_it_is_removed():

@@ -118,6 +118,35 @@ hn_unpack_uv() {  # WHEELHOUSE DEST: uv's program out of its wheel (a zip) in th
   rm -rf "$tmp"
 }
 
+hn_team_dirs() {  # "PATH OWNER GROUP MODE"...: a team's folders made or put right, never through a link. The team
+  # owns its home, so it can put a link where one of its folders was, and install -d, chown and chmod follow links:
+  # the next provisioning handed the team the link's target (/etc, say: seen in a test). A link in a folder's
+  # place is removed (a file there stops the team's setup); the folder is then opened without following a link
+  # and fixed through that handle.
+  python3 - "$@" <<'PY'
+import grp, os, pwd, sys
+for spec in sys.argv[1:]:
+    path, owner, group, mode = spec.split(" ")
+    if os.path.islink(path):
+        os.unlink(path)
+    try:
+        os.mkdir(path, 0o700)
+    except FileExistsError:
+        pass
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
+    except OSError as error:    # a file there, or a link put back meanwhile: the team's setup stops here
+        print("%s: %s: it must be a folder of the team's (hacknode follows no link there)" % (path, error.strerror),
+              file=sys.stderr)
+        sys.exit("HN-FAIL %s is not a folder" % path)
+    try:
+        os.fchown(fd, pwd.getpwnam(owner).pw_uid, grp.getgrnam(group).gr_gid)
+        os.fchmod(fd, int(mode, 8))
+    finally:
+        os.close(fd)
+PY
+}
+
 hn_team_env() {  # TEAM HASH REQUIREMENTS LINK: a team's first virtualenv, made by root from the server's shared uv
   # cache of the teams' wheels, unpacked and compiled to bytecode once for all (each team used to unpack its own
   # copy, and to compile it at its site's first request: a second of CPU a team, most of a class's provisioning).

@@ -78,14 +78,20 @@ def test_second_run_changes_nothing_and_says_so(provisioned_class):
     assert round_trips(lines, "main") == 1
 
 
-def test_a_stopped_nginx_is_started_again_by_the_next_run(provisioned_class):
+def test_a_stopped_nginx_and_a_teams_link_in_a_folders_place_are_put_right_by_the_next_run(provisioned_class):
     with provisioned_class.as_root("main") as root:
         root.run("service nginx stop", hide=True)
+    # the team owns its home: a link to a folder of root's where its tmp was must not hand it that folder
+    with provisioned_class.as_team("hacknode3") as c:
+        c.run("rm -rf ~/tmp && ln -s /etc/hacknode ~/tmp", hide=True)
     assert provisioned_class.http("hacknode1", "/healthz")[0] is None
     lines, steps = provisioned_class.provision()
-    assert changed(steps["main"]) == [("main", "services")]
+    assert changed(steps["main"]) == [("hacknode3", "directories"), ("main", "services")]
     assert any(re.match(r"main\s+services\s+changed", line) for line in lines)
     assert provisioned_class.http("hacknode1", "/healthz")[0] == 200
+    with provisioned_class.as_root("main") as root:
+        modes = root.run("stat -c '%F %U %a' /etc/hacknode /home/hacknode3/tmp", hide=True).stdout.splitlines()
+    assert modes == ["directory root 755", "directory hacknode3 700"], modes
 
 
 def test_every_site_answers_by_subdomain_and_by_path(provisioned_class):
