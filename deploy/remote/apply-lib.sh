@@ -181,7 +181,11 @@ hn_team_env_cache() {  # REQUIREMENTS: the shared cache holds their wheels unpac
   ) 8>"$HN_BACKUP/team-env-cache.lock"
 }
 
-hn_secret() { python3 -c 'import secrets; print(secrets.token_urlsafe(24))'; }
+hn_secret() {  # 24 random bytes as 32 URL-safe characters (Python's secrets.token_urlsafe(24), without starting
+  # a Python twice per team)
+  head -c 24 /dev/urandom | base64 -w 0 | tr '+/' '-_'
+  echo
+}
 
 hn_mongo() {  # the database chores of deploy/remote/mongo_tool.py (installed by the tools step)
   "$HN_TOOLS/bin/python" "$HN_MONGO_TOOL" "$@"
