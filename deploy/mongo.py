@@ -148,10 +148,10 @@ def team_user_commands(mongodb, team):
         "[ -n \"$HN_ADMIN_URI\" ] || hn_fail 'no MongoDB admin URI on this server'",
         "HN_PW=$(hn_secret); HN_KEY=$(hn_secret)",
         f"HN_PW=$HN_PW hn_mongo team-user {team}",
-        f"(umask 077; printf 'FLASK_MONGO_URI=%s\\nFLASK_SECRET_KEY=%s\\n' \"{team_uri_template(mongodb, team)}\" "
-        f"\"$HN_KEY\" > {p.mongo_uri_file}.new)",
-        f"chown {team}:{team} {p.mongo_uri_file}.new && chmod 0400 {p.mongo_uri_file}.new && "
-        f"mv -f {p.mongo_uri_file}.new {p.mongo_uri_file}",
+        # written by the team into its own folder (printf is bash's own: the secrets are in no process's arguments)
+        f"printf 'FLASK_MONGO_URI=%s\\nFLASK_SECRET_KEY=%s\\n' \"{team_uri_template(mongodb, team)}\" \"$HN_KEY\" | "
+        f"runuser -u {team} -- sh -c 'umask 077 && rm -f \"$1.new\" && cat > \"$1.new\" && chmod 0400 \"$1.new\" && mv -f \"$1.new\" \"$1\"' "
+        f"sh {p.mongo_uri_file}",
         "unset HN_PW HN_KEY",
     ]
 
