@@ -150,8 +150,7 @@ def team_user_commands(mongodb, team):
         f"HN_PW=$HN_PW hn_mongo team-user {team}",
         # written by the team into its own folder (printf is bash's own: the secrets are in no process's arguments)
         f"printf 'FLASK_MONGO_URI=%s\\nFLASK_SECRET_KEY=%s\\n' \"{team_uri_template(mongodb, team)}\" \"$HN_KEY\" | "
-        f"runuser -u {team} -- sh -c 'umask 077 && rm -f \"$1.new\" && cat > \"$1.new\" && chmod 0400 \"$1.new\" && mv -f \"$1.new\" \"$1\"' "
-        f"sh {p.mongo_uri_file}",
+        f"hn_team_write {team} {p.mongo_uri_file} 0400",
         "unset HN_PW HN_KEY",
     ]
 

@@ -244,8 +244,7 @@ def test_team_database_uri_is_written_for_the_team_alone_and_never_holds_a_liter
     assert "HN_PW=$(hn_secret)" in text
     assert "mongodb://hacknode1:${HN_PW}@127.0.0.1:27017/hacknode1?journal=true" in text
     # written by the team itself into its own folder (a link there leads nowhere it could not write), 0400
-    assert "| runuser -u hacknode1 -- sh -c 'umask 077 && rm -f \"$1.new\" && cat > \"$1.new\" && chmod 0400" in text
-    assert text.rstrip().endswith("sh /home/hacknode1/.hacknode/mongo_uri\nunset HN_PW HN_KEY")
+    assert text.rstrip().endswith("\" | hn_team_write hacknode1 /home/hacknode1/.hacknode/mongo_uri 0400\nunset HN_PW HN_KEY")
 
 
 def test_external_mode_needs_the_admin_uri_in_the_environment(monkeypatch):

@@ -13,13 +13,16 @@ hn_step() { echo "HN-STEP $1 $2"; }
 hn_fail() { echo "HN-FAIL $*" >&2; exit 3; }
 
 # Put a shipped file in place atomically, keeping what was there so hn_restore can bring it back.
+hn_team_write() {  # TEAM DEST MODE: stdin into the team's file DEST, written by the team itself (umask 077, then
+  # renamed into place), so that a link the team put in a folder's place leads nowhere it could not write itself
+  runuser -u "$1" -- sh -c 'umask 077 && rm -f "$1.hn-new" && cat > "$1.hn-new" && chmod "$2" "$1.hn-new" &&
+    mv -f "$1.hn-new" "$1"' sh "$2" "$3"
+}
+
 hn_install() {  # SOURCE DEST OWNER GROUP MODE
   local src=$1 dest=$2
-  if [ "$3" != root ]; then
-    # a team's own file in its home (authorized_keys): written by the team, so that a link it put in a folder's
-    # place leads nowhere it could not write itself; no check reads it, so there is nothing to put back
-    runuser -u "$3" -- sh -c 'rm -f "$1.hn-new" && cat > "$1.hn-new" && chmod "$2" "$1.hn-new" && mv -f "$1.hn-new" "$1"' sh "$dest" "$5" \
-      < "$src"
+  if [ "$3" != root ]; then   # a team's own file in its home (authorized_keys); no check reads it: nothing to put back
+    hn_team_write "$3" "$dest" "$5" < "$src"
     return
   fi
   if [ -e "$dest" ]; then
