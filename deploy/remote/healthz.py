@@ -3,16 +3,17 @@
 # ("000 -" when nothing answers; no settings id from an app that does not report one), one line per HOST given,
 # in their order (asked four at a time). Healthy means 200; the release and the settings id say what runs.
 # With TLS on (CONF says "https"), it asks over HTTPS as a browser would: SNI and certificate checked for HOST,
-# trusting TRUST (the class CA) when it is there, else the system's CAs. `healthz --expiry HOST` prints when the
-# certificate nginx serves for HOST expires ("-" without TLS); `healthz --scheme` prints http or https.
+# trusting TRUST (the class CA) when it is there, else the system's CAs. `healthz --expiry HOST...` prints when
+# the certificate nginx serves for each HOST expires, a line each ("-" without TLS); `healthz --scheme` prints http
+# or https.
 # Used by provisioning (hn_health), `fab status` (status.sh) and deploys (release.sh). Standard library only.
+import functools
 import http.client
 import json
 import os
 import socket
 import ssl
 import sys
-from concurrent.futures import ThreadPoolExecutor
 
 CONF = "/etc/hacknode/healthz.conf"             # deploy/layout.py HEALTHZ_CONF
 TRUST = "/etc/hacknode/healthz-trust.pem"       # deploy/layout.py HEALTHZ_TRUST
@@ -21,6 +22,7 @@ TRUST = "/etc/hacknode/healthz-trust.pem"       # deploy/layout.py HEALTHZ_TRUST
 PROBE_SECONDS = 5
 
 
+@functools.cache      # read once a run: one run probes dozens of teams
 def https_on():
     try:
         with open(CONF) as handle:
@@ -37,11 +39,15 @@ class LoopbackHTTPS(http.client.HTTPSConnection):
         self.sock = self._context.wrap_socket(raw, server_hostname=self.host)
 
 
+@functools.cache      # one context a run, shared by the probes' threads (it loads the CAs: not once per host)
+def tls_context():
+    return ssl.create_default_context(cafile=TRUST if os.path.exists(TRUST) else None)
+
+
 def connection(host):
     if not https_on():
         return http.client.HTTPConnection("127.0.0.1", 80, timeout=PROBE_SECONDS)
-    context = ssl.create_default_context(cafile=TRUST if os.path.exists(TRUST) else None)
-    return LoopbackHTTPS(host, 443, timeout=PROBE_SECONDS, context=context)
+    return LoopbackHTTPS(host, 443, timeout=PROBE_SECONDS, context=tls_context())
 
 
 def probe(host):
@@ -75,12 +81,16 @@ def expiry(host):
 
 
 if sys.argv[1:2] == ["--expiry"]:
-    print(expiry(sys.argv[2]))
+    for host in sys.argv[2:]:
+        print(expiry(host))
 elif sys.argv[1:2] == ["--scheme"]:     # how visitors reach the sites, for messages: http or https
     print("https" if https_on() else "http")
+elif len(sys.argv) == 2:     # one team: a deploy polls it every 0.1 s, and the pool's import is most of a start
+    print(probe(sys.argv[1]))
 else:
     # a few at once: each idle team's probe waits for its worker to start (a second or more), and a server has
     # dozens of teams; more at once would only share the same cores
+    from concurrent.futures import ThreadPoolExecutor
     with ThreadPoolExecutor(max_workers=4) as pool:
         for answer in pool.map(probe, sys.argv[1:]):
             print(answer)

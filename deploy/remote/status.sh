@@ -31,15 +31,17 @@ while read -r name st rest; do
   [[ "$rest" =~ uptime\ ([^ ,]+) ]] && uptime[$name]=${BASH_REMATCH[1]}
 done <<< "$states"
 while read -r name kib; do [ -n "$name" ] && db[$name]=$kib; done <<< "$db_sizes"
-while read -r user rss; do memory[$user]=$(( ${memory[$user]:-0} + rss )); done < <(ps -e -o user:32=,rss=)
+processes=$(ps -e -o user:32=,pid=,ppid=,rss=)
+while read -r user _ _ rss; do memory[$user]=$(( ${memory[$user]:-0} + rss )); done <<< "$processes"
 while read -r user; do tasks[$user]=$(( ${tasks[$user]:-0} + 1 )); done < <(ps -e -L -o user:32=)
 while IFS=: read -r name _ id _; do uid[$name]=$id; done < <(getent passwd)
 # awake: the team's uwsgi master (a child of supervisord) has a worker (a child of its own)
-awake=" $(ps -e -o user:32=,pid=,ppid= | awk -v sv="$supervisord_pid" \
-  '$3 == sv {master[$2] = $1} {children[$3]++} END {for (m in master) if (children[m]) printf "%s ", master[m]}') "
+awake=" $(awk -v sv="$supervisord_pid" \
+  '$3 == sv {master[$2] = $1} {children[$3]++} END {for (m in master) if (children[m]) printf "%s ", master[m]}' \
+  <<< "$processes") "
 probed=""
 for t in $teams; do
-  if [ "$probe" = all ] || [[ "$awake" == *" $t "* ]]; then probed="$probed $t"; fi
+  if [ "$probe" = all ] || [[ "$awake" == *" $t "* ]]; then probed="$probed $t"; else code[$t]=idle; fi
 done
 if [ -n "$probed" ]; then
   # shellcheck disable=SC2046  # one host per team
@@ -50,7 +52,6 @@ for t in $teams; do
   release=$(readlink "/home/$t/current" 2>/dev/null || true); release=${release##*/}
   # a du of its own: one du of all homes counts a file linked into several (their shared wheels) in the first only
   home[$t]=$(du -sk "/home/$t" 2>/dev/null | cut -f1)
-  case " $probed " in *" $t "*) ;; *) code[$t]=idle ;; esac
   # read from the log's end back to the window's start: the cost is the window's requests, not the log's size
   requests=$(tac "$log_root/$t/access.log" 2>/dev/null |
     awk -v since=$((now - window)) '$1 < since {exit} $3 != "/healthz" {n++} END {print n + 0}')
@@ -73,7 +74,8 @@ fi
 printf 'now\t%s\n' "$now"
 names=$hostname
 for t in $teams; do [ -e "$acme_certs/$t.$domain" ] && names="$names $t.$domain"; done
-for name in $names; do
-  expiry=$(python3 "$healthz" --expiry "$name" 2>/dev/null || true)
+# every name's expiry in one run of the probe (a Python start per name was most of this part's cost in acme mode)
+# shellcheck disable=SC2086  # one name per argument
+while IFS=$'\t' read -r name expiry; do
   [ "${expiry:--}" = "-" ] || printf 'tls\t%s\t%s\n' "$name" "$expiry"
-done
+done < <(paste <(printf '%s\n' $names) <(python3 "$healthz" --expiry $names 2>/dev/null || true))
