@@ -17,7 +17,7 @@ from deploy import commands, layout
 from deploy.model import server_names, team_host
 from deploy.render import render_template
 from deploy.steps import File, Step, file_changes, install_commands
-from deploy.tls import load_chain, read_file
+from deploy.tls import read_ca_bundle
 
 REQUIRED_COMMANDS = {"certbot": "certbot", "openssl": "openssl"}   # command -> Debian package
 RENEWAL_GLOB = f"{layout.CERTBOT_RENEWAL}/*.conf"
@@ -54,12 +54,6 @@ def facts_query(view):
     return {"globs": [OURS_GLOB, RENEWAL_GLOB], "paths": [layout.CERTBOT_TIMER_ON] + [
         layout.tls_pair("acme", name).certificate for name in server_names(view)],
         "files": [layout.ACME_TOOL, layout.ACME_CA_BUNDLE, layout.CERTBOT_DROPIN, layout.CERTBOT_CRON]}
-
-
-def read_ca_bundle(path):
-    """The text of tls.ca_bundle (a local PEM file); TlsError naming it when it cannot be used."""
-    load_chain(path, "tls.ca_bundle")
-    return read_file(path, "tls.ca_bundle").decode()
 
 
 def acme_files(view, systemd):
@@ -115,8 +109,10 @@ def plan_certificates(view, facts, systemd):
     changed, diff = file_changes(acme_files(view, systemd), facts)
     have = certbot_names(facts)
     stand_ins = [n for n in server_names(view) if not facts.has(layout.tls_pair("acme", n).certificate)]
-    missing = [n for n in wanted_names(view) if n not in have]
-    unlinked = [n for n in wanted_names(view) if not linked(facts, n)]
+    wanted = wanted_names(view)
+    missing = [n for n in wanted if n not in have]
+    unlinked = [n for n in wanted if not linked(facts, n)]
+    relinked = [n for n in unlinked if n not in missing]      # got before, only their links to make
     cmds = renewal_commands(changed, systemd, facts)
     if stand_ins:
         cmds.append(commands.acme_tool("stand-in", *stand_ins))
@@ -125,7 +121,7 @@ def plan_certificates(view, facts, systemd):
     if unlinked:
         cmds += [commands.acme_tool("link", *unlinked), "hn_nginx_up reload"]
     why = [os.path.basename(f.path) for f in changed] + (["new: " + " ".join(missing)] if missing else []) + (
-        ["link: " + " ".join(n for n in unlinked if n not in missing)] if set(unlinked) - set(missing) else [])
+        ["link: " + " ".join(relinked)] if relinked else [])
     return [Step(server, "certificates", bool(cmds), ", ".join(why), cmds, changed, diff)]
 
 

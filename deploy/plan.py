@@ -102,7 +102,7 @@ def required_commands(view):
     return {**REQUIRED_COMMANDS, **(acme.REQUIRED_COMMANDS if view.tls.mode == "acme" else {})}
 
 
-def plan_packages(server, facts, required=REQUIRED_COMMANDS):
+def plan_packages(server, facts, required):
     missing = sorted({pkg for cmd, pkg in required.items() if not facts.commands.get(cmd)}
                      | (set() if facts.python_venv else {"python3-venv"}))
     if not missing:

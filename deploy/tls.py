@@ -157,6 +157,11 @@ def server_material(inventory, now=None, say=print):
     # acme with a private CA (pebble in the tests): its bundle is what the probe trusts too (its roots in it)
     trust = ""
     if tls.mode == "acme" and tls.ca_bundle:        # checked before anything is sent, as files mode's are
-        load_chain(tls.ca_bundle, "tls.ca_bundle")
-        trust = read_file(tls.ca_bundle, "tls.ca_bundle").decode()
+        trust = read_ca_bundle(tls.ca_bundle)
     return {view.server.name: ServerTls(trust=trust) for view in views}
+
+
+def read_ca_bundle(path):
+    """The text of tls.ca_bundle (a local PEM file); TlsError naming it when it cannot be used."""
+    load_chain(path, "tls.ca_bundle")
+    return read_file(path, "tls.ca_bundle").decode()
