@@ -95,7 +95,7 @@ def plan_server_db(server, mongodb, facts, files):
         commands += secantus_bootstrap_commands(mongodb)
     commands += install_commands(changed_conf) + [
         "hn_supervisor_up",
-        "supervisorctl reread >/dev/null && supervisorctl update hacknode-secantus >/dev/null",
+        "supervisorctl update hacknode-secantus >/dev/null",   # re-reads the configs, as reread does
         "supervisorctl start hacknode-secantus >/dev/null 2>&1 || true",
         "HN_ADMIN_URI=$(cat " + layout.MONGO_ADMIN_FILE + "); export HN_ADMIN_URI",
         "hn_mongo_wait HN_ADMIN_URI 60 || hn_fail 'SecantusDB did not start: supervisorctl tail hacknode-secantus'",

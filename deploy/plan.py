@@ -158,7 +158,7 @@ def plan_tools(server, facts, mongodb, artifacts):
 
 def plan_configs(server, teams, facts, files):
     """Rendered configs and keys, a step per team and one for the server's own: installed, then checked by
-    nginx -t and supervisorctl reread (see activate_commands), all put back as they were if a check fails."""
+    nginx -t and supervisor's own reading (hn_supervisor_update, see activate_commands), all put back as they were if a check fails."""
     changed, diff = file_changes(files, facts)
     steps = []
     for team in teams:
@@ -194,10 +194,7 @@ def activate_commands(config_steps, view, checked_teams):
             "visudo -cf \"$f\" >/dev/null || { hn_restore; hn_fail \"sudoers check failed: $f\"; }; done",
             "if ! out=$(nginx -t 2>&1); then hn_restore; echo \"$out\" >&2; "
             "hn_fail 'nginx -t refused the new config (see above); the running config is untouched'; fi",
-            "out=$(supervisorctl reread 2>&1) || true; if echo \"$out\" | grep -q ERROR; then hn_restore; "
-            "echo \"$out\" >&2; supervisorctl reread >/dev/null 2>&1 || true; "
-            "hn_fail 'supervisorctl reread refused the new config (see above); the running config is untouched'; fi",
-            "supervisorctl update >/dev/null",
+            "hn_supervisor_update",
         ]
     # supervisor restarts a program whose own config changed; a changed uwsgi ini needs a restart too
     commands += [f"supervisorctl restart {t.name} >/dev/null" for t in view.teams

@@ -113,6 +113,17 @@ hn_supervisor_up() {  # supervisord running and answering supervisorctl
   hn_fail "supervisord did not start (see /var/log/supervisor/supervisord.log)"
 }
 
+hn_supervisor_update() {  # supervisord takes the changed programs' configs. Reading them is its own check (Ansible's
+  # validate): update re-reads all of them as reread does and, when one cannot be read, changes nothing; ours are then
+  # put back. One supervisorctl, not reread then update: each is a Python program to start (a quarter second)
+  local out
+  if ! out=$(supervisorctl update 2>&1); then
+    hn_restore
+    echo "$out" | grep -o 'CANT_REREAD: [^"]*' >&2 || echo "$out" >&2
+    hn_fail 'supervisor refused the new config (see above); the running config is untouched'
+  fi
+}
+
 hn_nginx_up() {  # [reload]: nginx running, and reloaded when asked and it was running already
   if ! pgrep -x nginx >/dev/null; then hn_service nginx start; elif [ "${1:-}" = reload ]; then hn_service nginx reload; fi
 }
@@ -218,10 +229,11 @@ hn_log_why() {  # LOG: why a program failed: its log from the last Python traceb
     { line[++n] = $0 } END { start = seen ? 1 : (n > 20 ? n - 19 : 1); for (i = start; i <= n && i < start + 30; i++) print line[i] }'
 }
 
-hn_health() {  # TEAM HOST LOG [TEAM HOST LOG...]: each team's program is RUNNING and its site answers /healthz
-  # through nginx. One supervisorctl and one probe a round for all teams: each is a Python program to start, and
-  # a class has dozens of teams. A team whose setup failed (hn_team_jobs) is not checked: it is reported already.
-  local -a names=() hosts=() logs=() left=() codes=() todo=() todo_names=() todo_hosts=() answers=()
+hn_health() {  # TEAM HOST LOG [TEAM HOST LOG...]: each team's site answers /healthz through nginx, so its program
+  # runs. One probe a round for all teams (a Python program to start, and a class has dozens of teams); supervisor is
+  # asked only about the teams that never answered, for the message. A team whose setup failed (hn_team_jobs) is not
+  # checked: it is reported already.
+  local -a names=() hosts=() logs=() left=() codes=() todo=() todo_hosts=() answers=()
   local -A state=()
   local i j name status why=""
   while [ $# -ge 3 ]; do
@@ -235,21 +247,21 @@ hn_health() {  # TEAM HOST LOG [TEAM HOST LOG...]: each team's program is RUNNIN
   local deadline=$(( $(date +%s) + 30 ))
   todo=("${!names[@]}")
   while [ "$(date +%s)" -lt "$deadline" ]; do
-    todo_names=() todo_hosts=() state=() left=()
-    for i in "${todo[@]}"; do todo_names+=("${names[$i]}"); todo_hosts+=("${hosts[$i]}"); done
-    while read -r name status _; do state[$name]=$status; done < <(supervisorctl status "${todo_names[@]}" 2>/dev/null || true)
+    todo_hosts=() left=()
+    for i in "${todo[@]}"; do todo_hosts+=("${hosts[$i]}"); done
     mapfile -t codes < <(python3 "$HN_HEALTHZ" "${todo_hosts[@]}")
     for j in "${!todo[@]}"; do
       i=${todo[$j]}
       answers[$i]=${codes[$j]:-000 -}   # the probe died: no answer
-      # STARTING with its site answering is up: supervisor says RUNNING only after startsecs (3 s), which made
-      # every new team wait that long after it was already serving
-      if [[ ! "${state[${names[$i]}]:-}" =~ ^(RUNNING|STARTING)$ ]] || [ "${answers[$i]%% *}" != 200 ]; then left+=("$i"); fi
+      [ "${answers[$i]%% *}" = 200 ] || left+=("$i")
     done
     [ ${#left[@]} -eq 0 ] && return 0
     todo=("${left[@]}")
     sleep 0.3
   done
+  local -a left_names=()
+  for i in "${left[@]}"; do left_names+=("${names[$i]}"); done
+  while read -r name status _; do state[$name]=$status; done < <(supervisorctl status "${left_names[@]}" 2>/dev/null || true)
   for i in "${left[@]}"; do
     hn_log_why "${logs[$i]}" >&2
     why="$why; ${names[$i]}: program ${state[${names[$i]}]:-missing}, /healthz through nginx answered ${answers[$i]%% *}"

@@ -1,0 +1,67 @@
+"""Provisioning's hn_supervisor_update (apply-lib.sh) against a real supervisord of this test's own: a config
+supervisor cannot read changes nothing and is put back; a good one goes live."""
+import os
+import subprocess
+import time
+
+import pytest
+
+from deploy.commands import remote_file
+
+APPLY_LIB = remote_file("apply-lib.sh")
+PROGRAM = "[program:{name}]\ncommand = /bin/sleep 600\nstartsecs = {startsecs}\n"
+
+
+@pytest.fixture
+def supervisor(tmp_path):
+    """A supervisord with its socket and conf.d in tmp_path; `supervisorctl` on PATH talks to it."""
+    conf_d = tmp_path / "conf.d"
+    conf_d.mkdir()
+    (conf_d / "good.conf").write_text(PROGRAM.format(name="good", startsecs=0))
+    conf = tmp_path / "supervisord.conf"
+    conf.write_text(f"[unix_http_server]\nfile = {tmp_path}/s.sock\n[supervisord]\nlogfile = {tmp_path}/log\n"
+                    f"pidfile = {tmp_path}/pid\nchildlogdir = {tmp_path}\n"
+                    "[rpcinterface:supervisor]\n"
+                    "supervisor.rpcinterface_factory = supervisor.rpcinterface:make_main_rpcinterface\n"
+                    f"[supervisorctl]\nserverurl = unix://{tmp_path}/s.sock\n[include]\nfiles = {conf_d}/*.conf\n")
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "supervisorctl").write_text(f'#!/bin/sh\nexec /usr/bin/supervisorctl -c {conf} "$@"\n')
+    (bin_dir / "supervisorctl").chmod(0o755)
+    subprocess.run(["/usr/bin/supervisord", "-c", str(conf)], check=True, timeout=30)
+    env = {**os.environ, "PATH": f"{bin_dir}:{os.environ['PATH']}"}
+    for _ in range(50):
+        if subprocess.run(["supervisorctl", "pid"], env=env, capture_output=True).returncode == 0:
+            break
+        time.sleep(0.1)
+    yield conf_d, env
+    subprocess.run(["supervisorctl", "shutdown"], env=env, capture_output=True, timeout=30)
+
+
+def install_and_update(conf_d, env, name, text):
+    """hn_install of one program's config into conf.d, then hn_supervisor_update, as a provisioning script does."""
+    script = (f'{APPLY_LIB}\nHN_STAGE=$(mktemp -d)\nprintf %s "$2" > "$HN_STAGE/new.conf"\n'
+              f'hn_install "$HN_STAGE/new.conf" "$1" root root 0644\nhn_supervisor_update\necho updated')
+    return subprocess.run(["bash", "-c", script, "bash", str(conf_d / f"{name}.conf"), text],
+                          capture_output=True, text=True, env=env, timeout=60)
+
+
+def status(env):
+    return subprocess.run(["supervisorctl", "status"], env=env, capture_output=True, text=True).stdout
+
+
+def test_a_config_supervisor_cannot_read_is_put_back_and_changes_nothing(supervisor):
+    conf_d, env = supervisor
+    done = install_and_update(conf_d, env, "broken", PROGRAM.format(name="broken", startsecs="soon"))
+    assert done.returncode == 3 and "updated" not in done.stdout
+    assert "CANT_REREAD: invalid literal for int() with base 10: 'soon' in section 'program:broken'" in done.stderr
+    assert "HN-FAIL supervisor refused the new config" in done.stderr
+    assert not (conf_d / "broken.conf").exists()                 # put back: the next run starts from the old state
+    assert "good" in status(env) and "broken" not in status(env)
+
+
+def test_a_good_config_goes_live(supervisor):
+    conf_d, env = supervisor
+    done = install_and_update(conf_d, env, "added", PROGRAM.format(name="added", startsecs=0))
+    assert done.returncode == 0 and done.stdout.strip() == "updated", done.stderr
+    assert "added" in status(env)
