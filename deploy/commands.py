@@ -86,7 +86,7 @@ def release_script_text(paths: TeamPaths, keep=layout.KEEP_RELEASES, make_venv=l
     tests run a copy of it)."""
     header = {
         "team": paths.team, "releases": paths.releases, "current": paths.current, "envs": paths.envs,
-        "run_dir": paths.run_dir, "uwsgi_log": paths.uwsgi_log,
+        "run_dir": paths.run_dir, "uwsgi_log": paths.uwsgi_log, "master_fifo": paths.master_fifo,
         "wheelhouses": f"{paths.wheels} {layout.WHEELS}", "keep": str(keep), "healthz": layout.HEALTHZ_TOOL,
         "settings": paths.mongo_uri_file,
         "make_venv": make_venv, "uv_cache": paths.uv_cache,

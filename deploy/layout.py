@@ -125,6 +125,10 @@ class TeamPaths:
         return f"{self.run_dir}/reload"
 
     @property
+    def master_fifo(self):     # uwsgi's master reads commands here (0600, the team's): a reload wakes it through it
+        return f"{self.run_dir}/master.fifo"
+
+    @property
     def git_repo(self):        # bare repository `git push` deploys through (fab git_remote)
         return f"{self.home}/repo.git"
 

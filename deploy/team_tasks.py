@@ -9,6 +9,7 @@ import getpass
 import shlex
 import socket
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 from deploy import commands, release, runner, wheels
@@ -48,10 +49,30 @@ def rsync_ssh(c, ssh_options=()):
                                control_dir=release.control_dir("/tmp"))
 
 
-def close_ssh_master(c, ssh_options=()):
-    """End the master connection a task's rsyncs shared: a server made anew at the same address (test hosts are)
-    must not get the next task's rsync over a dead connection."""
-    c.local(f"{rsync_ssh(c, ssh_options)} -O exit {shlex.quote(f'{c.user}@{c.host}')}", warn=True, hide=True)
+def open_ssh_master(c, ssh_options=()):
+    """Open, in the background, the master connection the task's rsyncs share; returns what to join() before the
+    first rsync, or None when this user has no private folder for its socket (each rsync connects then). Its
+    handshake (a third of a second, most of it the key exchange) overlaps Fabric's own round trips. `ssh -f -N`
+    returns once it is up; a master already open (another task of this user's to this host) is used as it is."""
+    if release.control_dir("/tmp") is None:
+        return None
+    ssh, target = rsync_ssh(c, ssh_options), shlex.quote(f"{c.user}@{c.host}")
+    return c.local(f"{ssh} -O check {target} 2>/dev/null || {ssh} -f -N {target}",
+                   asynchronous=True, warn=True, hide=True)
+
+
+@contextmanager
+def ssh_master(c, ssh_options=()):
+    """The task's rsyncs share one SSH connection, opened in the background at once and closed at the end: a server
+    made anew at the same address (test hosts are) must not get the next task's rsync over a dead connection.
+    Yields what to call before the first rsync: it waits until the connection is up."""
+    opening = open_ssh_master(c, ssh_options)
+    try:
+        yield opening.join if opening is not None else (lambda: None)
+    finally:
+        if opening is not None:      # a Promise: its truth is its result's, known only once joined
+            opening.join()
+        c.local(f"{rsync_ssh(c, ssh_options)} -O exit {shlex.quote(f'{c.user}@{c.host}')}", warn=True, hide=True)
 
 
 def rsync(c, source, remote_dir, ssh_options=(), **options):
@@ -85,20 +106,20 @@ def _requirements(source_dir):
 def deploy_release(c, team, inventory, source_dir, cache_dir=".cache/wheels", ssh_options=()):
     """Ship `source_dir` as a new release and make it live; back to the previous one if it is not healthy.
     Returns the release id."""
-    try:
-        return ship_release(c, team, inventory, source_dir, cache_dir, ssh_options)
-    finally:
-        close_ssh_master(c, ssh_options)
+    with ssh_master(c, ssh_options) as master_ready:
+        return ship_release(c, team, inventory, source_dir, cache_dir, ssh_options, master_ready)
 
 
-def ship_release(c, team, inventory, source_dir, cache_dir, ssh_options):
-    """deploy_release's work: facts, wheels when requirements changed, rsync, then release.sh deploy."""
+def ship_release(c, team, inventory, source_dir, cache_dir, ssh_options, master_ready):
+    """deploy_release's work: facts, wheels when requirements changed, rsync, then release.sh deploy. The rsyncs
+    wait for the shared SSH connection (`master_ready`), opened meanwhile."""
     started = time.monotonic()
     requirements_hash = wheels.requirements_hash(_requirements(source_dir))
     release_id = release.new_release_id(source_dir)
     paths = TeamPaths(team.name)
     say(c, f"deploy {Path(source_dir).resolve()} as release {release_id} (team {team.name}, server {team.server})")
     facts = server_facts(c, team.name, requirements_hash, claim=release_id)
+    master_ready()
     if facts["env"] == "missing":
         say(c, f"requirements.txt changed (virtualenv envs/{requirements_hash} is new): it is built before the switch")
         ship_wheels(c, team.name, source_dir, facts, cache_dir, ssh_options)
@@ -127,10 +148,9 @@ def setup_virtualenv(c, team_name, source_dir, cache_dir=".cache/wheels", ssh_op
     if facts["env"] == "present":
         say(c, f"virtualenv envs/{requirements_hash}: ok")
         return
-    try:
+    with ssh_master(c, ssh_options) as master_ready:
+        master_ready()
         ship_wheels(c, team_name, source_dir, facts, cache_dir, ssh_options)
-    finally:
-        close_ssh_master(c, ssh_options)
     c.put(str(_requirements(source_dir)), f"{paths.wheels}/requirements.txt")
     run_release(c, team_name, "env", requirements_hash, f"{paths.wheels}/requirements.txt")
 

@@ -87,7 +87,7 @@ def test_script_command_carries_the_script_and_quotes_its_arguments(tmp_path):
 
 def test_script_text_starts_with_the_layout_paths():
     text = commands.release_script_text(TeamPaths("hacknode2"), keep=3)
-    head = text.splitlines()[:8]
+    head = text.splitlines()[:12]
     assert "releases=/home/hacknode2/releases" in head
     assert "current=/home/hacknode2/current" in head
     assert "wheelhouses='/home/hacknode2/wheels /opt/hacknode/wheels'" in head

@@ -1,7 +1,7 @@
 # The uwsgi reload and the health check of release.sh: reload_uwsgi (signal_reload, tell_deaf_workers,
 # uwsgi_master), wait_healthy (health), site_url. deploy/commands.py puts this file before release.sh (after the
-# paths), so these functions use release.sh's say and log_lines, and the paths $team, $run_dir, $uwsgi_log and
-# $healthz.
+# paths), so these functions use release.sh's say and log_lines, and the paths $team, $run_dir, $uwsgi_log,
+# $master_fifo and $healthz.
 
 reload_uwsgi() {
     # Graceful: uwsgi's master, signalled (or seeing the touched file), lets workers finish their requests,
@@ -10,6 +10,37 @@ reload_uwsgi() {
     # heard of it (tell_deaf_workers).
     reload_offset=$(stat -c %s "$uwsgi_log" 2>/dev/null || echo 0)
     signal_reload
+    # in the background (the health check's first request waits for the new release meanwhile); its own output
+    # would keep the SSH session open
+    wake_master "$(uwsgi_master)" </dev/null >/dev/null 2>&1 &
+}
+
+wake_master() {
+    # The master notices that a worker ended only at its next check, once a second (uwsgi's check interval, at least
+    # 1 s), and re-executes itself only then: once the workers it had are gone, a byte on its fifo wakes it at once (an
+    # unknown command, ignored). Opened read-write, the fifo never blocks the writer, even with no master reading it
+    # (it is re-executing). Watched for as long as a health check waits; a master without a fifo (its config predates
+    # it) reloads at its own pace.
+    local master=$1 workers polls=0
+    [ -n "$master" ] && [ -p "$master_fifo" ] || return 0
+    workers=$(pgrep -P "$master" || true)
+    while [ "$polls" -lt $(( HEALTH_WAIT * 20 )) ]; do
+        if ! any_alive $workers; then printf '\n' 1<>"$master_fifo"; return 0; fi
+        sleep 0.05
+        polls=$(( polls + 1 ))
+    done
+}
+
+any_alive() {
+    # Whether one of these processes runs; one that ended and waits for its parent to reap it (a zombie, state Z)
+    # does not. Read with bash alone: this is asked 20 times a second.
+    local pid line
+    for pid in "$@"; do
+        read -r line 2>/dev/null < "/proc/$pid/stat" || continue
+        line=${line##*) }
+        [ "${line%% *}" = Z ] || return 0
+    done
+    return 1
 }
 
 uwsgi_master() {

@@ -2,7 +2,7 @@
 # (`bash -c <script> release.sh SUBCOMMAND ...`, see commands.release), or by provisioning as root from a
 # file: `runuser -u <team> -- bash -s -- SUBCOMMAND ... < release-<team>.sh`.
 # deploy/commands.py prepends the paths (from deploy/layout.py) as variable assignments:
-#   team releases current envs run_dir uwsgi_log wheelhouses keep healthz settings make_venv uv_cache
+#   team releases current envs run_dir uwsgi_log master_fifo wheelhouses keep healthz settings make_venv uv_cache
 # so this script names no path itself and works with what is on every class server (bash, python3, coreutils,
 # and hacknode's make-venv, installed by provisioning).
 #
