@@ -116,7 +116,7 @@ def secantus_bootstrap_commands(mongodb):
         f"--storage-path {data} --standalone --cache-size 128M >/dev/null 2>&1 & HN_BOOT=$!",
         f"HN_BOOT_URI=mongodb://127.0.0.1:{boot_port}/ hn_mongo_wait HN_BOOT_URI 60",
         f"HN_BOOT_URI=mongodb://127.0.0.1:{boot_port}/ HN_PW=$HN_PW hn_mongo create-admin",
-        "kill $HN_BOOT; wait $HN_BOOT || true",
+        f"hn_secantus_stop $HN_BOOT {boot_port}",
         f"install -d -m 0755 {layout.ETC} && (umask 077; echo \"{admin_uri}\" > {layout.MONGO_ADMIN_FILE}.new) && "
         f"mv {layout.MONGO_ADMIN_FILE}.new {layout.MONGO_ADMIN_FILE}",
         "unset HN_PW",

@@ -196,10 +196,11 @@ def activate_commands(config_steps, view, checked_teams):
             "hn_fail 'nginx -t refused the new config (see above); the running config is untouched'; fi",
             "hn_supervisor_update",
         ]
-    # supervisor restarts a program whose own config changed; a changed uwsgi ini needs a restart too
-    commands += [f"supervisorctl restart {t.name} >/dev/null" for t in view.teams
-                 if TeamPaths(t.name).uwsgi_ini in changed_files
-                 and TeamPaths(t.name).supervisor_conf not in changed_files]
+    # supervisor restarts a program whose own config changed; a changed uwsgi ini is read again in a graceful reload
+    reloaded = [t.name for t in view.teams if TeamPaths(t.name).uwsgi_ini in changed_files
+                and TeamPaths(t.name).supervisor_conf not in changed_files]
+    if reloaded:
+        commands.append("hn_uwsgi_reload " + " ".join(reloaded))
     commands.append("hn_nginx_up reload" if configs_changed else "hn_nginx_up")
     if checked_teams:
         commands.append("hn_health " + " ".join(f"{t.name} {team_host(t.name, view.domain)} {TeamPaths(t.name).uwsgi_log}"

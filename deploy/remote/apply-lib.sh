@@ -216,6 +216,21 @@ hn_mongo_wait() {  # URI_VARIABLE SECONDS: until the URI in that variable answer
   hn_mongo wait "$1" "$2"
 }
 
+hn_secantus_stop() {  # PID PORT: stop the SecantusDB started by hand (first start, without auth), its users written
+  # SIGTERM closes its listening socket, but its accept thread, blocked in accept(), saw that only at a timeout (2 s
+  # of every new server's provisioning): a connection attempt, once the signal is handled, wakes it
+  kill "$1"
+  while kill -0 "$1" 2>/dev/null; do (: </dev/tcp/127.0.0.1/"$2") 2>/dev/null || true; sleep 0.05; done
+  wait "$1" || true
+}
+
+hn_uwsgi_reload() {  # TEAM...: each team's uwsgi takes its changed ini in a graceful reload (its master, signalled,
+  # re-executes itself with the ini read again: requests wait, none fails), all teams at once. `supervisorctl restart`
+  # dropped requests and waited 3 s (startsecs) per team: two minutes for a class. One not running starts with it.
+  local team
+  for team in "$@"; do pkill -HUP -o -u "$team" -f "/uwsgi/$team\.ini" || true; done
+}
+
 hn_remove() {  # PATH: remove a file, kept for hn_restore
   if [ -e "$1" ]; then
     mkdir -p "$HN_BACKUP/old$(dirname "$1")"

@@ -180,6 +180,26 @@ def test_dry_run_on_a_changed_inventory_shows_the_diff_and_changes_nothing(provi
     assert any(line.strip().startswith("main: $ hn_install") and "hacknode3.ini" in line for line in lines)
 
 
+def test_a_changed_uwsgi_setting_is_taken_in_a_graceful_reload(provisioned_class):
+    # the instructor raises a team's processes: its uwsgi reads the new ini without a restart (no request dropped)
+    changed_inventory = load_inventory(provisioned_class.write_inventory(
+        provisioned_class.teams, name="more-processes.yml", extra_team_lines={"hacknode3": ["processes: 3"]}))
+    respawns = "grep -c 'gracefully (RE)spawned uWSGI master' /var/log/hacknode/hacknode3/uwsgi.log || true"
+    with provisioned_class.as_root("main") as root:
+        pid, before = uwsgi_pid(root, "hacknode3"), int(root.run(respawns, hide=True).stdout)
+        try:
+            provisioned_class.provision(changed_inventory)
+            assert uwsgi_pid(root, "hacknode3") == pid                     # the same master: not restarted
+            assert "processes = 3" in root.run("cat /etc/hacknode/uwsgi/hacknode3.ini", hide=True).stdout
+            deadline = time.monotonic() + 10
+            while int(root.run(respawns, hide=True).stdout) == before and time.monotonic() < deadline:
+                time.sleep(0.2)
+            assert int(root.run(respawns, hide=True).stdout) > before      # it re-executed with the new ini
+            assert provisioned_class.http("hacknode3", "/healthz")[0] == 200
+        finally:
+            provisioned_class.provision()                                  # as the other tests expect it
+
+
 def test_added_and_removed_teams_leave_the_others_untouched(provisioned_class, make_class):
     four = dict(provisioned_class.teams, hacknode4="main")
     bigger = make_class(provisioned_class.directory, provisioned_class.hosts, four,
