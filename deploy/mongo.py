@@ -96,7 +96,8 @@ def plan_server_db(server, mongodb, facts, files):
     commands += install_commands(changed_conf) + [
         "hn_supervisor_up",
         "supervisorctl update hacknode-secantus >/dev/null",   # re-reads the configs, as reread does
-        "supervisorctl start hacknode-secantus >/dev/null 2>&1 || true",
+        # update started it if it was new or changed; started here if it is down (a Python program less if it is up)
+        "pgrep -x secantusd-py >/dev/null || supervisorctl start hacknode-secantus >/dev/null 2>&1 || true",
         "HN_ADMIN_URI=$(cat " + layout.MONGO_ADMIN_FILE + "); export HN_ADMIN_URI",
         "hn_mongo_wait HN_ADMIN_URI 60 || hn_fail 'SecantusDB did not start: supervisorctl tail hacknode-secantus'",
     ]
@@ -111,7 +112,10 @@ def secantus_bootstrap_commands(mongodb):
     admin_uri = local_uri(mongodb, "admin", "HN_PW", "admin")
     return [
         "HN_PW=$(hn_secret)",
-        "supervisorctl stop hacknode-secantus >/dev/null 2>&1 || true",
+        # a program of an earlier, failed first start must not take the port; without one, supervisord starts now,
+        # while SecantusDB starts by hand (each takes a second)
+        f"if [ -e {layout.SECANTUS_CONF} ]; then hn_supervisor_up; supervisorctl stop hacknode-secantus >/dev/null 2>&1 "
+        "|| true; else hn_supervisor_start; fi",
         f"runuser -u {layout.DB_USER} -- {layout.TOOLS_VENV}/bin/secantusd-py --host 127.0.0.1 --port {boot_port} "
         f"--storage-path {data} --standalone --cache-size 128M >/dev/null 2>&1 & HN_BOOT=$!",
         f"HN_BOOT_URI=mongodb://127.0.0.1:{boot_port}/ hn_mongo_wait HN_BOOT_URI 60",

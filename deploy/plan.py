@@ -152,7 +152,7 @@ def plan_tools(server, facts, mongodb, artifacts):
                      + " ".join(shlex.quote(p) for p in packages),
                      f"echo {shlex.quote(want)} > {marker}"]
     if commands:    # a running class page writer loads its code once (a new server has none yet)
-        commands.append("supervisorctl restart hacknode-class-page >/dev/null 2>&1 || true")
+        commands.append("! pgrep -x supervisord >/dev/null || supervisorctl restart hacknode-class-page >/dev/null 2>&1 || true")
     return Step(server, "server tools", bool(commands), ", ".join(why), commands, changed, diff)
 
 

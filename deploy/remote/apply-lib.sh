@@ -105,10 +105,17 @@ hn_team_jobs_verdict() {  # after every other step: fail when a team's job faile
     "other teams are set up); run provision again once the cause is fixed: it goes on where each stopped"
 }
 
+hn_supervisor_start() {  # [wait]: supervisord started if it is not running. Without `wait`, in the background: its
+  # init script takes a second or more, and a step that needs supervisord later starts it first and does other work
+  # meanwhile (hn_supervisor_up then waits until it answers, and says so if it never does)
+  pgrep -x supervisord >/dev/null && return 0
+  if [ "${1:-}" = wait ]; then hn_service supervisor start; else hn_service supervisor start >/dev/null 2>&1 & fi
+}
+
 hn_supervisor_up() {  # supervisord running and answering supervisorctl
   # running with its socket: answering (asking supervisorctl, a Python program to start, cost a quarter second)
   if pgrep -x supervisord >/dev/null && [ -S /var/run/supervisor.sock ]; then return 0; fi
-  pgrep -x supervisord >/dev/null || hn_service supervisor start
+  hn_supervisor_start wait
   for _ in $(seq 50); do supervisorctl pid >/dev/null 2>&1 && return 0; sleep 0.2; done
   hn_fail "supervisord did not start (see /var/log/supervisor/supervisord.log)"
 }
@@ -216,10 +223,11 @@ hn_mongo_wait() {  # URI_VARIABLE SECONDS: until the URI in that variable answer
   hn_mongo wait "$1" "$2"
 }
 
-hn_secantus_stop() {  # PID PORT: stop the SecantusDB started by hand (first start, without auth), its users written
-  # SIGTERM closes its listening socket, but its accept thread, blocked in accept(), saw that only at a timeout (2 s
-  # of every new server's provisioning): a connection attempt, once the signal is handled, wakes it
-  kill "$1"
+hn_secantus_stop() {  # PID PORT: stop the SecantusDB started by hand (first start, without auth) under runuser PID.
+  # Signalled itself: runuser passes a SIGTERM on but then waits 2 s before it ends. Its accept thread, blocked in
+  # accept(), sees the closed socket only at a 2 s timeout too: a connection attempt, once the signal is handled,
+  # wakes it
+  pkill -TERM -P "$1" || kill "$1"
   while kill -0 "$1" 2>/dev/null; do (: </dev/tcp/127.0.0.1/"$2") 2>/dev/null || true; sleep 0.05; done
   wait "$1" || true
 }
