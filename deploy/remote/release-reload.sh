@@ -10,9 +10,9 @@ reload_uwsgi() {
     # heard of it (tell_deaf_workers).
     reload_offset=$(stat -c %s "$uwsgi_log" 2>/dev/null || echo 0)
     signal_reload
-    # in the background (the health check's first request waits for the new release meanwhile); its own output
-    # would keep the SSH session open
-    wake_master "$(uwsgi_master)" </dev/null >/dev/null 2>&1 &
+    # in the background (the health check's first request waits for the new release meanwhile), holding none of
+    # release.sh's files: its output would keep the SSH session open, fd 8 is the command's stdin, fd 9 the lock
+    wake_master "$(uwsgi_master)" </dev/null >/dev/null 2>&1 8<&- 9>&- &
 }
 
 wake_master() {
