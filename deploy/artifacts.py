@@ -23,6 +23,7 @@ class Artifacts:
     app_dir: str = ""               # a local copy of the repo as `fab deploy` ships it
     release_id: str = ""
     requirements_hash: str = ""     # of the app's requirements.txt: names the team's virtualenv
+    requirements_text: str = ""     # the app's requirements.txt (a team's first virtualenv is made from it)
     fill_app_dir: object = None     # fills app_dir, once, when a bundle first needs it (a no-op run never does)
 
 
@@ -63,8 +64,10 @@ class ArtifactMaker:
                 wheelhouse = wheels.build_wheelhouse(requirements, facts.python, facts.arch,
                                                      f"{self.cache_dir}/wheels")
                 digest = hashlib.sha256(" ".join(wheels.wheel_files(wheelhouse)).encode()).hexdigest()[:16]
+                app_requirements = REPO / "requirements.txt"
                 self.made[key] = Artifacts(wheelhouse, digest, self.app_dir, self.release_id,
-                                           wheels.requirements_hash(REPO / "requirements.txt"), self.fill_app_dir)
+                                           wheels.requirements_hash(app_requirements), app_requirements.read_text(),
+                                           self.fill_app_dir)
             return self.made[key]
 
     def fill_app_dir(self):

@@ -3,6 +3,7 @@ commands, announced) and one tarball with everything the changed steps carry: th
 import io
 import shlex
 import tarfile
+import tempfile
 
 from deploy import commands, layout, mongo
 
@@ -72,7 +73,23 @@ def make_bundle(steps, script, path):
                     continue
                 if upload.fill:
                     upload.fill()
-                tar.add(upload.source, arcname=upload.name)
+                if upload.packed:
+                    add_packed(tar, upload.name, upload.source)
+                else:
+                    tar.add(upload.source, arcname=upload.name)
+
+
+def add_packed(tar, name, folder):
+    """`folder` as one tar file, `name`.tar, in the bundle. The teams' first release is unpacked once per new team,
+    straight into its release by the team: unpacked on the server first too, it cost a third of a second on a
+    test host's filesystem, whatever the number of teams."""
+    with tempfile.TemporaryFile() as inner:
+        with tarfile.open(fileobj=inner, mode="w") as packed:
+            packed.add(folder, arcname=".")
+        info = tarfile.TarInfo(f"{name}.tar")
+        info.size, info.mtime = inner.tell(), 0
+        inner.seek(0)
+        tar.addfile(info, inner)
 
 
 def add_text(tar, name, text):

@@ -65,11 +65,11 @@ def plan_first_release(team_name, facts, artifacts):
     return Step(t, "first release", True, artifacts.release_id, [
         # copied by the team (root reads the stage, the team writes in its own folder: root never writes below a
         # team's home, where a link could take it elsewhere); -p keeps the modes nginx needs to read static files
-        f"tar -C \"$HN_STAGE/app\" -cf - . | runuser -u {t} -- sh -c "
-        f"'rm -rf \"$1\" && mkdir \"$1\" && tar -xpf - -C \"$1\"' sh {release_dir}",
+        f"runuser -u {t} -- sh -c 'rm -rf \"$1\" && mkdir \"$1\" && tar -xpf - -C \"$1\"' sh {release_dir} "
+        f"< \"$HN_STAGE/app.tar\"",
         # its virtualenv from the server's shared, compiled wheels (apply-lib.sh), by root's copy of the
         # requirements (the release's is the team's own file); prepare finds it complete
-        f"hn_team_env {t} {artifacts.requirements_hash} \"$HN_STAGE/app/requirements.txt\" "
+        f"hn_team_env {t} {artifacts.requirements_hash} \"$HN_STAGE/app-requirements.txt\" "
         f"{p.envs}/{artifacts.requirements_hash}",
         f"runuser -u {t} -- bash -s -- prepare {artifacts.release_id} {artifacts.requirements_hash} "
         f"< \"$HN_STAGE/release-{t}.sh\"",
@@ -77,7 +77,9 @@ def plan_first_release(team_name, facts, artifacts):
         # and uwsgi warns in the team's log about a missing one (and would reload when it appears)
         f"runuser -u {t} -- sh -c 'ln -sfn \"$1\" \"$2\" && touch \"$3\"' sh releases/{artifacts.release_id} "
         f"{p.current} {p.reload_file}",
-    ], uploads=[Upload("app", artifacts.app_dir, fill=artifacts.fill_app_dir), Upload(f"release-{t}.sh", text=commands.release_script_text(p))])
+    ], uploads=[Upload("app", artifacts.app_dir, fill=artifacts.fill_app_dir, packed=True),
+                Upload("app-requirements.txt", text=artifacts.requirements_text),
+                Upload(f"release-{t}.sh", text=commands.release_script_text(p))])
 
 
 def plan_team(mongodb, team_name, facts, artifacts):

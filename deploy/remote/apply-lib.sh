@@ -261,41 +261,31 @@ hn_log_why() {  # LOG: why a program failed: its log from the last Python traceb
 }
 
 hn_health() {  # TEAM HOST LOG [TEAM HOST LOG...]: each team's site answers /healthz through nginx, so its program
-  # runs. One probe a round for all teams (a Python program to start, and a class has dozens of teams); supervisor is
-  # asked only about the teams that never answered, for the message. A team whose setup failed (hn_team_jobs) is not
-  # checked: it is reported already.
-  local -a names=() hosts=() logs=() left=() codes=() todo=() todo_hosts=() answers=()
+  # runs. One probe for all teams, asking each again until it answers (a Python program to start, and a class has
+  # dozens of teams), up to 30 s in all: a site that hangs makes each request wait its timeout. A team that passed
+  # once is not asked again: an idle team's probe wakes it (a second or more). Supervisor is asked only about the
+  # teams that never answered, for the message. A team whose setup failed (hn_team_jobs) is not checked: it is
+  # reported already.
+  local -a names=() hosts=() logs=() left=() codes=()
   local -A state=()
-  local i j name status why=""
+  local i name status why=""
   while [ $# -ge 3 ]; do
     if ! hn_team_failed "$1"; then names+=("$1"); hosts+=("$2"); logs+=("$3"); fi
     shift 3
   done
   [ ${#names[@]} -gt 0 ] || return 0
-  # up to 30 s in all, not a count of rounds: a site that hangs makes each probe wait its timeout. A team that
-  # passed once is not asked again: an idle team's probe wakes it (a second or more), and dozens of them asked
-  # again each round left no time for a second round
-  local deadline=$(( $(date +%s) + 30 ))
-  todo=("${!names[@]}")
-  while [ "$(date +%s)" -lt "$deadline" ]; do
-    todo_hosts=() left=()
-    for i in "${todo[@]}"; do todo_hosts+=("${hosts[$i]}"); done
-    mapfile -t codes < <(python3 "$HN_HEALTHZ" "${todo_hosts[@]}")
-    for j in "${!todo[@]}"; do
-      i=${todo[$j]}
-      answers[$i]=${codes[$j]:-000 -}   # the probe died: no answer
-      [ "${answers[$i]%% *}" = 200 ] || left+=("$i")
-    done
-    [ ${#left[@]} -eq 0 ] && return 0
-    todo=("${left[@]}")
-    sleep 0.3
+  mapfile -t codes < <(python3 "$HN_HEALTHZ" --wait 30 "${hosts[@]}")
+  for i in "${!names[@]}"; do
+    codes[$i]=${codes[$i]:-000 -}   # the probe died: no answer
+    [ "${codes[$i]%% *}" = 200 ] || left+=("$i")
   done
+  [ ${#left[@]} -eq 0 ] && return 0
   local -a left_names=()
   for i in "${left[@]}"; do left_names+=("${names[$i]}"); done
   while read -r name status _; do state[$name]=$status; done < <(supervisorctl status "${left_names[@]}" 2>/dev/null || true)
   for i in "${left[@]}"; do
     hn_log_why "${logs[$i]}" >&2
-    why="$why; ${names[$i]}: program ${state[${names[$i]}]:-missing}, /healthz through nginx answered ${answers[$i]%% *}"
+    why="$why; ${names[$i]}: program ${state[${names[$i]}]:-missing}, /healthz through nginx answered ${codes[$i]%% *}"
   done
   hn_fail "${why#; } (their uwsgi logs' last lines are above)"
 }

@@ -5,7 +5,8 @@
 # With TLS on (CONF says "https"), it asks over HTTPS as a browser would: SNI and certificate checked for HOST,
 # trusting TRUST (the class CA) when it is there, else the system's CAs. `healthz --expiry HOST...` prints when
 # the certificate nginx serves for each HOST expires, a line each ("-" without TLS); `healthz --scheme` prints http
-# or https.
+# or https. `healthz --wait SECONDS HOST...` asks each HOST again every 0.1 s until it answers 200 or SECONDS have
+# passed since the start, and prints its last answer: a site just started answers as soon as its worker is up.
 # Used by provisioning (hn_health), `fab status` (status.sh) and deploys (release.sh). Standard library only.
 import functools
 import http.client
@@ -14,6 +15,7 @@ import os
 import socket
 import ssl
 import sys
+import time
 
 CONF = "/etc/hacknode/healthz.conf"             # deploy/layout.py HEALTHZ_CONF
 TRUST = "/etc/hacknode/healthz-trust.pem"       # deploy/layout.py HEALTHZ_TRUST
@@ -69,6 +71,26 @@ def probe(host):
     return f"{code} {release} {str(answer['settings'] or '-').strip() or '-'}"
 
 
+def probe_until_healthy(host, deadline):
+    """The first 200 answer of `host`, asked again every 0.1 s, or its last answer at `deadline` (monotonic)."""
+    while True:
+        answer = probe(host)
+        if answer.startswith("200 ") or time.monotonic() >= deadline:
+            return answer
+        time.sleep(0.1)
+
+
+def probe_all(hosts, ask=probe):
+    """`ask` of each host, a few at once: each idle team's probe waits for its worker to start (a second or more),
+    and a server has dozens of teams; more at once would only share the same cores. One host alone needs no pool (a
+    deploy polls one every 0.1 s, and the pool's import is most of a start)."""
+    if len(hosts) == 1:
+        return [ask(hosts[0])]
+    from concurrent.futures import ThreadPoolExecutor
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        return list(pool.map(ask, hosts))
+
+
 def expiry(host):
     if not https_on():
         return "-"
@@ -85,12 +107,8 @@ if sys.argv[1:2] == ["--expiry"]:
         print(expiry(host))
 elif sys.argv[1:2] == ["--scheme"]:     # how visitors reach the sites, for messages: http or https
     print("https" if https_on() else "http")
-elif len(sys.argv) == 2:     # one team: a deploy polls it every 0.1 s, and the pool's import is most of a start
-    print(probe(sys.argv[1]))
+elif sys.argv[1:2] == ["--wait"]:
+    until = time.monotonic() + float(sys.argv[2])
+    print("\n".join(probe_all(sys.argv[3:], functools.partial(probe_until_healthy, deadline=until))))
 else:
-    # a few at once: each idle team's probe waits for its worker to start (a second or more), and a server has
-    # dozens of teams; more at once would only share the same cores
-    from concurrent.futures import ThreadPoolExecutor
-    with ThreadPoolExecutor(max_workers=4) as pool:
-        for answer in pool.map(probe, sys.argv[1:]):
-            print(answer)
+    print("\n".join(probe_all(sys.argv[1:])))
