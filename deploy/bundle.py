@@ -3,11 +3,11 @@ commands, announced) and one tarball with everything the changed steps carry: th
 import io
 import shlex
 import tarfile
-import tempfile
 
 from deploy import commands, layout, mongo
 
 LIBRARIES = ("apply-lib.sh", "archive.sh")   # deploy/remote/ shell helpers every root script starts with
+TOOLS = ("supervisor_update.py",)              # deploy/remote/ programs every bundle carries, for those helpers
 
 
 def server_script(step_commands, mongodb, stage="$1"):
@@ -54,11 +54,13 @@ def team_jobs(jobs):
 
 
 def make_bundle(steps, script, path):
-    """One tarball at `path`: the script as apply.sh, and what every changed step carries. Not compressed: it is
+    """One tarball at `path`: the script as apply.sh, the TOOLS, and what every changed step carries. Not compressed: it is
     mostly wheels, zip files already; gzip took seconds of CPU on both sides to save 1%."""
     added = set()
     with tarfile.open(path, "w") as tar:
         add_text(tar, "apply.sh", script)
+        for name in TOOLS:
+            add_text(tar, name, commands.remote_file(name))
         for step in steps:
             if not step.changed:
                 continue
@@ -73,23 +75,7 @@ def make_bundle(steps, script, path):
                     continue
                 if upload.fill:
                     upload.fill()
-                if upload.packed:
-                    add_packed(tar, upload.name, upload.source)
-                else:
-                    tar.add(upload.source, arcname=upload.name)
-
-
-def add_packed(tar, name, folder):
-    """`folder` as one tar file, `name`.tar, in the bundle. The teams' first release is unpacked once per new team,
-    straight into its release by the team: unpacked on the server first too, it cost a third of a second on a
-    test host's filesystem, whatever the number of teams."""
-    with tempfile.TemporaryFile() as inner:
-        with tarfile.open(fileobj=inner, mode="w") as packed:
-            packed.add(folder, arcname=".")
-        info = tarfile.TarInfo(f"{name}.tar")
-        info.size, info.mtime = inner.tell(), 0
-        inner.seek(0)
-        tar.addfile(info, inner)
+                tar.add(upload.source, arcname=upload.name)
 
 
 def add_text(tar, name, text):

@@ -95,7 +95,7 @@ def plan_server_db(server, mongodb, facts, files):
         commands += secantus_bootstrap_commands(mongodb)
     commands += install_commands(changed_conf) + [
         "hn_supervisor_up",
-        "supervisorctl update hacknode-secantus >/dev/null",   # re-reads the configs, as reread does
+        "hn_supervisor_update hacknode-secantus",
         # update started it if it was new or changed; started here if it is down (a Python program less if it is up)
         "pgrep -x secantusd-py >/dev/null || supervisorctl start hacknode-secantus >/dev/null 2>&1 || true",
         "HN_ADMIN_URI=$(cat " + layout.MONGO_ADMIN_FILE + "); export HN_ADMIN_URI",

@@ -77,7 +77,7 @@ def plan_first_release(team_name, facts, artifacts):
         # and uwsgi warns in the team's log about a missing one (and would reload when it appears)
         f"runuser -u {t} -- sh -c 'ln -sfn \"$1\" \"$2\" && touch \"$3\"' sh releases/{artifacts.release_id} "
         f"{p.current} {p.reload_file}",
-    ], uploads=[Upload("app", artifacts.app_dir, fill=artifacts.fill_app_dir, packed=True),
+    ], uploads=[Upload("app.tar", artifacts.app_tar, fill=artifacts.fill_app_tar),
                 Upload("app-requirements.txt", text=artifacts.requirements_text),
                 Upload(f"release-{t}.sh", text=commands.release_script_text(p))])
 

@@ -124,8 +124,8 @@ def provision_class(inventory, key=None, dry=False, say=print, cache_dir=str(REP
     in all; raises ProvisionError naming every server that failed, after all have finished."""
     started = time.monotonic()
     tls = server_material(inventory, say=say)     # certificates checked or issued before anything is sent
-    with tempfile.TemporaryDirectory(prefix="hacknode-app-") as app_copy:
-        make_artifacts = ArtifactMaker(mongo.tools_packages(inventory.mongodb), cache_dir, app_copy)
+    with tempfile.TemporaryDirectory(prefix="hacknode-app-") as work_dir:
+        make_artifacts = ArtifactMaker(mongo.tools_packages(inventory.mongodb), cache_dir, work_dir)
         placement = placement_check(inventory)
         results = on_each_server(inventory.servers, lambda c, server: provision_server(
             c, inventory.view(server.name), make_artifacts, dry, say, prune, placement, tls[server.name]), key)

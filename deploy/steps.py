@@ -30,7 +30,6 @@ class Upload:
     source: str = ""                # a local path
     text: str = None                # or this content
     fill: object = None             # a function that fills `source` first (called before it is bundled)
-    packed: bool = False            # a folder shipped as one file, <name>.tar, unpacked only where a step reads it
 
 
 @dataclass

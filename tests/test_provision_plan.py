@@ -18,7 +18,7 @@ from deploy.plan_team import team_dirs
 from deploy.render import render_slice
 
 KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHv4pJc1xKyD2u0x9mJ2Q8m3q4u2S3vY1xXo3N9gZp7B ada@laptop"
-ARTIFACTS = Artifacts(wheels_dir="/nowhere", wheels_digest="w1", app_dir="/nowhere",
+ARTIFACTS = Artifacts(wheels_dir="/nowhere", wheels_digest="w1", app_tar="/nowhere",
                       release_id="20260101T000000Z-abc1234", requirements_hash="0123456789ab")
 
 

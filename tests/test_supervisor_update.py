@@ -1,5 +1,6 @@
-"""Provisioning's hn_supervisor_update (apply-lib.sh) against a real supervisord of this test's own: a config
-supervisor cannot read changes nothing and is put back; a good one goes live."""
+"""Provisioning's hn_supervisor_update (apply-lib.sh, through deploy/remote/supervisor_update.py) against a real
+supervisord of this test's own: a config supervisor cannot read changes nothing and is put back; a good one goes
+live; a changed one is taken, a removed one stops."""
 import os
 import subprocess
 import time
@@ -9,6 +10,7 @@ import pytest
 from deploy.commands import remote_file
 
 APPLY_LIB = remote_file("apply-lib.sh")
+UPDATE_TOOL = remote_file("supervisor_update.py")     # the bundle carries it beside apply.sh
 PROGRAM = "[program:{name}]\ncommand = /bin/sleep 600\nstartsecs = {startsecs}\n"
 
 
@@ -29,7 +31,7 @@ def supervisor(tmp_path):
     (bin_dir / "supervisorctl").write_text(f'#!/bin/sh\nexec /usr/bin/supervisorctl -c {conf} "$@"\n')
     (bin_dir / "supervisorctl").chmod(0o755)
     subprocess.run(["/usr/bin/supervisord", "-c", str(conf)], check=True, timeout=30)
-    env = {**os.environ, "PATH": f"{bin_dir}:{os.environ['PATH']}"}
+    env = {**os.environ, "PATH": f"{bin_dir}:{os.environ['PATH']}", "HN_SUPERVISOR_SOCKET": f"{tmp_path}/s.sock"}
     for _ in range(50):
         if subprocess.run(["supervisorctl", "pid"], env=env, capture_output=True).returncode == 0:
             break
@@ -38,12 +40,18 @@ def supervisor(tmp_path):
     subprocess.run(["supervisorctl", "shutdown"], env=env, capture_output=True, timeout=30)
 
 
+def run_helpers(env, lines, *args):
+    """apply-lib.sh's helpers, the bundle's supervisor_update.py in the stage, then `lines` ($2... are `args`)."""
+    script = (f'{APPLY_LIB}\nHN_STAGE=$(mktemp -d)\nprintf %s "$1" > "$HN_STAGE/supervisor_update.py"\n'
+              f'{lines}\necho updated')
+    return subprocess.run(["bash", "-c", script, "bash", UPDATE_TOOL, *args], capture_output=True, text=True,
+                          env=env, timeout=60)
+
+
 def install_and_update(conf_d, env, name, text):
     """hn_install of one program's config into conf.d, then hn_supervisor_update, as a provisioning script does."""
-    script = (f'{APPLY_LIB}\nHN_STAGE=$(mktemp -d)\nprintf %s "$2" > "$HN_STAGE/new.conf"\n'
-              f'hn_install "$HN_STAGE/new.conf" "$1" root root 0644\nhn_supervisor_update\necho updated')
-    return subprocess.run(["bash", "-c", script, "bash", str(conf_d / f"{name}.conf"), text],
-                          capture_output=True, text=True, env=env, timeout=60)
+    return run_helpers(env, 'printf %s "$3" > "$HN_STAGE/new.conf"\nhn_install "$HN_STAGE/new.conf" "$2" root root 0644\n'
+                            'hn_supervisor_update', str(conf_d / f"{name}.conf"), text)
 
 
 def status(env):
@@ -65,3 +73,15 @@ def test_a_good_config_goes_live(supervisor):
     done = install_and_update(conf_d, env, "added", PROGRAM.format(name="added", startsecs=0))
     assert done.returncode == 0 and done.stdout.strip() == "updated", done.stderr
     assert "added" in status(env)
+
+
+def test_a_changed_config_restarts_its_program_and_a_removed_one_stops_it(supervisor):
+    conf_d, env = supervisor
+    pid = subprocess.run(["supervisorctl", "pid", "good"], env=env, capture_output=True, text=True).stdout.strip()
+    changed = PROGRAM.format(name="good", startsecs=0).replace("sleep 600", "sleep 601")
+    assert install_and_update(conf_d, env, "good", changed).returncode == 0
+    new_pid = subprocess.run(["supervisorctl", "pid", "good"], env=env, capture_output=True, text=True).stdout.strip()
+    assert new_pid.isdigit() and new_pid != pid and "sleep 601" in open(f"/proc/{new_pid}/cmdline").read().replace("\0", " ")
+    (conf_d / "good.conf").unlink()
+    done = run_helpers(env, "hn_supervisor_update")
+    assert done.returncode == 0 and "good" not in status(env), done.stderr
