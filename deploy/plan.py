@@ -197,8 +197,8 @@ def activate_commands(config_steps, view, checked_teams):
             "hn_supervisor_update",
         ]
     # supervisor restarts a program whose own config changed; a changed uwsgi ini is read again in a graceful reload
-    reloaded = [t.name for t in view.teams if TeamPaths(t.name).uwsgi_ini in changed_files
-                and TeamPaths(t.name).supervisor_conf not in changed_files]
+    reloaded = [f"{t.name} {TeamPaths(t.name).uwsgi_ini}" for t in view.teams
+                if TeamPaths(t.name).uwsgi_ini in changed_files and TeamPaths(t.name).supervisor_conf not in changed_files]
     if reloaded:
         commands.append("hn_uwsgi_reload " + " ".join(reloaded))
     commands.append("hn_nginx_up reload" if configs_changed else "hn_nginx_up")

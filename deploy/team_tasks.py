@@ -3,7 +3,8 @@
 Every function takes the Fabric connection `c` first (logged in as the team's user on the team's server)
 and reads no globals; fabfile.py only resolves the team, the inventory and the connection, then calls these.
 The release logic itself runs on the server: deploy/remote/release.sh, sent inside the command. A deploy is
-one rsync (two when requirements.txt changed) and two remote commands on one SSH connection.
+two remote commands on Fabric's connection and one rsync (two when requirements.txt changed) on a shared
+OpenSSH connection, opened meanwhile.
 """
 import getpass
 import shlex
@@ -52,13 +53,13 @@ def rsync_ssh(c, ssh_options=()):
 def open_ssh_master(c, ssh_options=()):
     """Open, in the background, the master connection the task's rsyncs share; returns what to join() before the
     first rsync, or None when this user has no private folder for its socket (each rsync connects then). Its
-    handshake (a third of a second, most of it the key exchange) overlaps Fabric's own round trips. `ssh -f -N`
-    returns once it is up; a master already open (another task of this user's to this host) is used as it is."""
+    handshake (a third of a second, most of it the key exchange) overlaps Fabric's own round trips. It runs `true`:
+    with ControlPersist the master then stays, detached from this command's output (so join() returns), and a
+    master already open (another task of this user's to this host) is used as it is."""
     if release.control_dir("/tmp") is None:
         return None
     ssh, target = rsync_ssh(c, ssh_options), shlex.quote(f"{c.user}@{c.host}")
-    return c.local(f"{ssh} -O check {target} 2>/dev/null || {ssh} -f -N {target}",
-                   asynchronous=True, warn=True, hide=True)
+    return c.local(f"{ssh} -o ConnectTimeout=15 {target} true </dev/null", asynchronous=True, warn=True, hide=True)
 
 
 @contextmanager

@@ -128,7 +128,7 @@ def test_a_changed_team_setting_touches_only_that_teams_config():
     configs = steps[[s.name for s in steps].index("configs") + 2]
     assert [f.path for f in configs.files] == [TeamPaths("hacknode2").uwsgi_ini]
     services = steps[-1].commands
-    assert "hn_uwsgi_reload hacknode2" in services                   # a graceful reload reads the ini again
+    assert "hn_uwsgi_reload hacknode2 /etc/hacknode/uwsgi/hacknode2.ini" in services                   # a graceful reload reads the ini again
     assert not any("hacknode1" in c for c in services if "reload" in c or "restart" in c)
     assert next(c for c in services if "visudo" in c).startswith("for f in ; do")   # no sudoers file changed
     diff = "".join(s.diff for s in steps)

@@ -124,12 +124,15 @@ hn_supervisor_update() {  # [GROUP...]: supervisord takes the changed programs' 
   # named). Reading them is its own check (Ansible's validate): a config it cannot read changes nothing, and ours are
   # then put back. Through its socket by a small program the bundle carries (supervisor_update.py), as
   # `supervisorctl update` does: supervisorctl, a Python program to start, cost a third of a second
-  local out
-  if ! out=$(python3 "$HN_STAGE/supervisor_update.py" "$@" 2>&1); then
+  local out rc=0
+  out=$(python3 "$HN_STAGE/supervisor_update.py" "$@" 2>&1) || rc=$?
+  [ "$rc" -eq 0 ] && return 0
+  echo "$out" >&2
+  if [ "$rc" -eq 1 ]; then
     hn_restore
-    echo "$out" >&2
     hn_fail 'supervisor refused the new config (see above); the running config is untouched'
   fi
+  hn_fail 'supervisor could not apply the new config to every program (see above)'
 }
 
 hn_nginx_up() {  # [reload]: nginx running, and reloaded when asked and it was running already
@@ -233,7 +236,7 @@ hn_secantus_stop() {  # PID PORT: stop the SecantusDB started by hand (first sta
   local waited=0
   pkill -TERM -P "$1" || true
   while kill -0 "$1" 2>/dev/null; do
-    (: </dev/tcp/127.0.0.1/"$2") 2>/dev/null || true
+    timeout 0.5 bash -c ': </dev/tcp/127.0.0.1/$0' "$2" 2>/dev/null || true   # a full backlog makes it wait
     sleep 0.05
     waited=$(( waited + 1 ))
     [ "$waited" -ne 40 ] || kill "$1" 2>/dev/null || true
@@ -241,11 +244,15 @@ hn_secantus_stop() {  # PID PORT: stop the SecantusDB started by hand (first sta
   wait "$1" || true
 }
 
-hn_uwsgi_reload() {  # TEAM...: each team's uwsgi takes its changed ini in a graceful reload (its master, signalled,
+hn_uwsgi_reload() {  # TEAM INI [TEAM INI...]: each team's uwsgi takes its changed ini in a graceful reload (its master, signalled,
   # re-executes itself with the ini read again: requests wait, none fails), all teams at once. `supervisorctl restart`
-  # dropped requests and waited 3 s (startsecs) per team: two minutes for a class. One not running starts with it.
-  local team
-  for team in "$@"; do pkill -HUP -o -u "$team" -f "/uwsgi/$team\.ini" || true; done
+  # dropped requests and waited 3 s (startsecs) per team: two minutes for a class. A team whose uwsgi does not run
+  # (stopped, or given up on by supervisor) is started, with the new ini.
+  # Its master is the team's oldest process started with `--ini INI`, at the end of its command line.
+  while [ $# -ge 2 ]; do
+    pkill -HUP -o -u "$1" -f "[-]-ini ${2//./\\.}\$" || supervisorctl start "$1" >/dev/null 2>&1 || true
+    shift 2
+  done
 }
 
 hn_remove() {  # PATH: remove a file, kept for hn_restore

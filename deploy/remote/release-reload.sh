@@ -1,5 +1,5 @@
-# The uwsgi reload and the health check of release.sh: reload_uwsgi (signal_reload, tell_deaf_workers,
-# uwsgi_master), wait_healthy (health), site_url. deploy/commands.py puts this file before release.sh (after the
+# The uwsgi reload and the health check of release.sh: reload_uwsgi (signal_reload, wake_master, any_alive,
+# tell_deaf_workers, uwsgi_master), wait_healthy (health), site_url. deploy/commands.py puts this file before release.sh (after the
 # paths), so these functions use release.sh's say and log_lines, and the paths $team, $run_dir, $uwsgi_log,
 # $master_fifo and $healthz.
 
@@ -12,7 +12,8 @@ reload_uwsgi() {
     signal_reload
     # in the background (the health check's first request waits for the new release meanwhile), holding none of
     # release.sh's files: its output would keep the SSH session open, fd 8 is the command's stdin, fd 9 the lock
-    wake_master "$(uwsgi_master)" </dev/null >/dev/null 2>&1 8<&- 9>&- &
+    local master; master=$(uwsgi_master)
+    wake_master "$master" </dev/null >/dev/null 2>&1 8<&- 9>&- &
 }
 
 wake_master() {
@@ -25,7 +26,8 @@ wake_master() {
     [ -n "$master" ] && [ -p "$master_fifo" ] || return 0
     workers=$(pgrep -P "$master" || true)
     while [ "$polls" -lt $(( HEALTH_WAIT * 20 )) ]; do
-        if ! any_alive $workers; then printf '\n' 1<>"$master_fifo"; return 0; fi
+        # (-p again: the master remakes its fifo after each writer, and a write meanwhile would make a plain file)
+        if ! any_alive $workers; then [ ! -p "$master_fifo" ] || printf '\n' 1<>"$master_fifo"; return 0; fi
         sleep 0.05
         polls=$(( polls + 1 ))
     done

@@ -2,7 +2,8 @@
 # library only (supervisorctl, a Python program with many imports, took a third of a second to start, and provisioning
 # runs it on every change). supervisord reads its configs again; the program groups added, changed or removed
 # (those named, when names are given) follow. A config supervisord cannot read changes nothing: its reason
-# ("CANT_REREAD: ...") is printed and the exit status is 1. Runs as root (shipped in each provisioning bundle).
+# ("CANT_REREAD: ...") is printed and the exit status is 1. A group it could not apply, or no supervisord: the reason,
+# exit status 2. Runs as root (shipped in each provisioning bundle).
 import http.client
 import os
 import socket
@@ -24,28 +25,38 @@ class UnixTransport(xmlrpc.client.Transport):
 
 
 def update(supervisor, only=()):
-    """supervisorctl's update: groups removed are stopped and removed, changed ones stopped, removed and added
-    again, new ones added (supervisord starts their programs that autostart)."""
+    """supervisorctl's update, group by group: a removed group is stopped and removed, a changed one stopped,
+    removed and added again, a new one added (supervisord starts its programs that autostart). A group that cannot
+    be stopped is left as it is, and said; the others go on. Returns the problems."""
     [[added, changed, removed]] = supervisor.reloadConfig()
-    wanted = (lambda name: name in only) if only else (lambda name: True)
-    for name in filter(wanted, removed + changed):
-        supervisor.stopProcessGroup(name)
-        supervisor.removeProcessGroup(name)
-    for name in filter(wanted, changed + added):
-        supervisor.addProcessGroup(name)
+    problems = []
+    for name in removed + changed + added:
+        if only and name not in only:
+            continue
+        try:
+            if name not in added:
+                supervisor.stopProcessGroup(name)
+                supervisor.removeProcessGroup(name)
+            if name not in removed:
+                supervisor.addProcessGroup(name)
+        except xmlrpc.client.Fault as fault:
+            problems.append(f"{name}: {fault.faultString}")
+    return problems
 
 
 def main(names):
     supervisor = xmlrpc.client.ServerProxy("http://localhost", transport=UnixTransport()).supervisor
     try:
-        update(supervisor, names)
-    except xmlrpc.client.Fault as fault:
+        problems = update(supervisor, names)
+    except xmlrpc.client.Fault as fault:        # CANT_REREAD: nothing was changed
         print(fault.faultString, file=sys.stderr)
         return 1
-    except OSError as error:
+    except (OSError, xmlrpc.client.Error, http.client.HTTPException) as error:
         print(f"supervisord does not answer on {SOCKET}: {error}", file=sys.stderr)
-        return 1
-    return 0
+        return 2
+    for problem in problems:
+        print(problem, file=sys.stderr)
+    return 2 if problems else 0
 
 
 if __name__ == "__main__":
