@@ -42,9 +42,8 @@ def server_requirements(tool_packages, cache_dir):
 def copy_app(destination, source=REPO):
     """The repo's working tree as a team's `fab deploy` ships it (the same rsync, the same excludes), into
     `destination`; a copy there already is brought up to date (only what changed is copied)."""
-    command = release.rsync_command(source, f"{destination}/", "ssh", delete=True)
-    # what an exclude added since keeps out of the copy is deleted from it too
-    done = subprocess.run(command[:-2] + ["--delete-excluded"] + command[-2:], capture_output=True, text=True)
+    command = release.rsync_command(source, f"{destination}/", "ssh", delete=True, delete_excluded=True)
+    done = subprocess.run(command, capture_output=True, text=True)
     if done.returncode != 0:
         raise ProvisionError(f"copying the app from {source} failed: {done.stderr.strip()}")
     return destination

@@ -54,8 +54,8 @@ def team_jobs(jobs):
 
 
 def make_bundle(steps, script, path):
-    """One tarball at `path`: the script as apply.sh, the TOOLS, and what every changed step carries. Not compressed: it is
-    mostly wheels, zip files already; gzip took seconds of CPU on both sides to save 1%."""
+    """One tarball at `path`: the script as apply.sh, the TOOLS, and what every changed step carries. Not
+    compressed: it is mostly wheels, zip files already; gzip took seconds of CPU on both sides to save 1%."""
     added = set()
     with tarfile.open(path, "w") as tar:
         add_text(tar, "apply.sh", script)

@@ -42,9 +42,11 @@ def git_short_sha(source_dir):
     return sha if done.returncode == 0 and re.fullmatch(r"[0-9a-f]{4,40}", sha) else None
 
 
-def rsync_command(source_dir, destination, ssh_command, link_dest=None, excludes=RSYNC_EXCLUDES, delete=False):
+def rsync_command(source_dir, destination, ssh_command, link_dest=None, excludes=RSYNC_EXCLUDES, delete=False,
+                  delete_excluded=False):
     """rsync of `source_dir`'s contents into `destination` ("user@host:path/") over `ssh_command`.
-    `link_dest` (relative to the destination) hard-links files unchanged since that release."""
+    `link_dest` (relative to the destination) hard-links files unchanged since that release; `delete_excluded`
+    also deletes from the destination what the excludes keep out (one added since the last copy, say)."""
     # Readable by all: nginx serves static files straight from the release; the home (0750, group www-data)
     # is what keeps other teams out.
     command = ["rsync", "-rlpt", "--chmod=Da+rx,Fa+r,go-w", "--compress", "--rsh", ssh_command]
@@ -53,6 +55,8 @@ def rsync_command(source_dir, destination, ssh_command, link_dest=None, excludes
         command.append(f"--link-dest={link_dest}")
     if delete:
         command.append("--delete")
+    if delete_excluded:
+        command.append("--delete-excluded")
     return command + [str(source_dir).rstrip("/") + "/", destination]
 
 

@@ -12,13 +12,13 @@ hn_step() { echo "HN-STEP $1 $2"; }
 
 hn_fail() { echo "HN-FAIL $*" >&2; exit 3; }
 
-# Put a shipped file in place atomically, keeping what was there so hn_restore can bring it back.
 hn_team_write() {  # TEAM DEST MODE: stdin into the team's file DEST, written by the team itself (umask 077, then
   # renamed into place), so that a link the team put in a folder's place leads nowhere it could not write itself
   runuser -u "$1" -- sh -c 'umask 077 && rm -f "$1.hn-new" && cat > "$1.hn-new" && chmod "$2" "$1.hn-new" &&
     mv -f "$1.hn-new" "$1"' sh "$2" "$3"
 }
 
+# Put a shipped file in place atomically, keeping what was there so hn_restore can bring it back.
 hn_install() {  # SOURCE DEST OWNER GROUP MODE
   local src=$1 dest=$2
   if [ "$3" != root ]; then   # a team's own file in its home (authorized_keys); no check reads it: nothing to put back
@@ -244,11 +244,10 @@ hn_secantus_stop() {  # PID PORT: stop the SecantusDB started by hand (first sta
   wait "$1" || true
 }
 
-hn_uwsgi_reload() {  # TEAM INI [TEAM INI...]: each team's uwsgi takes its changed ini in a graceful reload (its master, signalled,
-  # re-executes itself with the ini read again: requests wait, none fails), all teams at once. `supervisorctl restart`
-  # dropped requests and waited 3 s (startsecs) per team: two minutes for a class. A team whose uwsgi does not run
-  # (stopped, or given up on by supervisor) is started, with the new ini.
-  # Its master is the team's oldest process started with `--ini INI`, at the end of its command line.
+hn_uwsgi_reload() {  # TEAM INI [TEAM INI...]: each team's uwsgi takes its changed ini in a graceful reload (its
+  # master, the team's oldest process started with `--ini INI`, signalled, re-executes itself with the ini read again:
+  # requests wait, none fails), all teams at once. `supervisorctl restart` dropped requests and waited 3 s (startsecs)
+  # per team: two minutes for a class. A team whose uwsgi does not run (stopped, or given up on) is started with it.
   while [ $# -ge 2 ]; do
     pkill -HUP -o -u "$1" -f "[-]-ini ${2//./\\.}\$" || supervisorctl start "$1" >/dev/null 2>&1 || true
     shift 2
