@@ -154,9 +154,18 @@ def remove_file(path):
     return program(f"remove {path}", "rm", "-f", path)
 
 
+def team_argv(team_name, *argv):
+    """`argv` run by root as the team's user with a clean environment: what apply-lib.sh's hn_as_user does (root's
+    environment never reaches a process the team can read)."""
+    home = TeamPaths(team_name).home
+    return ("env", "-i", "-C", "/", "PATH=/usr/local/bin:/usr/bin:/bin", f"HOME={home}", "LANG=C.UTF-8", f"USER={team_name}",
+            f"LOGNAME={team_name}", "setpriv", f"--reuid={team_name}", f"--regid={team_name}", "--init-groups", "--",
+            *argv)
+
+
 def as_team_user(team_name, command):
     """`command` run by root as the team's user (root's tools: the demo seeding a team's database)."""
-    return RemoteCommand(command.what, ("runuser", "-u", team_name, "--", "bash", "-c", command.line()), root=True)
+    return RemoteCommand(command.what, team_argv(team_name, "bash", "-c", command.line()), root=True)
 
 
 # ---------- tls mode acme (deploy/acme.py plans them) ----------

@@ -58,10 +58,11 @@ def admin_uri_input(mongodb):
 
 
 def script_header(mongodb):
-    """Makes HN_ADMIN_URI available to the steps that need it, without printing it."""
+    """Makes HN_ADMIN_URI available to the steps that need it, without printing it. Not exported: hn_mongo and
+    hn_archive hand it to root's database tools alone, never to a command run as a team."""
     if mongodb.mode == "external":
-        return "IFS= read -r HN_ADMIN_URI || true; export HN_ADMIN_URI"
-    return f"HN_ADMIN_URI=$(cat {layout.MONGO_ADMIN_FILE} 2>/dev/null || true); export HN_ADMIN_URI"
+        return "IFS= read -r HN_ADMIN_URI || true"
+    return f"HN_ADMIN_URI=$(cat {layout.MONGO_ADMIN_FILE} 2>/dev/null || true)"
 
 
 def running_patterns(mongodb):
@@ -98,7 +99,7 @@ def plan_server_db(server, mongodb, facts, files):
         "hn_supervisor_update hacknode-secantus",
         # update started it if it was new or changed; started here if it is down (a Python program less if it is up)
         "pgrep -x secantusd-py >/dev/null || supervisorctl start hacknode-secantus >/dev/null 2>&1 || true",
-        "HN_ADMIN_URI=$(cat " + layout.MONGO_ADMIN_FILE + "); export HN_ADMIN_URI",
+        "HN_ADMIN_URI=$(cat " + layout.MONGO_ADMIN_FILE + ")",
         "hn_mongo_wait HN_ADMIN_URI 60 || hn_fail 'SecantusDB did not start: supervisorctl tail hacknode-secantus'",
     ]
     return [Step(server, "secantus", True, why, commands, changed_conf, diff)]
@@ -188,7 +189,7 @@ def mongod_install_commands(mongodb, os_id, os_version):
         "grep -q '^security:' /etc/mongod.conf || printf 'security:\\n  authorization: enabled\\n' >> /etc/mongod.conf",
         "hn_service mongod restart",
         f"install -d -m 0755 {layout.ETC} && (umask 077; echo \"{admin_uri}\" > {layout.MONGO_ADMIN_FILE})",
-        "HN_ADMIN_URI=$(cat " + layout.MONGO_ADMIN_FILE + "); export HN_ADMIN_URI",
+        "HN_ADMIN_URI=$(cat " + layout.MONGO_ADMIN_FILE + ")",
         "hn_mongo_wait HN_ADMIN_URI 60",
         "[ -d /run/systemd/system ] && systemctl enable mongod >/dev/null 2>&1 || true",
         "unset HN_PW",

@@ -65,17 +65,17 @@ def plan_first_release(team_name, facts, artifacts):
     return Step(t, "first release", True, artifacts.release_id, [
         # copied by the team (root reads the stage, the team writes in its own folder: root never writes below a
         # team's home, where a link could take it elsewhere); -p keeps the modes nginx needs to read static files
-        f"runuser -u {t} -- sh -c 'rm -rf \"$1\" && mkdir \"$1\" && tar -xpf - -C \"$1\"' sh {release_dir} "
+        f"hn_as_user {t} sh -c 'rm -rf \"$1\" && mkdir \"$1\" && tar -xpf - -C \"$1\"' sh {release_dir} "
         f"< \"$HN_STAGE/app.tar\"",
         # its virtualenv from the server's shared, compiled wheels (apply-lib.sh), by root's copy of the
         # requirements (the release's is the team's own file); prepare finds it complete
         f"hn_team_env {t} {artifacts.requirements_hash} \"$HN_STAGE/app-requirements.txt\" "
         f"{p.envs}/{artifacts.requirements_hash}",
-        f"runuser -u {t} -- bash -s -- prepare {artifacts.release_id} {artifacts.requirements_hash} "
+        f"hn_as_user {t} bash -s -- prepare {artifacts.release_id} {artifacts.requirements_hash} "
         f"< \"$HN_STAGE/release-{t}.sh\"",
         # live, with uwsgi's touch-reload file made before uwsgi starts: deploys signal uwsgi and never touch it,
         # and uwsgi warns in the team's log about a missing one (and would reload when it appears)
-        f"runuser -u {t} -- sh -c 'ln -sfn \"$1\" \"$2\" && touch \"$3\"' sh releases/{artifacts.release_id} "
+        f"hn_as_user {t} sh -c 'ln -sfn \"$1\" \"$2\" && touch \"$3\"' sh releases/{artifacts.release_id} "
         f"{p.current} {p.reload_file}",
     ], uploads=[Upload("app.tar", artifacts.app_tar, fill=artifacts.fill_app_tar),
                 Upload("app-requirements.txt", text=artifacts.requirements_text),

@@ -3,7 +3,7 @@
 # so the instructor's terminal shows where the server is.
 set -euo pipefail
 umask 022
-cd /   # steps run commands as other users (runuser), who cannot enter root's home
+cd /   # steps run commands as other users (hn_as_user), who cannot enter root's home
 export DEBIAN_FRONTEND=noninteractive
 HN_BACKUP=$(mktemp -d /var/tmp/hacknode-backup.XXXXXX)
 trap 'rm -rf "$HN_STAGE" "$HN_BACKUP"' EXIT
@@ -12,9 +12,19 @@ hn_step() { echo "HN-STEP $1 $2"; }
 
 hn_fail() { echo "HN-FAIL $*" >&2; exit 3; }
 
+hn_as_user() {  # USER COMMAND...: COMMAND as USER (a team, the database's user) with a clean environment: only
+  # PATH, HOME, LANG, USER and LOGNAME, none of root's (runuser passed it all on, and a team reads its own processes'
+  # /proc/PID/environ). env -i runs as root, so the full environment is never in a process of USER's; setpriv does no
+  # PAM session and execs at once (runuser forks, and its child had the whole environment until it exec'd).
+  local home
+  home=$(getent passwd "$1" | cut -d: -f6)
+  env -i -C / PATH=/usr/local/bin:/usr/bin:/bin HOME="${home:-/}" LANG=C.UTF-8 USER="$1" LOGNAME="$1" \
+    setpriv --reuid="$1" --regid="$1" --init-groups -- "${@:2}"
+}
+
 hn_team_write() {  # TEAM DEST MODE: stdin into the team's file DEST, written by the team itself (umask 077, then
   # renamed into place), so that a link the team put in a folder's place leads nowhere it could not write itself
-  runuser -u "$1" -- sh -c 'umask 077 && rm -f "$1.hn-new" && cat > "$1.hn-new" && chmod "$2" "$1.hn-new" &&
+  hn_as_user "$1" sh -c 'umask 077 && rm -f "$1.hn-new" && cat > "$1.hn-new" && chmod "$2" "$1.hn-new" &&
     mv -f "$1.hn-new" "$1"' sh "$2" "$3"
 }
 
@@ -195,7 +205,7 @@ hn_team_env() {  # TEAM HASH REQUIREMENTS LINK: a team's first virtualenv, made 
     touch "$dir/.hacknode-complete"
   fi
   # as the team, in its own folder; a virtualenv of that name its deploys made stays
-  runuser -u "$1" -- sh -c '[ -e "$2" ] || ln -sfn "$1" "$2"' sh "$dir" "$4"
+  hn_as_user "$1" sh -c '[ -e "$2" ] || ln -sfn "$1" "$2"' sh "$dir" "$4"
 }
 
 hn_team_env_cache() {  # REQUIREMENTS: the shared cache holds their wheels unpacked and compiled, once per wheelhouse
@@ -219,8 +229,9 @@ hn_secret() {  # 24 random bytes as 32 URL-safe characters (Python's secrets.tok
   echo
 }
 
-hn_mongo() {  # the database chores of deploy/remote/mongo_tool.py (installed by the tools step)
-  "$HN_TOOLS/bin/python" "$HN_MONGO_TOOL" "$@"
+hn_mongo() {  # the database chores of deploy/remote/mongo_tool.py (installed by the tools step); the admin URI is
+  # handed to it alone: exported, every command of the script (those run as a team too) would carry it
+  HN_ADMIN_URI=${HN_ADMIN_URI:-} "$HN_TOOLS/bin/python" "$HN_MONGO_TOOL" "$@"
 }
 
 hn_mongo_wait() {  # URI_VARIABLE SECONDS: until the URI in that variable answers a ping

@@ -1,6 +1,6 @@
-# Server side of a team's releases: run as the team's UNIX user, inside the command by deploy/team.py
+# Server side of a team's releases: run as the team's UNIX user, inside the command by deploy/team_tasks.py
 # (`bash -c <script> release.sh SUBCOMMAND ...`, see commands.release), or by provisioning as root from a
-# file: `runuser -u <team> -- bash -s -- SUBCOMMAND ... < release-<team>.sh`.
+# file: `hn_as_user <team> bash -s -- SUBCOMMAND ... < release-<team>.sh` (apply-lib.sh).
 # deploy/commands.py prepends the paths (from deploy/layout.py) as variable assignments:
 #   team releases current envs run_dir uwsgi_log master_fifo wheelhouses keep healthz settings make_venv uv_cache
 # so this script names no path itself and works with what is on every class server (bash, python3, coreutils,
