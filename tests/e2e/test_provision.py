@@ -47,6 +47,7 @@ def test_first_run_sets_up_every_team_and_reports_each_step(provisioned_class):
         for step in ("user", "directories", "database", "first release", "configs"):
             assert any(re.match(rf"main\s+{team}\s+{step}\s+changed", line) for line in lines), (team, step, lines)
     assert round_trips(lines, "main") == 3       # facts, one transfer, one script
+    assert not [line for line in lines if "Use of uninitialized value" in line], lines   # pam-auth-update's own
 
 
 def test_every_virtualenv_is_made_by_uv_and_teams_share_compiled_files_none_can_change(provisioned_class):
