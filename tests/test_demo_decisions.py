@@ -58,7 +58,8 @@ def test_each_team_gets_its_urls_and_its_deploy_command(shipped_inventory):
     inventory = shipped_inventory
     lines = demo_class.team_lines(inventory, inventory.servers[0], inventory.teams[1])
     text = "\n".join(lines)
-    assert "https://10.131.1.2/hacknode2/" in text and "https://hacknode2.hacknode.test/" in text
+    assert "https://hacknode2.hacknode.test/" in text
+    assert "by path" not in text and "/hacknode2/" not in text     # its own origin only (routing: subdomain)
     assert ("curl --cacert .hacknode/class-ca/ca.crt --resolve hacknode2.hacknode.test:443:10.131.1.2 "
             "https://hacknode2.hacknode.test/") in text
     assert "fab deploy --team hacknode2" in text
