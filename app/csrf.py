@@ -33,9 +33,25 @@ def check_token():
                    "Reload the page and try again.")
 
 
+HOST_ONLY = "__Host-"
+
+
 class ScriptRootSessionInterface(SecureCookieSessionInterface):
     """The session cookie (which holds the token) belongs to the path the app is served at:
-    teams served at /hacknode1/ and /hacknode2/ on one server keep separate sessions."""
+    teams served at /hacknode1/ and /hacknode2/ on one server keep separate sessions. Over HTTPS at the root of its
+    own origin (<team>.<domain>) it is host-only: named __Host-session."""
+
+    def get_cookie_name(self, app):
+        # A browser keeps a "__Host-" cookie only if it is Secure, has Path=/ and no Domain: then no other site, not
+        # even a sibling <other>.<domain> setting a cookie for Domain=<domain>, can plant or shadow it. Under a path
+        # prefix (path routing) or over plain HTTP it could not be kept: it keeps its plain name there.
+        name = app.config["SESSION_COOKIE_NAME"]
+        if self.host_only(app) and not name.startswith(HOST_ONLY):
+            return HOST_ONLY + name
+        return name
+
+    def host_only(self, app):
+        return bool(self.get_cookie_secure(app)) and self.get_cookie_path(app) == "/" and not self.get_cookie_domain(app)
 
     def get_cookie_path(self, app):
         return app.config["SESSION_COOKIE_PATH"] or request.script_root or "/"

@@ -44,7 +44,7 @@ class Server:
     address: str              # where SSH (and HTTP) reach it: IP or DNS name
     ssh_port: int = 22
     admin_user: str = "root"  # the instructor's account: root, or a sudoer
-    hostname: str = ""        # name in URLs by path (http://<hostname>/<team>/); defaults to address
+    hostname: str = ""        # name of the class page and, with path routing, of URLs by path; defaults to address
 
 
 @dataclass(frozen=True)
@@ -75,6 +75,12 @@ class Inventory:
     path: str = ""            # the file it came from, for messages
     page_seconds: int = 60    # each server rewrites its class page this often
     tls: TlsSettings = TlsSettings()
+    routing: str = "subdomain"   # "subdomain": each team only on its own origin; "path": also <server>/<team>/
+
+    @property
+    def shared_origin(self):
+        """Path routing puts every team of a server, and its class page, on one origin (the browser's boundary)."""
+        return self.routing == "path"
 
     def server(self, name):
         return next(s for s in self.servers if s.name == name)
@@ -86,7 +92,7 @@ class Inventory:
         """What one server needs to know of the class (planning and rendering read only this)."""
         return ServerView(class_name=self.name, domain=self.domain, mongodb=self.mongodb,
                           server=self.server(server_name), teams=self.teams_on(server_name),
-                          page_seconds=self.page_seconds, tls=self.tls)
+                          page_seconds=self.page_seconds, tls=self.tls, routing=self.routing)
 
 
 @dataclass(frozen=True)
@@ -99,6 +105,7 @@ class ServerView:
     teams: tuple              # of Team, the ones on this server, in file order
     page_seconds: int = 60    # the class page's refresh
     tls: TlsSettings = TlsSettings()
+    routing: str = "subdomain"   # Inventory.routing
 
 
 def server_names(view):

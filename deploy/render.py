@@ -82,7 +82,7 @@ def class_page_command(view, once=False):
     hostname = view.server.hostname or view.server.address
     return " ".join(["/usr/bin/nice", "-n", "19", f"{layout.TOOLS_VENV}/bin/python", layout.CLASS_PAGE_TOOL,
                      "--class", view.class_name, "--server", view.server.name, "--domain", view.domain,
-                     "--scheme", view.tls.scheme, "--template", layout.CLASS_PAGE_TEMPLATE,
+                     "--scheme", view.tls.scheme, "--routing", view.routing, "--template", layout.CLASS_PAGE_TEMPLATE,
                      "--out", layout.CLASS_PAGE, "--every", str(view.page_seconds), *(["--once"] if once else []),
                      "--", "/bin/bash", layout.CLASS_STATUS_TOOL,
                      *class_status_args(view.domain, hostname, probe="awake")])
@@ -92,12 +92,13 @@ def render_server(view, cgroups=False):
     """Every config of one server (a model.ServerView): {absolute path on the server: file content}.
 
     Per team on the server: uwsgi ini, supervisor program, nginx server block (subdomain),
-    nginx location (path prefix), sudoers rule, its SSH sessions' limits. Per server: the nginx site (class
+    nginx location (path prefix; empty unless the class's routing is path), sudoers rule, its SSH sessions' limits. Per server: the nginx site (class
     index and every team's location), the class page's program, the teams' login profile, and in mongodb mode
     secantus the database's program. `cgroups`: systemd runs the server, so each team's user slice bounds it (its
     drop-in: render_slice) and the team's program starts there; else rlimits bound each team."""
     teams = view.teams
-    common = {"class_name": view.class_name, "domain": view.domain, "server": view.server, "tls": view.tls}
+    common = {"class_name": view.class_name, "domain": view.domain, "server": view.server, "tls": view.tls,
+              "routing": view.routing}
     files = {}
     for team in teams:
         paths = TeamPaths(team.name)

@@ -12,9 +12,23 @@ HEADER = ("TEAM", "SERVER", "STATE", "HEALTHZ", "RELEASE", "UPTIME", "MEM", "TAS
 
 
 def team_urls(inventory, server, team_name):
+    """Where the team answers: its own origin, and with path routing also under the server's."""
     scheme = inventory.tls.scheme
-    return {"subdomain": f"{scheme}://{team_host(team_name, inventory.domain)}/",
-            "path": f"{scheme}://{server.hostname or server.address}/{team_name}/"}
+    urls = {"subdomain": f"{scheme}://{team_host(team_name, inventory.domain)}/"}
+    if inventory.shared_origin:
+        urls["path"] = f"{scheme}://{server.hostname or server.address}/{team_name}/"
+    return urls
+
+
+def shared_origin_warning(inventory, server):
+    """With path routing a server's teams and its class page are one origin: each team's pages can read the others'
+    as the visitor sees them and act as the visitor. Said wherever the class's state is shown."""
+    teams = [t.name for t in inventory.teams_on(server.name)]
+    if not inventory.shared_origin or not teams:
+        return ""
+    return (f"warning: {server.name}: {', '.join(teams)} and the class page share one origin (path routing, "
+            f"{inventory.tls.scheme}://{server.hostname or server.address}/<team>/): a team's pages can read and act "
+            "on the others' as their visitors; routing: subdomain gives each team its own")
 
 
 def team_entry(inventory, server, figures, team):
@@ -48,12 +62,13 @@ def server_entries(inventory, result):
 
 def class_report(inventory, results):
     """The whole class's report: {"class", "domain", "servers": [...], "teams": [...], "warnings": [...]}."""
-    report = {"class": inventory.name, "domain": inventory.domain, "servers": [], "teams": [], "warnings": []}
+    report = {"class": inventory.name, "domain": inventory.domain, "routing": inventory.routing, "servers": [],
+              "teams": [], "warnings": []}
     for result in results:
         server, entries, warnings = server_entries(inventory, result)
         report["servers"].append(server)
         report["teams"] += entries
-        report["warnings"] += warnings
+        report["warnings"] += [w for w in [shared_origin_warning(inventory, result.server)] if w] + warnings
     return report
 
 

@@ -4,7 +4,8 @@ Steps, each reporting `ok` (already so) or `changed`: this machine (root, namesp
 free), Debian packages, one SSH key per team (.hacknode/keys/<team>), the class server hn-demo at
 10.131.1.2, the instructor's key (.hacknode/admin_key: the host's root key, so `fab provision/status` work
 from this checkout), provisioning (which also deploys each team's first release), a few articles in each
-team's database, then every team's site checked from this machine by path and by subdomain.
+team's database, then every team's site checked from this machine on its own origin (and by path where the
+inventory chooses path routing).
 Teams' keys are where deploy/teamconfig.py looks, so `fab deploy --team NAME` deploys to the local class.
 `./inv demo --stop` stops the host and removes what the demo put outside .hacknode/keys.
 What the demo checks and writes on this machine, and its pure decisions, are in lab/demo_machine.py.
@@ -59,16 +60,19 @@ def shown_ca(inventory):
 
 
 def team_lines(inventory, server, team):
-    """What the demo prints for a team: its URLs from this machine and the command that deploys as it."""
+    """What the demo prints for a team: its URLs from this machine, a curl that reaches its subdomain without any DNS
+    (--resolve: the name goes to the server's address, for the Host header and TLS's SNI alike), and the command
+    that deploys as it."""
     by_name = team_host(team.name, inventory.domain)
     scheme = inventory.tls.scheme
     ca = shown_ca(inventory)
-    curl = (f"curl --cacert {ca} --resolve {by_name}:443:{server.address} https://{by_name}/"
-            if ca else f"curl -H 'Host: {by_name}' {scheme}://{server.address}/")
+    port = 443 if inventory.tls.on else 80
+    curl = f"curl {f'--cacert {ca} ' if ca else ''}--resolve {by_name}:{port}:{server.address} {scheme}://{by_name}/"
     return [
         f"{team.name}:",
-        f"  by path       {scheme}://{server.address}/{team.name}/",
-        f"  by subdomain  {scheme}://{by_name}/   ({curl} , or ./inv demo --hosts)",
+        f"  by subdomain  {scheme}://{by_name}/   (from this machine: {curl} ; in a browser: ./inv demo --hosts)",
+        *([f"  by path       {scheme}://{server.address}/{team.name}/   (routing: path, one origin for all teams)"]
+          if inventory.shared_origin else []),
         f"  deploy        fab deploy --team {team.name}   (key .hacknode/keys/{team.name})",
     ]
 
@@ -112,11 +116,12 @@ def seed_team(c, team):
 
 
 def check_team_site(address, team, inventory):
-    """/healthz by path and by subdomain from this machine (over HTTPS with TLS on, the certificate checked against
-    the class CA as a learner's browser trusting it would); DemoError unless both are healthy."""
+    """/healthz by subdomain (and by path with path routing) from this machine (over HTTPS with TLS on, the certificate
+    checked against the class CA as a learner's browser trusting it would); DemoError unless each is healthy."""
     by_name = team_host(team.name, inventory.domain)
     scheme = inventory.tls.scheme
-    for url, header in ((f"{scheme}://{address}/{team.name}", None), (f"{scheme}://{address}", by_name)):
+    by_path = [(f"{scheme}://{address}/{team.name}", None)] if inventory.shared_origin else []
+    for url, header in [(f"{scheme}://{address}", by_name)] + by_path:
         answer = health.probe(url, header, cafile=trusted_ca(inventory))
         if not answer.ok:
             via = f" (Host: {header})" if header else ""
@@ -215,7 +220,7 @@ def finish_demo(host, inventory, server, admin_key, owner, write_hosts, hosts_fi
             added = seed_team(c, team)
             progress.end(f"seed {team.name}", added > 0, f"{added} articles added" if added else "already there", began)
 
-    began = progress.begin("every team's /healthz from this machine, by path and by subdomain")
+    began = progress.begin("every team's /healthz from this machine, on its own origin")
     for team in inventory.teams:
         check_team_site(server.address, team, inventory)
     progress.end("sites", False, f"{len(inventory.teams)} teams answer", began)

@@ -66,7 +66,7 @@ def test_the_json_report_has_every_figure_per_team_and_per_server(inventory):
         "last_deploy": "2026-12-02T02:00:00Z", "last_deploy_age_seconds": 3600, "requests_5min": 42,
         "memory_mb": 100, "memory_limit_mb": 512, "tasks": 19, "tasks_limit": 128,
         "disk_mb": 208, "disk_home_mb": 200, "disk_database_mb": 8, "disk_warn_mb": 150, "bound_by": "slice",
-        "urls": {"subdomain": "http://hacknode1.class.example.org/", "path": "http://main.example.org/hacknode1/"}}
+        "urls": {"subdomain": "http://hacknode1.class.example.org/"}}     # its own origin only, by default
     assert teams["hacknode2"]["healthz"] is None and teams["hacknode2"]["disk_mb"] is None
     assert teams["stray"]["in_inventory"] is False and teams["stray"]["memory_limit_mb"] is None
     assert teams["hacknode3"]["state"] == "NOT PROVISIONED" and teams["hacknode3"]["release"] is None
@@ -77,7 +77,7 @@ def test_the_json_report_has_every_figure_per_team_and_per_server(inventory):
          "certificates": [{"name": "main.example.org", "expires": "Jan  6 12:00:00 2028 GMT"}]},
         {"name": "spare", "address": "192.0.2.11", "reachable": False, "error": "cannot reach spare over SSH",
          "time": None, "disk_quotas": None, "certificates": []}]
-    assert report["class"] == "spring" and report["warnings"] == [
+    assert report["class"] == "spring" and report["routing"] == "subdomain" and report["warnings"] == [
         "warning: hacknode1 uses 208 MB of disk (home 200 MB, database 8 MB), above its disk_warn_mb 150"]
 
 
@@ -96,8 +96,8 @@ def test_the_table_shows_the_same_report(inventory):
     assert table.endswith("above its disk_warn_mb 150")
 
 
-def class_page(*scheme):
-    options = parse_options(["--class", "spring", "--server", "main", "--domain", "class.example.org", *scheme,
+def class_page(*options):
+    options = parse_options(["--class", "spring", "--server", "main", "--domain", "class.example.org", *options,
                              "--template", "unused", "--out", "unused", "--every", "30", "--", "collector"])
     return render_page(template_text("class-page.html.j2"), page_context(parse(SERVER_LINES), options))
 
@@ -108,17 +108,18 @@ def test_the_class_page_lists_every_team_readable_on_a_phone_with_nothing_from_e
     assert '<meta name="viewport" content="width=device-width, initial-scale=1">' in page
     assert '<meta http-equiv="refresh" content="30">' in page
     assert 'datetime="2026-12-02T03:00:00Z"' in page
-    assert page.count('<tr class="team">') == 3 and 'href="/hacknode2/"' in page
+    assert page.count('<tr class="team">') == 3 and 'href="http://hacknode2.class.example.org/"' in page
     assert re.findall(r"<td[^>]*>(\d+) MB</td>", page) == ["100", "208", "5", "0", "0"]
-    one = page[page.index('href="/hacknode1/"'):page.index('href="/hacknode2/"')]
+    one = page[page.index('href="http://hacknode1.'):page.index('href="http://hacknode2.')]
     assert all(cell in one for cell in (">RUNNING<", ">200<", ">2h00m<", ">1h00m ago<", ">42<"))
     assert '<td class="idle">idle</td>' in page and '<td class="bad">000</td>' in page
     assert "&lt;b&gt;" in page and "<b>" not in page            # a release name is text, never markup
     # no CDN, no script, no stylesheet or image from anywhere: the only URLs are the teams' own links
     assert not re.search(r"<(script|link|img|iframe)\b|src=|@import|url\(", page)
+    # each team on its own origin (routing: subdomain, the default): no team under the class page's origin
     assert set(re.findall(r'href="([^"]+)"', page)) == {
-        "/hacknode1/", "/hacknode2/", "/stray/", "http://hacknode1.class.example.org/",
-        "http://hacknode2.class.example.org/", "http://stray.class.example.org/"}
+        "http://hacknode1.class.example.org/", "http://hacknode2.class.example.org/", "http://stray.class.example.org/"}
+    assert "share one origin" not in page
 
 
 def test_with_tls_on_the_urls_and_the_class_page_links_are_https(tmp_path, inventory):
@@ -126,10 +127,30 @@ def test_with_tls_on_the_urls_and_the_class_page_links_are_https(tmp_path, inven
     path.write_text(open(inventory.path).read() + "tls: {mode: class-ca}\n")
     tls = load_inventory(str(path))
     report = class_report(tls, results(tls))
-    assert report["teams"][0]["urls"] == {"subdomain": "https://hacknode1.class.example.org/",
-                                          "path": "https://main.example.org/hacknode1/"}
-    assert "https://hacknode1.class.example.org/  https://main.example.org/hacknode1/" in as_table(tls, report)
+    assert report["teams"][0]["urls"] == {"subdomain": "https://hacknode1.class.example.org/"}
+    assert "https://hacknode1.class.example.org/" in as_table(tls, report)
     assert 'href="https://hacknode1.class.example.org/"' in class_page("--scheme", "https")
+
+
+def test_with_path_routing_the_urls_the_table_the_json_and_the_class_page_say_the_origin_is_shared(tmp_path, inventory):
+    path = tmp_path / "paths.yml"
+    path.write_text(open(inventory.path).read().replace("page_seconds: 30", "page_seconds: 30, routing: path"))
+    paths = load_inventory(str(path))
+    report = class_report(paths, results(paths))
+    assert report["routing"] == "path" and report["teams"][0]["urls"] == {
+        "subdomain": "http://hacknode1.class.example.org/", "path": "http://main.example.org/hacknode1/"}
+    warning = ("warning: main: hacknode1, hacknode2, hacknode3 and the class page share one origin (path routing, "
+               "http://main.example.org/<team>/): a team's pages can read and act on the others' as their visitors; "
+               "routing: subdomain gives each team its own")
+    assert report["warnings"][0] == warning and report["warnings"][2] == (   # a warning per server
+        "warning: spare: hacknode4 and the class page share one origin (path routing, http://192.0.2.11/<team>/): "
+        "a team's pages can read and act on the others' as their visitors; routing: subdomain gives each team its own")
+    table = as_table(paths, report)
+    assert warning in table.splitlines()
+    assert "http://hacknode1.class.example.org/  http://main.example.org/hacknode1/" in table
+    page = class_page("--routing", "path")
+    assert 'href="/hacknode2/"' in page and 'href="http://hacknode2.class.example.org/"' in page
+    assert "share one origin" in page
 
 
 def test_the_page_is_replaced_whole_and_stays_readable_by_all(tmp_path):

@@ -1,11 +1,13 @@
 """The demo's pure decisions: which names get keys, what counts as the demo's addresses being taken,
 and the /etc/hosts block it adds and removes (lab/demo_machine.py)."""
+import dataclasses
 import os
 import shutil
 
 import pytest
 
 from deploy.inventory import load_inventory
+from deploy.model import TlsSettings
 from lab import demo_class, demo_machine
 
 HOSTS = "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost\n"
@@ -58,7 +60,15 @@ def test_each_team_gets_its_urls_and_its_deploy_command(shipped_inventory):
     inventory = shipped_inventory
     lines = demo_class.team_lines(inventory, inventory.servers[0], inventory.teams[1])
     text = "\n".join(lines)
-    assert "https://10.131.1.2/hacknode2/" in text and "https://hacknode2.hacknode.test/" in text
+    assert "https://hacknode2.hacknode.test/" in text
+    assert "by path" not in text and "/hacknode2/" not in text     # its own origin only (routing: subdomain)
     assert ("curl --cacert .hacknode/class-ca/ca.crt --resolve hacknode2.hacknode.test:443:10.131.1.2 "
             "https://hacknode2.hacknode.test/") in text
     assert "fab deploy --team hacknode2" in text
+
+
+def test_without_tls_the_curl_resolves_port_80_and_path_routing_adds_its_shared_origin_url(shipped_inventory):
+    plain = dataclasses.replace(shipped_inventory, tls=TlsSettings(), routing="path")
+    text = "\n".join(demo_class.team_lines(plain, plain.servers[0], plain.teams[0]))
+    assert "curl --resolve hacknode1.hacknode.test:80:10.131.1.2 http://hacknode1.hacknode.test/" in text
+    assert "by path       http://10.131.1.2/hacknode1/   (routing: path, one origin for all teams)" in text

@@ -62,6 +62,8 @@ def test_defaults_fill_everything_that_can_have_one(tmp_path):
     team = inventory.teams[0]
     assert (team.server, team.processes, team.threads) == ("main", 2, 2)   # the only server
     assert team.keys == (KEY,)
+    assert inventory.routing == "subdomain" and not inventory.shared_origin      # each team on its own origin
+    assert inventory.view("main").routing == "subdomain"
 
 
 def test_every_key_type_inline_or_in_files_with_several_keys(tmp_path):
@@ -89,6 +91,18 @@ def test_every_key_type_inline_or_in_files_with_several_keys(tmp_path):
     assert [t.idle_seconds for t in inventory.teams] == [0, 30]     # the default, and a team's own
     assert [t.name for t in inventory.teams_on("s2")] == ["t2"]
     assert inventory.server("s1").hostname == "s1.example.org"
+
+
+def test_path_routing_is_a_class_choice(tmp_path):
+    path = write(tmp_path, """
+        class: {name: spring, domain: class.example.org, routing: path}
+        servers:
+          - {name: main, address: 192.0.2.10}
+        teams:
+          - {name: team-a, keys: ["KEY"]}
+    """)
+    inventory = load_inventory(str(path))
+    assert inventory.routing == "path" and inventory.shared_origin and inventory.view("main").routing == "path"
 
 
 def test_limits_from_defaults_and_per_team_overrides(tmp_path):
@@ -168,6 +182,23 @@ teams:
 """
 
 BAD = [
+    ("routing-unknown", """
+        class: {name: c, domain: example.org, routing: paths}
+        servers:
+          - {name: main, address: 192.0.2.10}
+        teams:
+          - {name: team1, keys: ["KEY"]}
+     """, "1: class.routing: 'paths' is not one of subdomain, path"),
+    ("routing-not-a-string", """
+        class:
+          name: c
+          domain: example.org
+          routing: [path]
+        servers:
+          - {name: main, address: 192.0.2.10}
+        teams:
+          - {name: team1, keys: ["KEY"]}
+     """, "4: class.routing: must be a non-empty string, not ['path']"),
     ("team-name-uppercase", """
         class: {name: c, domain: example.org}
         servers:

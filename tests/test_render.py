@@ -216,21 +216,36 @@ def nginx_check(tmp_path, files, certificates=True):
                           capture_output=True, text=True, timeout=60)
 
 
-@pytest.mark.parametrize("which", ["demo", "nine teams", "two servers"])
+TEAM_HEADERS = ["uwsgi_ignore_headers X-Accel-Redirect X-Accel-Expires X-Accel-Limit-Rate X-Accel-Buffering "
+                "X-Accel-Charset;"] + [f"uwsgi_hide_header {name};" for name in (
+                    "X-Accel-Redirect", "X-Accel-Expires", "X-Accel-Limit-Rate", "X-Accel-Buffering", "X-Accel-Charset",
+                    "Service-Worker-Allowed")]
+
+
+@pytest.mark.parametrize("which", ["demo", "nine teams", "two servers", "path routing", "path routing, TLS"])
 def test_nginx_accepts_the_rendered_configs(tmp_path, demo, which):
     if which == "demo":
         inventory, server = demo, "local"
     else:
-        inventory = nine_team_class(tmp_path, servers=("main",) if which == "nine teams" else ("main", "backup"))
+        inventory = nine_team_class(tmp_path, servers=("main", "backup") if which == "two servers" else ("main",))
         server = "main"
+    if which.startswith("path routing"):
+        inventory = dataclasses.replace(inventory, routing="path",
+                                        tls=TlsSettings(mode="class-ca") if "TLS" in which else TlsSettings())
     files = render_server(inventory.view(server))
     result = nginx_check(tmp_path, files)
     assert result.returncode == 0, result.stderr
     assert "test is successful" in result.stderr
+    by_path = inventory.routing == "path"
     for team in inventory.teams_on(server):     # -T dumps what was really included
         assert f"server_name {team.name}.{inventory.domain};" in result.stdout
-        assert f"location /{team.name}/ {{" in result.stdout
-        assert f"uwsgi_param SCRIPT_NAME /{team.name};" in result.stdout
+        assert (f"location /{team.name}/ {{" in result.stdout) == by_path
+        assert (f"uwsgi_param SCRIPT_NAME /{team.name};" in result.stdout) == by_path
+    # every uwsgi_pass of a team, by subdomain and by path, ignores and hides the app's orders to nginx
+    passes = [block for block in result.stdout.split("location ")[1:] if "uwsgi_pass " in block.split("}")[0]]
+    assert len(passes) == len(inventory.teams_on(server)) * (2 if by_path else 1)
+    for block in passes:
+        assert all(line in block.split("}")[0] for line in TEAM_HEADERS), block
     assert result.stdout.count("listen 80 default_server;") == 1
 
 
@@ -342,7 +357,8 @@ def get(path, host):
             connection = http.client.HTTPConnection("127.0.0.1", int(port), timeout=10)
             connection.request("GET", path, headers={"Host": host})
             response = connection.getresponse()
-            return [response.status, response.getheader("Location"), response.read().decode()]
+            passed = sorted(h for h, _ in response.getheaders() if h.lower().startswith(("x-accel", "service-worker")))
+            return [response.status, response.getheader("Location"), response.read().decode(), passed]
         except (ConnectionRefusedError, http.client.RemoteDisconnected):
             time.sleep(0.1)
 try:
@@ -357,6 +373,14 @@ try:
         "static by path": get("/hacknode2/static/style.css", "10.131.1.2"),
         "static by subdomain": get("/static/style.css", "hacknode2.hacknode.test"),
         "index": get("/", "10.131.1.2"),
+        # the app's orders to nginx and its widening of a service worker's reach: ignored, passed to no one
+        "redirect to another location": get("/r?h=X-Accel-Redirect:/hacknode2/static/style.css", "hacknode2.hacknode.test"),
+        "redirect to the class page": get("/r?h=X-Accel-Redirect:/", "hacknode2.hacknode.test"),
+        "redirect by path": get("/hacknode2/r?h=X-Accel-Redirect:/hacknode2/static/style.css", "10.131.1.2"),
+        "rate, buffering, expires": get("/r?h=X-Accel-Limit-Rate:1&h=X-Accel-Buffering:no&h=X-Accel-Expires:60"
+                                        "&h=X-Accel-Charset:koi8-r", "hacknode2.hacknode.test"),
+        "service worker by path": get("/hacknode2/r?h=Service-Worker-Allowed:/", "10.131.1.2"),
+        "service worker": get("/r?h=Service-Worker-Allowed:/", "hacknode2.hacknode.test"),
         "socket mode": oct(os.stat(sock).st_mode & 0o777),
     }
 finally:
@@ -371,7 +395,9 @@ APP = r"""
 import os
 AT_IMPORT = os.environ.get("FLASK_MONGO_URI", "-")
 def app(environ, start_response):
-    start_response("200 OK", [("Content-Type", "text/plain")])
+    # h=Name:value in the query: a response header (what a team's app may send nginx)
+    asked = [part[2:].split(":", 1) for part in environ["QUERY_STRING"].split("&") if part.startswith("h=")]
+    start_response("200 OK", [("Content-Type", "text/plain")] + [(name, value) for name, value in asked])
     seen = [environ.get("SCRIPT_NAME", ""), environ["PATH_INFO"], environ["QUERY_STRING"], AT_IMPORT,
             os.environ.get("FLASK_SECRET_KEY", "-")]
     return ["|".join(seen).encode()]
@@ -384,15 +410,18 @@ def free_port():
         return probe.getsockname()[1]
 
 
-def test_nginx_and_uwsgi_serve_a_team_by_path_and_by_subdomain(tmp_path, demo):
+@pytest.mark.parametrize("routing", ["subdomain", "path"])
+def test_nginx_and_uwsgi_serve_a_team_on_its_origin_and_by_path_when_chosen(tmp_path, demo, routing):
     """The rendered nginx site and team files and the team's uwsgi ini, run for real in a mount
     namespace (tmpfs over /home; nginx on a loopback port): the app gets SCRIPT_NAME and PATH_INFO
-    right under the prefix, reads its URI and secret from the secrets file at import, nginx serves
-    static files itself, the socket is 0660 and TERM stops uwsgi cleanly."""
+    right under the prefix (path routing; by default the server's origin has no team), reads its URI and secret
+    from the secrets file at import, nginx serves static files itself and obeys none of the app's X-Accel-*
+    headers nor passes them or Service-Worker-Allowed on, the socket is 0660 and TERM stops uwsgi cleanly."""
     port = free_port()
     root = tmp_path / "root"
     paths = TeamPaths("hacknode2")
-    plain = dataclasses.replace(demo, tls=TlsSettings())     # plain HTTP here: HTTPS is served in tests/e2e
+    # plain HTTP here: HTTPS is served in tests/e2e
+    plain = dataclasses.replace(demo, tls=TlsSettings(), routing=routing)
     for path, content in render_server(plain.view("local")).items():
         dest = root / path.lstrip("/")
         dest.parent.mkdir(parents=True, exist_ok=True)
@@ -425,16 +454,29 @@ def test_nginx_and_uwsgi_serve_a_team_by_path_and_by_subdomain(tmp_path, demo):
                                 paths.socket, str(port))
     assert result.returncode == 0, result.stdout + result.stderr
     replies = json.loads(result.stdout)
-    assert replies["by path"] == [200, None, f"/hacknode2|/news|page=2|{uri}|s3cret="]
-    assert replies["by subdomain"] == [200, None, f"|/news|page=2|{uri}|s3cret="]
-    assert replies["prefix without slash"][:2] == [301, "/hacknode2/"]
-    assert replies["static by path"] == [200, None, "body { color: teal }\n"]
-    assert replies["static by subdomain"] == [200, None, "body { color: teal }\n"]
+    for name in ("redirect to another location", "redirect to the class page", "rate, buffering, expires",
+                 "service worker"):     # the app's own answer (not the style sheet, not the index), nothing passed
+        assert replies[name][:2] == [200, None] and replies[name][2].startswith("|/r|h="), (name, replies[name])
+        assert replies[name][3] == [], (name, replies[name])
+    assert replies["by subdomain"] == [200, None, f"|/news|page=2|{uri}|s3cret=", []]
+    assert replies["static by subdomain"] == [200, None, "body { color: teal }\n", []]
     assert replies["index"][0] == 404          # the class page is the server's to write (class-page), never rendered
+    if routing == "subdomain":                 # the server's origin serves no team
+        assert [replies[n][0] for n in ("by path", "prefix without slash", "static by path", "redirect by path",
+                                        "service worker by path")] == [404] * 5
+        expected = [["200", "/news?page=2"], ["200", "/static/style.css"]]
+    else:
+        assert replies["by path"] == [200, None, f"/hacknode2|/news|page=2|{uri}|s3cret=", []]
+        assert replies["prefix without slash"][:2] == [301, "/hacknode2/"]
+        assert replies["static by path"] == [200, None, "body { color: teal }\n", []]
+        for name in ("redirect by path", "service worker by path"):
+            assert replies[name][:2] == [200, None] and replies[name][2].startswith("/hacknode2|/r|"), replies[name]
+            assert replies[name][3] == [], replies[name]
+        expected = [["200", "/hacknode2/news?page=2"], ["200", "/news?page=2"],
+                    ["200", "/hacknode2/static/style.css"], ["200", "/static/style.css"]]
     # every request of the team, by path and by subdomain, is a line of its own access log: time, status, URI
     logged = [line.split() for line in (root / paths.access_log.lstrip("/")).read_text().splitlines()]
-    assert [line[1:] for line in logged] == [["200", "/hacknode2/news?page=2"], ["200", "/news?page=2"],
-                                             ["200", "/hacknode2/static/style.css"], ["200", "/static/style.css"]]
+    assert [line[1:] for line in logged][:len(expected)] == expected
     assert all(abs(float(line[0]) - time.time()) < 300 for line in logged)
     assert replies["socket mode"] == "0o660"
     assert replies["uwsgi exit"] == 0                    # die-on-term: TERM is a clean stop

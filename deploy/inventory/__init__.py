@@ -53,7 +53,7 @@ def load_inventory(path):
     if check.mapping(doc, 1, "", TOP_KEYS, required=("class", "servers", "teams")) is None:
         raise InventoryError(path, check.problems)
     # one fixed order, the order of the documented file; teams are checked against servers and defaults
-    class_name, domain, page_seconds = check_class(check, doc)
+    class_name, domain, page_seconds, routing = check_class(check, doc)
     mongodb = check_mongodb(check, doc)
     tls = check_tls(check, doc)
     defaults = check_defaults(check, doc)
@@ -61,5 +61,5 @@ def load_inventory(path):
     teams = check_teams(check, doc, servers, defaults)
     if check.problems:
         raise InventoryError(path, check.problems)
-    return Inventory(name=class_name, domain=domain, page_seconds=page_seconds, mongodb=mongodb,
+    return Inventory(name=class_name, domain=domain, page_seconds=page_seconds, routing=routing, mongodb=mongodb,
                      servers=tuple(servers.entries), teams=tuple(teams), path=path, tls=tls)

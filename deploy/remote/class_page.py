@@ -4,7 +4,8 @@
 # --out at once (a new file renamed over it), 0644 in a 0755 folder, both root's: no team can write it.
 # Each round also keeps the teams' nginx access logs (the collector counts requests from them) under a size.
 # Runs by root's tools virtualenv (Jinja2). Usage:
-#   class-page --class C --server S --domain D --scheme http|https --template T --out PAGE --every SECONDS [--once]
+#   class-page --class C --server S --domain D --scheme http|https [--routing subdomain|path] --template T --out PAGE
+#              --every SECONDS [--once]
 #              -- COLLECTOR ARGS...
 import argparse
 import glob
@@ -36,7 +37,7 @@ def page_context(parsed, options):
     now = parsed["now"] if parsed["now"] is not None else int(time.time())
     teams = [class_status.team_figures(row, now) for row in parsed["teams"]]
     return {"class_name": options.class_name, "server": options.server, "domain": options.domain,
-            "scheme": options.scheme, "every": options.every,
+            "scheme": options.scheme, "every": options.every, "shared_origin": options.routing == "path",
             "written": class_status.iso(now), "teams": teams, "age_text": class_status.age_text,
             "window_minutes": class_status.REQUEST_WINDOW // 60}
 
@@ -87,6 +88,7 @@ def parse_options(argv):
     for name in ("--class", "--server", "--domain", "--template", "--out"):
         parser.add_argument(name, required=True, dest=None if name != "--class" else "class_name")
     parser.add_argument("--scheme", choices=("http", "https"), default="http")
+    parser.add_argument("--routing", choices=("subdomain", "path"), default="subdomain")
     parser.add_argument("--every", type=int, default=60)
     parser.add_argument("--once", action="store_true")
     parser.add_argument("collector", nargs="+")

@@ -82,8 +82,9 @@ def host_factory():
 class ClassUnderTest:
     """A class provisioned on test hosts: its inventory file, hosts and teams' keys, and ways to reach it."""
 
-    def __init__(self, directory, hosts, teams, admin_users=None, team_lines=None, class_lines=()):
+    def __init__(self, directory, hosts, teams, admin_users=None, team_lines=None, class_lines=(), routing=None):
         self.directory, self.hosts, self.teams = Path(directory), hosts, teams   # teams: {team: server name}
+        self.routing = routing                         # class.routing: None (the default, subdomain) or "path"
         self.class_lines = list(class_lines)           # top-level inventory lines after mongodb (e.g. tls:)
         self.admin_users = admin_users or {}                                       # {server: admin_user}
         self.team_lines = team_lines or {}             # {team: [inventory lines of its settings]}, kept always
@@ -100,7 +101,9 @@ class ClassUnderTest:
 
     def write_inventory(self, teams, name="inventory.yml", extra_team_lines=None):
         """An inventory of these hosts with `teams` ({team: server}), in the class's directory."""
-        lines = [f"class: {{name: e2e, domain: hacknode.test, page_seconds: {PAGE_SECONDS}}}", "mongodb: {mode: secantus}",
+        routing = f", routing: {self.routing}" if self.routing else ""
+        lines = [f"class: {{name: e2e, domain: hacknode.test, page_seconds: {PAGE_SECONDS}{routing}}}",
+                 "mongodb: {mode: secantus}",
                  *self.class_lines, "servers:"]
         lines += [f"  - {{name: {server}, address: {host.address}, admin_user: {self.admin_users.get(server, 'root')}}}"
                   for server, host in self.hosts.items()]
@@ -123,8 +126,8 @@ class ClassUnderTest:
 
     def http(self, team, path="/", by="subdomain", data=None, headers=None):
         """(status, body) of a request through nginx on the team's server: by subdomain (Host header),
-        by path (/<team>/...), or by="server" for the server's own pages (the class index); (None, reason)
-        when nothing answers."""
+        by path (/<team>/...: a class made with routing="path"), or by="server" for the server's own pages (the class
+        index); (None, reason) when nothing answers."""
         host = self.host_of(team)
         url = f"http://{host.address}" + (f"/{team}{path}" if by == "path" else path)
         request = urllib.request.Request(url, data=data, headers=dict(headers or {}))

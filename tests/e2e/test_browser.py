@@ -44,22 +44,24 @@ def home_trusting(home, ca):
 
 
 @contextlib.contextmanager
-def chromium_page(address, home=None):
+def chromium_page(address, home=None, names=()):
     """A page in a headless Chromium that may only talk to `address`: any other request is aborted, and
-    the test fails with the list of them. `home`: its HOME (the certificates it trusts), else this one's."""
+    the test fails with the list of them. `home`: its HOME (the certificates it trusts), else this one's. `names`:
+    host names the browser resolves to `address` (a team's <team>.<domain>, as wildcard DNS would)."""
     if not Path(CHROMIUM).exists():
         pytest.fail(f"{CHROMIUM} is missing: ./inv test installs chromium and chromium-driver", pytrace=False)
     from playwright.sync_api import sync_playwright
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, env=dict(os.environ, HOME=home) if home else None,
                                              args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                                                   "--disable-component-update", "--disable-sync", "--no-first-run"])
+                                                   "--disable-component-update", "--disable-sync", "--no-first-run",
+                                                   *[f"--host-resolver-rules=MAP {name} {address}" for name in names]])
         # reduced motion: Bootstrap then shows the dialog without its fade, so screenshots catch it whole
         context = browser.new_context(viewport={"width": 1200, "height": 800}, reduced_motion="reduce")
         elsewhere = []
 
         def only_this_address(route):
-            if urlsplit(route.request.url).hostname == address:
+            if urlsplit(route.request.url).hostname in (address, *names):
                 route.continue_()
             else:
                 elsewhere.append(route.request.url)
@@ -76,10 +78,10 @@ def chromium_page(address, home=None):
 @pytest.fixture
 def browser_page(tls_class, tmp_path):
     """A browser page that trusts the class CA (never told to ignore certificate errors), and the team's site
-    served by a provisioned class over HTTPS through nginx."""
-    address = tls_class.host_of(TEAM).address
-    with chromium_page(address, home_trusting(tmp_path / "home", tls_class.ca)) as page:
-        yield page, f"https://{address}/{TEAM}"
+    served by a provisioned class over HTTPS through nginx, on its own origin (its session cookie __Host-)."""
+    address, name = tls_class.host_of(TEAM).address, f"{TEAM}.hacknode.test"
+    with chromium_page(address, home_trusting(tmp_path / "home", tls_class.ca), names=(name,)) as page:
+        yield page, f"https://{name}"
 
 
 @pytest.fixture(scope="module")

@@ -128,15 +128,16 @@ def test_first_run_reports_each_step_and_every_team_answers_at_its_printed_urls(
     for team in TEAMS:
         assert re.search(rf"local\s+{team}\s+first release\s+changed", first_run)
         assert re.search(rf"seed {team}: changed \(5 articles added\)", first_run)
-        path_url = f"https://{ADDRESS}/{team}/"
-        assert f"by path       {path_url}" in first_run
-        status, page = get(checkout, path_url)
-        assert status == 200 and f'href="/{team}/submit"' in page
-        articles = json.loads(get(checkout, f"{path_url}frontpage.json")[1])["articles"]
+        name = f"{team}.hacknode.test"
+        assert f"by subdomain  https://{name}/" in first_run and "by path" not in first_run   # own origins only
+        status, page = get(checkout, f"https://{ADDRESS}/", host=name)
+        assert status == 200 and 'href="/submit"' in page
+        articles = json.loads(get(checkout, f"https://{ADDRESS}/frontpage.json", host=name)[1])["articles"]
         assert {"Flask documentation", "PyMongo tutorial"} <= {a["title"] for a in articles}
-        assert get(checkout, f"http://{ADDRESS}/{team}/")[0] == 301          # plain HTTP redirects to HTTPS
-        curl = re.search(rf"\((curl --cacert {CLASS_CA} --resolve {team}.hacknode.test:443:{ADDRESS} "
-                         rf"https://{team}.hacknode.test/) ", first_run)
+        assert get(checkout, f"https://{ADDRESS}/{team}/")[0] == 404          # not on the server's origin
+        assert get(checkout, f"http://{ADDRESS}/", host=name)[0] == 301       # plain HTTP redirects to HTTPS
+        curl = re.search(rf"\((?:from this machine: )?(curl --cacert {CLASS_CA} --resolve {name}:443:{ADDRESS} "
+                         rf"https://{name}/) ", first_run)
         code, page = run(checkout, curl.group(1))
         assert "<title>(RN) Latest News</title>" in page
         assert f"fab deploy --team {team}" in first_run
@@ -152,13 +153,12 @@ def test_a_team_deploys_a_template_change_from_the_checkout(checkout, first_run)
                                                + "</p>", 1))
     code, output = run(checkout, "./.venv/bin/fab deploy --team hacknode2")
     assert re.search(r"release \S+ is live at https://hacknode2.hacknode.test/", output)
-    assert marker in get(checkout, f"https://{ADDRESS}/hacknode2/")[1]
     assert marker in get(checkout, f"https://{ADDRESS}/", host="hacknode2.hacknode.test")[1]
-    assert marker not in get(checkout, f"https://{ADDRESS}/hacknode1/")[1]      # only that team's site changed
+    assert marker not in get(checkout, f"https://{ADDRESS}/", host="hacknode1.hacknode.test")[1]   # only that team's
 
     run(checkout, "./.venv/bin/fab use_team --team hacknode1")           # choose once, then plain commands
     run(checkout, "./.venv/bin/fab deploy")
-    assert marker in get(checkout, f"https://{ADDRESS}/hacknode1/")[1]
+    assert marker in get(checkout, f"https://{ADDRESS}/", host="hacknode1.hacknode.test")[1]
     code, status = run(checkout, "./.venv/bin/fab status")
     assert all(re.search(rf"{team}\s+local\s+RUNNING\s+200", status) for team in TEAMS)
 

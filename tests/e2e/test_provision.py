@@ -95,18 +95,18 @@ def test_a_stopped_nginx_and_a_teams_link_in_a_folders_place_are_put_right_by_th
     assert modes == ["directory root 755", "directory hacknode3 700"], modes
 
 
-def test_every_site_answers_by_subdomain_and_by_path(provisioned_class):
+def test_every_site_answers_on_its_own_origin_and_not_under_the_servers(provisioned_class):
     for team in TEAMS:
-        for by in ("subdomain", "path"):
-            status, body = provisioned_class.http(team, "/healthz", by=by)
-            assert status == 200, (team, by, body)
-            assert json.loads(body)["status"] == "ok"
-        status, page = provisioned_class.http(team, "/", by="path")
-        assert status == 200 and f'href="/{team}/submit"' in page      # links keep the path prefix
-        status, css = provisioned_class.http(team, "/static/vendor/bootstrap/bootstrap.min.css", by="path")
+        status, body = provisioned_class.http(team, "/healthz")
+        assert status == 200, (team, body)
+        assert json.loads(body)["status"] == "ok"
+        status, page = provisioned_class.http(team, "/")
+        assert status == 200 and 'href="/submit"' in page             # at the root of its own origin
+        status, css = provisioned_class.http(team, "/static/vendor/bootstrap/bootstrap.min.css")
         assert status == 200 and "Bootstrap" in css[:500]
+        assert provisioned_class.http(team, "/healthz", by="path")[0] == 404    # path routing is the class's choice
     status, index = provisioned_class.http("hacknode1", "/", by="server")
-    assert status == 200 and all(f'href="/{team}/"' in index for team in TEAMS)
+    assert status == 200 and all(f'href="http://{team}.hacknode.test/"' in index for team in TEAMS)
 
 
 def test_an_article_lands_only_in_its_teams_database(provisioned_class):
@@ -234,7 +234,7 @@ def test_added_and_removed_teams_leave_the_others_untouched(provisioned_class, m
         assert "database/hacknode4-database.tar.gz" in contents and "home/hacknode4/current" in contents
         assert root.run("id hacknode4", hide=True, warn=True).failed
         assert {team: uwsgi_pid(root, team) for team in TEAMS} == pids
-    assert bigger.http("hacknode4", "/healthz", by="path")[0] == 404
+    assert bigger.http("hacknode4", "/healthz")[0] == 404
 
 
 def test_a_config_nginx_refuses_leaves_the_running_config_untouched(provisioned_class, make_class):
@@ -292,7 +292,6 @@ def test_a_class_of_two_servers_in_one_run(host_factory, tmp_path_factory, make_
     assert round_trips(lines, "east") == round_trips(lines, "west") == 3
     for team in teams:
         assert two.http(team, "/healthz")[0] == 200
-        assert two.http(team, "/healthz", by="path")[0] == 200
     lines, steps = two.provision()
     assert changed(steps["east"]) == changed(steps["west"]) == []
 
@@ -341,7 +340,7 @@ def page_time(cls, wait=0):
 def test_fab_status_json_and_the_class_page_agree_with_the_class(provisioned_class, capsys):
     cls = provisioned_class
     for path in ("/", "/about"):                      # two requests of hacknode2's, counted in its access log
-        cls.http("hacknode2", path, by="path")
+        cls.http("hacknode2", path)
     inventory = cls.write_inventory(cls.teams, "status.yml")     # the class's own (other tests rewrite cls.path)
     for _ in range(2):   # once more if a team was asleep (idle after 4 s): waking it may pass the probe's 3 s when busy
         done = fab("status", "--json", "--inventory", inventory, key=cls.root_key)
@@ -357,7 +356,7 @@ def test_fab_status_json_and_the_class_page_agree_with_the_class(provisioned_cla
         assert team["release_age_seconds"] >= 0 and team["last_deploy"] and team["memory_mb"] > 0, team
     assert teams["hacknode2"]["requests_5min"] >= 2
     page, written = page_time(cls, wait=SETTLE_SECONDS + 2 * PAGE_SECONDS)   # provisioning wrote it; else its program
-    assert all(f'href="/{team}/"' in page for team in TEAMS) and '<meta name="viewport"' in page
+    assert all(f'href="http://{team}.hacknode.test/"' in page for team in TEAMS) and '<meta name="viewport"' in page
     with cls.as_team("hacknode1") as c:               # root's page in root's folder: no team writes either
         tries = c.run("touch /var/www/hacknode/index.html; echo x > /var/www/hacknode/other.html; "
                       "stat -c '%U %a' /var/www/hacknode /var/www/hacknode/index.html", hide=True, warn=True)
