@@ -213,14 +213,14 @@ def fetch(host, path):
 
 
 def links_through_nginx():
+    """A link in its static folder to a file of another owner that nginx (in every team's group) may read: the other
+    team's ~/.bashrc, or /etc/passwd for a team alone on its server."""
     static = f"{HOME}/current/app/static"
-    if not OTHER:
-        return {}
     if not os.path.isdir(static):
         return dict.fromkeys(("nginx_link_subdomain", "nginx_link_path"), "n/a: it has no static folder")
     link = f"{static}/{MARK}.txt"
     try:
-        os.symlink(f"{OTHER_HOME}/.bashrc", link)     # nginx (in every team's group) may read it
+        os.symlink(f"{OTHER_HOME}/.bashrc" if OTHER else "/etc/passwd", link)
         return {"nginx_link_subdomain": fetch(f"{ME}.{DOMAIN}", f"/static/{MARK}.txt"),
                 "nginx_link_path": fetch("127.0.0.1", f"/{ME}/static/{MARK}.txt")}
     except OSError as error:
