@@ -22,7 +22,8 @@ SLICE_DROPIN = "/etc/systemd/system/user-{uid}.slice.d/50-hacknode.conf"   # dep
 LIMITS = "/etc/security/limits.d/hacknode-{team}.conf"
 PROBE_SECONDS = 180
 MAX_OUTPUT = 4 << 20          # what a probe may print (a path list): a team cannot make root read without end
-MAX_SCAN = 64 << 20           # of one file, looking for the admin URI
+MAX_SCAN = 16 << 20           # of one file, looking for the admin URI
+MAX_PATHS = 5000              # files a probe may name for that (audit_probe.py's SCAN_MAX_FILES)
 
 
 def teams_here():
@@ -157,7 +158,8 @@ def main():
         outcomes = dict(probe.get("outcomes", {}))
         outcomes["admin_environ"] = admin_in_environ(uid, needle)
         if "readable" in probe and "file scan:" not in probe.get("error", ""):
-            outcomes["admin_files"] = admin_in_files(probe.get("readable", []), needle, scanned)
+            paths = [p for p in probe["readable"][:MAX_PATHS] if isinstance(p, str) and p.startswith("/")]
+            outcomes["admin_files"] = admin_in_files(paths, needle, scanned)
         outcomes["limits_sessions"], outcomes["limits_uwsgi"] = bounds(team, uid, facts["bounds"])
         report[team] = {"victim": victims[team], "outcomes": outcomes, "error": probe.get("error", "")}
     print(json.dumps({"server": facts, "teams": report}))

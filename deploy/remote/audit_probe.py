@@ -62,8 +62,8 @@ def create(folder):
 
 
 def open_for_writing(path):
-    """Opened for appending and closed, nothing written: the right to change it is the attack."""
-    os.close(os.open(path, os.O_WRONLY | os.O_APPEND | os.O_NOFOLLOW | os.O_NONBLOCK))
+    """Opened for appending (through a link too) and closed, nothing written: the right to change it is the attack."""
+    os.close(os.open(path, os.O_WRONLY | os.O_APPEND | os.O_NONBLOCK))
 
 
 def connect(path):
