@@ -1,6 +1,6 @@
 """hacknode's remote tasks: `fab -l` lists them.
 
-Instructors: provision, status, add_team, remove_team, teardown (the class from inventory.yml).
+Instructors: provision, status, audit, add_team, remove_team, teardown (the class from inventory.yml).
 Teams: deploy, setup_virtualenv, restart, logs, rollback, ... (the workshop's names).
 Each task is thin: the work is in deploy/.
 """
@@ -12,7 +12,8 @@ import paramiko
 from fabric import task
 from invoke import Exit
 
-from deploy import admin, provisioning, status_report, team_backup, team_git, team_settings, team_tasks, teamconfig
+from deploy import (admin, audit, provisioning, status_report, team_backup, team_git, team_settings, team_tasks,
+                    teamconfig)
 from deploy.backup import BACKUP_DIR
 from deploy.errors import DeployError
 from deploy.inventory import InventoryError, load_inventory, team_name_problem
@@ -104,6 +105,16 @@ def status(c, inventory=DEFAULT_INVENTORY, key=None, json=False):
     print(status_report.as_json(report) if json else status_report.as_table(inv, report))
     if problems:
         raise Exit("\n".join(problems), code=1)
+
+
+# named audit_class: a function called audit would hide the module deploy.audit
+@task(name="audit", help={"inventory": "the class", "key": "SSH key of the servers' admin user"})
+def audit_class(c, inventory=DEFAULT_INVENTORY, key=None):
+    """As each team, try one team's attacks on another and on the server: one table; exit 1 if any is OPEN."""
+    rows = admin.audit_rows(class_inventory(inventory), admin_key(key))
+    print(audit.as_table(rows))
+    if audit.exit_code(rows):
+        raise Exit(code=1)
 
 
 @task(help={"inventory": "the class", "key": "SSH key of the servers' admin user",

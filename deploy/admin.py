@@ -1,6 +1,8 @@
 """The instructor's tasks beyond provisioning: status, remove_team, teardown. One SSH round trip per server
 each, whatever the number of teams; every server at once."""
-from deploy import commands, layout, mongo, runner
+import json
+
+from deploy import audit, commands, layout, mongo, runner
 from deploy.bundle import server_script
 from deploy.errors import DeployError
 from deploy.fanout import on_each_server
@@ -81,3 +83,15 @@ def teardown(inventory, key=None, say=print):
     results = on_each_server(inventory.servers, lambda c, server: run_removal(
         c, server, "teardown", teardown_commands(inventory.mongodb), inventory.mongodb), key)
     say_results(results, "class removed (archives kept in /var/backups/hacknode)", say)
+
+
+def audit_rows(inventory, key=None):
+    """`fab audit`'s rows (deploy/audit.py): every server at once, one round trip each (deploy/remote/audit.py)."""
+    def one(c, server):
+        out = runner.run(c, commands.audit(inventory.domain)).stdout
+        try:
+            return json.loads(out)
+        except ValueError:
+            raise DeployError(f"the audit's report is not JSON: {runner.tail(out, 1)[:200]!r}")
+    results = on_each_server(inventory.servers, one, key)
+    return audit.audit_rows([(r.server.name, r.value, r.error) for r in results])

@@ -201,3 +201,12 @@ def certbot_delete(name):
 def renew_certificates(*certbot_args):
     """The unattended renewal (what certbot.timer or the cron entry runs), now: `certbot renew` by layout.ACME_TOOL."""
     return program("renew certificates", layout.ACME_TOOL, "renew", *certbot_args, root=True)
+
+
+# ---------- fab audit ----------
+
+def audit(domain):
+    """deploy/remote/audit.py as root: every team of the server tries the attacks of deploy/remote/audit_probe.py
+    (its text handed over as an argument: root runs it as each team) against the next team; one JSON report."""
+    return RemoteCommand("audit", (domain, remote_file("audit_probe.py")), remote_file("audit.py"),
+                         interpreter="python3", root=True)
