@@ -43,7 +43,7 @@ def home(tmp_path):
 
 
 def keys_fact(homes):
-    return facts.file_fact(str(homes / "team" / ".ssh" / "authorized_keys"), str(homes))
+    return facts.path_fact(str(homes / "team" / ".ssh" / "authorized_keys"), str(homes), True)
 
 
 def test_a_regular_file_is_read_with_its_owner_and_mode(home):
@@ -99,14 +99,16 @@ def test_a_folder_on_the_way_replaced_by_a_link_leads_nowhere(home, tmp_path_fac
     os.rename(home / "team" / ".ssh", home / "team" / ".ssh-old")
     (home / "team" / ".ssh").symlink_to(roots)
     assert keys_fact(home) is None                      # absent: the plan makes .ssh again, then writes the keys
+    assert facts.path_fact(str(home / "team" / ".ssh"), str(home))["link"] == str(roots)   # the folder: a link
 
 
 def test_root_files_outside_the_homes_keep_their_facts(tmp_path):
     (tmp_path / "conf").write_text("x = 1\n")
     (tmp_path / "linked").symlink_to(tmp_path / "conf")
-    assert facts.file_fact(str(tmp_path / "conf"), "/home")["text"] == "x = 1\n"
-    assert facts.file_fact(str(tmp_path / "linked"), "/home")["link"] == str(tmp_path / "conf")
-    assert facts.file_fact(str(tmp_path / "absent"), "/home") is None
+    assert facts.path_fact(str(tmp_path / "conf"), "/home", True)["text"] == "x = 1\n"
+    assert "text" not in facts.path_fact(str(tmp_path / "conf"), "/home")
+    assert facts.path_fact(str(tmp_path / "linked"), "/home", True)["link"] == str(tmp_path / "conf")
+    assert facts.path_fact(str(tmp_path / "absent"), "/home") is None
 
 
 def empty_facts():

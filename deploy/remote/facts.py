@@ -38,18 +38,6 @@ def base_fact(st):
     return {"mode": "%04o" % stat.S_IMODE(st.st_mode), "owner": user, "group": group}
 
 
-def path_fact(path):
-    """Mode and owner of a path, or its link's target (nothing is read)."""
-    try:
-        st = os.lstat(path)
-    except OSError:
-        return None
-    fact = base_fact(st)
-    if stat.S_ISLNK(st.st_mode):
-        fact["link"] = os.readlink(path)
-    return fact
-
-
 def parent_beneath(path, top):
     """(descriptor of path's folder, path's last name), the folder reached from `top` (a folder root trusts) one
     name at a time without following a link: in a team's tree a folder the team replaced by a link leads nowhere
@@ -84,9 +72,10 @@ def read_capped(dir_fd, name, cap=MAX_TEXT_BYTES):
     return {"sha256": hashlib.sha256(data).hexdigest(), "text": data.decode("utf-8", "replace")}
 
 
-def file_fact(path, homes):
-    """A path_fact with the file's content (read_capped). Under the teams' homes nothing on the way is followed;
-    elsewhere (root's folders) only the file itself must not be a link."""
+def path_fact(path, homes, read_text=False):
+    """A path's mode and owner, its link's target, and with `read_text` a file's content (read_capped); None when
+    absent. Under the teams' homes no link on the way is followed (a folder the team replaced by a link: absent);
+    elsewhere (root's folders) only the path itself is not followed, as lstat does."""
     top = homes if path.startswith(homes.rstrip("/") + "/") else os.path.dirname(path)
     try:
         dir_fd, name = parent_beneath(path, top)
@@ -97,7 +86,7 @@ def file_fact(path, homes):
         fact = base_fact(st)
         if stat.S_ISLNK(st.st_mode):
             fact["link"] = os.readlink(name, dir_fd=dir_fd)
-        elif stat.S_ISREG(st.st_mode):
+        elif stat.S_ISREG(st.st_mode) and read_text:
             fact.update(read_capped(dir_fd, name))
         return fact
     except OSError:
@@ -191,8 +180,8 @@ def main(query):
         "python_venv": has_venv(),
         "users": {name: user_exists(name) for name in query["users"]},
         "gecos": {name: gecos_of(name) for name in query["users"]},
-        "files": {path: file_fact(path, query["homes"]) for path in query["files"]},
-        "paths": {path: path_fact(path) for path in query["paths"]},
+        "files": {path: path_fact(path, query["homes"], True) for path in query["files"]},
+        "paths": {path: path_fact(path, query["homes"]) for path in query["paths"]},
         "present_teams": sorted(os.path.basename(p) for p in glob.glob(query["teams_glob"])),
         "globs": {pattern: sorted(glob.glob(pattern)) for pattern in query.get("globs", [])},
         "running": {name: pattern in running_now for name, pattern in query["running"].items()},
