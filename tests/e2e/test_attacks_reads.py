@@ -245,31 +245,44 @@ def test_names_and_answers_a_team_controls_are_shown_escaped(fooling_app):
 
 # ---------- the archive of a removed team ----------
 
-ARCHIVED = "hacknode7"
+ARCHIVED = {     # team -> what it leaves in its home before it is removed
+    "hacknode7": "mkdir -p ~/fake && ln -sf /etc/shadow ~/fake/RELEASE && ln -sfn fake ~/current"
+                 " && ln -s /etc ~/etc-link && ln -s /root ~/root-link",
+    "hacknode8": "ln -sfn /root ~/current && ln -s /etc/shadow ~/shadow-link",
+}
 
 
-def test_a_removed_teams_archive_holds_nothing_root_only(host_factory, make_class, tmp_path_factory):
-    """A team of a class of its own, about to be removed, points ~/current at a folder whose RELEASE is a link to
-    /etc/shadow, and keeps links to /etc and /root in its home: root archives it as the team, from /."""
-    made = make_class(tmp_path_factory.mktemp("archive"), {"main": host_factory("archive")}, {ARCHIVED: "main"})
-    made.provision()
-    home = TeamPaths(ARCHIVED).home
-    with made.as_team(ARCHIVED) as team:
-        team.run(f"mkdir -p {home}/fake && ln -sf /etc/shadow {home}/fake/RELEASE && ln -sfn fake {home}/current"
-                 f" && ln -s /etc {home}/etc-link && ln -s /root {home}/root-link", hide=True)
+def archive_of(made, team):
+    """(the archive's listing, its database manifest, the text of every file in it) of a removed `team`."""
     with made.as_root("main") as root:
-        secrets = root_secrets(root)
-        root.run("rm -rf /var/backups/hacknode", hide=True)
-    said = []
-    admin.remove_team(made.inventory, ARCHIVED, "main", made.root_key, say=said.append)
-    with made.as_root("main") as root:
-        path = "/var/backups/hacknode/" + root.run("ls /var/backups/hacknode/", hide=True).stdout.split()[-1]
+        names = root.run("ls /var/backups/hacknode/", hide=True).stdout.split()
+        path = "/var/backups/hacknode/" + next(name for name in names if name.startswith(f"{team}-"))
         listing = root.run(f"tar -tzvf {path}", hide=True).stdout
-        manifest = root.run(f"tar -xzOf {path} database/{ARCHIVED}-database.tar.gz | tar -xzO hacknode-backup.json",
+        manifest = root.run(f"tar -xzOf {path} database/{team}-database.tar.gz | tar -xzO hacknode-backup.json",
                             hide=True).stdout
         files = root.run(f"d=$(mktemp -d) && tar -xzf {path} -C $d && find $d -type f ! -name '*.gz' -print0 | "
                          "xargs -0 cat | head -c 2000000; rm -rf $d", hide=True).stdout
-    unpacked = listing + manifest + files
-    assert any(line.startswith("main: archived hacknode7") for line in said), said
-    assert f"home/{ARCHIVED}/fake/RELEASE -> /etc/shadow" in listing and json.loads(manifest)["team"] == ARCHIVED
-    assert not [secret for secret in secrets if secret in unpacked], "root-only content in the archive"
+    return listing, manifest, files
+
+
+def test_a_removed_teams_archive_holds_nothing_root_only(host_factory, make_class, tmp_path_factory):
+    """Teams of a class of their own, about to be removed, point ~/current at /root, or at a folder whose RELEASE
+    is a link to /etc/shadow, and keep links to /etc, /root and /etc/shadow in their homes: root archives each as
+    the team itself (its own tar), and runs the database dump from /."""
+    made = make_class(tmp_path_factory.mktemp("archive"), {"main": host_factory("archive")},
+                      dict.fromkeys(ARCHIVED, "main"))
+    made.provision()
+    for team, trap in ARCHIVED.items():
+        with made.as_team(team) as c:
+            c.run(trap, hide=True)
+    with made.as_root("main") as root:
+        secrets = root_secrets(root)
+        root.run("rm -rf /var/backups/hacknode", hide=True)
+    for team in ARCHIVED:
+        said = []
+        admin.remove_team(made.inventory, team, "main", made.root_key, say=said.append)
+        listing, manifest, files = archive_of(made, team)
+        assert any(line.startswith(f"main: archived {team}") for line in said), said
+        assert f"home/{team}/current -> " in listing and json.loads(manifest)["team"] == team
+        assert not [secret for secret in secrets if secret in listing + manifest + files], \
+            f"{team}: root-only content in its archive"
