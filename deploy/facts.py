@@ -14,6 +14,7 @@ class PathFact:
     mode: str                   # "0750"
     link: str = ""              # where a symbolic link points
     text: str = None            # a managed file's content
+    too_big: bool = False       # a file over the facts' size cap: not read (a team's keys), so it is written again
 
     def state(self):
         return self.owner, self.group, self.mode

@@ -59,6 +59,9 @@ def file_changes(files, facts):
         if now is None:
             changed.append(f)
             diffs.append(unified_diff(f.path, "", f.content))
+        elif now.too_big:
+            changed.append(f)
+            diffs.append(f"{f.path}: too big to read on the server: written again\n")
         elif now.text != f.content:
             changed.append(f)
             diffs.append(unified_diff(f.path, now.text or "", f.content))

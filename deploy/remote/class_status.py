@@ -1,5 +1,6 @@
 # managed by hacknode: the class's figures (the lines of status.sh) parsed once, for `fab status` (table, JSON) on
 # the instructor's machine and for the class page on the server (installed beside class-page). Standard library only.
+import re
 from datetime import datetime, timezone
 
 # the fields of a team's line of status.sh, in order
@@ -8,16 +9,29 @@ FIELDS = ("team", "state", "uptime", "release", "healthz", "memory_kib", "tasks"
 REQUEST_WINDOW = 300        # seconds: "requests in the last minutes" counts this window of the access log
 KIB_PER_MB = 1024
 RELEASE_TIME = "%Y%m%dT%H%M%SZ"     # a release's name starts with its UTC time (release.sh)
+# what no cell may carry to a terminal or a page: control characters (C0, DEL, C1) and the ones that reorder or
+# split text (Unicode line separators, bidirectional overrides); status.sh already cleans the names teams choose
+UNSHOWABLE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+
+
+def clean(cell):
+    return UNSHOWABLE.sub("?", cell)
 
 
 def parse(text):
     """status.sh's output -> {"teams": [{field: text}], "quota": text or None, "now": epoch seconds or None,
-    "certificates": [{"name": the name it is served for, "expires": when}] (TLS on)}."""
+    "certificates": [{"name": the name it is served for, "expires": when}] (TLS on)}. A team's line counts only for
+    a name of the first "teams" line (root's list of teams), once; every cell comes without control characters."""
     parsed = {"teams": [], "quota": None, "now": None, "certificates": []}
-    for line in text.splitlines():
-        cells = line.split("\t")
-        if len(cells) == len(FIELDS):
-            parsed["teams"].append(dict(zip(FIELDS, cells)))
+    known, seen = None, set()
+    for line in text.split("\n"):
+        cells = [clean(cell) for cell in line.split("\t")]
+        if cells[0] == "teams" and len(cells) == 2 and known is None:
+            known = set(cells[1].split())
+        elif len(cells) == len(FIELDS):
+            if cells[0] not in seen and (known is None or cells[0] in known):      # None: a collector from before
+                parsed["teams"].append(dict(zip(FIELDS, cells)))
+                seen.add(cells[0])
         elif cells[0] == "quota" and len(cells) == 2:
             parsed["quota"] = cells[1]
         elif cells[0] == "now" and len(cells) == 2 and cells[1].isdigit():

@@ -15,9 +15,6 @@ import stat
 import subprocess
 import sys
 
-query = json.loads(sys.argv[1])
-
-
 @functools.lru_cache(maxsize=None)     # a class's files have a few dozen owners, asked for hundreds of times
 def name_of(lookup, number):
     """The user's or group's name, or the number when the system has no name for it."""
@@ -31,21 +28,71 @@ def owner_of(st):
     return name_of(pwd.getpwuid, st.st_uid), name_of(grp.getgrgid, st.st_gid)
 
 
-def path_fact(path, read_text):
+# A managed file is a few KiB: one bigger than this (a team's keys made a sparse file of many GB) is reported too big,
+# never read, and the plan writes it again.
+MAX_TEXT_BYTES = 1024 * 1024
+
+
+def base_fact(st):
+    user, group = owner_of(st)
+    return {"mode": "%04o" % stat.S_IMODE(st.st_mode), "owner": user, "group": group}
+
+
+def parent_beneath(path, top):
+    """(descriptor of path's folder, path's last name), the folder reached from `top` (a folder root trusts) one
+    name at a time without following a link: in a team's tree a folder the team replaced by a link leads nowhere
+    (OSError)."""
+    *folders, name = os.path.relpath(path, top).split(os.sep)
+    fd = os.open(top, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
     try:
-        st = os.lstat(path)
+        for folder in folders:
+            parent, fd = fd, os.open(folder, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=fd)
+            os.close(parent)
+    except OSError:
+        os.close(fd)
+        raise
+    return fd, name
+
+
+def read_capped(dir_fd, name, cap=MAX_TEXT_BYTES):
+    """{"sha256", "text"} of the regular file `name` in `dir_fd`, {"too_big": True} over `cap` (not read), {} for
+    anything else. Not following a link (O_NOFOLLOW), never waiting on a FIFO (O_NONBLOCK), checked on the open
+    file itself (fstat): what the team puts there between two looks changes nothing."""
+    try:
+        fd = os.open(name, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC, dir_fd=dir_fd)
+    except OSError:
+        return {}
+    with os.fdopen(fd, "rb") as f:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            return {}
+        data = b"" if st.st_size > cap else f.read(cap + 1)
+        if st.st_size > cap or len(data) > cap:
+            return {"too_big": True}
+    return {"sha256": hashlib.sha256(data).hexdigest(), "text": data.decode("utf-8", "replace")}
+
+
+def path_fact(path, homes, read_text=False):
+    """A path's mode and owner, its link's target, and with `read_text` a file's content (read_capped); None when
+    absent. Under the teams' homes no link on the way is followed (a folder the team replaced by a link: absent);
+    elsewhere (root's folders) only the path itself is not followed, as lstat does."""
+    top = homes if path.startswith(homes.rstrip("/") + "/") else os.path.dirname(path)
+    try:
+        dir_fd, name = parent_beneath(path, top)
     except OSError:
         return None
-    user, group = owner_of(st)
-    fact = {"mode": "%04o" % stat.S_IMODE(st.st_mode), "owner": user, "group": group}
-    if stat.S_ISLNK(st.st_mode):
-        fact["link"] = os.readlink(path)
-    elif stat.S_ISREG(st.st_mode) and read_text:
-        with open(path, "rb") as f:
-            data = f.read()
-        fact["sha256"] = hashlib.sha256(data).hexdigest()
-        fact["text"] = data.decode("utf-8", "replace")
-    return fact
+    try:
+        st = os.stat(name, dir_fd=dir_fd, follow_symlinks=False)
+        fact = base_fact(st)
+        if stat.S_ISLNK(st.st_mode):
+            fact["link"] = os.readlink(name, dir_fd=dir_fd)
+        elif stat.S_ISREG(st.st_mode) and read_text:
+            fact.update(read_capped(dir_fd, name))
+        return fact
+    except OSError:
+        return None
+    finally:
+        os.close(dir_fd)
 
 
 def user_exists(name):
@@ -123,21 +170,26 @@ def has_venv():
     return all(importlib.util.find_spec(name) is not None for name in ("ensurepip", "venv"))
 
 
-RUNNING_NOW = process_names()
-facts = {
-    "os": os_release(),
-    "python": "%d.%d" % sys.version_info[:2],
-    "arch": platform.machine(),
-    "commands": {name: shutil.which(name) is not None for name in query["commands"]},
-    "python_venv": has_venv(),
-    "users": {name: user_exists(name) for name in query["users"]},
-    "gecos": {name: gecos_of(name) for name in query["users"]},
-    "files": {path: path_fact(path, True) for path in query["files"]},
-    "paths": {path: path_fact(path, False) for path in query["paths"]},
-    "present_teams": sorted(os.path.basename(p) for p in glob.glob(query["teams_glob"])),
-    "globs": {pattern: sorted(glob.glob(pattern)) for pattern in query.get("globs", [])},
-    "running": {name: pattern in RUNNING_NOW for name, pattern in query["running"].items()},
-    "slices": {team: slice_dropin(team, query["slice_dropin"]) for team in query["users"]},
-    "quota": user_quotas(query["homes"], query["users"]),
-}
-print(json.dumps(facts, sort_keys=True))
+def main(query):
+    running_now = process_names()
+    facts = {
+        "os": os_release(),
+        "python": "%d.%d" % sys.version_info[:2],
+        "arch": platform.machine(),
+        "commands": {name: shutil.which(name) is not None for name in query["commands"]},
+        "python_venv": has_venv(),
+        "users": {name: user_exists(name) for name in query["users"]},
+        "gecos": {name: gecos_of(name) for name in query["users"]},
+        "files": {path: path_fact(path, query["homes"], True) for path in query["files"]},
+        "paths": {path: path_fact(path, query["homes"]) for path in query["paths"]},
+        "present_teams": sorted(os.path.basename(p) for p in glob.glob(query["teams_glob"])),
+        "globs": {pattern: sorted(glob.glob(pattern)) for pattern in query.get("globs", [])},
+        "running": {name: pattern in running_now for name, pattern in query["running"].items()},
+        "slices": {team: slice_dropin(team, query["slice_dropin"]) for team in query["users"]},
+        "quota": user_quotas(query["homes"], query["users"]),
+    }
+    print(json.dumps(facts, sort_keys=True))
+
+
+if __name__ == "__main__":      # python3 - QUERY on a server; its tests import it
+    main(json.loads(sys.argv[1]))

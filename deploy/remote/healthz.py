@@ -12,6 +12,7 @@ import functools
 import http.client
 import json
 import os
+import re
 import socket
 import ssl
 import sys
@@ -20,8 +21,15 @@ import time
 CONF = "/etc/hacknode/healthz.conf"             # deploy/layout.py HEALTHZ_CONF
 TRUST = "/etc/hacknode/healthz-trust.pem"       # deploy/layout.py HEALTHZ_TRUST
 # an idle team's first request waits for a worker to start (up to about 3 s when it comes as the idle timer
-# stops the last one)
+# stops the last one); the whole probe, answer included, ends by then: a team's app that streams without end, or
+# drips a byte a second (each read getting something), holds no caller (fab status, provisioning, the class page)
 PROBE_SECONDS = 5
+MAX_BODY = 64 * 1024            # the app's /healthz answers a hundred bytes; more is no answer
+READ_SIZE = 16 * 1024
+# what a team's answer may name: a release id (deploy/release.py RELEASE_ID) and a settings id (release-settings.sh:
+# date +%s.%N); anything else is shown as "?", so the output stays one line of three words per host
+RELEASE_ID = re.compile(r"[0-9]{8}T[0-9]{6}Z(-[0-9a-f]{4,40})?")
+SETTINGS_ID = re.compile(r"[0-9]{1,20}(\.[0-9]{1,9})?")
 
 
 @functools.cache      # read once a run: one run probes dozens of teams
@@ -52,23 +60,49 @@ def connection(host):
     return LoopbackHTTPS(host, 443, timeout=PROBE_SECONDS, context=tls_context())
 
 
+def shown(value, pattern):
+    """A name from a team's answer as printed: "-" when none, itself when it matches `pattern`, else "?"."""
+    text = "-" if value is None or value == "" else str(value).strip()
+    return text if text == "-" or pattern.fullmatch(text) else "?"
+
+
+def bounded_body(sock, response, deadline):
+    """The answer's body, read until `deadline` (monotonic) at most MAX_BODY bytes; TimeoutError or ValueError past
+    either. Each read waits only for what is left of the deadline, not a fresh timeout of its own."""
+    body = b""
+    while True:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise TimeoutError("no whole answer in time")
+        sock.settimeout(left)
+        chunk = response.read1(READ_SIZE)
+        if not chunk:
+            return body
+        body += chunk
+        if len(body) > MAX_BODY:
+            raise ValueError("answer too long")
+
+
 def probe(host):
+    deadline = time.monotonic() + PROBE_SECONDS
     try:
         conn = connection(host)
         conn.request("GET", "/healthz", headers={"Host": host})
+        sock = conn.sock            # getresponse hands it to the response (and forgets it) when the answer closes it
+        sock.settimeout(max(0.01, deadline - time.monotonic()))
         response = conn.getresponse()
-        code, body = response.status, response.read()
+        code, body = response.status, bounded_body(sock, response, deadline)
         conn.close()
-    except Exception:  # refused, timed out, reset, a certificate refused: no answer at all (deploys poll: no noise)
+    except Exception:  # refused, timed out, reset, too long, a certificate refused: no answer at all (deploys poll)
         return "000 -"
     try:
         answer = json.loads(body)
-        release = str(answer.get("release") or "-").strip() or "-"
+        release = shown(answer.get("release"), RELEASE_ID)
     except (ValueError, AttributeError):
         return f"{code} -"
     if "settings" not in answer:    # a team's copy of the app from before /healthz reported its settings
         return f"{code} {release}"
-    return f"{code} {release} {str(answer['settings'] or '-').strip() or '-'}"
+    return f"{code} {release} {shown(answer['settings'], SETTINGS_ID)}"
 
 
 def probe_until_healthy(host, deadline):
@@ -102,13 +136,18 @@ def expiry(host):
         return f"unknown ({error})"
 
 
-if sys.argv[1:2] == ["--expiry"]:
-    for host in sys.argv[2:]:
-        print(expiry(host))
-elif sys.argv[1:2] == ["--scheme"]:     # how visitors reach the sites, for messages: http or https
-    print("https" if https_on() else "http")
-elif sys.argv[1:2] == ["--wait"]:
-    until = time.monotonic() + float(sys.argv[2])
-    print("\n".join(probe_all(sys.argv[3:], functools.partial(probe_until_healthy, deadline=until))))
-else:
-    print("\n".join(probe_all(sys.argv[1:])))
+def main(args):
+    if args[:1] == ["--expiry"]:
+        for host in args[1:]:
+            print(expiry(host))
+    elif args[:1] == ["--scheme"]:     # how visitors reach the sites, for messages: http or https
+        print("https" if https_on() else "http")
+    elif args[:1] == ["--wait"]:
+        until = time.monotonic() + float(args[1])
+        print("\n".join(probe_all(args[2:], functools.partial(probe_until_healthy, deadline=until))))
+    else:
+        print("\n".join(probe_all(args)))
+
+
+if __name__ == "__main__":      # a program on the server; its tests import it
+    main(sys.argv[1:])

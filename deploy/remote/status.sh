@@ -3,17 +3,26 @@
 #   team  program state  uptime  live release  /healthz code through nginx  memory KiB  tasks  home KiB  database KiB
 #   what bounds it: "slice" (its systemd user slice, cgroups) or "rlimits" (per process, from its program's command)
 #   requests in the last WINDOW seconds (health probes left out)  newest release (the last deploy's)
-# then "quota<TAB>what the filesystem of /home says of quotas", "now<TAB>the server's time (epoch seconds)" and, with
-# TLS on, "tls<TAB>NAME<TAB>when the certificate nginx serves for NAME expires" for HOSTNAME and, in tls mode acme,
-# for each team's name too (each has its own certificate in ACME_CERTS).
+# first "teams<TAB>every team's name, space-separated" (root's list: class_status.parse takes no line for another
+# name), then the teams' lines, then "quota<TAB>what the filesystem of /home says of quotas", "now<TAB>the server's
+# time (epoch seconds)" and, with TLS on, "tls<TAB>NAME<TAB>when the certificate nginx serves for NAME expires" for
+# HOSTNAME and, in tls mode acme, for each team's name too (each has its own certificate in ACME_CERTS).
 # Arguments: DOMAIN HEALTHZ_TOOL MONGO_TOOL_PYTHON MONGO_TOOL ADMIN_URI_FILE HOSTNAME ACME_CERTS LOG_ROOT [PROBE [WINDOW]]
 # (teams answer at <team>.DOMAIN; their nginx access logs are LOG_ROOT/<team>/access.log). PROBE "all" asks every
 # team's /healthz; "awake" only teams with a uwsgi worker running, the code of the others being "idle": a probe
 # would start a worker, and the class page, asking every minute, would keep every idle team awake.
 set -u
+export LC_ALL=C     # bytes, not characters: a name a team chose is cleaned byte by byte (safe_name)
 domain=$1 healthz=$2 tools_python=$3 mongo_tool=$4 admin_file=$5 hostname=$6 acme_certs=$7 log_root=$8
 probe=${9:-all} window=${10:-300}
 now=$(date +%s)
+
+safe_name() {  # VAR NAME: a name a team chose (a release folder, its link's target) as one cell: at most 64 bytes, any
+  # byte but letters, digits and ._+- shown as "?", so no tab, newline or terminal escape splits or forges a line
+  local name=${2:0:64}
+  printf -v "$1" '%s' "${name//[^A-Za-z0-9._+-]/?}"
+}
+
 teams=""
 for ini in /etc/hacknode/uwsgi/*.ini; do [ -e "$ini" ] && name=${ini##*/} && teams="$teams ${name%.ini}"; done
 # the databases' sizes in one connection; the admin URI stays in the environment (never an argument)
@@ -35,6 +44,7 @@ processes=$(ps -e -o user:32=,pid=,ppid=,rss=)
 while read -r user _ _ rss; do memory[$user]=$(( ${memory[$user]:-0} + rss )); done <<< "$processes"
 while read -r user; do tasks[$user]=$(( ${tasks[$user]:-0} + 1 )); done < <(ps -e -L -o user:32=)
 while IFS=: read -r name _ id _; do uid[$name]=$id; done < <(getent passwd)
+printf 'teams\t%s\n' "${teams# }"
 # awake: the team's uwsgi master (a child of supervisord) has a worker (a child of its own)
 awake=" $(awk -v sv="$supervisord_pid" \
   '$3 == sv {master[$2] = $1} {children[$3]++} END {for (m in master) if (children[m]) printf "%s ", master[m]}' \
@@ -45,18 +55,20 @@ for t in $teams; do
 done
 if [ -n "$probed" ]; then
   # shellcheck disable=SC2046  # one host per team
-  while read -r name answer _; do [ -n "$name" ] && code[$name]=$answer; done < <(paste <(printf '%s\n' $probed) \
+  while read -r name answer _; do [[ "$answer" =~ ^[0-9]{3}$ ]] && code[$name]=$answer; done < <(paste \
+    <(printf '%s\n' $probed) \
     <(python3 "$healthz" $(printf "%s.$domain " $probed) 2>/dev/null))
 fi
 for t in $teams; do
-  release=$(readlink "/home/$t/current" 2>/dev/null || true); release=${release##*/}
-  # a du of its own: one du of all homes counts a file linked into several (their shared wheels) in the first only
-  home[$t]=$(du -sk "/home/$t" 2>/dev/null | cut -f1)
+  release=$(readlink "/home/$t/current" 2>/dev/null || true); safe_name release "${release##*/}"
+  # a du of its own: one du of all homes counts a file linked into several (their shared wheels) in the first only;
+  # bounded: a team's millions of files would otherwise hold every team's figures
+  home[$t]=$(timeout 10 du -sk "/home/$t" 2>/dev/null | cut -f1)
   # read from the log's end back to the window's start: the cost is the window's requests, not the log's size
   requests=$(tac "$log_root/$t/access.log" 2>/dev/null |
     awk -v since=$((now - window)) '$1 < since {exit} $3 != "/healthz" {n++} END {print n + 0}')
   releases=("/home/$t/releases/"*)
-  newest=${releases[-1]##*/}; [ -e "${releases[-1]}" ] || newest=""
+  safe_name newest "${releases[-1]##*/}"; [ -e "${releases[-1]}" ] || newest=""
   # the program's own process says where it runs; a stopped one, whether its slice has hacknode's limits
   cgroup=""; [ -n "${pid[$t]:-}" ] && read -r -d '' cgroup 2>/dev/null < "/proc/${pid[$t]}/cgroup"
   if [[ "$cgroup" == *"/user-${uid[$t]:-none}.slice/"* ]] || { [ -z "${pid[$t]:-}" ] && [ -d /run/systemd/system ] \
