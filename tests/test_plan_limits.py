@@ -143,3 +143,21 @@ def test_the_bounds_of_shared_resources_are_validated_like_the_other_limits(tmp_
     assert str(error.value).splitlines()[-1].endswith(f"inventory.yml:7: teams[1].{setting}: {bad} is out of range {limits}")
     inventory.write_text(inventory.read_text().replace(f"{setting}: {bad}}}", f"{setting}: {good}}}"))
     assert [getattr(t, setting) for t in load_inventory(str(inventory)).teams] == [good + 1, good]
+
+
+def test_nginx_bounds_each_teams_connections_and_every_clients_timeouts():
+    """Each team's requests at once counted under its own name (by path and by subdomain), its `connections`; every
+    server block cuts slow clients and silent apps and keeps teams' answers off the shared disk (nginx -t passes
+    them: tests/test_render.py)."""
+    view = make_inventory().view("main")
+    smaller = dataclasses.replace(view, teams=(dataclasses.replace(view.teams[0], connections=8), view.teams[1]))
+    files = render_server(smaller)
+    site, paths = files[layout.NGINX_SITE], TeamPaths("hacknode1")
+    assert "limit_conn_zone $hn_team zone=hacknode_team_conn:1m;" in site and "limit_conn_status 503;" in site
+    for block in (files[paths.nginx_conf], files[paths.nginx_location]):
+        assert "set $hn_team hacknode1;" in block and "limit_conn hacknode_team_conn 8;" in block
+    assert "limit_conn hacknode_team_conn 64;" in files[TeamPaths("hacknode2").nginx_conf]
+    for block in (site, files[paths.nginx_conf]):
+        for directive in ("client_header_timeout 10s;", "client_body_timeout 10s;", "send_timeout 10s;",
+                          "uwsgi_read_timeout 35s;", "uwsgi_max_temp_file_size 0;"):
+            assert directive in block
