@@ -7,7 +7,7 @@ from deploy.model import team_host
 from deploy.remote.class_status import FIELDS, age_text, iso, team_figures
 
 NOT_PROVISIONED = "NOT PROVISIONED"
-HEADER = ("TEAM", "SERVER", "STATE", "HEALTHZ", "RELEASE", "UPTIME", "MEM", "TASKS", "DISK", "BOUND BY", "REQ/5M",
+HEADER = ("TEAM", "SERVER", "STATE", "HEALTHZ", "RELEASE", "UPTIME", "MEM", "TASKS", "DISK", "DB", "BOUND BY", "REQ/5M",
           "LIVE-FOR", "DEPLOYED", "URL")
 
 
@@ -21,7 +21,7 @@ def team_entry(inventory, server, figures, team):
     """A team's figures with its server, URLs and limits (None for a team the inventory does not list)."""
     return {**figures, "server": server.name, "in_inventory": team is not None,
             "memory_limit_mb": team and team.memory_mb, "tasks_limit": team and team.tasks,
-            "disk_warn_mb": team and team.disk_warn_mb, "urls": team_urls(inventory, server, figures["name"])}
+            "disk_warn_mb": team and team.disk_warn_mb, "database_limit_mb": team and team.database_mb, "urls": team_urls(inventory, server, figures["name"])}
 
 
 def server_entries(inventory, result):
@@ -33,8 +33,8 @@ def server_entries(inventory, result):
     for row in parsed["teams"]:
         team = teams.get(row["team"])
         entries.append(team_entry(inventory, result.server, team_figures(row, parsed["now"]), team))
-        warning = usage.disk_warning(team, entries[-1]) if team else ""
-        warnings += [warning] if warning else []
+        if team:
+            warnings += [w for w in (usage.disk_warning(team, entries[-1]), usage.database_warning(team, entries[-1])) if w]
     seen = {row["team"] for row in parsed["teams"]}
     if not result.error:
         entries += [team_entry(inventory, result.server, team_figures(
@@ -63,7 +63,7 @@ def as_json(report):
 
 def table_row(inventory, entry):
     team = next((t for t in inventory.teams if t.name == entry["name"]), None)
-    cells = usage.use_cells(team, entry) if team else ("-", "-", "-")
+    cells = (*usage.use_cells(team, entry), usage.database_cell(team, entry)) if team else ("-", "-", "-", "-")
     provisioned = entry["state"] != NOT_PROVISIONED
     code = "-" if entry["healthz"] is None else f"{entry['healthz']:03d}"
     return (entry["name"], entry["server"], entry["state"], code,

@@ -234,6 +234,16 @@ hn_mongo() {  # the database chores of deploy/remote/mongo_tool.py (installed by
   HN_ADMIN_URI=${HN_ADMIN_URI:-} "$HN_TOOLS/bin/python" "$HN_MONGO_TOOL" "$@"
 }
 
+hn_database_caps() {  # DIR: each team's database user read-only while its database is over its cap (DIR/TEAM, its
+  # database_mb), read-write once under; a team whose role changed has its uwsgi reloaded gracefully (SecantusDB keeps
+  # a connection's roles from its login: the app's connections must be new ones)
+  local team _role
+  [ -n "${HN_ADMIN_URI:-}" ] || return 0
+  hn_mongo caps "$1" | while read -r team _role; do
+    supervisorctl signal HUP "$team" >/dev/null 2>&1 || true
+  done
+}
+
 hn_mongo_wait() {  # URI_VARIABLE SECONDS: until the URI in that variable answers a ping
   hn_mongo wait "$1" "$2"
 }

@@ -5,7 +5,11 @@
 # Each round also keeps the teams' nginx access logs (the collector counts requests from them) under a size.
 # Runs by root's tools virtualenv (Jinja2). Usage:
 #   class-page --class C --server S --domain D --scheme http|https --template T --out PAGE --every SECONDS [--once]
-#              -- COLLECTOR ARGS...
+#              [--mongo-tool TOOL --admin-file FILE --database-caps DIR] -- COLLECTOR ARGS...
+# With --database-caps, each round first makes the database user of each team over its cap (DIR/TEAM: its database_mb)
+# read-only, read-write again once it is back under (TOOL caps, as root with the admin URI of FILE), and reloads the
+# uwsgi of a team whose role changed: SecantusDB keeps a connection's roles from its login, so the app's open
+# connections must be new ones.
 import argparse
 import glob
 import os
@@ -74,6 +78,23 @@ def reopen_nginx_logs():
     subprocess.run(["nginx", "-s", "reopen"], capture_output=True, timeout=30)
 
 
+def enforce_database_caps(options):
+    """The teams whose database user's role changed this round (their uwsgi reloaded, gracefully)."""
+    if not options.database_caps or not os.path.exists(options.admin_file):
+        return []
+    with open(options.admin_file, encoding="utf-8") as handle:
+        environment = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "HN_ADMIN_URI": handle.read().strip()}
+    done = subprocess.run([sys.executable, options.mongo_tool, "caps", options.database_caps], capture_output=True,
+                          text=True,
+                          env=environment, timeout=max(60, options.every))
+    if done.stderr:
+        print(done.stderr.strip(), file=sys.stderr, flush=True)
+    changed = [line.split()[0] for line in done.stdout.splitlines() if line.strip()]
+    for team in changed:
+        subprocess.run(["supervisorctl", "signal", "HUP", team], capture_output=True, timeout=30)
+    return changed
+
+
 def write_once(options):
     with open(options.template, encoding="utf-8") as handle:     # read each round: provisioning may renew it
         template_text = handle.read()
@@ -89,6 +110,9 @@ def parse_options(argv):
     parser.add_argument("--scheme", choices=("http", "https"), default="http")
     parser.add_argument("--every", type=int, default=60)
     parser.add_argument("--once", action="store_true")
+    parser.add_argument("--mongo-tool")
+    parser.add_argument("--admin-file")
+    parser.add_argument("--database-caps")
     parser.add_argument("collector", nargs="+")
     return parser.parse_args(argv)
 
@@ -101,6 +125,7 @@ def main(argv):
         started = time.monotonic()
         try:
             cap_access_logs(ACCESS_LOGS, ACCESS_LOG_MAX_BYTES, reopen_nginx_logs)
+            enforce_database_caps(options)      # before the figures: the page shows the size that was checked
             write_once(options)
         except Exception as error:   # a failed round is logged; the next one tries again
             print(f"class-page: {error!r}", file=sys.stderr, flush=True)

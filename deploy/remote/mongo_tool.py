@@ -5,7 +5,10 @@
 #   create-admin         user admin with role root, password $HN_PW, on the server at $HN_BOOT_URI
 #   team-user TEAM       user TEAM with readWrite on database TEAM, password $HN_PW   (admin URI: $HN_ADMIN_URI)
 #   drop-team TEAM       drop user TEAM and database TEAM                             (admin URI: $HN_ADMIN_URI)
-#   sizes TEAM...        "TEAM KIB" per team: its database's size on disk, "-" where the server cannot say
+#   sizes TEAM...        "TEAM KIB" per team: its database's data and indexes, "-" where the server cannot say
+#   caps DIR             each team's user read-only while its database is over its cap (DIR/TEAM: its database_mb),
+#                        read-write again once under: prints "TEAM read" or "TEAM readWrite" for each team whose
+#                        role changed
 import os
 import sys
 import time
@@ -44,14 +47,49 @@ def drop_team(team):
     db.client.drop_database(team)
 
 
+def database_bytes(admin, team):
+    """What the team's database holds: its documents and indexes (dbStats dataSize + indexSize). It shrinks as the
+    team deletes (MongoDB's storageSize keeps the space it freed; SecantusDB's is dataSize)."""
+    stats = admin[team].command("dbStats")
+    return int(stats.get("dataSize", 0) + stats.get("indexSize", 0))
+
+
 def sizes(teams):
     admin = client("HN_ADMIN_URI")
     for team in teams:
         try:
-            stats = admin[team].command("dbStats")
-            print(team, int(stats.get("storageSize", stats.get("dataSize", 0)) + stats.get("indexSize", 0)) // 1024)
+            print(team, database_bytes(admin, team) // 1024)
         except Exception:  # a database without dbStats (or not answering): the size is unknown, not an error
             print(team, "-")
+
+
+def cap_role(admin, team, cap_mb):
+    """The team's user read-only over its cap, read-write under it; the role it was given, or None if unchanged.
+    MongoDB has no quota per database; its users' roles are what root can change (updateUser)."""
+    role = "read" if database_bytes(admin, team) > cap_mb * 1024 * 1024 else "readWrite"
+    users = admin[team].command("usersInfo", team)["users"]
+    if not users or users[0]["roles"] == [{"role": role, "db": team}]:
+        return None
+    admin[team].command("updateUser", team, roles=[{"role": role, "db": team}])
+    return role
+
+
+def read_cap(path):
+    """The MB in a cap file: its last line that is not a comment."""
+    with open(path, encoding="utf-8") as handle:
+        return int([line for line in handle.read().splitlines() if line.strip() and not line.startswith("#")][-1])
+
+
+def caps(folder):
+    admin = client("HN_ADMIN_URI")
+    for team in sorted(os.listdir(folder)):
+        try:
+            role = cap_role(admin, team, read_cap(os.path.join(folder, team)))
+        except Exception as error:  # one team's database not answering must not stop the others' check
+            print(f"mongo-tool caps: {team}: {error}", file=sys.stderr)
+            continue
+        if role:
+            print(team, role)
 
 
 def main(command, *args):
@@ -65,6 +103,8 @@ def main(command, *args):
         drop_team(args[0])
     elif command == "sizes":
         sizes(args)
+    elif command == "caps":
+        caps(args[0])
     else:
         sys.exit("mongo-tool: unknown command %r" % command)
 
