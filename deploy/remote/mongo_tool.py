@@ -6,9 +6,9 @@
 #   team-user TEAM       user TEAM with readWrite on database TEAM, password $HN_PW   (admin URI: $HN_ADMIN_URI)
 #   drop-team TEAM       drop user TEAM and database TEAM                             (admin URI: $HN_ADMIN_URI)
 #   sizes TEAM...        "TEAM KIB" per team: its database's data and indexes, "-" where the server cannot say
-#   caps DIR             each team's user read-only while its database is over its cap (DIR/TEAM: its database_mb),
-#                        read-write again once under: prints "TEAM read" or "TEAM readWrite" for each team whose
-#                        role changed
+#   caps DIR             each team's user read-only (deleting allowed) while its database is over its cap
+#                        (DIR/TEAM: its database_mb), read-write again once under: prints "TEAM read" or
+#                        "TEAM readWrite" for each team whose role changed
 import os
 import sys
 import time
@@ -63,15 +63,34 @@ def sizes(teams):
             print(team, "-")
 
 
+SHRINK_ROLE = "hacknodeShrink"     # over its cap a team may still delete documents and drop collections
+
+
+def capped_roles(team, over):
+    """Over its cap: read, and delete what it has (to get back under); else readWrite."""
+    if over:
+        return [{"role": "read", "db": team}, {"role": SHRINK_ROLE, "db": team}]
+    return [{"role": "readWrite", "db": team}]
+
+
+def ensure_shrink_role(database):
+    if not database.command("rolesInfo", SHRINK_ROLE)["roles"]:
+        database.command("createRole", SHRINK_ROLE, roles=[], privileges=[
+            {"resource": {"db": database.name, "collection": ""}, "actions": ["remove", "dropCollection"]}])
+
+
 def cap_role(admin, team, cap_mb):
-    """The team's user read-only over its cap, read-write under it; the role it was given, or None if unchanged.
-    MongoDB has no quota per database; its users' roles are what root can change (updateUser)."""
-    role = "read" if database_bytes(admin, team) > cap_mb * 1024 * 1024 else "readWrite"
+    """The team's user read-only (but for deleting) over its cap, read-write under it; "read" or "readWrite" when
+    this changed its roles, else None. MongoDB has no quota per database: its users' roles are what root can change
+    (updateUser)."""
+    over = database_bytes(admin, team) > cap_mb * 1024 * 1024
     users = admin[team].command("usersInfo", team)["users"]
-    if not users or users[0]["roles"] == [{"role": role, "db": team}]:
+    if not users or users[0]["roles"] == capped_roles(team, over):
         return None
-    admin[team].command("updateUser", team, roles=[{"role": role, "db": team}])
-    return role
+    if over:
+        ensure_shrink_role(admin[team])
+    admin[team].command("updateUser", team, roles=capped_roles(team, over))
+    return "read" if over else "readWrite"
 
 
 def read_cap(path):
