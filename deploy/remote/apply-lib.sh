@@ -235,13 +235,8 @@ hn_mongo() {  # the database chores of deploy/remote/mongo_tool.py (installed by
 }
 
 hn_database_caps() {  # DIR: each team's database user read-only while its database is over its cap (DIR/TEAM, its
-  # database_mb), read-write once under; a team whose role changed has its uwsgi reloaded gracefully (SecantusDB keeps
-  # a connection's roles from its login: the app's connections must be new ones)
-  local team _role
-  [ -n "${HN_ADMIN_URI:-}" ] || return 0
-  hn_mongo caps "$1" | while read -r team _role; do
-    supervisorctl signal HUP "$team" >/dev/null 2>&1 || true
-  done
+  # database_mb), read-write once under (mongo-tool caps: it ends the team's processes connected with the old roles)
+  [ -z "${HN_ADMIN_URI:-}" ] || hn_mongo caps "$1" >/dev/null
 }
 
 hn_mongo_wait() {  # URI_VARIABLE SECONDS: until the URI in that variable answers a ping

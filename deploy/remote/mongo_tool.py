@@ -7,13 +7,17 @@
 #   drop-team TEAM       drop user TEAM and database TEAM                             (admin URI: $HN_ADMIN_URI)
 #   sizes TEAM...        "TEAM KIB" per team: its database's data and indexes, "-" where the server cannot say
 #   caps DIR             each team's user read-only (deleting allowed) while its database is over its cap
-#                        (DIR/TEAM: its database_mb), read-write again once under: prints "TEAM read" or
-#                        "TEAM readWrite" for each team whose role changed
+#                        (DIR/TEAM: its database_mb), read-write again once under; a team whose role changed has
+#                        its processes connected to the database ended (their connections keep the old roles in
+#                        SecantusDB): prints "TEAM read" or "TEAM readWrite" for each
 import os
+import pwd
+import signal
 import sys
 import time
 
 import pymongo
+from pymongo.uri_parser import parse_uri
 
 
 def client(variable):
@@ -93,6 +97,37 @@ def cap_role(admin, team, cap_mb):
     return "read" if over else "readWrite"
 
 
+def database_sockets(uid, port):
+    """The inodes of the TCP sockets user `uid` has open to `port` (the kernel's tables name each socket's owner)."""
+    inodes = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            with open(table, encoding="ascii") as handle:
+                rows = [line.split() for line in handle.read().splitlines()[1:]]
+        except OSError:
+            continue
+        inodes |= {row[9] for row in rows if int(row[2].rsplit(":", 1)[1], 16) == port and int(row[7]) == uid}
+    return inodes
+
+
+def end_connected(team, port):
+    """End the team's processes connected to the database: SecantusDB keeps a connection's roles from its login,
+    so a connection opened before a change would keep writing past the cap. Its uwsgi master starts new workers."""
+    try:
+        uid = pwd.getpwnam(team).pw_uid
+    except KeyError:        # no such user here (mode external's database is shared with no one here)
+        return
+    sockets = {f"socket:[{inode}]" for inode in database_sockets(uid, port)}
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            if os.stat(f"/proc/{pid}").st_uid != uid:
+                continue
+            if sockets & {os.readlink(f"/proc/{pid}/fd/{fd}") for fd in os.listdir(f"/proc/{pid}/fd")}:
+                os.kill(int(pid), signal.SIGKILL)
+        except OSError:     # gone meanwhile
+            continue
+
+
 def read_cap(path):
     """The MB in a cap file: its last line that is not a comment."""
     with open(path, encoding="utf-8") as handle:
@@ -101,13 +136,18 @@ def read_cap(path):
 
 def caps(folder):
     admin = client("HN_ADMIN_URI")
+    try:
+        port = parse_uri(os.environ["HN_ADMIN_URI"])["nodelist"][0][1]
+    except Exception:       # an address pymongo resolves itself (mongodb+srv): no port to look for
+        port = None
     for team in sorted(os.listdir(folder)):
         try:
             role = cap_role(admin, team, read_cap(os.path.join(folder, team)))
         except Exception as error:  # one team's database not answering must not stop the others' check
             print(f"mongo-tool caps: {team}: {error}", file=sys.stderr)
             continue
-        if role:
+        if role and port:
+            end_connected(team, port)
             print(team, role)
 
 

@@ -84,7 +84,8 @@ def test_a_body_that_stops_coming_is_cut_after_the_body_timeout(provisioned_clas
     finally:
         for s in held:
             s.close()
-    print(f"slow body: 10 uploads that stopped sending closed after {closed} s; others {during}")
+    print(f"slow body: 10 uploads that stopped sending closed after {[t and round(t, 1) for t in closed]} s; "
+          f"others {during}")
     assert all(t is not None and t < BODY_TIMEOUT + 5 for t in closed)
     assert during == [200, 200] and others_answer(cls) == [200, 200]
 
@@ -177,8 +178,15 @@ try:
         db.ballast.insert_many([{"blob": "x" * 100_000} for _ in range(20)])      # 2 MB
     elif sys.argv[2] == "write":
         db.ballast.insert_one({"blob": "y"})
+    elif sys.argv[2] == "hold":        # one connection kept open, writing on and on (argv[3]: a name to find it by)
+        import time
+        while True:
+            db.held.insert_one({"blob": "z" * 20_000})
+            print("wrote", flush=True)
+            time.sleep(0.5)
     else:
         db.ballast.drop()
+        db.held.drop()
         db.articles.delete_many({"title": {"$regex": "^cap-test"}})
     print("ok")
 except OperationFailure as error:
@@ -198,6 +206,19 @@ def team_db(cls, team, action):
                      hide=True).stdout.strip()
 
 
+def start_holder(cls, team):
+    """The team's own process holding a database connection opened before its cap is passed, writing all along."""
+    python = f"/home/{team}/current/rapid-env/bin/python"
+    with cls.as_team(team) as c:
+        c.run(f"setsid nohup {python} -c {shlex.quote(TEAM_DB)} /home/{team}/.hacknode/mongo_uri hold cap-holder "
+              f"> /home/{team}/tmp/cap-holder.log 2>&1 < /dev/null &", hide=True)
+
+
+def holder_running(cls, team):
+    with cls.as_team(team) as c:
+        return c.run(f"pgrep -u {team} -f cap-holder", hide=True, warn=True).ok
+
+
 def until(check, seconds):
     deadline = time.monotonic() + seconds
     while not check() and time.monotonic() < deadline:
@@ -211,15 +232,19 @@ def test_a_team_past_its_database_cap_is_refused_writes_until_it_deletes(provisi
                                                 extra_team_lines={CAPPED: ["database_mb: 1"]}))
     cls.provision(capped)
     try:
-        assert submit(cls, CAPPED, 1) == 201 and team_db(cls, CAPPED, "fill") == "ok"
+        assert submit(cls, CAPPED, 1) == 201
+        start_holder(cls, CAPPED)
+        assert team_db(cls, CAPPED, "fill") == "ok"
         # the class page's next round (every 10 s, 30 s after it started) makes it read-only
         refused = until(lambda: submit(cls, CAPPED, 2) == 503, 90)
         by_itself = team_db(cls, CAPPED, "write")
+        holder_ended = until(lambda: not holder_running(cls, CAPPED), 10)
+        print(f"database cap: the connection opened before the cap and writing all along ended: {holder_ended}")
         table, _ = status_table(capped, cls.root_key)
         others = [submit(cls, "hacknode3", 3), *others_answer(cls)]
         print(f"database cap: app write refused {refused}, its own new connection {by_itself!r}; others {others}")
         print("\n".join(line for line in table.splitlines() if CAPPED in line))
-        assert refused and by_itself == "refused 13" and others == [201, 200, 200]
+        assert refused and by_itself == "refused 13" and others == [201, 200, 200] and holder_ended
         assert f"{CAPPED}'s database holds" in table and "over its database_mb 1" in table
         assert next(line for line in table.splitlines() if line.startswith(CAPPED)).split()[9].endswith("M/1M!")
         assert team_db(cls, CAPPED, "remove") == "ok"              # deleting is allowed over the cap
@@ -227,6 +252,8 @@ def test_a_team_past_its_database_cap_is_refused_writes_until_it_deletes(provisi
         print(f"database cap: after removing its data, writes again: {writes_again}")
         assert writes_again and cls.http(CAPPED, "/healthz")[0] == 200
     finally:
+        with cls.as_team(CAPPED) as c:
+            c.run(f"pkill -u {CAPPED} -f cap-holder; rm -f ~/tmp/cap-holder.log", hide=True, warn=True)
         team_db(cls, CAPPED, "remove")
         team_db(cls, "hacknode3", "remove")
         cls.provision()
