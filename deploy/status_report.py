@@ -21,7 +21,8 @@ def team_entry(inventory, server, figures, team):
     """A team's figures with its server, URLs and limits (None for a team the inventory does not list)."""
     return {**figures, "server": server.name, "in_inventory": team is not None,
             "memory_limit_mb": team and team.memory_mb, "tasks_limit": team and team.tasks,
-            "disk_warn_mb": team and team.disk_warn_mb, "database_limit_mb": team and team.database_mb, "urls": team_urls(inventory, server, figures["name"])}
+            "disk_warn_mb": team and team.disk_warn_mb, "database_limit_mb": team and team.database_mb,
+            "urls": team_urls(inventory, server, figures["name"])}
 
 
 def server_entries(inventory, result):
@@ -34,7 +35,8 @@ def server_entries(inventory, result):
         team = teams.get(row["team"])
         entries.append(team_entry(inventory, result.server, team_figures(row, parsed["now"]), team))
         if team:
-            warnings += [w for w in (usage.disk_warning(team, entries[-1]), usage.database_warning(team, entries[-1])) if w]
+            figures = entries[-1]
+            warnings += [w for w in (usage.disk_warning(team, figures), usage.database_warning(team, figures)) if w]
     seen = {row["team"] for row in parsed["teams"]}
     if not result.error:
         entries += [team_entry(inventory, result.server, team_figures(

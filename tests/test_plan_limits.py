@@ -140,7 +140,8 @@ def test_the_bounds_of_shared_resources_are_validated_like_the_other_limits(tmp_
                          f"  - {{name: t2, server: s, keys: [KEY], {setting}: {bad}}}\n".replace("KEY", ed25519_key()))
     with pytest.raises(InventoryError) as error:
         load_inventory(str(inventory))
-    assert str(error.value).splitlines()[-1].endswith(f"inventory.yml:7: teams[1].{setting}: {bad} is out of range {limits}")
+    assert str(error.value).splitlines()[-1].endswith(
+        f"inventory.yml:7: teams[1].{setting}: {bad} is out of range {limits}")
     inventory.write_text(inventory.read_text().replace(f"{setting}: {bad}}}", f"{setting}: {good}}}"))
     assert [getattr(t, setting) for t in load_inventory(str(inventory)).teams] == [good + 1, good]
 
