@@ -140,7 +140,7 @@ def caps(folder):
         port = parse_uri(os.environ["HN_ADMIN_URI"])["nodelist"][0][1]
     except Exception:       # an address pymongo resolves itself (mongodb+srv): no port to look for
         port = None
-    for team in sorted(os.listdir(folder)):
+    for team in sorted(os.listdir(folder)) if os.path.isdir(folder) else []:
         try:
             role = cap_role(admin, team, read_cap(os.path.join(folder, team)))
         except Exception as error:  # one team's database not answering must not stop the others' check

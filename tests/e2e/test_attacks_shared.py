@@ -37,13 +37,14 @@ def held_upload(cls, team, length=100_000, sent=b""):
 
 def answered(sockets, seconds):
     """{socket: first bytes nginx sent (b"" when it closed it)} of those it answered or closed within `seconds`."""
-    readable, _, _ = select.select(sockets, [], [], seconds)
-    out = {}
-    for s in readable:
-        try:
-            out[s] = s.recv(64)
-        except OSError:
-            out[s] = b""
+    deadline, out = time.monotonic() + seconds, {}
+    while len(out) < len(sockets) and time.monotonic() < deadline:
+        readable, _, _ = select.select([s for s in sockets if s not in out], [], [], deadline - time.monotonic())
+        for s in readable:
+            try:
+                out[s] = s.recv(64)
+            except OSError:
+                out[s] = b""
     return out
 
 
