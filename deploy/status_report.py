@@ -7,7 +7,7 @@ from deploy.model import team_host
 from deploy.remote.class_status import FIELDS, age_text, iso, team_figures
 
 NOT_PROVISIONED = "NOT PROVISIONED"
-HEADER = ("TEAM", "SERVER", "STATE", "HEALTHZ", "RELEASE", "UPTIME", "MEM", "TASKS", "DISK", "DB", "BOUND BY", "REQ/5M",
+HEADER = ("TEAM", "SERVER", "STATE", "HEALTHZ", "RELEASE", "UPTIME", "MEM", "TASKS", "DISK", "BOUND BY", "DB", "REQ/5M",
           "LIVE-FOR", "DEPLOYED", "URL")
 
 
@@ -65,12 +65,12 @@ def as_json(report):
 
 def table_row(inventory, entry):
     team = next((t for t in inventory.teams if t.name == entry["name"]), None)
-    cells = (*usage.use_cells(team, entry), usage.database_cell(team, entry)) if team else ("-", "-", "-", "-")
+    cells = usage.use_cells(team, entry) if team else ("-", "-", "-")
     provisioned = entry["state"] != NOT_PROVISIONED
     code = "-" if entry["healthz"] is None else f"{entry['healthz']:03d}"
     return (entry["name"], entry["server"], entry["state"], code,
             usage.shown(entry["release"]), usage.shown(entry["uptime"]), *cells, usage.shown(entry["bound_by"]),
-            usage.shown(entry["requests_5min"]),
+            usage.database_cell(team, entry) if team else "-", usage.shown(entry["requests_5min"]),
             age_text(entry["release_age_seconds"]), age_text(entry["last_deploy_age_seconds"]),
             "  ".join(entry["urls"].values()) if provisioned else "")
 

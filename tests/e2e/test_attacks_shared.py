@@ -247,7 +247,7 @@ def test_a_team_past_its_database_cap_is_refused_writes_until_it_deletes(provisi
         print("\n".join(line for line in table.splitlines() if CAPPED in line))
         assert refused and by_itself == "refused 13" and others == [201, 200, 200] and holder_ended
         assert f"{CAPPED}'s database holds" in table and "over its database_mb 1" in table
-        assert next(line for line in table.splitlines() if line.startswith(CAPPED)).split()[9].endswith("M/1M!")
+        assert next(line for line in table.splitlines() if line.startswith(CAPPED)).split()[10].endswith("M/1M!")
         assert team_db(cls, CAPPED, "remove") == "ok"              # deleting is allowed over the cap
         writes_again = until(lambda: submit(cls, CAPPED, 4) in (200, 201), 60)
         print(f"database cap: after removing its data, writes again: {writes_again}")
