@@ -36,7 +36,7 @@ class Facts:
     running: dict = field(default_factory=dict)     # service -> a process of it runs
     slices: dict = field(default_factory=dict)      # user -> its systemd user slice's hacknode drop-in, or None
     quota: dict = field(default_factory=lambda: {"mount": "/", "on": False, "limits": {}})
-                                                    # user quotas of the homes' filesystem: mount, on, user -> KiB
+                                                    # user quotas of /home's filesystem: mount, on, user -> [KiB, inodes]
     globs: dict = field(default_factory=dict)       # pattern asked for -> the paths matching it, sorted
 
     @classmethod

@@ -37,6 +37,7 @@ SECANTUS_LOG = f"{LOG_ROOT}/secantus.log"   # secantus mode: the database's log 
 CLASS_PAGE_LOG = f"{LOG_ROOT}/class-page.log"   # the class page writer's errors
 TEAM_PROFILE = "/etc/profile.d/hacknode-team.sh"   # a team's login shells: its umask and TMPDIR
 PAM_UMASK_PROFILE = "/usr/share/pam-configs/hacknode-umask"   # pam_umask in every session (pam-auth-update)
+DATABASE_CAPS = f"{ETC}/database-caps"    # a file per team: its database_mb (mongo-tool caps reads them all)
 HOMES = "/home"                             # the teams' homes: user quotas, where on, are set on its filesystem
 TEAM_GECOS = "hacknode team,umask=0027"     # a team account's comment: pam_umask takes its umask from there
 SUPERVISORCTL = "/usr/bin/supervisorctl"    # Debian's; the only command teams may run with sudo
@@ -163,6 +164,10 @@ class TeamPaths:
     @property
     def limits(self):          # pam_limits: the team's SSH sessions (supervisor's uwsgi carries its own)
         return f"/etc/security/limits.d/hacknode-{self.team}.conf"
+
+    @property
+    def database_cap(self):    # its database_mb, read by root's check (class page, provisioning): over it, read-only
+        return f"{DATABASE_CAPS}/{self.team}"
 
     @property
     def sudoers(self):

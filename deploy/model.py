@@ -61,6 +61,12 @@ class Team:
     cpu_weight: int = 100     # the team's CPU share against the others' (100: an equal share)
     disk_warn_mb: int = 1024  # `fab status` warns above this much disk (home + database)
     disk_mb: int = 2048       # the team's files stop here, where the filesystem of /home has user quotas
+    # and at this many files (inodes) there: ext4 makes one inode per 16 KiB, so 2 GB of disk holds 131072 inodes;
+    # a team's tree (releases, virtualenvs, caches) is ~20000 files. A team making empty files without end would
+    # otherwise take every inode of the disk all teams share
+    files: int = 100000
+    database_mb: int = 256    # its database's data and indexes; above, its user is read-only until it is back under
+    connections: int = 64     # its requests nginx serves at once (by path and by subdomain together); more: 503
     idle_seconds: int = 60    # without a request this long, uwsgi stops its workers (0: never)
     placed: bool = False      # the inventory names no server: deploy/placement.py chose it
 

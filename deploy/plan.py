@@ -201,6 +201,8 @@ def activate_commands(config_steps, view, checked_teams):
                 if TeamPaths(t.name).uwsgi_ini in changed_files and TeamPaths(t.name).supervisor_conf not in changed_files]
     if reloaded:
         commands.append("hn_uwsgi_reload " + " ".join(reloaded))
+    if view.teams:   # a database over its cap is read-only from now (then each class page round checks again)
+        commands.append(f"hn_database_caps {layout.DATABASE_CAPS}")
     commands.append("hn_nginx_up reload" if configs_changed else "hn_nginx_up")
     if checked_teams:
         commands.append("hn_health " + " ".join(f"{t.name} {team_host(t.name, view.domain)} {TeamPaths(t.name).uwsgi_log}"

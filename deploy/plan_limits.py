@@ -2,7 +2,8 @@
 team's user slice (user-<uid>.slice: pam_systemd puts the team's SSH sessions there, and team-scope its uwsgi)
 with the team's MemoryMax, TasksMax and CPUWeight; elsewhere the rlimits in the team's configs bound each team
 (deploy/limits.py), and this step says so. Where the homes' filesystem has user quotas on, each team's disk_mb
-as its hard block limit."""
+as its hard block limit and its files as its hard inode limit (a team making empty files would otherwise take every
+inode of the filesystem all teams share, and no one could write a file there)."""
 from deploy import layout
 from deploy.render import render_slice
 from deploy.steps import Step, Upload
@@ -35,15 +36,20 @@ def quota_kib(team):
     return team.disk_mb * 1024
 
 
+def quota_limits(team):
+    """[hard block limit in KiB, hard inode limit] as the facts report a user's (remote/facts.py user_quotas)."""
+    return [quota_kib(team), team.files]
+
+
 def plan_quotas(view, facts):
-    """Each team's hard block limit (its disk_mb) on the homes' filesystem, where user quotas are on; elsewhere
-    nothing bounds a team's disk, and `fab status` says quotas are unavailable."""
+    """Each team's hard block limit (its disk_mb) and hard inode limit (its files) on the homes' filesystem, where
+    user quotas are on; elsewhere nothing bounds a team's disk, and `fab status` says quotas are unavailable."""
     server, quota = view.server.name, facts.quota
     if not quota["on"]:
         return Step(server, "disk quotas", False, f"unavailable: no user quotas on the filesystem of {layout.HOMES}")
-    off = [team for team in view.teams if quota["limits"].get(team.name) != quota_kib(team)]
+    off = [team for team in view.teams if quota["limits"].get(team.name) != quota_limits(team)]
     if not off:
         return Step(server, "disk quotas", False)
     return Step(server, "disk quotas", True, " ".join(team.name for team in off), [
-        f"setquota -u {team.name} 0 {quota_kib(team)} 0 0 {quota['mount']} || hn_fail 'setquota refused {team.name}'"
-        for team in off])
+        f"setquota -u {team.name} 0 {quota_kib(team)} 0 {team.files} {quota['mount']} "
+        f"|| hn_fail 'setquota refused {team.name}'" for team in off])

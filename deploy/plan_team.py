@@ -100,7 +100,7 @@ def plan_team(mongodb, team_name, facts, artifacts):
 def team_files(team_name):
     """The configs that belong to one team (its own configs step)."""
     p = TeamPaths(team_name)
-    return {p.uwsgi_ini, p.supervisor_conf, p.nginx_conf, p.nginx_location, p.sudoers, p.limits,
+    return {p.uwsgi_ini, p.supervisor_conf, p.nginx_conf, p.nginx_location, p.sudoers, p.limits, p.database_cap,
             f"{p.home}/.ssh/authorized_keys"}
 
 
@@ -112,7 +112,8 @@ def removal_commands(team_name, mongodb):
         f"[ -e {layout.TEAMS_DIR}/{team_name} ] || hn_fail \"{team_name} is not a team hacknode made on this server\"",
         f"hn_archive {team_name}",
         f"supervisorctl stop {team_name} >/dev/null 2>&1 || true",
-        f"rm -f {p.supervisor_conf} {p.uwsgi_ini} {p.nginx_conf} {p.nginx_location} {p.sudoers} {p.limits}",
+        f"rm -f {p.supervisor_conf} {p.uwsgi_ini} {p.nginx_conf} {p.nginx_location} {p.sudoers} {p.limits} "
+        f"{p.database_cap}",
         "supervisorctl update >/dev/null",
         "nginx -t 2>/dev/null && hn_service nginx reload",
         *mongo.drop_team_commands(mongodb, team_name),

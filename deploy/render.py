@@ -76,6 +76,15 @@ def render_template(name, context, templates=TEMPLATES):
     return text
 
 
+def database_cap_options(view):
+    """Each round, the class page makes a team's database user read-only while it is over its database_mb (the
+    database's admin on this server: not in mode external, where provisioning alone checks)."""
+    if view.mongodb.mode == "external":
+        return []
+    return ["--mongo-tool", layout.MONGO_TOOL, "--admin-file", layout.MONGO_ADMIN_FILE,
+            "--database-caps", layout.DATABASE_CAPS]
+
+
 def class_page_command(view, once=False):
     """The class page writer's command line: its supervisor program's, or with `once` one round (provisioning
     writes the first page with it). At the lowest CPU priority: the instructor's page never slows a team's requests."""
@@ -84,6 +93,7 @@ def class_page_command(view, once=False):
                      "--class", view.class_name, "--server", view.server.name, "--domain", view.domain,
                      "--scheme", view.tls.scheme, "--routing", view.routing, "--template", layout.CLASS_PAGE_TEMPLATE,
                      "--out", layout.CLASS_PAGE, "--every", str(view.page_seconds), *(["--once"] if once else []),
+                     *database_cap_options(view),
                      "--", "/bin/bash", layout.CLASS_STATUS_TOOL,
                      *class_status_args(view.domain, hostname, probe="awake")])
 
@@ -111,6 +121,7 @@ def render_server(view, cgroups=False):
         files[paths.nginx_location] = render_template("nginx-team-location.conf.j2", context)
         files[paths.sudoers] = render_template("sudoers-team.j2", context)
         files[paths.limits] = render_template("limits-team.conf.j2", context)
+        files[paths.database_cap] = render_template("database-cap.j2", context)
     files[layout.NGINX_SITE] = render_template(
         "nginx-site.conf.j2", dict(common, etc=layout.ETC, index_root=layout.INDEX_ROOT,
                                    acme_webroot=layout.ACME_WEBROOT,
@@ -152,6 +163,8 @@ def review_name(server_name, path):
         return f"limits/{server_name}.profile.sh"
     if path == layout.PAM_UMASK_PROFILE:
         return f"limits/{server_name}.pam-umask"
+    if path.startswith(f"{layout.DATABASE_CAPS}/"):
+        return f"limits/{base}.database-mb"
     if path.startswith("/etc/security/limits.d/hacknode-"):
         return f"limits/{base[len('hacknode-'):]}"
     if path.startswith(f"{layout.ETC}/"):

@@ -7,7 +7,7 @@ from deploy.model import team_host
 from deploy.remote.class_status import FIELDS, age_text, iso, team_figures
 
 NOT_PROVISIONED = "NOT PROVISIONED"
-HEADER = ("TEAM", "SERVER", "STATE", "HEALTHZ", "RELEASE", "UPTIME", "MEM", "TASKS", "DISK", "BOUND BY", "REQ/5M",
+HEADER = ("TEAM", "SERVER", "STATE", "HEALTHZ", "RELEASE", "UPTIME", "MEM", "TASKS", "DISK", "BOUND BY", "DB", "REQ/5M",
           "LIVE-FOR", "DEPLOYED", "URL")
 
 
@@ -35,7 +35,8 @@ def team_entry(inventory, server, figures, team):
     """A team's figures with its server, URLs and limits (None for a team the inventory does not list)."""
     return {**figures, "server": server.name, "in_inventory": team is not None,
             "memory_limit_mb": team and team.memory_mb, "tasks_limit": team and team.tasks,
-            "disk_warn_mb": team and team.disk_warn_mb, "urls": team_urls(inventory, server, figures["name"])}
+            "disk_warn_mb": team and team.disk_warn_mb, "database_limit_mb": team and team.database_mb,
+            "urls": team_urls(inventory, server, figures["name"])}
 
 
 def server_entries(inventory, result):
@@ -47,8 +48,9 @@ def server_entries(inventory, result):
     for row in parsed["teams"]:
         team = teams.get(row["team"])
         entries.append(team_entry(inventory, result.server, team_figures(row, parsed["now"]), team))
-        warning = usage.disk_warning(team, entries[-1]) if team else ""
-        warnings += [warning] if warning else []
+        if team:
+            figures = entries[-1]
+            warnings += [w for w in (usage.disk_warning(team, figures), usage.database_warning(team, figures)) if w]
     seen = {row["team"] for row in parsed["teams"]}
     if not result.error:
         entries += [team_entry(inventory, result.server, team_figures(
@@ -83,7 +85,7 @@ def table_row(inventory, entry):
     code = "-" if entry["healthz"] is None else f"{entry['healthz']:03d}"
     return (entry["name"], entry["server"], entry["state"], code,
             usage.shown(entry["release"]), usage.shown(entry["uptime"]), *cells, usage.shown(entry["bound_by"]),
-            usage.shown(entry["requests_5min"]),
+            usage.database_cell(team, entry) if team else "-", usage.shown(entry["requests_5min"]),
             age_text(entry["release_age_seconds"]), age_text(entry["last_deploy_age_seconds"]),
             "  ".join(entry["urls"].values()) if provisioned else "")
 

@@ -1,6 +1,7 @@
 """`fab status` and the class page from the same parsed figures (pure): status.sh's lines parsed once
 (deploy/remote/class_status), joined with the inventory into one report (deploy/status_report) printed as JSON or
 as a table, and rendered as the server's class page (deploy/remote/class_page)."""
+import dataclasses
 import json
 import os
 import re
@@ -9,6 +10,7 @@ import stat
 import pytest
 from inventories.keys import ed25519_key
 
+from deploy import usage
 from deploy.fanout import ServerResult
 from deploy.inventory import InventoryError, load_inventory
 from deploy.remote.class_page import cap_access_logs, page_context, parse_options, render_page, write_page
@@ -66,6 +68,7 @@ def test_the_json_report_has_every_figure_per_team_and_per_server(inventory):
         "last_deploy": "2026-12-02T02:00:00Z", "last_deploy_age_seconds": 3600, "requests_5min": 42,
         "memory_mb": 100, "memory_limit_mb": 512, "tasks": 19, "tasks_limit": 128,
         "disk_mb": 208, "disk_home_mb": 200, "disk_database_mb": 8, "disk_warn_mb": 150, "bound_by": "slice",
+        "database_kib": 8192, "database_limit_mb": 256,
         "urls": {"subdomain": "http://hacknode1.class.example.org/"}}     # its own origin only, by default
     assert teams["hacknode2"]["healthz"] is None and teams["hacknode2"]["disk_mb"] is None
     assert teams["stray"]["in_inventory"] is False and teams["stray"]["memory_limit_mb"] is None
@@ -84,10 +87,10 @@ def test_the_json_report_has_every_figure_per_team_and_per_server(inventory):
 def test_the_table_shows_the_same_report(inventory):
     table = as_table(inventory, class_report(inventory, results(inventory)))
     rows = {line.split()[0]: line.split() for line in table.splitlines()}
-    assert rows["TEAM"][:12] == ["TEAM", "SERVER", "STATE", "HEALTHZ", "RELEASE", "UPTIME", "MEM", "TASKS", "DISK",
-                                 "BOUND", "BY", "REQ/5M"]
-    assert rows["hacknode1"][:13] == ["hacknode1", "main", "RUNNING", "200", "20261202T010000Z-6b7f8cd", "2:00:00",
-                                      "100M/512M", "19/128", "208M/150M!", "slice", "42", "2h00m", "1h00m"]
+    assert rows["TEAM"][:13] == ["TEAM", "SERVER", "STATE", "HEALTHZ", "RELEASE", "UPTIME", "MEM", "TASKS", "DISK",
+                                 "BOUND", "BY", "DB", "REQ/5M"]
+    assert rows["hacknode1"][:14] == ["hacknode1", "main", "RUNNING", "200", "20261202T010000Z-6b7f8cd", "2:00:00",
+                                      "100M/512M", "19/128", "208M/150M!", "slice", "8M/256M", "42", "2h00m", "1h00m"]
     assert rows["hacknode2"][9] == "rlimits"
     assert rows["hacknode2"][3] == "-" and rows["stray"][3:7] == ["000", "-", "-", "-"]
     assert rows["hacknode3"][1:4] == ["main", "NOT", "PROVISIONED"]
@@ -185,3 +188,16 @@ def test_an_access_log_over_its_cap_is_moved_aside_once_and_nginx_reopens_its_lo
     assert (tmp_path / "hacknode2" / "access.log").stat().st_size == 100            # under the cap: left alone
     assert cap_access_logs(str(tmp_path / "*" / "access.log"), 200, lambda: reopened.append(True)) == []
     assert reopened == [True]                                                       # nothing moved: no reopen
+
+
+def test_the_database_cap_is_shown_with_a_warning_near_it_and_over_it(inventory):
+    """DB: use/cap, "!" over it; a warning from 90 % of database_mb on, and over it one saying writes are refused."""
+    team = dataclasses.replace(inventory.teams[0], database_mb=10)
+    figures = lambda kib: {"database_kib": kib, "disk_database_mb": None if kib is None else kib // 1024}  # noqa: E731
+    assert (usage.database_cell(team, figures(5000)), usage.database_warning(team, figures(5000))) == ("4M/10M", "")
+    assert usage.database_warning(team, figures(9500)) == (
+        "warning: hacknode1's database holds 9500 KiB, 93% of its database_mb 10: over it, its writes are refused")
+    assert usage.database_cell(team, figures(10241)) == "10M/10M!"
+    assert usage.database_warning(team, figures(10241)).startswith(
+        "warning: hacknode1's database holds 10241 KiB, over its database_mb 10: its writes are refused")
+    assert (usage.database_cell(team, figures(None)), usage.database_warning(team, figures(None))) == ("-M/10M", "")

@@ -120,3 +120,25 @@ def test_the_database_chores_make_a_team_user_dump_its_data_and_drop_it(bare_dat
     assert "toolteam" not in client.list_database_names()
     assert not client.toolteam.command("usersInfo", "toolteam")["users"]
     assert "unknown command" in mongo_tool("nonsense", HN_ADMIN_URI=bare_database).stderr
+
+
+def test_the_database_cap_makes_a_team_read_only_over_it_and_read_write_again_under(bare_database, tmp_path):
+    """Root's check (class page, provisioning): the role of a team over its database_mb becomes read, its data and
+    indexes counted (dbStats dataSize + indexSize); once the team deleted enough, readWrite again. A team whose role
+    is already right is not printed (its uwsgi is reloaded only on a change)."""
+    for team in ("capped", "roomy"):
+        assert mongo_tool("team-user", team, HN_ADMIN_URI=bare_database, HN_PW="pw").returncode == 0
+        (tmp_path / team).write_text(f"# managed by hacknode: {team}'s database_mb\n{1 if team == 'capped' else 64}\n")
+    client = pymongo.MongoClient(bare_database)
+    for team in ("capped", "roomy"):
+        client[team].articles.insert_many([{"body": "x" * 100_000} for _ in range(12)])     # 1.2 MB each
+    roles = lambda team: client[team].command("usersInfo", team)["users"][0]["roles"]   # noqa: E731
+    checked = mongo_tool("caps", str(tmp_path), HN_ADMIN_URI=bare_database)
+    assert (checked.returncode, checked.stdout) == (0, "capped read\n"), checked.stderr
+    assert roles("capped") == [{"role": "read", "db": "capped"}, {"role": "hacknodeShrink", "db": "capped"}]
+    assert roles("roomy") == [{"role": "readWrite", "db": "roomy"}]
+    assert mongo_tool("caps", str(tmp_path), HN_ADMIN_URI=bare_database).stdout == ""       # no change: nothing
+    client.capped.articles.delete_many({})
+    assert mongo_tool("caps", str(tmp_path), HN_ADMIN_URI=bare_database).stdout == "capped readWrite\n"
+    assert roles("capped") == [{"role": "readWrite", "db": "capped"}]
+    assert "roomy 1" in mongo_tool("sizes", "roomy", HN_ADMIN_URI=bare_database).stdout   # 1.2 MB: its KiB

@@ -1,6 +1,7 @@
 """A team bounded as a whole (deploy/plan_limits.py): where systemd runs the server, the drop-in of its user slice
 and its program started in that slice, each checked by the real tools (rlimits elsewhere); where the homes'
-filesystem has user quotas on, its disk_mb as its hard block limit."""
+filesystem has user quotas on, its disk_mb as its hard block limit and its files as its hard inode limit; the
+bounds of shared resources (disk, files, database, connections) checked like the other settings."""
 import dataclasses
 import subprocess
 
@@ -105,26 +106,60 @@ def test_without_user_quotas_nothing_bounds_disk_and_the_step_says_so():
     assert (step.changed, step.why, step.commands) == (False, "unavailable: no user quotas on the filesystem of /home", [])
 
 
-def test_where_quotas_are_on_each_team_gets_its_disk_mb_as_hard_block_limit():
+def test_where_quotas_are_on_each_team_gets_its_disk_mb_and_files_as_hard_block_and_inode_limits():
     view = make_inventory().view("main")
-    step = plan_quotas(view, quota_facts(True, {"hacknode1": 0}))        # hacknode2: a new user, not listed yet
+    step = plan_quotas(view, quota_facts(True, {"hacknode1": [0, 0]}))     # hacknode2: a new user, not listed yet
     assert step.changed and step.why == "hacknode1 hacknode2"
-    assert step.commands[0] == "setquota -u hacknode1 0 2097152 0 0 /srv || hn_fail 'setquota refused hacknode1'"
-    in_place = quota_facts(True, {"hacknode1": 2097152, "hacknode2": 2097152})
+    assert step.commands[0] == ("setquota -u hacknode1 0 2097152 0 100000 /srv "
+                                "|| hn_fail 'setquota refused hacknode1'")
+    in_place = quota_facts(True, {"hacknode1": [2097152, 100000], "hacknode2": [2097152, 100000]})
     assert not plan_quotas(view, in_place).changed
     smaller = dataclasses.replace(view, teams=(view.teams[0], dataclasses.replace(view.teams[1], disk_mb=100)))
     step = plan_quotas(smaller, in_place)
     assert step.why == "hacknode2" and step.commands == [
-        "setquota -u hacknode2 0 102400 0 0 /srv || hn_fail 'setquota refused hacknode2'"]
+        "setquota -u hacknode2 0 102400 0 100000 /srv || hn_fail 'setquota refused hacknode2'"]
 
 
-def test_disk_mb_is_validated_like_the_other_limits(tmp_path):
+def test_a_block_limit_in_place_without_its_inode_limit_is_set_again():
+    """A server provisioned before inode limits: its teams' block limits are right, their inode limits 0 (none)."""
+    view = make_inventory().view("main")
+    fewer = dataclasses.replace(view, teams=(dataclasses.replace(view.teams[0], files=5000), view.teams[1]))
+    step = plan_quotas(fewer, quota_facts(True, {"hacknode1": [2097152, 0], "hacknode2": [2097152, 100000]}))
+    assert step.why == "hacknode1" and step.commands == [
+        "setquota -u hacknode1 0 2097152 0 5000 /srv || hn_fail 'setquota refused hacknode1'"]
+
+
+@pytest.mark.parametrize("setting, bad, good, limits", [("disk_mb", 5, 4096, "10..1048576"),
+                                                        ("files", 999, 250000, "1000..100000000"),
+                                                        ("database_mb", 0, 64, "1..1048576"),
+                                                        ("connections", 2, 16, "4..1024")])
+def test_the_bounds_of_shared_resources_are_validated_like_the_other_limits(tmp_path, setting, bad, good, limits):
     inventory = tmp_path / "inventory.yml"
     inventory.write_text("class: {name: c, domain: c.test}\nservers:\n  - {name: s, address: 10.0.0.1}\n"
-                         "defaults: {disk_mb: 500}\nteams:\n  - {name: t1, server: s, keys: [KEY]}\n"
-                         "  - {name: t2, server: s, keys: [KEY], disk_mb: 5}\n".replace("KEY", ed25519_key()))
+                         f"defaults: {{{setting}: {good + 1}}}\nteams:\n  - {{name: t1, server: s, keys: [KEY]}}\n"
+                         f"  - {{name: t2, server: s, keys: [KEY], {setting}: {bad}}}\n".replace("KEY", ed25519_key()))
     with pytest.raises(InventoryError) as error:
         load_inventory(str(inventory))
-    assert str(error.value).splitlines()[-1].endswith("inventory.yml:7: teams[1].disk_mb: 5 is out of range 10..1048576")
-    inventory.write_text(inventory.read_text().replace("disk_mb: 5}", "disk_mb: 4096}"))
-    assert [t.disk_mb for t in load_inventory(str(inventory)).teams] == [500, 4096]
+    assert str(error.value).splitlines()[-1].endswith(
+        f"inventory.yml:7: teams[1].{setting}: {bad} is out of range {limits}")
+    inventory.write_text(inventory.read_text().replace(f"{setting}: {bad}}}", f"{setting}: {good}}}"))
+    assert [getattr(t, setting) for t in load_inventory(str(inventory)).teams] == [good + 1, good]
+
+
+def test_nginx_bounds_each_teams_connections_and_every_clients_timeouts():
+    """Each team's requests at once counted under its own name (by path and by subdomain), its `connections`; every
+    server block cuts slow clients and silent apps and keeps teams' answers off the shared disk (nginx -t passes
+    them: tests/test_render.py)."""
+    view = make_inventory().view("main")
+    smaller = dataclasses.replace(view, teams=(dataclasses.replace(view.teams[0], connections=8), view.teams[1]),
+                                  routing="path")     # the location by path is rendered only with path routing
+    files = render_server(smaller)
+    site, paths = files[layout.NGINX_SITE], TeamPaths("hacknode1")
+    assert "limit_conn_zone $hn_team zone=hacknode_team_conn:1m;" in site and "limit_conn_status 503;" in site
+    for block in (files[paths.nginx_conf], files[paths.nginx_location]):
+        assert "set $hn_team hacknode1;" in block and "limit_conn hacknode_team_conn 8;" in block
+    assert "limit_conn hacknode_team_conn 64;" in files[TeamPaths("hacknode2").nginx_conf]
+    for block in (site, files[paths.nginx_conf]):
+        for directive in ("client_header_timeout 10s;", "client_body_timeout 10s;", "send_timeout 10s;",
+                          "uwsgi_read_timeout 35s;", "uwsgi_max_temp_file_size 0;"):
+            assert directive in block

@@ -69,7 +69,8 @@ def test_server_gets_every_config_at_its_layout_path(demo):
                 layout.PAM_UMASK_PROFILE}
     for team in ("hacknode1", "hacknode2", "hacknode3"):
         p = TeamPaths(team)
-        expected |= {p.uwsgi_ini, p.supervisor_conf, p.nginx_conf, p.nginx_location, p.sudoers, p.limits}
+        expected |= {p.uwsgi_ini, p.supervisor_conf, p.nginx_conf, p.nginx_location, p.sudoers, p.limits,
+                     p.database_cap}
     assert set(files) == expected
     assert list(files) == sorted(files)
 
@@ -90,7 +91,7 @@ def test_same_inventory_same_bytes(tmp_path, demo):
     tasks.render(Context(), inventory=demo.path, out=str(second))
     names = sorted(str(p.relative_to(first)) for p in first.rglob("*") if p.is_file())
     assert names == sorted(str(p.relative_to(second)) for p in second.rglob("*") if p.is_file())
-    assert len(names) == 26
+    assert len(names) == 29
     for name in names:
         assert (first / name).read_bytes() == (second / name).read_bytes()
 
@@ -129,7 +130,7 @@ def test_inv_render_prints_what_it_wrote(tmp_path, demo):
     assert result.returncode == 0, result.stderr
     assert f"wrote {out}/uwsgi/hacknode2.ini" in result.stdout.splitlines()
     assert f"wrote {out}/supervisor/local.secantus.conf" in result.stdout.splitlines()
-    assert len(result.stdout.splitlines()) == 26
+    assert len(result.stdout.splitlines()) == 29
 
 
 def test_database_program_only_in_secantus_mode(tmp_path):
@@ -321,7 +322,9 @@ def test_supervisor_parses_every_program_as_intended(tmp_path):
     page = programs["hacknode-class-page"]      # root's, after the teams, the collector asking awake teams only
     assert page["uid"] == 0 and page["autorestart"] and page["priority"] > programs["hacknode1"]["priority"]
     assert page["command"].startswith(f"/usr/bin/nice -n 19 {layout.TOOLS_VENV}/bin/python {layout.CLASS_PAGE_TOOL} --class ")
-    assert f"--out {layout.CLASS_PAGE} --every 60 -- /bin/bash {layout.CLASS_STATUS_TOOL} " in page["command"]
+    assert (f"--out {layout.CLASS_PAGE} --every 60 --mongo-tool {layout.MONGO_TOOL} --admin-file "
+            f"{layout.MONGO_ADMIN_FILE} --database-caps {layout.DATABASE_CAPS} -- /bin/bash {layout.CLASS_STATUS_TOOL} "
+            in page["command"])
     assert f" {layout.LOG_ROOT} awake 300" in page["command"]
 
 

@@ -6,10 +6,11 @@ check_settings, so both places accept exactly the same values.
 from deploy.model import Team
 
 SETTING_KEYS = ("processes", "threads", "idle_seconds", "memory_mb", "tasks", "open_files", "cpu_weight",
-                "disk_warn_mb", "disk_mb")
+                "disk_warn_mb", "disk_mb", "files", "database_mb", "connections")
 SETTING_LIMITS = {"processes": (1, 32), "threads": (1, 64), "idle_seconds": (0, 86400), "memory_mb": (128, 65536),
                   "tasks": (32, 4096), "open_files": (64, 65536), "cpu_weight": (1, 100), "disk_warn_mb": (10, 1048576),
-                  "disk_mb": (10, 1048576)}
+                  "disk_mb": (10, 1048576), "files": (1000, 100000000), "database_mb": (1, 1048576),
+                  "connections": (4, 1024)}
 TASKS_PER_WORKER_THREAD = 4   # a uwsgi worker's threads with the database driver's own, measured with margin
 TASKS_FOR_SESSIONS = 16       # the team's SSH sessions and deploys beside its uwsgi
 

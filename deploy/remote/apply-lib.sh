@@ -234,6 +234,12 @@ hn_mongo() {  # the database chores of deploy/remote/mongo_tool.py (installed by
   HN_ADMIN_URI=${HN_ADMIN_URI:-} "$HN_TOOLS/bin/python" "$HN_MONGO_TOOL" "$@"
 }
 
+hn_database_caps() {  # DIR: each team's database user read-only while its database is over its cap (DIR/TEAM, its
+  # database_mb), read-write once under (mongo-tool caps: it ends the team's processes connected with the old roles)
+  # a database that does not answer now must not stop provisioning: the class page's next round checks again
+  [ -z "${HN_ADMIN_URI:-}" ] || hn_mongo caps "$1" >/dev/null || echo "database caps not checked now (see above)" >&2
+}
+
 hn_mongo_wait() {  # URI_VARIABLE SECONDS: until the URI in that variable answers a ping
   hn_mongo wait "$1" "$2"
 }

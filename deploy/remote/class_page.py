@@ -5,8 +5,9 @@
 # Each round also keeps the teams' nginx access logs (the collector counts requests from them) under a size.
 # Runs by root's tools virtualenv (Jinja2). Usage:
 #   class-page --class C --server S --domain D --scheme http|https [--routing subdomain|path] --template T --out PAGE
-#              --every SECONDS [--once]
-#              -- COLLECTOR ARGS...
+#              --every SECONDS [--once] [--mongo-tool TOOL --admin-file FILE --database-caps DIR] -- COLLECTOR ARGS...
+# With --database-caps, each round first makes the database user of each team over its cap (DIR/TEAM: its database_mb)
+# read-only, read-write again once it is back under (TOOL caps, as root with the admin URI of FILE).
 import argparse
 import glob
 import os
@@ -75,6 +76,19 @@ def reopen_nginx_logs():
     subprocess.run(["nginx", "-s", "reopen"], capture_output=True, timeout=30)
 
 
+def enforce_database_caps(options):
+    """The teams whose database user's role changed this round ("TEAM read" or "TEAM readWrite" lines)."""
+    if not options.database_caps or not os.path.exists(options.admin_file):
+        return []
+    with open(options.admin_file, encoding="utf-8") as handle:
+        environment = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "HN_ADMIN_URI": handle.read().strip()}
+    done = subprocess.run([sys.executable, options.mongo_tool, "caps", options.database_caps], capture_output=True,
+                          text=True, env=environment, timeout=max(60, options.every))
+    for line in (done.stdout + done.stderr).splitlines():    # a change or a problem: the page writer's log says it
+        print(f"class-page: database cap: {line}", file=sys.stderr, flush=True)
+    return [line.split()[0] for line in done.stdout.splitlines() if line.strip()]
+
+
 def write_once(options):
     with open(options.template, encoding="utf-8") as handle:     # read each round: provisioning may renew it
         template_text = handle.read()
@@ -91,6 +105,9 @@ def parse_options(argv):
     parser.add_argument("--routing", choices=("subdomain", "path"), default="subdomain")
     parser.add_argument("--every", type=int, default=60)
     parser.add_argument("--once", action="store_true")
+    parser.add_argument("--mongo-tool")
+    parser.add_argument("--admin-file")
+    parser.add_argument("--database-caps")
     parser.add_argument("collector", nargs="+")
     return parser.parse_args(argv)
 
@@ -103,6 +120,7 @@ def main(argv):
         started = time.monotonic()
         try:
             cap_access_logs(ACCESS_LOGS, ACCESS_LOG_MAX_BYTES, reopen_nginx_logs)
+            enforce_database_caps(options)      # before the figures: the page shows the size that was checked
             write_once(options)
         except Exception as error:   # a failed round is logged; the next one tries again
             print(f"class-page: {error!r}", file=sys.stderr, flush=True)

@@ -80,7 +80,7 @@ def team_figures(row, now):
         "last_deploy": iso(newest), "last_deploy_age_seconds": age(newest, now),
         "requests_5min": number(row["requests"]),
         "memory_mb": megabytes(row["memory_kib"]), "tasks": number(row["tasks"]),
-        "disk_home_mb": home, "disk_database_mb": database,
+        "disk_home_mb": home, "disk_database_mb": database, "database_kib": number(row["database_kib"]),
         "disk_mb": None if home is None else home + (database or 0),
         "bound_by": None if row["bound"] == "-" else row["bound"],
     }

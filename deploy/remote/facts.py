@@ -151,18 +151,24 @@ def mount_of(path):
     return path
 
 
+def quota_row_limits(row):
+    """[hard block limit in KiB, hard inode limit] of one line of `repquota -p` (grace times printed as numbers,
+    so every column is always there: name, flags, blocks used, soft, hard, grace, files used, soft, hard, grace)."""
+    return [int(row[4]), int(row[8])]
+
+
 def user_quotas(path, users):
-    """Whether user quotas are on for the filesystem of `path` (quotaon -p says so), and each user's hard block
-    limit there in KiB (repquota; 0 is none, None a user repquota does not list)."""
+    """Whether user quotas are on for the filesystem of `path` (quotaon -p says so), and each user's hard limits
+    there: [KiB, inodes] (repquota; 0 is none, None a user repquota does not list)."""
     mount = mount_of(path)
     if shutil.which("quotaon") is None:
         return {"mount": mount, "on": False, "limits": {}}
     said = subprocess.run(["quotaon", "-pu", mount], capture_output=True, text=True).stdout
     if " is on" not in said:
         return {"mount": mount, "on": False, "limits": {}}
-    report = subprocess.run(["repquota", "-u", mount], capture_output=True, text=True).stdout
-    rows = {line.split()[0]: line.split() for line in report.splitlines() if line.split()[:1] and len(line.split()) > 4}
-    return {"mount": mount, "on": True, "limits": {u: int(rows[u][4]) if u in rows else None for u in users}}
+    report = subprocess.run(["repquota", "-u", "-p", mount], capture_output=True, text=True).stdout
+    rows = {line.split()[0]: line.split() for line in report.splitlines() if len(line.split()) >= 10}
+    return {"mount": mount, "on": True, "limits": {u: quota_row_limits(rows[u]) if u in rows else None for u in users}}
 
 
 def has_venv():

@@ -79,7 +79,8 @@ for t in $teams; do
 done
 # quotas: only where the filesystem of /home has them on (quotaon -p says so)
 if command -v quotaon >/dev/null && quotaon -pu /home 2>/dev/null | grep -q ' is on'; then
-  printf 'quota\t%s\n' "on (each team's files there stop at its disk_mb: provisioning sets it with setquota)"
+  printf 'quota\t%s\n' "on (each team's files there stop at its disk_mb and its files, in inodes: provisioning \
+sets both with setquota)"
 else
   printf 'quota\tunavailable (no user quotas on the filesystem of /home)\n'
 fi
