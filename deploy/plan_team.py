@@ -105,20 +105,20 @@ def team_files(team_name):
 
 
 def removal_commands(team_name, mongodb):
-    """Archive a team's code and database, then remove everything provisioning made for it. `team_name` may
-    be "$1" (teardown's shell function for every team)."""
-    p = TeamPaths(team_name)
+    """Archive a team's code and database, stop its program, remove its configs and database, then its account with
+    nothing of its uid left (deploy/remote/remove-team.sh: processes killed, crontab, at jobs, files outside its home,
+    SysV IPC), and last hacknode's record of it. `team_name` may be "$1" (teardown's shell function for every team)."""
+    p, record = TeamPaths(team_name), f"{layout.TEAMS_DIR}/{team_name}"
     return [
-        f"[ -e {layout.TEAMS_DIR}/{team_name} ] || hn_fail \"{team_name} is not a team hacknode made on this server\"",
+        f"[ -e {record} ] || hn_fail \"{team_name} is not a team hacknode made on this server\"",
         f"hn_archive {team_name}",
         f"supervisorctl stop {team_name} >/dev/null 2>&1 || true",
         f"rm -f {p.supervisor_conf} {p.uwsgi_ini} {p.nginx_conf} {p.nginx_location} {p.sudoers} {p.limits}",
         "supervisorctl update >/dev/null",
         "nginx -t 2>/dev/null && hn_service nginx reload",
         *mongo.drop_team_commands(mongodb, team_name),
-        f"pkill -u {team_name} || true",
         # its slice's limits would otherwise bound the next user given its uid
         f"uid=$(id -u {team_name} 2>/dev/null) && rm -f {layout.SLICE_DROPIN.replace('{uid}', '$uid')} || true",
-        f"userdel -r {team_name} 2>/dev/null || true; getent group {team_name} >/dev/null && groupdel {team_name} || true",
-        f"rm -rf {p.log_dir} {p.home} {layout.TEAMS_DIR}/{team_name} {layout.TEAM_ENVS}/{team_name}",
+        f"hn_remove_account {team_name} {record}",
+        f"rm -rf {p.log_dir} {p.home} {layout.TEAM_ENVS}/{team_name} && rm -f {record}",
     ]
