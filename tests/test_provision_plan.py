@@ -143,7 +143,7 @@ def test_every_session_of_a_team_gets_umask_0027_from_its_account_through_pam_um
     inventory = make_inventory()
     fresh = plan(inventory, bare_facts())
     assert next(s for s in fresh if s.name == "user").commands[0] == \
-        f"hn_add_user hacknode1 /home/hacknode1 '{layout.TEAM_GECOS}'"
+        f"hn_add_user hacknode1 /home/hacknode1 '{layout.TEAM_GECOS}' {layout.TEAMS_DIR}"
     server_configs = next(s for s in fresh if s.scope == "main" and s.name == "configs")
     assert "pam-auth-update --package" in server_configs.commands          # after the profile is installed
     assert "pam_umask.so nousergroups" in next(f for f in server_configs.files
@@ -283,3 +283,19 @@ def test_a_team_named_like_a_user_hacknode_did_not_make_is_refused():
     facts.users["alice"] = True             # an account of the server's own
     with pytest.raises(ProvisionError, match="team alice: the server already has a user alice"):
         plan(inventory, facts)
+
+
+def test_a_team_named_like_a_group_hacknode_did_not_make_is_refused_naming_the_group():
+    inventory = make_inventory(teams=("hacknode1", "ops"))
+    facts = provisioned_facts(make_inventory(teams=("hacknode1",)))
+    facts.groups["ops"] = {"gid": 1010, "members": ["ada", "bob"]}      # a group of the server's own, no user
+    with pytest.raises(ProvisionError) as refused:
+        plan(inventory, facts)
+    assert str(refused.value) == ("team ops: the server already has a group ops (gid 1010, members ada bob) that "
+                                  "hacknode did not make; rename the team in the inventory (it would join that group)")
+    facts.groups["ops"] = {"gid": 6, "members": []}
+    with pytest.raises(ProvisionError, match=r"group ops \(gid 6\) that hacknode did not make"):
+        plan(inventory, facts)
+    facts.groups["hacknode1"] = {"gid": 1001, "members": []}           # the team's own group: as made
+    facts.groups.pop("ops")
+    assert ("ops", "user") in changed(plan(inventory, facts))
