@@ -74,8 +74,9 @@ hn_kill_uid() {  # TEAM UID: every process of the uid ended: TERM (its program m
   ! mountpoint -q "/run/user/$2" || umount -l "/run/user/$2" || true
 }
 
-hn_remove_jobs() {  # TEAM: its crontab and at jobs (from before its name was denied, or written for it by root)
-  if command -v crontab >/dev/null; then crontab -r -u "$1" >/dev/null 2>&1 || true; fi
+hn_remove_jobs() {  # TEAM: its crontab and at jobs (from before its name was denied). Debian's crontab refuses even
+  # root's `crontab -r -u TEAM` once the team is in cron.deny: its file goes from cron's spool (cron sees the change)
+  rm -f "/var/spool/cron/crontabs/$1"
   if command -v atq >/dev/null; then
     atq 2>/dev/null | awk -v team="$1" '$NF == team { print $1 }' | xargs -r atrm 2>/dev/null || true
   fi

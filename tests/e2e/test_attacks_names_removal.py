@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from deploy import layout
 from deploy.admin import remove_team
 from deploy.errors import ProvisionError
 from deploy.inventory import load_inventory
@@ -123,6 +124,14 @@ sleep 1; pgrep -u leaver -c
 SYSVIPC_OF_UID = 'FNR > 1 { n = FILENAME ~ /sem$/ ? 5 : 8; if ($n == u || $(n + 2) == u) print FILENAME ": " $0 }'
 
 
+def plant_jobs(made):
+    """A crontab and an at job of the leaver's, as made before its name was denied (the denial lifted a moment)."""
+    root_run(made, f"sed -i '/^{LEAVER}$/d' /etc/cron.deny /etc/at.deny")
+    with made.as_team(LEAVER) as c:
+        c.run("echo '* * * * * sleep 5' | crontab - && echo 'sleep 5' | at now + 1 hour", hide=True)
+    root_run(made, f"echo {LEAVER} >> /etc/cron.deny && echo {LEAVER} >> /etc/at.deny")
+
+
 def uid_left(made, uid):
     """Every process, file (the root filesystem and the shared folders) and SysV IPC object of `uid`, a line each."""
     return root_run(made, f"pgrep -u {uid} -a; pgrep -U {uid} -a; find {LOOK_IN} -xdev -uid {uid} 2>/dev/null; "
@@ -139,8 +148,15 @@ def test_removing_a_team_leaves_nothing_of_its_uid_for_the_next_team(names_class
     assert int(running.stdout.split()[-1]) >= 5, running
     with made.as_team("hacknode2") as c:              # another team's file in a 1777 folder of the leaver's
         c.run("echo mine > /tmp/leaver-shared/hacknode2-file", hide=True)
-    # a crontab from before its name was denied (root may still write one for it)
-    root_run(made, f"echo '* * * * * sleep 5' | crontab -u {LEAVER} -")
+    # a crontab and an at job from before its name was denied: the next provisioning removes them, and removal too
+    for provision_first in (True, False):
+        plant_jobs(made)
+        assert root_run(made, f"ls {layout.CRONTABS}; atq").stdout.split().count(LEAVER) == 2
+        if provision_first:
+            lines, steps = made.provision(load_inventory(made.write_inventory({**KEEPERS, LEAVER: "main"}, "jobs.yml")))
+            jobs = next(step for step in steps["main"] if step.name == "scheduled jobs")
+            assert jobs.changed and jobs.why == "jobs removed: leaver", jobs
+            assert root_run(made, f"ls {layout.CRONTABS}; atq").stdout.strip() == ""
     left_before = [line for line in uid_left(made, uid) if line]
     assert keepers_healthy(made)
     lines = []
@@ -166,3 +182,23 @@ def test_removing_a_team_leaves_nothing_of_its_uid_for_the_next_team(names_class
         assert c.run("ls /tmp/leaver-t /var/tmp/leaver-vt /dev/shm/leaver-shm", hide=True, warn=True).failed
         assert c.run("pgrep -u newcomer -f 'sleep 10000'", hide=True, warn=True).failed
     assert keepers_healthy(made) and made.http(NEWCOMER, "/healthz")[0] == 200
+
+
+def test_on_a_server_systemd_runs_removal_ends_the_teams_session_manager_and_runtime_folder(host_factory,
+                                                                                           tmp_path_factory, make_class):
+    # where systemd runs, an SSH login starts the team's own systemd --user and mounts /run/user/UID (pam_systemd)
+    made = make_class(tmp_path_factory.mktemp("names-boot"), {"main": host_factory("names-boot", boot=True)},
+                      {"hacknode1": "main", LEAVER: "main"})
+    made.provision()
+    uid = root_run(made, f"id -u {LEAVER}").stdout.strip()
+    with made.as_team(LEAVER) as c:
+        c.run(LEAVE_BEHIND, hide=True, warn=True)
+        c.run("echo r > $XDG_RUNTIME_DIR/leaver-run; systemd-run --user sleep 100002 || true", hide=True, warn=True)
+    session = root_run(made, f"pgrep -u {uid} -a; mountpoint /run/user/{uid}").stdout
+    lines = []
+    remove_team(made.inventory, LEAVER, "main", made.root_key, say=lines.append)
+    left = [line for line in uid_left(made, uid) if line]
+    print(f"\nbooted: uid {uid} before removal: {session.strip().splitlines()[-3:]}\nafter: {left}")
+    assert lines[-1] == f"main: removed {LEAVER}" and left == [], (lines, left)
+    assert root_run(made, f"mountpoint -q /run/user/{uid}").failed
+    assert made.http("hacknode1", "/healthz")[0] == 200
