@@ -59,7 +59,7 @@ def plan_scheduled_jobs(view, facts):
     commands = [f"hn_deny_edit {path} add {' '.join(names)}" for path, names in missing.items() if names]
     with_jobs = [t.name for t in view.teams if facts.scheduled_jobs.get(t.name)]
     commands += [f"hn_remove_jobs {name}" for name in with_jobs]
-    why = sorted({name for names in missing.values() for name in names})
-    return Step(server, "scheduled jobs", bool(commands), "; ".join(
-        part for part in ("not denied: " + " ".join(why) if why else "",
-                          "jobs removed: " + " ".join(with_jobs) if with_jobs else "") if part), commands)
+    not_denied = sorted({name for names in missing.values() for name in names})
+    why = ([f"not denied: {' '.join(not_denied)}"] if not_denied else []) + \
+        ([f"jobs removed: {' '.join(with_jobs)}"] if with_jobs else [])
+    return Step(server, "scheduled jobs", bool(commands), "; ".join(why), commands)
