@@ -6,7 +6,8 @@ import tarfile
 
 from deploy import commands, layout, mongo
 
-LIBRARIES = ("apply-lib.sh", "archive.sh")   # deploy/remote/ shell helpers every root script starts with
+# deploy/remote/ shell helpers every root script starts with
+LIBRARIES = ("apply-lib.sh", "archive.sh", "remove-team.sh")
 TOOLS = ("supervisor_update.py",)              # deploy/remote/ programs every bundle carries, for those helpers
 
 

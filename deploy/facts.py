@@ -30,6 +30,8 @@ class Facts:
     python_venv: bool = False                       # python3 can make virtualenvs
     users: dict = field(default_factory=dict)       # user -> exists
     gecos: dict = field(default_factory=dict)       # user -> its account's comment field (pam_umask reads it)
+    groups: dict = field(default_factory=dict)      # user name -> the group of that name {gid, members}, or None
+    scheduled_jobs: dict = field(default_factory=dict)  # user -> how many crontabs and at jobs it has
     files: dict = field(default_factory=dict)       # path -> PathFact with text, or None when absent
     paths: dict = field(default_factory=dict)       # path -> PathFact without text, or None when absent
     present_teams: tuple = ()                       # the teams provisioning made (layout.TEAMS_DIR)
@@ -46,7 +48,9 @@ class Facts:
             data = json.loads(text)
             return cls(os_id=data["os"]["id"], os_version=data["os"]["version"], python=data["python"],
                        arch=data["arch"], commands=data["commands"], python_venv=data["python_venv"],
-                       users=data["users"], gecos=data["gecos"], files=path_facts(data["files"]), paths=path_facts(data["paths"]),
+                       users=data["users"], gecos=data["gecos"], groups=data["groups"],
+                       scheduled_jobs=data["scheduled_jobs"], files=path_facts(data["files"]),
+                       paths=path_facts(data["paths"]),
                        present_teams=tuple(data["present_teams"]), running=data["running"],
                        slices=data["slices"], quota=data["quota"],
                        globs=data.get("globs", {}))

@@ -38,6 +38,11 @@ CLASS_PAGE_LOG = f"{LOG_ROOT}/class-page.log"   # the class page writer's errors
 TEAM_PROFILE = "/etc/profile.d/hacknode-team.sh"   # a team's login shells: its umask and TMPDIR
 PAM_UMASK_PROFILE = "/usr/share/pam-configs/hacknode-umask"   # pam_umask in every session (pam-auth-update)
 DATABASE_CAPS = f"{ETC}/database-caps"    # a file per team: its database_mb (mongo-tool caps reads them all)
+# crontab and at refuse the users these files list: a team's jobs would run outside its slice and limits (cron and atd
+# start them), so each team has a line in both (plan_limits.plan_scheduled_jobs), removed with the team
+JOB_DENY_FILES = ("/etc/cron.deny", "/etc/at.deny")
+CRONTABS = "/var/spool/cron/crontabs"       # Debian's cron: a user's crontab is CRONTABS/<user>
+AT_JOBS = "/var/spool/cron/atjobs"          # Debian's at: one file per job, owned by its user
 HOMES = "/home"                             # the teams' homes: user quotas, where on, are set on its filesystem
 TEAM_GECOS = "hacknode team,umask=0027"     # a team account's comment: pam_umask takes its umask from there
 SUPERVISORCTL = "/usr/bin/supervisorctl"    # Debian's; the only command teams may run with sudo

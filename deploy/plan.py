@@ -4,7 +4,7 @@ import os
 import shlex
 
 from deploy import acme, commands, layout, mongo, plan_team
-from deploy.plan_limits import SYSTEMD_RUNNING, plan_quotas, plan_slices
+from deploy.plan_limits import SYSTEMD_RUNNING, plan_quotas, plan_scheduled_jobs, plan_slices
 from deploy.plan_tls import plan_tls, tls_fact_paths
 from deploy.layout import TeamPaths
 from deploy.model import team_host
@@ -85,7 +85,7 @@ def facts_query(view, files):
         "users": names + [layout.DB_USER],
         "files": [f.path for f in files + tool_files()] + [f"{layout.WHEELS}/.digest",
                                                            f"{layout.TOOLS_VENV}/.hacknode", DEBIAN_DEFAULT_SITE]
-                 + tls_files + certificates["files"],
+                 + tls_files + certificates["files"] + list(layout.JOB_DENY_FILES),
         "paths": [p for name in names for p in plan_team.team_fact_paths(name)] + [layout.MONGO_ADMIN_FILE,
                   SYSTEMD_RUNNING] + [wanted_at_boot(unit) for unit in boot_units(view.mongodb)] + tls_paths
                  + certificates["paths"],
@@ -94,6 +94,8 @@ def facts_query(view, files):
         "running": {**RUNNING, **mongo.running_patterns(view.mongodb)},
         "slice_dropin": layout.SLICE_DROPIN,
         "homes": layout.HOMES,
+        "crontabs": layout.CRONTABS,
+        "at_jobs": layout.AT_JOBS,
     }
 
 
@@ -239,8 +241,9 @@ def plan_server(view, facts, files, artifacts, prune=False, tls=ServerTls()):
     """Every step for one server, in the order they run, each `changed` or not; `tls`: its deploy.tls.ServerTls.
     Pure."""
     server = view.server.name
-    steps = [plan_packages(server, facts, required_commands(view)), plan_wheels(server, facts, artifacts),
-             plan_tools(server, facts, view.mongodb, artifacts)]
+    # the teams' cron and at jobs denied before any team's user is made
+    steps = [plan_packages(server, facts, required_commands(view)), plan_scheduled_jobs(view, facts),
+             plan_wheels(server, facts, artifacts), plan_tools(server, facts, view.mongodb, artifacts)]
     steps += mongo.plan_server_db(server, view.mongodb, facts, files)
     for team in view.teams:
         steps += plan_team.plan_team(view.mongodb, team.name, facts, artifacts)

@@ -3,7 +3,8 @@ team's user slice (user-<uid>.slice: pam_systemd puts the team's SSH sessions th
 with the team's MemoryMax, TasksMax and CPUWeight; elsewhere the rlimits in the team's configs bound each team
 (deploy/limits.py), and this step says so. Where the homes' filesystem has user quotas on, each team's disk_mb
 as its hard block limit and its files as its hard inode limit (a team making empty files would otherwise take every
-inode of the filesystem all teams share, and no one could write a file there)."""
+inode of the filesystem all teams share, and no one could write a file there). No team has cron or at jobs: they
+would run outside its slice and limits."""
 from deploy import layout
 from deploy.render import render_slice
 from deploy.steps import Step, Upload
@@ -53,3 +54,19 @@ def plan_quotas(view, facts):
     return Step(server, "disk quotas", True, " ".join(team.name for team in off), [
         f"setquota -u {team.name} 0 {quota_kib(team)} 0 {team.files} {quota['mount']} "
         f"|| hn_fail 'setquota refused {team.name}'" for team in off])
+
+
+def plan_scheduled_jobs(view, facts):
+    """A line per team in /etc/cron.deny and /etc/at.deny, so crontab and at refuse the team (cron and atd would
+    start its jobs outside its slice and limits); the files' other lines stay, and a server without cron or at gets
+    them all the same (harmless). A team's crontab or at jobs from before are removed."""
+    server = view.server.name
+    missing = {path: [t.name for t in view.teams if t.name not in (facts.file_text(path) or "").splitlines()]
+               for path in layout.JOB_DENY_FILES}
+    commands = [f"hn_deny_edit {path} add {' '.join(names)}" for path, names in missing.items() if names]
+    with_jobs = [t.name for t in view.teams if facts.scheduled_jobs.get(t.name)]
+    commands += [f"hn_remove_jobs {name}" for name in with_jobs]
+    not_denied = sorted({name for names in missing.values() for name in names})
+    why = ([f"not denied: {' '.join(not_denied)}"] if not_denied else []) + \
+        ([f"jobs removed: {' '.join(with_jobs)}"] if with_jobs else [])
+    return Step(server, "scheduled jobs", bool(commands), "; ".join(why), commands)

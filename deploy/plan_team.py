@@ -29,19 +29,27 @@ def team_fact_paths(team_name):
 
 
 def plan_user(team_name, facts):
+    """The team's user and its own new group (hn_add_user). A user or a group of the team's name that hacknode did
+    not make stops the server's plan before anything changes: the team would take over that account, or join that
+    group and get what it may do (disk: the raw disks, shadow: /etc/shadow)."""
     t, p = team_name, TeamPaths(team_name)
-    if facts.users.get(t) and t not in facts.present_teams:
+    made_here = t in facts.present_teams
+    if facts.users.get(t) and not made_here:
         raise ProvisionError(f"team {t}: the server already has a user {t} that hacknode did not make; "
                              "rename the team in the inventory (its home and keys would be taken over)")
+    group = facts.groups.get(t)
+    if group and not made_here:
+        members = f", members {' '.join(group['members'])}" if group["members"] else ""
+        raise ProvisionError(f"team {t}: the server already has a group {t} (gid {group['gid']}{members}) that "
+                             "hacknode did not make; rename the team in the inventory (it would join that group)")
     commands = []
     if not facts.users.get(t):
-        commands.append(f"hn_add_user {t} {p.home} '{layout.TEAM_GECOS}'")
+        # also the record of what provisioning made (a team dropped from the inventory is found and removed by it),
+        # with the gid of the group it made: removal deletes that group and no other
+        commands.append(f"hn_add_user {t} {p.home} '{layout.TEAM_GECOS}' {layout.TEAMS_DIR}")
     elif facts.gecos.get(t) != layout.TEAM_GECOS:
         # every session of the team (SSH commands too, not only login shells) gets umask 0027 from pam_umask
         commands.append(f"hn_set_comment {t} '{layout.TEAM_GECOS}'")
-    if not facts.has(f"{layout.TEAMS_DIR}/{t}"):
-        # the record of what provisioning made: a team dropped from the inventory is found and removed by it
-        commands.append(f"install -d -m 0755 {layout.TEAMS_DIR} && touch {layout.TEAMS_DIR}/{t}")
     return Step(t, "user", bool(commands), "new" if commands else "", commands)
 
 
@@ -105,11 +113,12 @@ def team_files(team_name):
 
 
 def removal_commands(team_name, mongodb):
-    """Archive a team's code and database, then remove everything provisioning made for it. `team_name` may
-    be "$1" (teardown's shell function for every team)."""
-    p = TeamPaths(team_name)
+    """Archive a team's code and database, stop its program, remove its configs and database, then its account with
+    nothing of its uid left (deploy/remote/remove-team.sh: processes killed, crontab, at jobs, files outside its home,
+    SysV IPC), and last hacknode's record of it. `team_name` may be "$1" (teardown's shell function for every team)."""
+    p, record = TeamPaths(team_name), f"{layout.TEAMS_DIR}/{team_name}"
     return [
-        f"[ -e {layout.TEAMS_DIR}/{team_name} ] || hn_fail \"{team_name} is not a team hacknode made on this server\"",
+        f"[ -e {record} ] || hn_fail \"{team_name} is not a team hacknode made on this server\"",
         f"hn_archive {team_name}",
         f"supervisorctl stop {team_name} >/dev/null 2>&1 || true",
         f"rm -f {p.supervisor_conf} {p.uwsgi_ini} {p.nginx_conf} {p.nginx_location} {p.sudoers} {p.limits} "
@@ -117,9 +126,8 @@ def removal_commands(team_name, mongodb):
         "supervisorctl update >/dev/null",
         "nginx -t 2>/dev/null && hn_service nginx reload",
         *mongo.drop_team_commands(mongodb, team_name),
-        f"pkill -u {team_name} || true",
         # its slice's limits would otherwise bound the next user given its uid
         f"uid=$(id -u {team_name} 2>/dev/null) && rm -f {layout.SLICE_DROPIN.replace('{uid}', '$uid')} || true",
-        f"userdel -r {team_name} 2>/dev/null || true; getent group {team_name} >/dev/null && groupdel {team_name} || true",
-        f"rm -rf {p.log_dir} {p.home} {layout.TEAMS_DIR}/{team_name} {layout.TEAM_ENVS}/{team_name}",
+        f"hn_remove_account {team_name} {record}",
+        f"rm -rf {p.log_dir} {p.home} {layout.TEAM_ENVS}/{team_name} && rm -f {record}",
     ]

@@ -20,6 +20,8 @@ HOST_PACKAGES = [
     "wrk",                # load on a host's own address (here): ./inv bench, e2e tests under load (lab/load.py)
     "openssl",            # openssl s_client: the e2e test that TLS 1.0 and 1.1 are refused (here)
     "certbot",            # tls mode acme: certificates inside hosts (provisioning installs it on a real server)
+    "cron",               # crontab and at inside hosts: the e2e tests show a team's jobs refused (cron.deny, at.deny)
+    "at",                 # (provisioning needs neither; the daemons never start here: see ensure_packages)
 ]
 
 # The ACME CA the acme-mode test runs here for its host (lab/acme_ca.py): pebble and a name server for the

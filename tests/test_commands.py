@@ -48,7 +48,14 @@ def test_the_facts_script_reports_this_machine_and_parses_into_facts(tmp_path):
     query = {"commands": ["bash", "no-such-command-here"], "users": ["root", "no-such-user-here"],
              "files": [str(tmp_path / "managed.conf"), str(tmp_path / "absent")], "paths": [str(tmp_path)],
              "teams_glob": str(tmp_path / "teams" / "*"), "running": {"nothing": "no-such-process-here"},
-             "slice_dropin": str(tmp_path / "user-{uid}.slice.d" / "50-hacknode.conf"), "homes": str(tmp_path)}
+             "slice_dropin": str(tmp_path / "user-{uid}.slice.d" / "50-hacknode.conf"), "homes": str(tmp_path),
+             "crontabs": str(tmp_path / "crontabs"), "at_jobs": str(tmp_path / "atjobs")}
+    (tmp_path / "crontabs").mkdir()
+    (tmp_path / "crontabs" / "root").write_text("* * * * * true\n")      # root's crontab, and two at jobs of root's
+    (tmp_path / "atjobs").mkdir()
+    (tmp_path / "atjobs" / "a0000101a").write_text("true\n")
+    (tmp_path / "atjobs" / "b0000201a").write_text("true\n")
+    (tmp_path / "atjobs" / ".SEQ").write_text("2\n")
     (tmp_path / "user-0.slice.d").mkdir()
     (tmp_path / "user-0.slice.d" / "50-hacknode.conf").write_text("[Slice]\nTasksMax=64\n")
     done = run_here(commands.read_facts(query))
@@ -58,6 +65,9 @@ def test_the_facts_script_reports_this_machine_and_parses_into_facts(tmp_path):
     assert facts.python == python3
     assert facts.commands == {"bash": True, "no-such-command-here": False}
     assert facts.users == {"root": True, "no-such-user-here": False}
+    assert facts.groups["root"] == {"gid": 0, "members": facts.groups["root"]["members"]}   # a team must not join one
+    assert facts.groups["no-such-user-here"] is None
+    assert facts.scheduled_jobs == {"root": 3, "no-such-user-here": 0}
     assert facts.file_text(str(tmp_path / "managed.conf")) == "# managed by hacknode\n"
     assert facts.files[str(tmp_path / "absent")] is None and facts.file_text(str(tmp_path / "absent")) is None
     assert facts.paths[str(tmp_path)].text is None and facts.has(str(tmp_path))

@@ -10,7 +10,7 @@ import textwrap
 import pytest
 from invoke import Context, Exit
 
-from deploy.inventory import InventoryError, load_inventory, public_key_problem, team_name_problem
+from deploy.inventory import NAME_RE, InventoryError, load_inventory, public_key_problem, team_name_problem
 from deploy.model import MongoSettings
 from inventories.keys import ecdsa_key, ed25519_key, ed25519_private_key, rsa_key, write_demo_keys
 import tasks
@@ -165,10 +165,22 @@ def test_team_name_rule_says_the_rule_and_refuses_system_accounts():
     assert team_name_problem("Team_2") == "'Team_2' must match ^[a-z][a-z0-9-]{0,30}$"
     assert team_name_problem("team-") == "'team-' must not end with '-' (it is a DNS label)"
     for account in ("root", "www-data", "mongodb", "hacknode-secantus"):
-        assert team_name_problem(account) == f"{account!r} is a system or admin account name; choose another team name"
+        assert team_name_problem(account) == \
+            f"{account!r} is a system user or group, or an admin account; choose another team name"
     assert team_name_problem("instructor") == ""        # taken only where a server's admin user has it
-    assert "system or admin account" in team_name_problem("instructor", taken={"instructor"})
+    assert "admin account" in team_name_problem("instructor", taken={"instructor"})
 
+
+
+def test_debian_and_ubuntu_system_groups_are_no_team_names():
+    # a team named after a group joined it (disk: raw disks, shadow: /etc/shadow); removal then deleted the group
+    master = "/usr/share/base-passwd/group.master"      # base-passwd's static groups, where this machine has it
+    static = [line.split(":")[0] for line in open(master)] if os.path.exists(master) else []
+    for group in static + ["disk", "shadow", "kmem", "docker", "ssl-cert", "crontab", "systemd-journal", "kvm",
+                           "render", "input", "sgx", "netdev", "lxd", "lpadmin", "sambashare", "messagebus"]:
+        if NAME_RE.match(group):
+            assert "system user or group" in team_name_problem(group), group
+    assert team_name_problem("hn-grp") == ""     # a server's own groups: refused by provisioning (its facts)
 
 # --- malformed inventories --------------------------------------------------------------
 # Each: (id, inventory text, the expected problem "line: field: message" after the file name).
@@ -242,14 +254,21 @@ BAD = [
           - {name: main, address: 192.0.2.10}
         teams:
           - {name: www-data, keys: ["KEY"]}
-     """, "5: teams[0].name: 'www-data' is a system or admin account name"),
+     """, "5: teams[0].name: 'www-data' is a system user or group, or an admin account"),
+    ("team-name-system-group", """
+        class: {name: c, domain: example.org}
+        servers:
+          - {name: main, address: 192.0.2.10}
+        teams:
+          - {name: shadow, keys: ["KEY"]}
+     """, "5: teams[0].name: 'shadow' is a system user or group, or an admin account"),
     ("team-name-is-the-admin-user", """
         class: {name: c, domain: example.org}
         servers:
           - {name: main, address: 192.0.2.10, admin_user: instructor}
         teams:
           - {name: instructor, keys: ["KEY"]}
-     """, "5: teams[0].name: 'instructor' is a system or admin account name"),
+     """, "5: teams[0].name: 'instructor' is a system user or group, or an admin account"),
     ("duplicate-team", """
         class: {name: c, domain: example.org}
         servers:

@@ -62,6 +62,8 @@ def provisioned_facts(inventory):
         facts.paths[p.mongo_uri_file] = PathFact(team.name, team.name, "0400")
         facts.paths[f"{layout.TEAMS_DIR}/{team.name}"] = root_file()
     facts.present_teams = tuple(sorted(t.name for t in inventory.teams))
+    for path in layout.JOB_DENY_FILES:      # each team refused by crontab and at
+        facts.files[path] = root_file(text="".join(f"{t.name}\n" for t in inventory.teams))
     facts.running = {"nginx": True, "supervisor": True, "secantus": True}
     return facts
 
@@ -79,7 +81,8 @@ def test_a_fresh_server_gets_every_step_in_order():
     inventory = make_inventory()
     steps = plan(inventory, bare_facts())
     assert changed(steps) == [
-        ("main", "packages"), ("main", "wheels"), ("main", "server tools"), ("main", "secantus"),
+        ("main", "packages"), ("main", "scheduled jobs"), ("main", "wheels"), ("main", "server tools"),
+        ("main", "secantus"),
         ("hacknode1", "user"), ("hacknode1", "directories"), ("hacknode1", "database"), ("hacknode1", "first release"),
         ("hacknode2", "user"), ("hacknode2", "directories"), ("hacknode2", "database"), ("hacknode2", "first release"),
         ("main", "configs"), ("hacknode1", "configs"), ("hacknode2", "configs"), ("main", "services")]
@@ -141,7 +144,7 @@ def test_every_session_of_a_team_gets_umask_0027_from_its_account_through_pam_um
     inventory = make_inventory()
     fresh = plan(inventory, bare_facts())
     assert next(s for s in fresh if s.name == "user").commands[0] == \
-        f"hn_add_user hacknode1 /home/hacknode1 '{layout.TEAM_GECOS}'"
+        f"hn_add_user hacknode1 /home/hacknode1 '{layout.TEAM_GECOS}' {layout.TEAMS_DIR}"
     server_configs = next(s for s in fresh if s.scope == "main" and s.name == "configs")
     assert "pam-auth-update --package" in server_configs.commands          # after the profile is installed
     profile = next(f for f in server_configs.files if f.path == layout.PAM_UMASK_PROFILE).content
@@ -153,7 +156,7 @@ def test_every_session_of_a_team_gets_umask_0027_from_its_account_through_pam_um
     facts.gecos["hacknode2"] = "made before hacknode set umasks"
     steps = plan(inventory, facts)
     assert changed(steps) == [("hacknode2", "user"), ("main", "services")]
-    assert steps[[s.name for s in steps].index("user", 5)].commands == [
+    assert next(s for s in steps if (s.scope, s.name) == ("hacknode2", "user")).commands == [
         f"hn_set_comment hacknode2 '{layout.TEAM_GECOS}'"]
 
 
@@ -182,10 +185,11 @@ def test_a_team_gone_from_the_inventory_is_archived_before_it_is_removed():
     removal = next(s for s in steps if s.scope == "hacknode2")
     assert removal.name == "remove (not in inventory)"
     assert "not a team hacknode made" in removal.commands[0] and removal.commands[1] == "hn_archive hacknode2"
-    assert any(c.startswith("userdel -r hacknode2") for c in removal.commands)
+    # its account with nothing of its uid left (remove-team.sh), then hacknode's record of it, last
+    account = removal.commands.index("hn_remove_account hacknode2 /etc/hacknode/teams/hacknode2")
+    assert removal.commands[-1].endswith("&& rm -f /etc/hacknode/teams/hacknode2") and account == len(removal.commands) - 2
     slice_gone = "uid=$(id -u hacknode2 2>/dev/null) && rm -f /etc/systemd/system/user-$uid.slice.d/50-hacknode.conf"
-    assert removal.commands.index(slice_gone + " || true") < removal.commands.index(next(
-        c for c in removal.commands if c.startswith("userdel")))      # while its uid is still known
+    assert removal.commands.index(slice_gone + " || true") < account      # while its uid is still known
     assert not any(s.scope == "hacknode1" and s.changed for s in steps)
 
 
@@ -283,3 +287,19 @@ def test_a_team_named_like_a_user_hacknode_did_not_make_is_refused():
     facts.users["alice"] = True             # an account of the server's own
     with pytest.raises(ProvisionError, match="team alice: the server already has a user alice"):
         plan(inventory, facts)
+
+
+def test_a_team_named_like_a_group_hacknode_did_not_make_is_refused_naming_the_group():
+    inventory = make_inventory(teams=("hacknode1", "ops"))
+    facts = provisioned_facts(make_inventory(teams=("hacknode1",)))
+    facts.groups["ops"] = {"gid": 1010, "members": ["ada", "bob"]}      # a group of the server's own, no user
+    with pytest.raises(ProvisionError) as refused:
+        plan(inventory, facts)
+    assert str(refused.value) == ("team ops: the server already has a group ops (gid 1010, members ada bob) that "
+                                  "hacknode did not make; rename the team in the inventory (it would join that group)")
+    facts.groups["ops"] = {"gid": 6, "members": []}
+    with pytest.raises(ProvisionError, match=r"group ops \(gid 6\) that hacknode did not make"):
+        plan(inventory, facts)
+    facts.groups["hacknode1"] = {"gid": 1001, "members": []}           # the team's own group: as made
+    facts.groups.pop("ops")
+    assert ("ops", "user") in changed(plan(inventory, facts))

@@ -113,7 +113,7 @@ def test_root_files_outside_the_homes_keep_their_facts(tmp_path):
 
 def empty_facts():
     return {"os": {"id": "debian", "version": "12"}, "python": "3.11", "arch": "x86_64", "commands": {},
-            "python_venv": True, "users": {}, "gecos": {}, "files": {}, "paths": {}, "present_teams": [],
+            "python_venv": True, "users": {}, "gecos": {}, "groups": {}, "scheduled_jobs": {}, "files": {}, "paths": {}, "present_teams": [],
             "running": {}, "slices": {}, "quota": {"mount": "/", "on": False, "limits": {}}}
 
 

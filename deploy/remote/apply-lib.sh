@@ -71,12 +71,19 @@ hn_service() {  # NAME ACTION: systemd where it runs, the init script elsewhere 
   if [ -d /run/systemd/system ]; then systemctl "$2" "$1"; else service "$1" "$2" >/dev/null; fi
 }
 
-hn_add_user() {  # TEAM HOME COMMENT: the team's group and user, one team at a time: useradd refuses to run
-  # while another holds /etc/passwd's lock, and teams are set up side by side (hn_team_jobs)
+hn_add_user() {  # TEAM HOME COMMENT TEAMS_DIR: the team's user and its own new group, one team at a time: useradd
+  # refuses to run while another holds /etc/passwd's lock, and teams are set up side by side (hn_team_jobs). Never an
+  # existing group (a team named disk joined the group disk: the raw disks): --user-group fails if there is one. The
+  # record TEAMS_DIR/TEAM says hacknode made the team, and the gid of the group it made: removal deletes that one only.
   (
     flock 8
-    getent group "$1" >/dev/null || groupadd "$1"
-    useradd --create-home --home-dir "$2" --shell /bin/bash --gid "$1" --comment "$3" "$1"
+    if getent group "$1" >/dev/null; then
+      hn_fail "team $1: the server already has a group $1 ($(getent group "$1")) that hacknode did not make;" \
+        "rename the team"
+    fi
+    useradd --create-home --home-dir "$2" --shell /bin/bash --user-group --comment "$3" "$1"
+    install -d -m 0755 "$4"
+    echo "group=$(id -g "$1")" > "$4/$1"
   ) 8>"$HN_BACKUP/users.lock"
 }
 

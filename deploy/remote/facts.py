@@ -103,6 +103,27 @@ def user_exists(name):
         return False
 
 
+def group_of(name):
+    """The group `name` as its gid and members, None when the server has none: a team must never join one."""
+    try:
+        group = grp.getgrnam(name)
+    except KeyError:
+        return None
+    return {"gid": group.gr_gid, "members": sorted(group.gr_mem)}
+
+
+def scheduled_jobs(names, crontabs, at_jobs):
+    """How many crontabs and at jobs each user has: a team's are refused (cron.deny, at.deny), but one from before
+    that would still run outside its slice and limits."""
+    owners = []
+    for job in glob.glob(f"{at_jobs}/[a-zA-Z=]*"):
+        try:
+            owners.append(name_of(pwd.getpwuid, os.lstat(job).st_uid))
+        except OSError:
+            pass        # run meanwhile
+    return {name: int(os.path.lexists(f"{crontabs}/{name}")) + owners.count(name) for name in names}
+
+
 def gecos_of(name):
     try:
         return pwd.getpwnam(name).pw_gecos
@@ -186,6 +207,8 @@ def main(query):
         "python_venv": has_venv(),
         "users": {name: user_exists(name) for name in query["users"]},
         "gecos": {name: gecos_of(name) for name in query["users"]},
+        "groups": {name: group_of(name) for name in query["users"]},
+        "scheduled_jobs": scheduled_jobs(query["users"], query["crontabs"], query["at_jobs"]),
         "files": {path: path_fact(path, query["homes"], True) for path in query["files"]},
         "paths": {path: path_fact(path, query["homes"]) for path in query["paths"]},
         "present_teams": sorted(os.path.basename(p) for p in glob.glob(query["teams_glob"])),

@@ -1,0 +1,87 @@
+"""Removal leaves nothing of a team's uid (deploy/remote/remove-team.sh, what plan_team.removal_commands and the
+teardown run), and a team's cron and at jobs are refused (plan_limits.plan_scheduled_jobs). The pieces that need no
+other user are run here for real; the whole removal, as root on a host, in tests/e2e/test_attacks_names_removal.py."""
+import os
+import subprocess
+
+from deploy import layout
+from deploy.admin import teardown_commands
+from deploy.commands import remote_file
+from deploy.model import MongoSettings
+from deploy.plan_limits import plan_scheduled_jobs
+from test_provision_plan import bare_facts, make_inventory, root_file
+
+LIBRARY = remote_file("apply-lib.sh") + remote_file("remove-team.sh")
+
+
+def run(script, *args):
+    done = subprocess.run(["bash", "-c", f"{LIBRARY}\nHN_STAGE=$(mktemp -d)\n{script}", "bash", *args],
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
+def test_deny_lines_are_added_once_and_removed_keeping_the_files_other_lines_and_mode(tmp_path):
+    deny = tmp_path / "at.deny"
+    deny.write_text("alias\nbackup\nhacknode10")            # Debian's at.deny, here without its last newline
+    deny.chmod(0o640)
+    run('hn_deny_edit "$1" add hacknode1 hacknode2; hn_deny_edit "$1" add hacknode1', str(deny))
+    assert deny.read_text() == "alias\nbackup\nhacknode10\nhacknode1\nhacknode2\n"
+    assert oct(deny.stat().st_mode & 0o777) == "0o640"
+    run('hn_deny_edit "$1" remove hacknode1', str(deny))    # hacknode10 is another name: it stays
+    assert deny.read_text() == "alias\nbackup\nhacknode10\nhacknode2\n"
+    fresh = tmp_path / "cron.deny"
+    run('hn_deny_edit "$1" remove hacknode1; [ ! -e "$1" ]; hn_deny_edit "$1" add hacknode1', str(fresh))
+    assert fresh.read_text() == "hacknode1\n" and oct(fresh.stat().st_mode & 0o777) == "0o644"
+    assert [p.name for p in tmp_path.iterdir()] != [] and not list(tmp_path.glob("*.hn-*"))   # no temporary left
+
+
+def test_a_system_uid_or_a_shared_uid_is_never_removed():
+    def refused(team, uid):
+        done = subprocess.run(["bash", "-c", f"{LIBRARY}\nHN_STAGE=$(mktemp -d)\nhn_team_uid {team} {uid}; echo on"],
+                              capture_output=True, text=True, timeout=60)
+        assert done.returncode == 3 and done.stdout == "", done
+        return done.stderr.strip()
+    assert refused("daemon", 1) == "HN-FAIL daemon has uid 1, a system uid: hacknode made no such user; nothing of " \
+                                   "it was removed"
+    assert "a system uid" in refused("nobody", 65534)
+
+
+def test_the_places_searched_are_the_shared_folders_and_the_homes_filesystem():
+    places = run("hn_uid_places").split()
+    assert places[:2] == ["/tmp", "/var/tmp"] and places[-1] == subprocess.run(
+        ["stat", "-c", "%m", "/home"], capture_output=True, text=True).stdout.strip()
+    assert all(os.path.isdir(p) for p in places)
+
+
+def test_nothing_is_left_of_a_uid_that_has_nothing():
+    assert run("hn_uid_left 4000000; hn_uid_ipc 4000000").strip() == ""      # no such uid: no process, file, IPC
+
+
+def test_removal_kills_cleans_and_checks_before_the_user_goes_and_teardown_does_the_same():
+    library = remote_file("remove-team.sh")
+    body = library[library.index("hn_remove_account() {"):library.index("\n}\n")]
+    order = ["usermod --lock", "hn_kill_uid", "hn_remove_jobs", "rm -rf", "hn_remove_files_of", "hn_remove_ipc",
+             "hn_uid_left", "userdel", "groupdel", "hn_deny_edit /etc/cron.deny remove"]
+    assert [body.index(step) for step in order] == sorted(body.index(step) for step in order)
+    teardown = "\n".join(teardown_commands(MongoSettings(mode="secantus")))
+    assert 'hn_remove_account $1 /etc/hacknode/teams/$1' in teardown
+
+
+def test_every_team_has_a_line_in_cron_deny_and_at_deny_and_a_crontab_from_before_goes():
+    view = make_inventory().view("main")
+    step = plan_scheduled_jobs(view, bare_facts())
+    assert step.changed and step.why == "not denied: hacknode1 hacknode2"
+    assert step.commands == ["hn_deny_edit /etc/cron.deny add hacknode1 hacknode2",
+                             "hn_deny_edit /etc/at.deny add hacknode1 hacknode2"]
+    facts = bare_facts()
+    facts.files["/etc/cron.deny"] = root_file(text="hacknode1\nhacknode2\n")
+    facts.files["/etc/at.deny"] = root_file(text="alias\nhacknode2\nhacknode1 \n", mode="0640")  # a space: no match
+    facts.scheduled_jobs = {"hacknode1": 2, "hacknode2": 0}
+    step = plan_scheduled_jobs(view, facts)
+    assert step.why == "not denied: hacknode1; jobs removed: hacknode1"
+    assert step.commands == ["hn_deny_edit /etc/at.deny add hacknode1", "hn_remove_jobs hacknode1"]
+    facts.files["/etc/at.deny"] = root_file(text="alias\nhacknode2\nhacknode1\n", mode="0640")
+    facts.scheduled_jobs = {}
+    assert not plan_scheduled_jobs(view, facts).changed
+    assert set(layout.JOB_DENY_FILES) == {"/etc/cron.deny", "/etc/at.deny"}
