@@ -39,8 +39,8 @@ TEAM_PROFILE = "/etc/profile.d/hacknode-team.sh"   # a team's login shells: its 
 PAM_UMASK_PROFILE = "/usr/share/pam-configs/hacknode-umask"   # pam_umask in every session (pam-auth-update)
 HOMES = "/home"                             # the teams' homes: user quotas, where on, are set on its filesystem
 TEAM_GECOS = "hacknode team,umask=0027"     # a team account's comment: pam_umask takes its umask from there
-SUPERVISORCTL = "/usr/bin/supervisorctl"    # Debian's; the only command teams may run with sudo
 KEEP_RELEASES = 5
+OLD_SUDOERS_DIR = "/etc/sudoers.d"         # no team has a sudo rule; older provisioning left one here
 TLS_DIR = f"{ETC}/tls"                      # 0755 root: the class's certificate (files, class-ca), its key 0600 root
 ACME_WEBROOT = "/var/www/hacknode-acme"     # root's; nginx serves /.well-known/acme-challenge/ from it on port 80
 LETSENCRYPT_LIVE = "/etc/letsencrypt/live"  # acme: certbot's current certificate of each name
@@ -165,8 +165,8 @@ class TeamPaths:
         return f"/etc/security/limits.d/hacknode-{self.team}.conf"
 
     @property
-    def sudoers(self):
-        return f"/etc/sudoers.d/hacknode-{self.team}"
+    def old_sudoers(self):     # the sudo rule provisioning gave teams before issue 21: removed wherever found
+        return f"{OLD_SUDOERS_DIR}/hacknode-{self.team}"
 
 
 # ---------- tls mode acme (deploy/acme.py) ----------
