@@ -31,7 +31,10 @@ class RemoteCommand:
         if not self.script:
             return " ".join(args)
         name = [self.name] if self.interpreter == "bash" else []
-        return " ".join([self.interpreter, "-c", shlex.quote(self.script), *name, *args])
+        # python3 -I: a script given with -c has the working folder first on sys.path; isolated, root's Python never
+        # imports a module from where it stands, nor takes PYTHON* variables
+        interpreter = ["python3", "-I"] if self.interpreter == "python3" else [self.interpreter]
+        return " ".join([*interpreter, "-c", shlex.quote(self.script), *name, *args])
 
 
 def remote_file(name):

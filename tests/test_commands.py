@@ -121,3 +121,13 @@ def test_the_database_chores_make_a_team_user_dump_its_data_and_drop_it(bare_dat
     assert "toolteam" not in client.list_database_names()
     assert not client.toolteam.command("usersInfo", "toolteam")["users"]
     assert "unknown command" in mongo_tool("nonsense", HN_ADMIN_URI=bare_database).stderr
+
+
+def test_roots_python_imports_nothing_from_the_folder_it_runs_in(tmp_path):
+    """python3 -c puts its working folder first on sys.path: a json.py there would run as root (a team's folder,
+    one day). Root's Python scripts run isolated (-I)."""
+    (tmp_path / "json.py").write_text("open('imported-from-here', 'w').write('json.py ran')\n")
+    command = commands.read_facts({})
+    assert command.line().startswith("python3 -I -c ")
+    subprocess.run(["bash", "-c", command.line()], cwd=tmp_path, capture_output=True, timeout=60)
+    assert not (tmp_path / "imported-from-here").exists()

@@ -179,3 +179,28 @@ def test_a_hard_restart_runs_as_the_team_and_starts_a_new_master(provisioned_cla
     assert made.http(BYSTANDER, "/healthz")[0] == 200
     assert seen and all(s == {ATTACKER: 200, VICTIM: 200} for s in seen), seen
     assert others_healthy(made, others) == {ATTACKER: 200, VICTIM: 200}
+
+
+def test_a_team_reads_its_own_log_across_supervisors_rotation_and_no_other_team_can(provisioned_class):
+    """`fab logs` and the log a restart shows are read by the team itself (no sudo): its log folder is 2750
+    root:team, so supervisor's files and the ones its rotation makes get the team's group."""
+    made = provisioned_class
+    team, log = BYSTANDER, f"/var/log/hacknode/{BYSTANDER}/uwsgi.log"
+    with made.as_root("main") as root:
+        root.run(f"truncate -s +10M {log}", hide=True)        # past stdout_logfile_maxbytes: the next line rotates
+        for _ in range(3):
+            made.http(team, "/healthz")
+        time.sleep(1)
+        listing = root.run(f"stat -c '%n %U:%G %a' /var/log/hacknode/{team} {log} {log}.1", hide=True).stdout
+    with made.as_team(team) as c:
+        own = c.run(f"tail -n 3 {log}", hide=True, warn=True)
+    with made.as_team(ATTACKER) as c:
+        other = c.run(f"tail -n 3 {log}", hide=True, warn=True)
+    print(f"\n{listing}")
+    folder, current, rotated = (line.split() for line in listing.splitlines())
+    assert folder[1:] == [f"root:{team}", "2750"]
+    assert current[1] == f"root:{team}" and rotated[1] == f"root:{team}"    # the new file after the rotation
+    assert current[2][-1] in "04" and int(current[2][-2]) & 4                # group reads it
+    assert own.ok and "GET /healthz" in own.stdout
+    assert other.failed and "Permission denied" in other.stderr
+    assert others_healthy(made) == {VICTIM: 200, BYSTANDER: 200}
