@@ -72,7 +72,7 @@ def test_with_cgroups_supervisor_starts_each_program_in_its_slice_as_its_user(tm
 
 def test_team_scope_keeps_its_process_and_drops_to_the_team_with_the_teams_own_groups():
     last = remote_file("team-scope.sh").rstrip().splitlines()
-    assert last[-2].startswith("exec /usr/bin/systemd-run --scope") and '--slice="user-$uid.slice"' in last[-2]
+    assert last[-2].startswith("exec /usr/bin/env -u PWD /usr/bin/systemd-run --scope") and '--slice="user-$uid.slice"' in last[-2]
     assert last[-1].strip() == '/usr/bin/setpriv --reuid="$team" --regid="$team" --init-groups -- "$@"'
 
 
