@@ -10,8 +10,9 @@ hn_archive() {  # TEAM -> /var/backups/hacknode/TEAM-<UTC time>.tar.gz (root onl
   if [ -n "${HN_ADMIN_URI:-}" ]; then
     # in `fab backup`'s format: `fab restore` loads it into this team's successor or any other team
     [ -x "$HN_TEAM_DB_TOOL" ] || hn_fail "no $HN_TEAM_DB_TOOL on this server: run fab provision first"
+    # -I: root's Python in the team's folder imports nothing from it, takes no PYTHON* variable
     (cd "/home/$team/current" 2>/dev/null || cd /
-     HN_ADMIN_URI=$HN_ADMIN_URI "$HN_TOOLS/bin/python" "$HN_TEAM_DB_TOOL" dump "$dump/database/$team-database.tar.gz" "$team" "$team" >/dev/null)
+     HN_ADMIN_URI=$HN_ADMIN_URI "$HN_TOOLS/bin/python" -I "$HN_TEAM_DB_TOOL" dump "$dump/database/$team-database.tar.gz" "$team" "$team" >/dev/null)
   fi
   # virtualenvs and the socket are rebuilt from the code; everything else of the home is kept
   tar -czf "$archive" --exclude="home/$team/envs" --exclude="home/$team/run" \
