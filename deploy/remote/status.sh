@@ -11,6 +11,10 @@
 # team's /healthz; "awake" only teams with a uwsgi worker running, the code of the others being "idle": a probe
 # would start a worker, and the class page, asking every minute, would keep every idle team awake.
 set -u
+# root's programs below (supervisorctl reads ./supervisord.conf first) start where nobody else writes, whatever the
+# caller's folder (the admin's home over SSH, supervisord's for the class page); PATH is root's own, fixed
+cd /
+PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 domain=$1 healthz=$2 tools_python=$3 mongo_tool=$4 admin_file=$5 hostname=$6 acme_certs=$7 log_root=$8
 probe=${9:-all} window=${10:-300}
 now=$(date +%s)
