@@ -34,7 +34,9 @@ while time.monotonic() < deadline and not os.path.exists(stop):
             cmdline = open(f"/proc/{pid}/cmdline", "rb").read().decode(errors="replace")
         except OSError:
             continue
-        if cmdline:          # a process between fork and exec shows the same environment as after: wait for it
+        # a process that is exiting shows nothing (its memory is gone): not recorded; one between fork and exec
+        # shows the environment it is about to hand on, as after the exec
+        if cmdline and environ:
             seen[pid] = {"cmdline": cmdline.replace("\0", " ").strip(), "environ": [v for v in environ.split("\0") if v]}
 print(json.dumps(seen))
 """
