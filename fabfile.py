@@ -207,7 +207,7 @@ print_my_id = team_task(
 
 
 # no short flags: -h would be --hard, not --help
-@task(help={**TEAM_HELP, "hard": "stop and start uwsgi (supervisorctl restart): requests fail meanwhile"},
+@task(help={**TEAM_HELP, "hard": "stop and start uwsgi (through its master fifo, as you): requests fail meanwhile"},
       auto_shortflags=False)
 def restart(c, team=None, key=None, hard=False):
     """Reload your uwsgi gracefully (no request fails), or --hard: stop and start it; view the end of its log."""

@@ -29,7 +29,7 @@ def test(c, k="", fast=False):
 
 
 @task(help={"inventory": "the class's inventory file (default $HACKNODE_INVENTORY, else inventory.yml)",
-            "out": "folder to write nginx/, supervisor/, uwsgi/, sudoers/ into (default deploy)"})
+            "out": "folder to write nginx/, supervisor/, uwsgi/, limits/ into (default deploy)"})
 def render(c, inventory=None, out="deploy"):
     """Render every config of the class into OUT for review; nothing is sent anywhere."""
     from deploy.inventory import InventoryError, load_inventory

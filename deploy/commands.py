@@ -31,7 +31,10 @@ class RemoteCommand:
         if not self.script:
             return " ".join(args)
         name = [self.name] if self.interpreter == "bash" else []
-        return " ".join([self.interpreter, "-c", shlex.quote(self.script), *name, *args])
+        # python3 -I: a script given with -c has the working folder first on sys.path; isolated, root's Python never
+        # imports a module from where it stands, nor takes PYTHON* variables
+        interpreter = ["python3", "-I"] if self.interpreter == "python3" else [self.interpreter]
+        return " ".join([*interpreter, "-c", shlex.quote(self.script), *name, *args])
 
 
 def remote_file(name):
@@ -125,13 +128,14 @@ def git_bare_repo(paths: TeamPaths):
     return program(f"make {paths.git_repo}", "git", "init", "--bare", "--quiet", paths.git_repo)
 
 
-def supervisorctl(team_name, action, *args):
-    """One of the supervisorctl commands the team's sudoers rule allows (restart, status, tail)."""
-    return program(f"supervisorctl {action} {team_name}", "sudo", "-n", "supervisorctl", action, *args, team_name)
-
-
 def log_tail(paths: TeamPaths, lines):
+    """The last lines of the team's uwsgi log, read by the team itself (its log folder is the team's group)."""
     return program(f"tail of {paths.uwsgi_log}", "tail", "-n", str(int(lines)), paths.uwsgi_log)
+
+
+def log_end(paths: TeamPaths, size=800):
+    """The last `size` bytes of the team's uwsgi log (the workshop's `tail -800`), read by the team itself."""
+    return program(f"end of {paths.uwsgi_log}", "tail", "-c", str(int(size)), paths.uwsgi_log)
 
 
 def with_settings(paths: TeamPaths, what, command):

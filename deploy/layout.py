@@ -45,8 +45,8 @@ CRONTABS = "/var/spool/cron/crontabs"       # Debian's cron: a user's crontab is
 AT_JOBS = "/var/spool/cron/atjobs"          # Debian's at: one file per job, owned by its user
 HOMES = "/home"                             # the teams' homes: user quotas, where on, are set on its filesystem
 TEAM_GECOS = "hacknode team,umask=0027"     # a team account's comment: pam_umask takes its umask from there
-SUPERVISORCTL = "/usr/bin/supervisorctl"    # Debian's; the only command teams may run with sudo
 KEEP_RELEASES = 5
+OLD_SUDOERS_DIR = "/etc/sudoers.d"         # no team has a sudo rule; older provisioning left one here
 TLS_DIR = f"{ETC}/tls"                      # 0755 root: the class's certificate (files, class-ca), its key 0600 root
 ACME_WEBROOT = "/var/www/hacknode-acme"     # root's; nginx serves /.well-known/acme-challenge/ from it on port 80
 LETSENCRYPT_LIVE = "/etc/letsencrypt/live"  # acme: certbot's current certificate of each name
@@ -175,8 +175,8 @@ class TeamPaths:
         return f"{DATABASE_CAPS}/{self.team}"
 
     @property
-    def sudoers(self):
-        return f"/etc/sudoers.d/hacknode-{self.team}"
+    def old_sudoers(self):     # the sudo rule provisioning gave teams before issue 21: removed wherever found
+        return f"{OLD_SUDOERS_DIR}/hacknode-{self.team}"
 
 
 # ---------- tls mode acme (deploy/acme.py) ----------

@@ -13,6 +13,7 @@ from deploy.tls import ServerTls
 from deploy.steps import File, Step, Upload, file_changes, install_commands
 
 DEBIAN_DEFAULT_SITE = "/etc/nginx/sites-enabled/default"
+OLD_SUDOERS_GLOB = f"{layout.OLD_SUDOERS_DIR}/hacknode-*"     # teams' sudo rules, as provisioning wrote them before
 # a change of these server steps can touch every team's site: the services step checks them all
 # (team slices: daemon-reload applies new limits to the running programs of the teams it names)
 SITE_WIDE_STEPS = {"configs", "tls", "secantus", "mongod", "certificates", "packages", "team slices"}
@@ -25,7 +26,6 @@ REQUIRED_COMMANDS = {
     "rsync": "rsync",
     "sudo": "sudo",
     "curl": "curl",
-    "visudo": "sudo",
     "git": "git",           # `git push` deploys (fab git_remote): the team's bare repository and its hook
 }
 RUNNING = {"nginx": "nginx", "supervisor": "supervisord"}   # process names, as pgrep -x sees them
@@ -46,8 +46,7 @@ def desired_files(view, cgroups=False):
     systemd runs the server (plan_limits.cgroups_bound); the files' paths are the same either way."""
     files = []
     for path, content in sorted(render_server(view, cgroups).items()):
-        mode = "0440" if path.startswith("/etc/sudoers.d/") else "0644"
-        files.append(File(path, content, mode=mode))
+        files.append(File(path, content, mode="0644"))
     for team in view.teams:
         keys = "".join(f"{key}\n" for key in team.keys)
         files.append(File(f"{TeamPaths(team.name).home}/.ssh/authorized_keys",
@@ -89,7 +88,7 @@ def facts_query(view, files):
         "paths": [p for name in names for p in plan_team.team_fact_paths(name)] + [layout.MONGO_ADMIN_FILE,
                   SYSTEMD_RUNNING] + [wanted_at_boot(unit) for unit in boot_units(view.mongodb)] + tls_paths
                  + certificates["paths"],
-        "globs": certificates["globs"],
+        "globs": certificates["globs"] + [OLD_SUDOERS_GLOB],
         "teams_glob": f"{layout.TEAMS_DIR}/*",
         "running": {**RUNNING, **mongo.running_patterns(view.mongodb)},
         "slice_dropin": layout.SLICE_DROPIN,
@@ -181,6 +180,19 @@ def plan_configs(server, teams, facts, files):
     return steps
 
 
+def plan_old_sudo_rules(server, teams, facts):
+    """No team has a sudo rule: the one provisioning used to write (`sudo supervisorctl restart|status|tail TEAM`)
+    made any team root, as supervisorctl reads ./supervisord.conf from the caller's folder and runs what it names.
+    A rule left by an older provisioning is removed, for every team hacknode made here (kept ones too)."""
+    ours = set(teams) | set(facts.present_teams)
+    found = [path for path in facts.globs.get(OLD_SUDOERS_GLOB, ())
+             if os.path.basename(path)[len("hacknode-"):] in ours]
+    if not found:
+        return Step(server, "sudo rules", False, "none: a team runs everything as itself")
+    return Step(server, "sudo rules", True, "removed " + " ".join(os.path.basename(p) for p in found),
+                ["rm -f " + " ".join(shlex.quote(p) for p in found)])
+
+
 def activate_commands(config_steps, view, checked_teams):
     """After files are in place: check them, make the services use them, then check the sites of
     `checked_teams` (sites_to_check)."""
@@ -189,11 +201,6 @@ def activate_commands(config_steps, view, checked_teams):
     commands = ["hn_supervisor_up"]
     if configs_changed:
         commands += [
-            # the changed sudoers files only: the others passed when they were installed (30 teams: 30 visudo); one
-            # missing belongs to a team whose setup failed before its configs (hn_team_jobs)
-            f"for f in {' '.join(sorted(p for p in changed_files if p.startswith('/etc/sudoers.d/')))}; do "
-            "[ -e \"$f\" ] || continue; "
-            "visudo -cf \"$f\" >/dev/null || { hn_restore; hn_fail \"sudoers check failed: $f\"; }; done",
             "if ! out=$(nginx -t 2>&1); then hn_restore; echo \"$out\" >&2; "
             "hn_fail 'nginx -t refused the new config (see above); the running config is untouched'; fi",
             "hn_supervisor_update",
@@ -255,6 +262,7 @@ def plan_server(view, facts, files, artifacts, prune=False, tls=ServerTls()):
     steps.append(plan_slices(view, facts))                   # the programs start in them: before the services step
     steps.append(plan_quotas(view, facts))                   # after the teams' jobs made their users
     steps.append(plan_boot(server, facts, view.mongodb))     # after the database step installed mongod
+    steps.append(plan_old_sudo_rules(server, [t.name for t in view.teams], facts))
     # nginx's new config with the challenge location live, then certbot, before the sites are checked (HTTPS)
     steps += acme.plan_certificates(view, facts, facts.has(SYSTEMD_RUNNING))
     services_down = [name for name, up in facts.running.items() if not up]

@@ -18,7 +18,9 @@ def team_dirs(team_name):
         Dir(p.run_dir, t, "www-data", "2750"),
         Dir(p.secrets, t, t, "0700"),
         Dir(p.tmp, t, t, "0700"),
-        Dir(p.log_dir, "root", t, "0750"),
+        # setgid: the logs supervisor writes here (as root) get the team's group, so the team reads them (fab logs,
+        # fab restart) without root; other teams cannot enter the folder
+        Dir(p.log_dir, "root", t, "2750"),
     ]
 
 
@@ -108,7 +110,7 @@ def plan_team(mongodb, team_name, facts, artifacts):
 def team_files(team_name):
     """The configs that belong to one team (its own configs step)."""
     p = TeamPaths(team_name)
-    return {p.uwsgi_ini, p.supervisor_conf, p.nginx_conf, p.nginx_location, p.sudoers, p.limits, p.database_cap,
+    return {p.uwsgi_ini, p.supervisor_conf, p.nginx_conf, p.nginx_location, p.limits, p.database_cap,
             f"{p.home}/.ssh/authorized_keys"}
 
 
@@ -121,7 +123,7 @@ def removal_commands(team_name, mongodb):
         f"[ -e {record} ] || hn_fail \"{team_name} is not a team hacknode made on this server\"",
         f"hn_archive {team_name}",
         f"supervisorctl stop {team_name} >/dev/null 2>&1 || true",
-        f"rm -f {p.supervisor_conf} {p.uwsgi_ini} {p.nginx_conf} {p.nginx_location} {p.sudoers} {p.limits} "
+        f"rm -f {p.supervisor_conf} {p.uwsgi_ini} {p.nginx_conf} {p.nginx_location} {p.old_sudoers} {p.limits} "
         f"{p.database_cap}",
         "supervisorctl update >/dev/null",
         "nginx -t 2>/dev/null && hn_service nginx reload",

@@ -19,6 +19,7 @@ TEMPLATES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "templates"
 MANAGED = "managed by hacknode"
 
 # review folders written by write_review, and where each server path goes in them
+# sudoers: no team has a sudo rule any more; what an older `./inv render` wrote there is removed as stale
 REVIEW_DIRS = ("nginx", "supervisor", "uwsgi", "sudoers", "limits")
 
 
@@ -102,8 +103,9 @@ def render_server(view, cgroups=False):
     """Every config of one server (a model.ServerView): {absolute path on the server: file content}.
 
     Per team on the server: uwsgi ini, supervisor program, nginx server block (subdomain),
-    nginx location (path prefix; empty unless the class's routing is path), sudoers rule, its SSH sessions' limits. Per server: the nginx site (class
-    index and every team's location), the class page's program, the teams' login profile, and in mongodb mode
+    nginx location (path prefix; empty unless the class's routing is path), its SSH sessions' limits, its database cap
+    (no sudo rule: a team runs everything as itself). Per server: the nginx site (class index and every team's
+    location), the class page's program, the teams' login profile, and in mongodb mode
     secantus the database's program. `cgroups`: systemd runs the server, so each team's user slice bounds it (its
     drop-in: render_slice) and the team's program starts there; else rlimits bound each team."""
     teams = view.teams
@@ -112,14 +114,13 @@ def render_server(view, cgroups=False):
     files = {}
     for team in teams:
         paths = TeamPaths(team.name)
-        context = dict(common, team=team, paths=paths, supervisorctl=layout.SUPERVISORCTL,
+        context = dict(common, team=team, paths=paths,
                        limits=limits.template_context(team), cgroups=cgroups, team_scope=layout.TEAM_SCOPE,
                        pair=layout.tls_pair(view.tls.mode, team_host(team.name, view.domain)))
         files[paths.uwsgi_ini] = render_template("uwsgi.ini.j2", context)
         files[paths.supervisor_conf] = render_template("supervisor-team.conf.j2", context)
         files[paths.nginx_conf] = render_template("nginx-team-server.conf.j2", context)
         files[paths.nginx_location] = render_template("nginx-team-location.conf.j2", context)
-        files[paths.sudoers] = render_template("sudoers-team.j2", context)
         files[paths.limits] = render_template("limits-team.conf.j2", context)
         files[paths.database_cap] = render_template("database-cap.j2", context)
     files[layout.NGINX_SITE] = render_template(
@@ -171,8 +172,6 @@ def review_name(server_name, path):
         return path[len(layout.ETC) + 1:]                      # nginx/..., nginx/locations/..., uwsgi/...
     if path.startswith(f"{layout.SUPERVISOR_DIR}/hacknode-"):
         return f"supervisor/{base[len('hacknode-'):]}"
-    if path.startswith("/etc/sudoers.d/hacknode-"):
-        return f"sudoers/{base[len('hacknode-'):]}"
     raise RenderError(f"no review name for {path}")
 
 

@@ -10,7 +10,7 @@ HOST_PACKAGES = [
     "iproute2",           # ip netns / veth: each host's network (here); nginx's init script uses it too
     "openssh-server",     # sshd inside each host: how Fabric reaches it
     "openssh-client",     # ssh-keygen: the hosts' root key and host keys
-    "sudo",               # provisioning and teams' `sudo supervisorctl restart` inside hosts
+    "sudo",               # provisioning through an admin_user who is not root, inside hosts
     "nginx",              # the class's web server inside hosts
     "supervisor",         # runs each team's uwsgi inside hosts
     "rsync",              # deploy ships releases with rsync over SSH (both ends)

@@ -13,6 +13,7 @@ from deploy import backup, commands, layout, runner
 from deploy.errors import ProvisionError
 from deploy.facts import Facts
 from deploy.layout import TeamPaths
+from deploy.layout import TeamPaths
 from lab import localdb
 
 
@@ -25,7 +26,7 @@ def run_here(command, env=None):
 def test_a_program_is_quoted_word_by_word():
     command = commands.program("list", "ls", "-l", "a file; rm -rf /")
     assert command.line() == "ls -l 'a file; rm -rf /'"
-    assert commands.supervisorctl("hacknode2", "tail", "-800").line() == "sudo -n supervisorctl tail -800 hacknode2"
+    assert commands.log_end(TeamPaths("hacknode2")).line() == "tail -c 800 /var/log/hacknode/hacknode2/uwsgi.log"
 
 
 def test_root_commands_go_through_sudo_only_for_an_admin_who_is_not_root():
@@ -34,8 +35,8 @@ def test_root_commands_go_through_sudo_only_for_an_admin_who_is_not_root():
     assert "/opt/hacknode/bin/mongo-tool /etc/hacknode/mongo-admin" in status.line()   # a path, never the URI
     assert runner.command_line(fabric.Connection("h", user="root"), status) == status.line()
     assert runner.command_line(fabric.Connection("h", user="ada"), status) == "sudo -n " + status.line()
-    restart = commands.supervisorctl("hacknode2", "restart")      # the team's own sudo rule, as the team
-    assert runner.command_line(fabric.Connection("h", user="hacknode2"), restart) == restart.line()
+    restart = commands.release(TeamPaths("hacknode2"), "restart", "hacknode2.example.org")   # as the team: no sudo
+    assert not restart.root and runner.command_line(fabric.Connection("h", user="hacknode2"), restart) == restart.line()
 
 
 def test_secrets_travel_on_stdin_never_in_the_command_line():
@@ -152,3 +153,13 @@ def test_the_database_cap_makes_a_team_read_only_over_it_and_read_write_again_un
     assert mongo_tool("caps", str(tmp_path), HN_ADMIN_URI=bare_database).stdout == "capped readWrite\n"
     assert roles("capped") == [{"role": "readWrite", "db": "capped"}]
     assert "roomy 1" in mongo_tool("sizes", "roomy", HN_ADMIN_URI=bare_database).stdout   # 1.2 MB: its KiB
+
+
+def test_roots_python_imports_nothing_from_the_folder_it_runs_in(tmp_path):
+    """python3 -c puts its working folder first on sys.path: a json.py there would run as root (a team's folder,
+    one day). Root's Python scripts run isolated (-I)."""
+    (tmp_path / "json.py").write_text("open('imported-from-here', 'w').write('json.py ran')\n")
+    command = commands.read_facts({})
+    assert command.line().startswith("python3 -I -c ")
+    subprocess.run(["bash", "-c", command.line()], cwd=tmp_path, capture_output=True, timeout=60)
+    assert not (tmp_path / "imported-from-here").exists()

@@ -59,17 +59,21 @@ def test_with_cgroups_supervisor_starts_each_program_in_its_slice_as_its_user(tm
     files = render_server(inventory.view("main"), cgroups=True)
     programs = supervisor_parse(tmp_path, files, [t.name for t in inventory.teams] + ["hacknode-db"])
     paths = TeamPaths("hacknode2")
-    assert programs["hacknode2"]["command"] == (f"{layout.TEAM_SCOPE} hacknode2 /usr/bin/prlimit --nofile=1024 -- "
-                                               f"{paths.venv}/bin/uwsgi --ini {paths.uwsgi_ini}")
+    # root's part (env, team-scope, systemd-run) in / with a fixed environment, never in the team's folder
+    assert programs["hacknode2"]["command"] == (
+        f"/usr/bin/env -i PATH=/usr/local/bin:/usr/bin:/bin LANG=C.UTF-8 HOME={paths.home} USER=hacknode2 "
+        f"LOGNAME=hacknode2 TMPDIR={paths.tmp} MALLOC_ARENA_MAX=2 "
+        f"{layout.TEAM_SCOPE} hacknode2 /usr/bin/prlimit --nofile=1024 -- {paths.venv}/bin/uwsgi --ini {paths.uwsgi_ini}")
     assert programs["hacknode2"]["uid"] is None           # team-scope becomes the team's user, after systemd-run
-    assert programs["hacknode2"]["umask"] == 0o027 and programs["hacknode2"]["environment"]["TMPDIR"] == paths.tmp
+    assert programs["hacknode2"]["directory"] == "/" and not programs["hacknode2"]["environment"]
+    assert programs["hacknode2"]["umask"] == 0o027
     sessions = files[paths.limits]        # the slice bounds SSH sessions too: only open files stay per process
     assert [line for line in sessions.splitlines() if not line.startswith("#")] == ["hacknode2 - nofile 1024"]
 
 
 def test_team_scope_keeps_its_process_and_drops_to_the_team_with_the_teams_own_groups():
     last = remote_file("team-scope.sh").rstrip().splitlines()
-    assert last[-2].startswith("exec /usr/bin/systemd-run --scope") and '--slice="user-$uid.slice"' in last[-2]
+    assert last[-2].startswith("exec /usr/bin/env -u PWD /usr/bin/systemd-run --scope") and '--slice="user-$uid.slice"' in last[-2]
     assert last[-1].strip() == '/usr/bin/setpriv --reuid="$team" --regid="$team" --init-groups -- "$@"'
 
 

@@ -13,9 +13,10 @@ from deploy.errors import ProvisionError
 from deploy.facts import Facts, PathFact
 from deploy.layout import TeamPaths
 from deploy.model import Inventory, MongoSettings, Server, Team
-from deploy.plan import (REQUIRED_COMMANDS, SYSTEMD_RUNNING, boot_units, desired_files, plan_server, tool_files,
+from deploy.plan import (REQUIRED_COMMANDS, SYSTEMD_RUNNING, boot_units, desired_files, facts_query, plan_server,
+                         tool_files,
                          wanted_at_boot)
-from deploy.plan_team import team_dirs
+from deploy.plan_team import removal_commands, team_dirs
 from deploy.render import render_slice
 
 KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHv4pJc1xKyD2u0x9mJ2Q8m3q4u2S3vY1xXo3N9gZp7B ada@laptop"
@@ -33,7 +34,7 @@ def make_inventory(teams=("hacknode1", "hacknode2"), mode="secantus", processes=
 def bare_facts(os_id="debian", version="12"):
     """A fresh server: nothing of ours, no nginx, no supervisor."""
     return Facts(os_id=os_id, os_version=version, python="3.11", arch="x86_64",
-                 commands={c: c in ("sshd", "sudo", "visudo") for c in REQUIRED_COMMANDS},
+                 commands={c: c in ("sshd", "sudo") for c in REQUIRED_COMMANDS},
                  running={"nginx": False, "supervisor": False, "secantus": False})
 
 
@@ -134,7 +135,6 @@ def test_a_changed_team_setting_touches_only_that_teams_config():
     services = steps[-1].commands
     assert "hn_uwsgi_reload hacknode2 /etc/hacknode/uwsgi/hacknode2.ini" in services                   # a graceful reload reads the ini again
     assert not any("hacknode1" in c for c in services if "reload" in c or "restart" in c)
-    assert next(c for c in services if "visudo" in c).startswith("for f in ; do")   # no sudoers file changed
     diff = "".join(s.diff for s in steps)
     assert "-processes = 2\n+processes = 4\n" in diff
 
@@ -202,15 +202,32 @@ def test_debians_default_site_is_removed_because_it_claims_port_80():
     assert configs.changed and configs.commands == ["hn_remove /etc/nginx/sites-enabled/default"]
 
 
+def test_a_sudo_rule_an_older_provisioning_gave_a_team_is_removed_and_the_facts_report_it():
+    """supervisorctl under the teams' old sudo rule read ./supervisord.conf from the caller's folder: root for any
+    team. Provisioning removes such a rule for every team it made (kept teams too), nobody else's."""
+    inventory = make_inventory()
+    facts = provisioned_facts(inventory)
+    assert f"{layout.OLD_SUDOERS_DIR}/hacknode-*" in facts_query(inventory.view("main"), [])["globs"]
+    step = next(s for s in plan(inventory, facts) if s.name == "sudo rules")
+    assert not step.changed and changed(plan(inventory, facts)) == []
+    facts.present_teams += ("oldteam",)
+    facts.globs[f"{layout.OLD_SUDOERS_DIR}/hacknode-*"] = [
+        "/etc/sudoers.d/hacknode-admin", "/etc/sudoers.d/hacknode-hacknode2", "/etc/sudoers.d/hacknode-oldteam"]
+    step = next(s for s in plan(inventory, facts) if s.name == "sudo rules")
+    assert step.changed and step.scope == "main"
+    assert step.commands == ["rm -f /etc/sudoers.d/hacknode-hacknode2 /etc/sudoers.d/hacknode-oldteam"]
+    assert any("/etc/sudoers.d/hacknode-hacknode1" in c for c in removal_commands("hacknode1", inventory.mongodb))
+
+
 def test_changed_configs_are_checked_before_services_use_them():
     inventory = make_inventory()
     steps = plan(inventory, bare_facts())
     services = steps[-1].commands
     order = [next(i for i, c in enumerate(services) if needle in c)
-             for needle in ("visudo -cf", "nginx -t", "hn_supervisor_update", "hn_nginx_up reload")]
+             for needle in ("nginx -t", "hn_supervisor_update", "hn_nginx_up reload")]
     assert order == sorted(order)
-    assert "hn_restore" in services[order[1]]
-    assert services[order[0]].startswith("for f in /etc/sudoers.d/hacknode-hacknode1 /etc/sudoers.d/hacknode-hacknode2;")
+    assert "hn_restore" in services[order[0]]
+    assert not any("sudoers" in c or "visudo" in c for s in steps for c in s.commands)
 
 
 @pytest.mark.parametrize("mode", ["secantus", "mongod", "external"])

@@ -1,5 +1,5 @@
 """Rendering: every config the class implies, checked by its real tool (nginx -t, supervisor's own
-parser, uwsgi, visudo and sudo), deterministic, and the committed review output is current.
+parser, uwsgi), deterministic, and the committed review output is current.
 
 Checks that need files at server paths (users, /home, /var/log) run in a private mount namespace
 (unshare -m) over tmpfs, so this machine is left untouched."""
@@ -30,7 +30,6 @@ PYTHON = os.path.join(REPO, ".venv", "bin", "python")
 UWSGI = os.path.join(REPO, ".venv", "bin", "uwsgi")
 NGINX = "/usr/sbin/nginx"
 NOW = datetime.datetime.now(datetime.timezone.utc)
-VISUDO = "/usr/sbin/visudo"
 
 
 def nine_team_class(tmp_path, mode="secantus", servers=("main",)):
@@ -69,8 +68,7 @@ def test_server_gets_every_config_at_its_layout_path(demo):
                 layout.PAM_UMASK_PROFILE}
     for team in ("hacknode1", "hacknode2", "hacknode3"):
         p = TeamPaths(team)
-        expected |= {p.uwsgi_ini, p.supervisor_conf, p.nginx_conf, p.nginx_location, p.sudoers, p.limits,
-                     p.database_cap}
+        expected |= {p.uwsgi_ini, p.supervisor_conf, p.nginx_conf, p.nginx_location, p.limits, p.database_cap}
     assert set(files) == expected
     assert list(files) == sorted(files)
 
@@ -91,15 +89,17 @@ def test_same_inventory_same_bytes(tmp_path, demo):
     tasks.render(Context(), inventory=demo.path, out=str(second))
     names = sorted(str(p.relative_to(first)) for p in first.rglob("*") if p.is_file())
     assert names == sorted(str(p.relative_to(second)) for p in second.rglob("*") if p.is_file())
-    assert len(names) == 29
+    assert len(names) == 26      # no sudoers/: no team has a sudo rule
     for name in names:
         assert (first / name).read_bytes() == (second / name).read_bytes()
 
 
 def test_committed_review_output_matches_the_shipped_inventory(demo):
-    """deploy/nginx, deploy/supervisor, deploy/uwsgi, deploy/sudoers, deploy/limits are `./inv render` of inventory.yml."""
+    """deploy/nginx, deploy/supervisor, deploy/uwsgi, deploy/limits are `./inv render` of inventory.yml (and no
+    deploy/sudoers: no team has a sudo rule)."""
     committed = {}
-    for folder in ("nginx", "supervisor", "uwsgi", "sudoers", "limits"):
+    assert not os.path.exists(os.path.join(REPO, "deploy", "sudoers"))
+    for folder in ("nginx", "supervisor", "uwsgi", "limits"):
         for root, _dirs, names in os.walk(os.path.join(REPO, "deploy", folder)):
             for name in names:
                 path = os.path.join(root, name)
@@ -130,7 +130,7 @@ def test_inv_render_prints_what_it_wrote(tmp_path, demo):
     assert result.returncode == 0, result.stderr
     assert f"wrote {out}/uwsgi/hacknode2.ini" in result.stdout.splitlines()
     assert f"wrote {out}/supervisor/local.secantus.conf" in result.stdout.splitlines()
-    assert len(result.stdout.splitlines()) == 29
+    assert len(result.stdout.splitlines()) == 26
 
 
 def test_database_program_only_in_secantus_mode(tmp_path):
@@ -308,13 +308,16 @@ def test_supervisor_parses_every_program_as_intended(tmp_path):
         team, paths = f"hacknode{n}", TeamPaths(f"hacknode{n}")
         program = programs[team]
         team_limits = "--as=536870912 --nproc=128 --nofile=1024 -- /usr/bin/nice -n 0"   # the model's defaults
-        assert program["command"] == f"/usr/bin/prlimit {team_limits} {paths.venv}/bin/uwsgi --ini {paths.uwsgi_ini}"
-        assert program["umask"] == 0o027 and program["environment"]["TMPDIR"] == paths.tmp
+        # a fixed environment (none of supervisord's, root's), set by env -i, which execs: supervisor signals uwsgi
+        fixed = (f"/usr/bin/env -i PATH=/usr/local/bin:/usr/bin:/bin LANG=C.UTF-8 HOME={paths.home} USER={team} "
+                 f"LOGNAME={team} TMPDIR={paths.tmp} MALLOC_ARENA_MAX=2")
+        assert program["command"] == f"{fixed} /usr/bin/prlimit {team_limits} {paths.venv}/bin/uwsgi --ini {paths.uwsgi_ini}"
+        assert program["umask"] == 0o027 and not program["environment"]
         assert program["uid"] == 40000 + n - 1           # runs as the team's own user
-        assert program["directory"] == paths.home and program["logfile"] == paths.uwsgi_log
+        assert program["directory"] == "/" and program["logfile"] == paths.uwsgi_log   # never root in a team's folder
         assert program["autostart"] and program["autorestart"] == "<class 'supervisor.datatypes.RestartUnconditionally'>"
         assert program["stopsignal"] == 15 and program["stopasgroup"] and program["killasgroup"]
-        assert program["redirect_stderr"] and program["environment"]["HOME"] == paths.home
+        assert program["redirect_stderr"]
     database = programs["hacknode-secantus"]
     assert database["uid"] == 40009 and database["priority"] < programs["hacknode1"]["priority"]
     assert " --auth" in database["command"] and " --standalone" in database["command"]
@@ -485,24 +488,19 @@ def test_nginx_and_uwsgi_serve_a_team_on_its_origin_and_by_path_when_chosen(tmp_
     assert replies["uwsgi exit"] == 0                    # die-on-term: TERM is a clean stop
 
 
-def test_sudoers_rule_passes_visudo_and_allows_exactly_the_team_commands(tmp_path, demo):
-    rule = render_server(demo.view("local"))[TeamPaths("hacknode2").sudoers]
-    (tmp_path / "rule").write_text(rule)
-    check = subprocess.run([VISUDO, "-cf", str(tmp_path / "rule")], capture_output=True, text=True)
-    assert check.returncode == 0, check.stdout + check.stderr
-    # sudo itself decides, with the rule as the whole sudoers, for a user that exists here
-    (tmp_path / "sudoers").write_text(rule.replace("hacknode2 ALL=", "nobody ALL="))
-    os.chmod(tmp_path / "sudoers", 0o440)
-    ctl = layout.SUPERVISORCTL
-    allowed = ["restart hacknode2", "status hacknode2", "tail hacknode2", "tail -f hacknode2",
-               "tail -800 hacknode2", "tail -800 hacknode2 stderr"]
-    refused = ["restart hacknode1", "stop hacknode2", "restart all", "status", "tail -f hacknode1",
-               "tail -1 hacknode1 hacknode2", "tail hacknode2 stderr extra", "shutdown"]
-    script = 'mount --bind "$1" /etc/sudoers; shift; for c in "$@"; do ' \
-             f'if sudo -l -U nobody {ctl} $c >/dev/null 2>&1; then echo "yes $c"; else echo "no $c"; fi; done'
-    result = in_mount_namespace(script, str(tmp_path / "sudoers"), *(allowed + refused))
-    assert result.returncode == 0, result.stderr
-    assert result.stdout.splitlines() == [f"yes {c}" for c in allowed] + [f"no {c}" for c in refused]
+def test_no_team_gets_a_sudo_rule_and_root_starts_its_program_in_slash_with_a_fixed_environment(tmp_path, demo):
+    """supervisorctl under sudo read ./supervisord.conf from the team's folder (root for any team): no rule at all.
+    Supervisor's part as root runs in / with env -i's variables only; uwsgi enters the release as the team."""
+    for cgroups in (False, True):
+        files = render_server(demo.view("local"), cgroups)
+        assert not any(path.startswith("/etc/sudoers.d/") or "NOPASSWD" in content for path, content in files.items())
+        conf = files[TeamPaths("hacknode2").supervisor_conf]
+        command = next(line for line in conf.splitlines() if line.startswith("command = "))
+        assert command.startswith("command = /usr/bin/env -i PATH=/usr/local/bin:/usr/bin:/bin LANG=C.UTF-8 "
+                                  "HOME=/home/hacknode2 USER=hacknode2 LOGNAME=hacknode2 TMPDIR=/home/hacknode2/tmp "
+                                  "MALLOC_ARENA_MAX=2 /")
+        assert "\ndirectory = /\n" in conf and "\nenvironment =" not in conf
+        assert "\ndirectory = /\n" in files[layout.CLASS_PAGE_CONF]
 
 
 def test_a_one_process_team_scales_to_zero_and_idle_seconds_zero_never_does(tmp_path, demo):

@@ -162,7 +162,7 @@ hn_unpack_uv() {  # WHEELHOUSE DEST: uv's program out of its wheel (a zip) in th
   rm -f "$2"
   if [ -z "$wheel" ]; then echo "no uv wheel in $1: virtualenvs are made with python3 -m venv + pip"; return 0; fi
   tmp=$(mktemp -d)
-  python3 -m zipfile -e "$wheel" "$tmp"
+  python3 -I -m zipfile -e "$wheel" "$tmp"   # -I: never the working folder's modules, nor PYTHON* variables
   install -D -m 0755 "$tmp"/uv-*.data/scripts/uv "$2"
   rm -rf "$tmp"
 }
@@ -171,8 +171,9 @@ hn_team_dirs() {  # "PATH OWNER GROUP MODE"...: a team's folders made or put rig
   # owns its home, so it can put a link where one of its folders was, and install -d, chown and chmod follow links:
   # the next provisioning handed the team the link's target (/etc, say: seen in a test). A link in a folder's
   # place is removed (a file there stops the team's setup); the folder is then opened without following a link
-  # and fixed through that handle.
-  python3 - "$@" <<'PY'
+  # and fixed through that handle. -I (isolated): root's Python imports nothing from the working folder (sys.path[0]
+  # is the working folder for a program read from stdin) nor takes PYTHON* variables.
+  python3 -I - "$@" <<'PY'
 import grp, os, pwd, sys
 for spec in sys.argv[1:]:
     path, owner, group, mode = spec.split(" ")
@@ -225,7 +226,7 @@ hn_team_env_cache() {  # REQUIREMENTS: the shared cache holds their wheels unpac
     "$HN_MAKE_VENV" "$HN_TEAM_ENV_CACHE/.prime" "$HN_TEAM_ENV_CACHE" "$HN_WHEELS" -- -r "$1" >/dev/null
     rm -rf "$HN_TEAM_ENV_CACHE/.prime"
     # a file it cannot compile (another Python's syntax) is compiled at import, as before
-    python3 -m compileall -q -j 0 "$HN_TEAM_ENV_CACHE" >/dev/null 2>&1 || true
+    python3 -I -m compileall -q -j 0 "$HN_TEAM_ENV_CACHE" >/dev/null 2>&1 || true
     touch "$stamp"
   ) 8>"$HN_BACKUP/team-env-cache.lock"
 }

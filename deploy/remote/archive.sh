@@ -13,7 +13,8 @@ hn_archive() {  # TEAM -> /var/backups/hacknode/TEAM-<UTC time>.tar.gz (root onl
   if [ -n "${HN_ADMIN_URI:-}" ]; then
     # in `fab backup`'s format: `fab restore` loads it into this team's successor or any other team
     [ -x "$HN_TEAM_DB_TOOL" ] || hn_fail "no $HN_TEAM_DB_TOOL on this server: run fab provision first"
-    (cd / && HN_ADMIN_URI=$HN_ADMIN_URI "$HN_TOOLS/bin/python" "$HN_TEAM_DB_TOOL" dump \
+    # -I: root's Python imports nothing from the folder it runs in, takes no PYTHON* variable
+    (cd / && HN_ADMIN_URI=$HN_ADMIN_URI "$HN_TOOLS/bin/python" -I "$HN_TEAM_DB_TOOL" dump \
        "$dump/database/$team-database.tar.gz" "$team" "$team" >/dev/null)
   fi
   # the team's tar takes its own database's dump too: the dump's folder is opened to it for that (its own data)

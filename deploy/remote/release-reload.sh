@@ -9,6 +9,7 @@ reload_uwsgi() {
     # new `current`. The log from here on (a byte offset: supervisor rotates it by size) tells which workers
     # heard of it (tell_deaf_workers).
     reload_offset=$(stat -c %s "$uwsgi_log" 2>/dev/null || echo 0)
+    reload_master=$(uwsgi_master)     # a graceful reload keeps its pid (wait_healthy: a new one means a crash)
     signal_reload
     # in the background (the health check's first request waits for the new release meanwhile), holding none of
     # release.sh's files: its output would keep the SSH session open, fd 8 is the command's stdin, fd 9 the lock
@@ -53,25 +54,42 @@ uwsgi_master() {
 
 signal_reload() {
     # SIGHUP is the same graceful reload as touching the reload file, at once: uwsgi looks at the file once a
-    # second. When the program is not running (a broken release made it exit, or it never started), neither
-    # does anything: supervisor starts it instead. The sudoers entry allows exactly these supervisorctl commands.
-    local status pid
+    # second. When no master runs (a broken release made it exit, or it never started), neither does anything:
+    # supervisor starts the program again by itself (autorestart, and startretries that outlast a broken release),
+    # the team cannot (no sudo rule: every team task runs as the team).
+    local pid
     pid=$(uwsgi_master)
     if [ -n "$pid" ] && kill -HUP "$pid" 2>/dev/null; then
         say "uwsgi: graceful reload (SIGHUP to its master, pid $pid)"
         return 0
     fi
-    status=$(sudo -n supervisorctl status "$team" 2>&1 || true)
-    if [[ "$status" == *RUNNING* ]]; then
-        # uwsgi compares whole-second mtimes: always move the mtime forward, even twice within a second.
-        local trigger="$run_dir/reload" now before
-        now=$(date +%s); before=$(stat -c %Y "$trigger" 2>/dev/null || echo 0)
-        touch -d "@$(( now > before ? now : before + 1 ))" "$trigger"
-        say "uwsgi: graceful reload (touched $trigger)"
+    say "uwsgi: not running; supervisor starts it again (it restarts a program that exits)"
+}
+
+hard_restart() {
+    # `fab restart --hard`, a true stop and start: 'Q' on the master's fifo (the team's own) is uwsgi's brutal
+    # shutdown, as supervisor's TERM was (die-on-term): the master and its workers exit, requests fail meanwhile,
+    # and supervisor starts a new master (autorestart: a new pid, a fresh environment and configuration). Leaves
+    # the new master's pid in $restarted_master; fails if none came within HEALTH_WAIT seconds.
+    local old polls=0; old=$(uwsgi_master)
+    restarted_master=""
+    if [ -n "$old" ] && [ -p "$master_fifo" ]; then
+        say "uwsgi: stop (Q on $master_fifo, master pid $old); supervisor starts it again"
+        printf 'Q' 1<>"$master_fifo"
+    elif [ -n "$old" ]; then
+        say "uwsgi: stop (SIGTERM to its master, pid $old: no fifo); supervisor starts it again"
+        kill -TERM "$old" 2>/dev/null || true
     else
-        say "uwsgi: not running ($(echo "$status" | tr -s ' ' | cut -c1-80)); supervisorctl restart $team"
-        sudo -n supervisorctl restart "$team" || say "supervisorctl restart $team failed"
+        say "uwsgi: not running; waiting for supervisor to start it"
     fi
+    while [ "$polls" -lt $(( HEALTH_WAIT * 10 )) ]; do
+        restarted_master=$(uwsgi_master)
+        [ -n "$restarted_master" ] && [ "$restarted_master" != "$old" ] && { say "uwsgi: started, master pid $restarted_master"; return 0; }
+        sleep 0.1
+        polls=$(( polls + 1 ))
+    done
+    restarted_master=""
+    return 1
 }
 
 tell_deaf_workers() {
@@ -109,13 +127,13 @@ health() {
 
 wait_healthy() {
     # Poll until /healthz says 200 with release $1, at most $3 seconds. Leaves the last answer in $last_health.
-    # A graceful reload keeps uwsgi's pid, so supervisor seeing it exit (BACKOFF, FATAL, EXITED) means the
-    # release crashed at start: no need to wait out the deadline.
-    # Polled every 0.1 s (a reload takes about a second: each 0.5 s step was a quarter of a deploy); supervisor,
-    # a Python program to start, is asked every 5th time only.
+    # A graceful reload keeps uwsgi's master pid ($reload_master, from reload_uwsgi), so that master gone means the
+    # release crashed at start (supervisor starts another, or gives up): no need to wait out the deadline.
+    # Polled every 0.1 s (a reload takes about a second: each 0.5 s step was a quarter of a deploy); the master is
+    # looked for every 5th time only.
     # With $4 (a settings id, from `fab config`), the answer must also report it, unless the team's app
     # reports no settings at all (its copy predates that): then the release alone decides.
-    local id=$1 host=$2 seconds=$3 settings_id=${4:-} state polls=0 now started
+    local id=$1 host=$2 seconds=$3 settings_id=${4:-} polls=0 now started
     started=$(date +%s)
     local deadline=$(( started + seconds )) tell=$(( started + 2 )) resignal=$(( started + 5 ))
     while :; do
@@ -134,10 +152,8 @@ wait_healthy() {
             [ "$now" -ge "$resignal" ] && { signal_reload; resignal=$(( now + 5 )); }
         fi
         polls=$(( polls + 1 ))
-        state=""
-        [ $(( polls % 5 )) -eq 0 ] && state=$(sudo -n supervisorctl status "$team" 2>/dev/null || true)
-        if [[ "$state" =~ BACKOFF|FATAL|EXITED ]]; then
-            last_health="$last_health; supervisor: $(echo "$state" | tr -s ' ' | cut -c1-100)"
+        if [ $(( polls % 5 )) -eq 0 ] && [ -n "${reload_master:-}" ] && ! kill -0 "$reload_master" 2>/dev/null; then
+            last_health="$last_health; uwsgi: its master (pid $reload_master) exited: the release failed to start"
             return 1
         fi
         sleep 0.1

@@ -57,9 +57,9 @@ cmd_settings() {
     echo "[$team] FAILED: with the new settings, release $id did not answer $(site_url "$host")/healthz with 200" \
          "and its id (waited up to ${HEALTH_WAIT}s; last answer: $last_health)" >&2
     mv -f "$previous" "$settings"
-    # A restart, not a reload: a reloaded master would hand the failed settings on in its environment.
-    say "settings: back to the previous ones; supervisorctl restart $team"
-    sudo -n supervisorctl restart "$team" >/dev/null 2>&1 || say "supervisorctl restart $team failed"
+    # A stop and start, not a reload: a reloaded master would hand the failed settings on in its environment.
+    say "settings: back to the previous ones; uwsgi stopped and started"
+    if hard_restart; then reload_master=$restarted_master; else say "uwsgi did not start again within ${HEALTH_WAIT}s"; fi
     if wait_healthy "$id" "$host" "$HEALTH_WAIT"; then say "release $id is serving again"
     else echo "[$team] release $id is not healthy with the previous settings either (last answer: $last_health)" >&2; fi
     show_log_since "$mark"

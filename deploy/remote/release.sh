@@ -15,6 +15,7 @@
 #   deploy <id> <req-hash> <host-header>   prepare + activate + prune, under one lock
 #   rollback <host-header>             activate the newest good release older than current
 #   reload <host-header>               graceful reload of the live release (fab restart), checked like a deploy
+#   restart <host-header>              stop and start uwsgi through its master fifo (fab restart --hard), checked
 #   abandon <id>                       remove releases/<id> whose upload did not finish (never a prepared one)
 #   list                               the releases, newest first, with current and failed ones marked
 #   url <host-header>                  the site's URL as visitors reach it (https:// with TLS on)
@@ -146,12 +147,24 @@ activate() {
 
 cmd_reload() {
     # `fab restart`: the same graceful reload as a deploy, same release; requests wait in the socket's
-    # backlog while uwsgi re-executes instead of failing (supervisorctl restart drops them).
+    # backlog while uwsgi re-executes instead of failing (a stop and start, cmd_restart, drops them).
     local id mark; id=$(current_id); mark=$(log_lines)
     [ -n "$id" ] || die "no live release to reload (deploy first)"
     reload_uwsgi
     if wait_healthy "$id" "$1" "$HEALTH_WAIT"; then say "$(site_url "$1")/healthz: 200, release $id: ok"; return 0; fi
     echo "[$team] FAILED: release $id did not answer $(site_url "$1")/healthz after the reload (last answer: $last_health)" >&2
+    show_log_since "$mark"
+    exit 1
+}
+
+cmd_restart() {
+    # `fab restart --hard`: uwsgi stopped and started (a new master), as the team: no root involved.
+    local id mark; id=$(current_id); mark=$(log_lines)
+    [ -n "$id" ] || die "no live release to restart (deploy first)"
+    hard_restart || die "uwsgi did not start again within ${HEALTH_WAIT}s (supervisor keeps trying; fab logs shows why)"
+    reload_master=$restarted_master
+    if wait_healthy "$id" "$1" "$HEALTH_WAIT"; then say "$(site_url "$1")/healthz: 200, release $id: ok"; return 0; fi
+    echo "[$team] FAILED: release $id did not answer $(site_url "$1")/healthz after the restart (last answer: $last_health)" >&2
     show_log_since "$mark"
     exit 1
 }
@@ -213,12 +226,13 @@ main() {
                   [ -n "$prev" ] || die "no good release older than $(current_id) to roll back to"
                   activate "$prev" "$1" ;;
         reload)   [ $# -eq 1 ] || die "usage: reload <host-header>"; with_lock; cmd_reload "$@" ;;
+        restart)  [ $# -eq 1 ] || die "usage: restart <host-header>"; with_lock; cmd_restart "$@" ;;
         abandon)  [ $# -eq 1 ] || die "usage: abandon <id>"; with_lock; cmd_abandon "$@" ;;
         list)     cmd_list ;;
         url)      [ $# -eq 1 ] || die "usage: url <host-header>"; site_url "$1" ;;
         prune)    with_lock; cmd_prune ;;
         settings) [ $# -eq 1 ] || die "usage: settings <host-header> < changes"; with_lock; cmd_settings "$@" ;;
-        *)        die "unknown subcommand '${sub}' (facts, env, prepare, activate, deploy, rollback, reload, abandon, list, url, prune, settings)" ;;
+        *)        die "unknown subcommand '${sub}' (facts, env, prepare, activate, deploy, rollback, reload, restart, abandon, list, url, prune, settings)" ;;
     esac
 }
 

@@ -13,6 +13,10 @@
 # would start a worker, and the class page, asking every minute, would keep every idle team awake.
 set -u
 export LC_ALL=C     # bytes, not characters: a name a team chose is cleaned byte by byte (safe_name)
+# root's programs below (supervisorctl reads ./supervisord.conf first) start where nobody else writes, whatever the
+# caller's folder (the admin's home over SSH, supervisord's for the class page); PATH is root's own, fixed
+cd /
+PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 domain=$1 healthz=$2 tools_python=$3 mongo_tool=$4 admin_file=$5 hostname=$6 acme_certs=$7 log_root=$8
 probe=${9:-all} window=${10:-300}
 now=$(date +%s)

@@ -72,13 +72,6 @@ out["other database, no credentials"] = refused(lambda: anonymous[other].article
 print(json.dumps(out))
 """
 
-# sudo tricks: each must be refused without touching the victim's program
-SUDO_TRICKS = [f"restart {VICTIM}", f"restart  {VICTIM}", f"restart {ATTACKER} {VICTIM}", "restart all",
-               f"stop {VICTIM}", f"tail -f {VICTIM}", f"tail -f {ATTACKER} {VICTIM}", f"tail -800 {VICTIM} stderr",
-               f"status", f"-c /tmp/other.conf restart {ATTACKER}", f"'restart {ATTACKER} {VICTIM}'",
-               f"restart {ATTACKER}:*"]
-
-
 def others_healthy(made):
     return {team: made.http(team, "/healthz")[0] for team in (VICTIM, BYSTANDER)}
 
@@ -96,8 +89,6 @@ def test_another_teams_files_processes_socket_database_and_program_are_closed(pr
         c.run(f"rm -f {PEEK} {PEEK}.own", hide=True)
         python = f"/home/{ATTACKER}/current/rapid-env/bin/python"
         probe = json.loads(c.run(f"{python} -c {shlex.quote(PROBE)} {ATTACKER} {VICTIM}", hide=True).stdout)
-        sudo = {trick: c.run(f"sudo -n /usr/bin/supervisorctl {trick}", hide=True, warn=True) for trick in SUDO_TRICKS}
-        own_restart = c.run(f"sudo -n /usr/bin/supervisorctl status {ATTACKER}", hide=True, warn=True)
     assert linked["by subdomain"][0] in (403, 404), linked
     assert linked["own link"][0] == 200 and "create_app" in linked["own link"][1]
     for attack in ("read home", "read secrets", "read releases", "read logs", "list home", "write home",
@@ -114,9 +105,7 @@ def test_another_teams_files_processes_socket_database_and_program_are_closed(pr
     for attack in ("other database, own credentials", "other database, no credentials"):
         assert probe[attack] == "refused", attack
     assert probe["list databases"] in ("refused", [ATTACKER]), probe["list databases"]
-    for trick, result in sudo.items():
-        assert result.failed and "password is required" in result.stderr, trick
-    assert own_restart.ok
+    # sudo: no team has a rule (tests/e2e/test_attacks_entry.py tries what the old rule allowed)
     with made.as_root("main") as root:
         assert root.run(f"supervisorctl pid {VICTIM}", hide=True).stdout.strip() == victim_pid
     assert others_healthy(made) == {VICTIM: 200, BYSTANDER: 200}

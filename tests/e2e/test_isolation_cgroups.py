@@ -128,3 +128,27 @@ def test_a_memory_hog_and_fork_loops_over_several_processes_stop_at_the_slices_l
     rows = {line.split()[0]: line.split() for line in table.splitlines() if line.startswith("hacknode")}
     assert problems == [] and rows[ATTACKER][6].endswith(f"M/{MEMORY_MB}M") and rows[ATTACKER][7].endswith(f"/{TASKS}")
     assert rows[ATTACKER][9] == rows[VICTIM][9] == "slice", table          # what bounds each team
+
+
+def test_where_systemd_runs_the_team_restarts_hard_as_itself_and_its_uwsgi_gets_nothing_of_roots(booted_class):
+    """team-scope (root: systemd-run, setpriv) starts in / with the program's fixed environment: the team's uwsgi
+    carries only that line and its settings; `fab restart --hard`, as the team (no sudo), starts a new master in
+    the team's slice (tests/e2e/test_attacks_entry.py and test_attacks_environment.py, without systemd)."""
+    from deploy import team_tasks
+    cls, uid = booted_class, booted_class.uid
+    team = next(t for t in cls.inventory.teams if t.name == VICTIM)
+    with cls.as_root("main") as root:
+        before = root.run(f"supervisorctl pid {VICTIM}", hide=True).stdout.strip()
+        names = set(root.run(f"tr '\\0' '\\n' < /proc/{before}/environ | cut -d= -f1", hide=True).stdout.split())
+        settings = set(root.run(f"cut -d= -f1 /home/{VICTIM}/.hacknode/mongo_uri", hide=True).stdout.split())
+    with cls.as_team(VICTIM) as c:
+        team_tasks.restart(c, team, cls.inventory, hard=True)
+    with cls.as_root("main") as root:
+        after = root.run(f"supervisorctl pid {VICTIM}", hide=True).stdout.strip()
+        cgroups = root.run(f"cat /proc/{after}/cgroup", hide=True).stdout
+        victim_uid = root.run(f"id -u {VICTIM}", hide=True).stdout.strip()
+    # INVOCATION_ID: systemd-run's id of the team's scope
+    allowed = {"PATH", "LANG", "HOME", "USER", "LOGNAME", "TMPDIR", "MALLOC_ARENA_MAX", "INVOCATION_ID"} | settings
+    assert not {n for n in names - allowed if not n.startswith("UWSGI_")}, sorted(names)
+    assert after != before and f"/user-{victim_uid}.slice/" in cgroups
+    assert cls.http(VICTIM, "/healthz")[0] == 200 and cls.http(ATTACKER, "/healthz")[0] == 200

@@ -205,7 +205,7 @@ class TestTeamTasks:
             assert uwsgi_master_pid(root) == before      # reloaded in place, never stopped
         out = capsys.readouterr().out
         assert "graceful reload" in out and f"200, release {serving}: ok" in out
-        assert f"supervisorctl tail -800 {TEAM}" in out                        # then the log, as in the workshop
+        assert f"tail -c 800 {PATHS.uwsgi_log}" in out         # then the log, as in the workshop, read by the team
         assert_nothing_failed(running)
 
     def test_hard_restart_stops_and_starts_uwsgi_and_says_requests_fail(self, team, capsys):
@@ -216,10 +216,12 @@ class TestTeamTasks:
             team_tasks.restart(c, chosen, cls.inventory, hard=True)
             out = capsys.readouterr().out
             assert "answers errors (502)" in out
-            assert f"{TEAM}: stopped" in out and f"{TEAM}: started" in out
-            # the log's last 800 bytes, as in the workshop: the new uwsgi's start, or the requests after it (the
-            # health checks, the class page's probes) when they pushed it out
-            assert f"supervisorctl tail -800 {TEAM}" in out
+            # through the master's fifo, as the team (no sudo): supervisor starts a new master
+            assert f"uwsgi: stop (Q on {PATHS.master_fifo}, master pid {before})" in out
+            assert "uwsgi: started, master pid" in out and f"200, release {serving}: ok" in out
+            # the log's last 800 bytes, as in the workshop, read by the team: the new uwsgi's start, or the
+            # requests after it (the health checks, the class page's probes) when they pushed it out
+            assert f"tail -c 800 {PATHS.uwsgi_log}" in out
             assert "uwsgi socket 0 bound to UNIX address" in out or "GET /healthz => generated" in out
             assert uwsgi_master_pid(root) != before
         wait_for_release(cls, serving)
