@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from deploy import admin, team_tasks
+from deploy import admin, layout, team_tasks
 from deploy.layout import TeamPaths
 from deploy.status_report import as_json, as_table
 from tests.e2e.test_team_tasks import SSH_OPTIONS, WHEEL_CACHE, copy_of_repo
@@ -114,7 +114,8 @@ def test_the_facts_of_a_6_gb_keys_file_fit_a_small_servers_memory(provisioned_cl
     base read it whole (MemoryError); now it says the file is too big, without reading it."""
     cls = provisioned_class
     query = {"commands": [], "users": [KEYS_OWNER], "files": [KEYS], "paths": [], "running": {},
-             "teams_glob": "/etc/hacknode/teams/*", "slice_dropin": "/nonexistent/{uid}", "homes": "/home"}
+             "teams_glob": "/etc/hacknode/teams/*", "slice_dropin": "/nonexistent/{uid}", "homes": "/home",
+             "crontabs": layout.CRONTABS, "at_jobs": layout.AT_JOBS}
     with cls.as_team(KEYS_OWNER) as team:
         team.run(f"cp {KEYS} ~/keys-kept && rm -f {KEYS} && truncate -s 6G {KEYS}", hide=True)
     try:
