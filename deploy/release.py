@@ -60,16 +60,16 @@ def rsync_command(source_dir, destination, ssh_command, link_dest=None, excludes
     return command + [str(source_dir).rstrip("/") + "/", destination]
 
 
-def ssh_command(port=22, key=None, options=(), control_dir=None):
+def ssh_command(port=22, key=None, options=(), control_dir=None, control_name="%C"):
     """The ssh command line rsync uses, non-interactive. Unknown host keys are accepted the first time and
     a changed one refused, as Fabric does. With `control_dir` (a folder only this user can enter), the first
-    ssh opens a master connection there that the next rsyncs reuse, this deploy's and the next minute's: no
-    new SSH handshake each time."""
+    ssh opens a master connection there, `control_name` (ssh's %C: one per user, host and port, unless the
+    caller makes it its own), that the next rsyncs reuse: no new SSH handshake each time."""
     parts = ["ssh", "-p", str(port), "-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=accept-new"]
     if key:
         parts += ["-i", str(key), "-o", "IdentitiesOnly=yes"]
     if control_dir:
-        parts += ["-o", "ControlMaster=auto", "-o", f"ControlPath={control_dir}/%C", "-o", "ControlPersist=60"]
+        parts += ["-o", "ControlMaster=auto", "-o", f"ControlPath={control_dir}/{control_name}", "-o", "ControlPersist=60"]
     parts += list(options)
     return " ".join(shlex.quote(p) for p in parts)
 
@@ -79,7 +79,7 @@ def control_dir(base):
     that folder is someone else's or others may enter it (a master's socket there would be theirs to use), or
     when its path leaves no room for ssh's 40-character socket names (a socket path has at most 104 bytes)."""
     folder = os.path.join(base, f"hacknode-ssh-{os.getuid()}")
-    if len(folder) + 41 > 100:
+    if len(folder) + 41 + 17 > 100:     # %C and a task's own suffix (team_tasks.rsync_ssh)
         return None
     os.makedirs(folder, mode=0o700, exist_ok=True)
     status = os.lstat(folder)

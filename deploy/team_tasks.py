@@ -7,6 +7,7 @@ two remote commands on Fabric's connection and one rsync (two when requirements.
 OpenSSH connection, opened meanwhile.
 """
 import getpass
+import os
 import shlex
 import socket
 import time
@@ -42,12 +43,14 @@ def server_facts(c, team_name, requirements_hash, claim=None):
 
 
 def rsync_ssh(c, ssh_options=()):
-    """The ssh command rsync uses to reach `c`'s host as `c`'s user, with the same key."""
+    """The ssh command rsync uses to reach `c`'s host as `c`'s user, with the same key. Its master connection is
+    this task's own (named after the task's connection): two members deploying at once each close only their own
+    at the end; a shared one, closed by the deploy refused first, cut the other's rsync (exit 255)."""
     key = c.connect_kwargs.get("key_filename")
     if isinstance(key, (list, tuple)):
         key = key[0] if key else None
-    return release.ssh_command(port=c.port, key=key, options=ssh_options,
-                               control_dir=release.control_dir("/tmp"))
+    return release.ssh_command(port=c.port, key=key, options=ssh_options, control_dir=release.control_dir("/tmp"),
+                               control_name=f"%C-{os.getpid():x}-{id(c) & 0xffffffff:x}")
 
 
 def open_ssh_master(c, ssh_options=()):

@@ -76,6 +76,17 @@ def test_rsyncs_share_one_ssh_master_kept_in_a_folder_of_this_user_alone(tmp_pat
     assert release.control_dir(str(tmp_path / ("x" * 60))) is None     # no room for the socket's name
 
 
+def test_each_task_has_its_own_ssh_master_so_closing_it_cuts_no_other_tasks_rsync():
+    """Two members deploying at once: the one refused first closed the shared master at its end (ssh -O exit), and
+    the other's rsync over it failed with exit 255. Each task's connection names its own."""
+    from fabric import Connection
+    from deploy.team_tasks import rsync_ssh
+    first, second = Connection("10.0.0.1", user="team"), Connection("10.0.0.1", user="team")
+    path = lambda c: rsync_ssh(c).split("ControlPath=")[1].split()[0]      # noqa: E731
+    assert path(first) == path(first) and path(first) != path(second)
+    assert len(path(first)) < 100          # ssh's limit for a socket's path, with its 40 characters of %C
+
+
 def test_script_command_carries_the_script_and_quotes_its_arguments(tmp_path):
     paths = LocalPaths(tmp_path)
     command = commands.release(paths, "list", "a b'c").line()
