@@ -23,5 +23,6 @@ def test_class_blocks_run_as_written_against_a_provisioned_class(provisioned_cla
     assert "RUNNING" in everything and "HEALTHZ" in everything        # fab status
     assert "Host hacknode1" in everything                            # fab ssh_config
     assert "is live at http://hacknode1.hacknode.test/" in everything  # fab deploy
+    assert "sealed: every attack denied or bounded" in everything    # fab audit (its exit 0 is the block's)
     for team in provisioned_class.teams:                              # every team left working
         assert provisioned_class.http(team, "/healthz")[0] == 200
