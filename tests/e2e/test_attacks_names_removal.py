@@ -237,22 +237,21 @@ WATCH = ("rm -f /root/dump-modes /root/watch-stop; nohup bash -c 'while [ ! -e /
 def removal_in_thread(made, team, bound):
     """(lines, seconds, hung) of remove_team; past `bound` seconds the team's processes are killed by hand (the
     removal before this fix waited for ever on its stopped tar) so the test ends."""
-    lines, errors, start = [], [], time.monotonic()
-    thread = threading.Thread(target=lambda: remove_team_collecting(made, team, lines, errors))
+    lines, start = [], time.monotonic()
+
+    def remove():
+        try:
+            remove_team(made.inventory, team, "main", made.root_key, say=lines.append)
+        except Exception as e:                    # noqa: BLE001 (reported by the test)
+            lines.append(f"{type(e).__name__}: {e}")
+    thread = threading.Thread(target=remove)
     thread.start()
     thread.join(bound)
-    hung = thread.is_alive()
-    if hung:
+    if thread.is_alive():
         root_run(made, f"pkill -KILL -u {team}; pkill -CONT -x tar; pkill -CONT -x gzip")
         thread.join(600)
-    return lines + errors, time.monotonic() - start, hung
-
-
-def remove_team_collecting(made, team, lines, errors):
-    try:
-        remove_team(made.inventory, team, "main", made.root_key, say=lines.append)
-    except Exception as e:                    # noqa: BLE001 (reported by the test)
-        errors.append(f"{type(e).__name__}: {e}")
+        return lines, time.monotonic() - start, True
+    return lines, time.monotonic() - start, False
 
 
 def test_a_removed_teams_archive_is_bounded_and_its_dump_is_no_other_teams(names_class):
