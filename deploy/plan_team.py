@@ -115,14 +115,17 @@ def team_files(team_name):
 
 
 def removal_commands(team_name, mongodb):
-    """Archive a team's code and database, stop its program, remove its configs and database, then its account with
-    nothing of its uid left (deploy/remote/remove-team.sh: processes killed, crontab, at jobs, files outside its home,
-    SysV IPC), and last hacknode's record of it. `team_name` may be "$1" (teardown's shell function for every team)."""
+    """Stop a team's program and end its account (locked, every process of its uid killed: nothing of the team can
+    then stop or change its archive), archive its code and database, remove its configs and database, then its account
+    with nothing of its uid left (deploy/remote/remove-team.sh: crontab, at jobs, files outside its home, SysV IPC),
+    and last hacknode's record of it. `team_name` may be "$1" (teardown's shell function for every team)."""
     p, record = TeamPaths(team_name), f"{layout.TEAMS_DIR}/{team_name}"
     return [
         f"[ -e {record} ] || hn_fail \"{team_name} is not a team hacknode made on this server\"",
-        f"hn_archive {team_name}",
+        # supervisor first: it would start the program again as the uid
         f"supervisorctl stop {team_name} >/dev/null 2>&1 || true",
+        f"hn_end_account {team_name}",
+        f"hn_archive {team_name}",
         f"rm -f {p.supervisor_conf} {p.uwsgi_ini} {p.nginx_conf} {p.nginx_location} {p.old_sudoers} {p.limits} "
         f"{p.database_cap}",
         "supervisorctl update >/dev/null",

@@ -184,7 +184,10 @@ def test_a_team_gone_from_the_inventory_is_archived_before_it_is_removed():
     steps = plan(fewer, facts, prune=True)
     removal = next(s for s in steps if s.scope == "hacknode2")
     assert removal.name == "remove (not in inventory)"
-    assert "not a team hacknode made" in removal.commands[0] and removal.commands[1] == "hn_archive hacknode2"
+    assert "not a team hacknode made" in removal.commands[0]
+    # its program stopped (supervisor would start it again) and every process of its uid ended before its archive
+    assert removal.commands[1:4] == ["supervisorctl stop hacknode2 >/dev/null 2>&1 || true",
+                                     "hn_end_account hacknode2", "hn_archive hacknode2"]
     # its account with nothing of its uid left (remove-team.sh), then hacknode's record of it, last
     account = removal.commands.index("hn_remove_account hacknode2 /etc/hacknode/teams/hacknode2")
     assert removal.commands[-1].endswith("&& rm -f /etc/hacknode/teams/hacknode2") and account == len(removal.commands) - 2

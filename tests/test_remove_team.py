@@ -61,9 +61,12 @@ def test_nothing_is_left_of_a_uid_that_has_nothing():
 def test_removal_kills_cleans_and_checks_before_the_user_goes_and_teardown_does_the_same():
     library = remote_file("remove-team.sh")
     body = library[library.index("hn_remove_account() {"):library.index("\n}\n")]
-    order = ["usermod --lock", "hn_kill_uid", "hn_remove_jobs", "rm -rf", "hn_remove_files_of", "hn_remove_ipc",
+    order = ["hn_end_account", "hn_remove_jobs", "rm -rf", "hn_remove_files_of", "hn_remove_ipc",
              "hn_uid_left", "userdel", "groupdel", "hn_deny_edit /etc/cron.deny remove"]
     assert [body.index(step) for step in order] == sorted(body.index(step) for step in order)
+    end = library[library.index("hn_end_account() {"):]
+    end = end[:end.index("\n}\n")]
+    assert end.index("hn_team_uid") < end.index("usermod --lock --expiredate 1") < end.index("hn_kill_uid")
     teardown = "\n".join(teardown_commands(MongoSettings(mode="secantus")))
     assert 'hn_remove_account $1 /etc/hacknode/teams/$1' in teardown
 
@@ -85,3 +88,19 @@ def test_every_team_has_a_line_in_cron_deny_and_at_deny_and_a_crontab_from_befor
     facts.scheduled_jobs = {}
     assert not plan_scheduled_jobs(view, facts).changed
     assert set(layout.JOB_DENY_FILES) == {"/etc/cron.deny", "/etc/at.deny"}
+
+
+def test_what_removal_finds_under_shared_folders_is_acted_on_from_the_folder_find_opened():
+    # -exec hands a path: a parent swapped for a link while find runs leads root's chown elsewhere
+    library = remote_file("remove-team.sh")
+    body = library[library.index("hn_remove_files_of() {"):]
+    body = body[:body.index("\n}\n")]
+    assert " -exec " not in library and "-delete" in body
+    assert "-execdir chown -h" in body and "-execdir chgrp -h" in body
+
+
+def test_the_archive_bounds_the_teams_tar_and_keeps_the_dump_from_other_teams():
+    archive = remote_file("archive.sh")
+    assert "mktemp -d \"$HN_ARCHIVE_DUMPS/" in archive and "install -d -m 0711 \"$HN_ARCHIVE_DUMPS\"" in archive
+    assert "chmod" not in archive.replace('chmod 0600 "$archive"', "")        # nothing opened to every user
+    assert 'prlimit --fsize=$((max_kib * 1024)) timeout -k 5 "$seconds" tar --sparse' in archive

@@ -7,12 +7,9 @@
 hn_remove_account() {  # TEAM RECORD: the team's user (RECORD: hacknode's record of the team, with its group's gid)
   local team=$1 uid own_gid home left
   uid=$(id -u "$team" 2>/dev/null) || return 0      # no user (a half-made team): nothing of it to remove
-  hn_team_uid "$team" "$uid"
   own_gid=$(hn_own_gid "$team" "$2")
   home=$(getent passwd "$team" | cut -d: -f6)
-  # no new login, job or process while it goes: sshd's PAM refuses an expired account
-  usermod --lock --expiredate 1 --shell /usr/sbin/nologin "$team" >/dev/null
-  hn_kill_uid "$team" "$uid"
+  hn_end_account "$team"
   hn_remove_jobs "$team"
   [ "$home" = "/home/$team" ] && rm -rf --one-file-system "$home"
   hn_remove_files_of "$uid" "$own_gid"
@@ -26,6 +23,16 @@ hn_remove_account() {  # TEAM RECORD: the team's user (RECORD: hacknode's record
   if [ -n "$own_gid" ] && [ "$(getent group "$own_gid" | cut -d: -f1)" = "$team" ]; then groupdel "$team"; fi
   hn_deny_edit /etc/cron.deny remove "$team"
   hn_deny_edit /etc/at.deny remove "$team"
+}
+
+hn_end_account() {  # TEAM: nothing of the team runs any more, and nothing new starts: the account locked and expired
+  # (sshd's PAM refuses an expired account), every process of its uid killed. Before its archive too: a team's process
+  # could stop the tar that reads its home, or change what it reads
+  local uid
+  uid=$(id -u "$1" 2>/dev/null) || return 0
+  hn_team_uid "$1" "$uid"
+  usermod --lock --expiredate 1 --shell /usr/sbin/nologin "$1" >/dev/null
+  hn_kill_uid "$1" "$uid"
 }
 
 hn_team_uid() {  # TEAM UID: refuse a system uid (below UID_MIN, or nobody's), and a uid another user shares: every
@@ -91,12 +98,14 @@ hn_uid_places() {  # where a team can leave files outside its home, and its home
 
 hn_remove_files_of() {  # UID OWN_GID: every file and folder of the uid on those filesystems. find follows no link
   # (-P) and stays on each filesystem (-xdev); -delete removes a link itself, and a folder once it is emptied. A folder
-  # that holds another user's files (a 1777 folder of the team's) becomes root's; so do files of the team's group
+  # that holds another user's files (a 1777 folder of the team's) becomes root's; so do files of the team's group.
+  # -delete and -execdir act on the name inside the folder find opened (-exec gave a path: a team that swaps one of
+  # its parent folders for a link while find runs would have root chown what the link leads to)
   local places
   mapfile -t places < <(hn_uid_places)
   find -P "${places[@]}" -xdev -uid "$1" -delete 2>/dev/null || true
-  find -P "${places[@]}" -xdev -uid "$1" -type d -exec chown -h root:root {} + 2>/dev/null || true
-  [ -z "$2" ] || find -P "${places[@]}" -xdev -gid "$2" -exec chgrp -h root {} + 2>/dev/null || true
+  find -P "${places[@]}" -xdev -uid "$1" -type d -execdir chown -h root:root {} + 2>/dev/null || true
+  [ -z "$2" ] || find -P "${places[@]}" -xdev -gid "$2" -execdir chgrp -h root {} + 2>/dev/null || true
 }
 
 hn_uid_ipc() {  # UID: "KIND ID" of each SysV IPC object the uid owns or made (/proc/sysvipc: uid and cuid columns)
