@@ -202,7 +202,7 @@ def test_root_reads_nothing_through_a_folder_swapped_for_a_link_nor_a_path_climb
     os.symlink("/dev", home / "t")
     listed = [f"{home}/d/mongo-admin", f"{home}/t/null", f"{home}/../etc-hacknode/mongo-admin",
               f"{secret}/mongo-admin", f"{home}/./d/mongo-admin"]
-    assert scan(root_audit, [home], listed) == "refused: none of the 2 files it can read"
+    assert scan(root_audit, [home], listed) == "refused: none of the 0 files it can read"
 
 
 def test_a_folder_over_its_budget_or_a_file_too_big_is_incomplete_not_denied(root_audit, tmp_path, monkeypatch):

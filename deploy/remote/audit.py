@@ -160,6 +160,8 @@ def admin_in_files(tops, probe, needle, cache):
                 break
             if path not in cache:
                 cache[path] = scan_file(path, top, needle)
+            if cache[path] is None:
+                continue        # gone meanwhile, or not reached without a link: nothing looked at
             holds, size, too_big = cache[path]
             found += [path] if holds else []
             big += [path] if too_big else []
@@ -176,15 +178,17 @@ def admin_in_files(tops, probe, needle, cache):
 def scan_file(path, top, needle):
     """(holds the needle, bytes read, too big to read) of the file `path`, reached from `top` one name at a time
     without following a link (a folder the team swapped for a link leads nowhere), a regular file only, opened
-    without waiting on a FIFO or taking a terminal (facts.py's reader)."""
+    without waiting on a FIFO or taking a terminal (facts.py's reader); None when it is not such a file there."""
     try:
         dir_fd, name = FACTS.parent_beneath(path, top)
     except OSError:
-        return False, 0, False
+        return None
     try:
         fact = FACTS.read_capped(dir_fd, name, MAX_SCAN)
     finally:
         os.close(dir_fd)
+    if not fact:
+        return None
     text = fact.get("text", "")
     return needle.decode(errors="replace") in text, len(text), bool(fact.get("too_big"))
 
