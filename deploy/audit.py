@@ -1,7 +1,9 @@
 """`fab audit`'s verdicts (pure): what deploy/remote/audit.py reports of each team's attacks, turned into rows
 (attack, team, result, detail) and the one table the instructor reads. An attack that worked is OPEN; one stopped
-by a limit is bounded; one that could not be tried here says n/a and why; a server or probe that could not be
-audited is FAILED. Any OPEN or FAILED row makes `fab audit` exit 1."""
+by a limit is bounded; one that cannot apply here (no other team, no admin URI) says n/a and why; one that applies
+but was not tried, or not to the end (its target missing, the team's own settings spoiled, nginx silent, a file scan
+over its budget), is FAILED, as is a server or probe that could not be audited: never denied. Any OPEN or FAILED row
+makes `fab audit` exit 1."""
 from dataclasses import dataclass
 
 # (key in the probe's report, what the team tries); "another team" is the next team of its server
@@ -35,8 +37,10 @@ ATTACKS = [
     ("at", "schedule an at job"),
     ("limits_sessions", "use the server without bound (its SSH sessions)"),
     ("limits_uwsgi", "use the server without bound (its uwsgi)"),
+    ("ptrace_probe", "trace its own probe (and forge its rows)"),
 ]
 NEEDS_VICTIM = {key for key, _ in ATTACKS[:14]} - {"nginx_link_subdomain", "nginx_link_path"}   # alone: /etc/passwd
+PTRACE = dict(ATTACKS)["ptrace_probe"]
 ORDER = {"OPEN": 0, "FAILED": 1, "bounded": 2, "denied": 3, "n/a": 4}
 
 
@@ -63,11 +67,15 @@ def verdict(key, outcome, server):
         return "denied", detail
     if word in ("bounded", "n/a"):
         return word, detail
+    if word == "untried":
+        return "FAILED", f"not tried: {detail}"
+    if word == "incomplete":
+        return "FAILED", detail
     if word.startswith("http "):
         code = word.split()[1]
         if code == "200":
             return "OPEN", "nginx served it (200)"
-        return ("n/a", f"nginx did not answer {outcome[7:]}".strip()) if code == "-" else ("denied", f"http {code}")
+        return ("FAILED", f"nginx did not answer {outcome[7:]}".strip()) if code == "-" else ("denied", f"http {code}")
     if word == "allowed" and key in ("crontab", "at"):
         if server.get("bounds") == "slice":
             return "OPEN", "its jobs run outside its slice"
@@ -133,11 +141,14 @@ def as_table(rows):
 
 
 def summary(rows):
+    """The last line; it says too when teams could forge their own probe's rows (they are then only their word)."""
     counts = {result: sum(1 for row in rows if row.result == result) for result in ORDER}
+    traced = len({row.team for row in rows if row.attack == PTRACE and row.result != "denied"})
+    forgeable = f"; {traced} team(s) could forge their probe's rows (ptrace)" if traced else ""
     if counts["OPEN"] or counts["FAILED"]:
-        return f"{counts['OPEN']} attack(s) OPEN, {counts['FAILED']} FAILED to audit (of {len(rows)})"
+        return f"{counts['OPEN']} attack(s) OPEN, {counts['FAILED']} FAILED to audit (of {len(rows)}){forgeable}"
     teams = len({row.team for row in rows})
-    return f"sealed: every attack denied or bounded for {teams} team(s) ({counts['n/a']} n/a)"
+    return f"sealed: every attack denied or bounded for {teams} team(s) ({counts['n/a']} n/a){forgeable}"
 
 
 def exit_code(rows):

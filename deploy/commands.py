@@ -211,6 +211,7 @@ def renew_certificates(*certbot_args):
 
 def audit(domain):
     """deploy/remote/audit.py as root: every team of the server tries the attacks of deploy/remote/audit_probe.py
-    (its text handed over as an argument: root runs it as each team) against the next team; one JSON report."""
-    return RemoteCommand("audit", (domain, remote_file("audit_probe.py")), remote_file("audit.py"),
-                         interpreter="python3", root=True)
+    (its text handed over as an argument: root runs it as each team) against the next team; one JSON report. Root
+    reads what a team names with deploy/remote/facts.py's reader (its text, the next argument)."""
+    return RemoteCommand("audit", (domain, remote_file("audit_probe.py"), remote_file("facts.py")),
+                         remote_file("audit.py"), interpreter="python3", root=True)

@@ -1,6 +1,12 @@
 """`fab audit`'s verdicts, rows, table and exit code (deploy/audit.py), from reports shaped as
 deploy/remote/audit.py prints them; and the command that runs it."""
 import ast
+import importlib.util
+import os
+import sys
+from pathlib import Path
+
+import pytest
 
 from deploy import audit, commands
 from deploy.audit import ATTACKS, Row, as_table, audit_rows, exit_code, verdict
@@ -46,7 +52,7 @@ def test_a_link_served_through_nginx_is_open_and_a_refusal_denied():
     assert verdict("nginx_link_path", "http 403", RLIMITS) == ("denied", "http 403")
     assert verdict("nginx_link_path", "http 404", RLIMITS) == ("denied", "http 404")
     assert verdict("nginx_link_subdomain", "http - (ConnectionRefusedError)", RLIMITS) == (
-        "n/a", "nginx did not answer (ConnectionRefusedError)")
+        "FAILED", "nginx did not answer (ConnectionRefusedError)")      # not tried: never denied, nor n/a
 
 
 def test_jobs_a_team_may_schedule_are_bounded_only_where_its_limits_reach_them():
@@ -131,3 +137,94 @@ def test_the_audit_command_runs_root_side_python_with_the_probe_as_an_argument()
 def test_the_probe_reports_every_attack_the_table_knows():
     probe_and_root = commands.audit("d").argv[1] + commands.audit("d").script
     assert [key for key in LABELS if f'"{key}"' not in probe_and_root] == []
+
+
+# ---------- what a team does to fool the audit ----------
+
+def test_an_attack_that_applies_but_was_not_tried_fails_the_audit_and_is_never_denied():
+    assert verdict("read_home", "untried: /home/t2/.bashrc is missing", RLIMITS) == (
+        "FAILED", "not tried: /home/t2/.bashrc is missing")
+    spoiled = "untried: its settings do not open its own database (refused: AuthenticationFailed)"
+    rows = audit_rows([("main", report(["t1", "t2"], t2={"db_own_credentials": spoiled}), "")])
+    assert results(rows)[(LABELS["db_own_credentials"], "t2")][0] == "FAILED" and exit_code(rows) == 1
+    assert not as_table(rows).splitlines()[-1].startswith("sealed")
+
+
+def test_a_file_scan_cut_short_fails_the_audit_and_says_where():
+    cut = "incomplete: more files it can read than the audit looks at in /tmp"
+    rows = audit_rows([("main", report(["t1", "t2"], t1={"admin_files": cut}), "")])
+    assert results(rows)[(LABELS["admin_files"], "t1")] == ("FAILED", cut[len("incomplete: "):])
+    assert exit_code(rows) == 1
+
+
+def test_a_team_that_may_trace_its_own_probe_is_bounded_and_the_summary_says_so():
+    traced = "bounded: yama ptrace_scope 0: it may trace its own probe, whose rows are then its word"
+    rows = audit_rows([("main", report(["t1", "t2"], t1={"ptrace_probe": traced}, t2={"ptrace_probe": traced}), "")])
+    assert results(rows)[(LABELS["ptrace_probe"], "t1")][0] == "bounded" and exit_code(rows) == 0
+    assert as_table(rows).splitlines()[-1] == ("sealed: every attack denied or bounded for 2 team(s) (0 n/a); "
+                                               "2 team(s) could forge their probe's rows (ptrace)")
+
+
+# ---------- root's file scan (deploy/remote/audit.py), on files of this machine ----------
+
+REMOTE = Path(__file__).resolve().parents[1] / "deploy" / "remote"
+NEEDLE = b"admin-password-1234"
+
+
+@pytest.fixture
+def root_audit(monkeypatch):
+    """deploy/remote/audit.py imported with the argv root's command gives it (its main does not run)."""
+    monkeypatch.setattr(sys, "argv", ["-c", "d", "probe", (REMOTE / "facts.py").read_text()])
+    spec = importlib.util.spec_from_file_location("remote_audit", REMOTE / "audit.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def scan(module, tops, readable, cut=()):
+    return module.admin_in_files([str(t) for t in tops], {"readable": readable, "cut": list(cut)}, NEEDLE, {})
+
+
+def test_root_finds_the_admin_uri_in_a_file_a_team_can_read_and_says_how_many_it_looked_at(root_audit, tmp_path):
+    (tmp_path / "tmp").mkdir()
+    (tmp_path / "tmp" / "copy").write_bytes(b"uri=mongodb://admin:" + NEEDLE + b"@127.0.0.1/")
+    (tmp_path / "tmp" / "other").write_text("nothing")
+    paths = [str(tmp_path / "tmp" / "other"), str(tmp_path / "tmp" / "copy")]
+    assert scan(root_audit, [tmp_path / "tmp"], paths) == f"worked: {paths[1]}"
+    assert scan(root_audit, [tmp_path / "tmp"], paths[:1]) == "refused: none of the 1 files it can read"
+
+
+def test_root_reads_nothing_through_a_folder_swapped_for_a_link_nor_a_path_climbing_out(root_audit, tmp_path):
+    secret, home = tmp_path / "etc-hacknode", tmp_path / "home"
+    secret.mkdir(), home.mkdir()
+    (secret / "mongo-admin").write_bytes(b"mongodb://admin:" + NEEDLE + b"@h/")
+    os.symlink(secret, home / "d")                                   # ~/d: a folder the team swapped for a link
+    os.symlink("/dev", home / "t")
+    listed = [f"{home}/d/mongo-admin", f"{home}/t/null", f"{home}/../etc-hacknode/mongo-admin",
+              f"{secret}/mongo-admin", f"{home}/./d/mongo-admin"]
+    assert scan(root_audit, [home], listed) == "refused: none of the 0 files it can read"
+
+
+def test_a_folder_over_its_budget_or_a_file_too_big_is_incomplete_not_denied(root_audit, tmp_path, monkeypatch):
+    monkeypatch.setattr(root_audit, "MAX_FILES", 3)
+    monkeypatch.setattr(root_audit, "MAX_SCAN", 100)
+    tmp, var_tmp = tmp_path / "tmp", tmp_path / "var-tmp"
+    tmp.mkdir(), var_tmp.mkdir()
+    decoys = [tmp / str(n) for n in range(5)]
+    for decoy in decoys:
+        decoy.write_text("")
+    (var_tmp / "copy").write_bytes(NEEDLE)
+    found = scan(root_audit, [tmp, var_tmp], [str(p) for p in decoys] + [str(var_tmp / "copy")])
+    assert found == f"worked: {var_tmp}/copy"                      # the decoy in one folder hides nothing in another
+    assert scan(root_audit, [tmp, var_tmp], [str(p) for p in decoys]) == (
+        f"incomplete: more files it can read than the audit looks at in {tmp}")
+    assert scan(root_audit, [tmp, var_tmp], [str(decoys[0])], cut=[str(tmp)]).startswith("incomplete")
+
+
+def test_a_file_over_the_cap_is_not_read_and_the_row_names_it(root_audit, tmp_path, monkeypatch):
+    monkeypatch.setattr(root_audit, "MAX_SCAN", 2 << 20)
+    (tmp_path / "small").write_text("")
+    with open(tmp_path / "big", "wb") as big:
+        big.truncate(3 << 20)
+    assert scan(root_audit, [tmp_path], [str(tmp_path / "small"), str(tmp_path / "big")]) == (
+        f"refused: none of the 1 files it can read (1 over 2 MB not read: {tmp_path}/big)")

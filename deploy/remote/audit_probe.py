@@ -1,9 +1,11 @@
 # managed by hacknode: `fab audit`'s attacks, run on a server as one team (ME) against another (OTHER, "" when ME is
 # alone on its server), started by deploy/remote/audit.py (root) with a clean environment, in the team's home, by
-# root's tools python in isolated mode (-I: nothing the team put in its home changes what runs). Prints one JSON object
-# for root: {attack: outcome} in words ("worked", "refused: PermissionError", "n/a: why", "http 403", "allowed"), never
-# what a read returned; everything an attack makes is removed before it ends. Standard library, plus pymongo.
+# root's tools python in isolated mode (-I: nothing the team put in its home changes what runs), with root's SETTINGS
+# (what it must not write to, where to list the files it can read, the database's hosts). Prints one JSON object for
+# root: {attack: outcome} in words ("worked", "refused: PermissionError", "n/a: why", "untried: why", "http 403",
+# "allowed"), never what a read returned; all an attack makes is removed before it ends. Standard library, pymongo.
 import http.client
+import itertools
 import json
 import os
 import pwd
@@ -15,36 +17,21 @@ import sys
 import tempfile
 import uuid
 
-ME, OTHER, DOMAIN = sys.argv[1], sys.argv[2], sys.argv[3]
+ME, OTHER, DOMAIN, SETTINGS = sys.argv[1], sys.argv[2], sys.argv[3], json.loads(sys.argv[4])
 HOME, OTHER_HOME = f"/home/{ME}", f"/home/{OTHER}"
 LOGS = "/var/log/hacknode"
 MARK = f"hn-audit-{uuid.uuid4().hex[:12]}"          # the name of anything an attack makes (removed after)
-# root's folders a team must not write into, one attack each: (attack, folders, existing files opened for writing)
-SERVER_WRITES = [
-    ("write_etc_hacknode", ["/etc/hacknode", "/etc/hacknode/teams"], [f"/etc/hacknode/uwsgi/{ME}.ini"]),
-    ("write_opt_hacknode", ["/opt/hacknode", "/opt/hacknode/bin", "/opt/hacknode/venv/bin"],
-     ["/opt/hacknode/bin/healthz", "/opt/hacknode/bin/team-scope"]),
-    ("write_var_log_hacknode", [LOGS, f"{LOGS}/{ME}"], [f"{LOGS}/{ME}/access.log"]),
-    ("write_nginx", ["/etc/nginx", "/etc/nginx/sites-enabled", "/etc/hacknode/nginx"],
-     ["/etc/nginx/sites-enabled/hacknode.conf", f"/etc/hacknode/nginx/{ME}.conf"]),
-    ("write_supervisor", ["/etc/supervisor", "/etc/supervisor/conf.d"],
-     [f"/etc/supervisor/conf.d/hacknode-{ME}.conf", "/etc/supervisor/supervisord.conf"]),
-    ("write_sudoers_limits", ["/etc/sudoers.d", "/etc/security/limits.d", "/etc/systemd/system"],
-     [f"/etc/sudoers.d/hacknode-{ME}", f"/etc/security/limits.d/hacknode-{ME}.conf"]),
-]
-# where a secret root handled could have been left readable (root's file scan, by audit.py, looks for the admin URI)
-SCAN_ROOTS = ["/etc/hacknode", "/opt/hacknode/bin", LOGS, "/var/log/supervisor", "/etc/supervisor", "/etc/nginx",
-              "/etc/sudoers.d", "/etc/security/limits.d", "/etc/profile.d", "/var/www", "/var/backups", "/tmp",
-              "/var/tmp", HOME]
 SCAN_SKIP = {f"{HOME}/{name}" for name in ("releases", "envs", ".cache", "wheels", "repo.git")}   # the team's code
-SCAN_MAX_FILES = 5000
 
 
 def attempt(action):
-    """"worked" when `action` succeeds, else "refused: <the error's name>"."""
+    """"worked" when `action` succeeds, "untried" when its target is missing (nothing was refused: a team that removed
+    its own file must not read as denied), else "refused: <the error's name>"."""
     try:
         action()
         return "worked"
+    except (FileNotFoundError, NotADirectoryError) as error:
+        return f"untried: {error.filename or 'its target'} is missing"
     except OSError as error:
         return f"refused: {type(error).__name__}"
 
@@ -83,15 +70,14 @@ def pids_of(user):
 
 
 def environ_of_others():
-    pids = pids_of(OTHER)
-    if not pids:
-        return f"n/a: {OTHER} runs no process"
-    return either(*(lambda pid=pid: read(f"/proc/{pid}/environ") for pid in pids))
+    tried = [attempt(lambda pid=pid: read(f"/proc/{pid}/environ")) for pid in pids_of(OTHER)]
+    tried = [outcome for outcome in tried if not outcome.startswith("untried")]      # ended meanwhile
+    return either(*tried) if tried else f"n/a: {OTHER} runs no process"
 
 
-def either(*actions):
-    outcomes = [attempt(action) for action in actions]
-    return "worked" if "worked" in outcomes else outcomes[0]
+def either(*outcomes):
+    """One outcome of several tries: worked when one did, untried when one could not be tried, else the first."""
+    return next((o for word in ("worked", "untried") for o in outcomes if o.startswith(word)), outcomes[0])
 
 
 def against_other():
@@ -105,15 +91,15 @@ def against_other():
             "list_home": attempt(lambda: os.listdir(OTHER_HOME)),
             "write_home": attempt(lambda: create(OTHER_HOME)),
             "write_static": attempt(lambda: create(f"{OTHER_HOME}/current/app/static")),
-            "write_logs": either(lambda: create(f"{LOGS}/{OTHER}"),
-                                 lambda: open_for_writing(f"{LOGS}/{OTHER}/uwsgi.log")),
+            "write_logs": either(attempt(lambda: create(f"{LOGS}/{OTHER}")),
+                                 attempt(lambda: open_for_writing(f"{LOGS}/{OTHER}/uwsgi.log"))),
             "connect_socket": attempt(lambda: connect(f"{OTHER_HOME}/run/uwsgi.sock")),
             "proc_environ": environ_of_others()}
 
 
 def server_writes():
     out = {}
-    for attack, folders, files in SERVER_WRITES:
+    for attack, folders, files in SETTINGS["writes"]:
         worked = [p for p in folders if os.path.isdir(p) and attempt(lambda: create(p)) == "worked"]
         worked += [p for p in files if os.path.exists(p) and attempt(lambda: open_for_writing(p)) == "worked"]
         out[attack] = f"worked: {worked[0]}" if worked else "refused: every folder and file"
@@ -217,72 +203,86 @@ def links_through_nginx():
     team's ~/.bashrc, or /etc/passwd for a team alone on its server."""
     static = f"{HOME}/current/app/static"
     if not os.path.isdir(static):
-        return dict.fromkeys(("nginx_link_subdomain", "nginx_link_path"), "n/a: it has no static folder")
+        return dict.fromkeys(("nginx_link_subdomain", "nginx_link_path"), "untried: it has no static folder")
     link = f"{static}/{MARK}.txt"
     try:
         os.symlink(f"{OTHER_HOME}/.bashrc" if OTHER else "/etc/passwd", link)
         return {"nginx_link_subdomain": fetch(f"{ME}.{DOMAIN}", f"/static/{MARK}.txt"),
                 "nginx_link_path": fetch("127.0.0.1", f"/{ME}/static/{MARK}.txt")}
     except OSError as error:
-        return dict.fromkeys(("nginx_link_subdomain", "nginx_link_path"), f"n/a: no link ({type(error).__name__})")
+        return dict.fromkeys(("nginx_link_subdomain", "nginx_link_path"), f"untried: no link ({type(error).__name__})")
     finally:
         if os.path.islink(link):
             os.unlink(link)
 
 
 def database():
-    """Its own credentials on the other team's database, and no credentials at all."""
+    """Its own credentials on the other team's database, and none at all, on the class's database (root's hosts: the
+    team's settings may name another server); tried only once its credentials open its own database: settings the
+    team spoiled leave the attacks untried, never denied."""
+    attacks = ("db_own_credentials", "db_no_credentials")
+    if not OTHER:
+        return {}
     try:
         import pymongo
         from pymongo.errors import OperationFailure, PyMongoError
     except ImportError:
-        return {"db_own_credentials": "n/a: no pymongo here"}
+        return dict.fromkeys(attacks, "n/a: no pymongo here")
     try:
         with open(f"{HOME}/.hacknode/mongo_uri") as handle:
             settings = dict(line.split("=", 1) for line in handle.read().split() if "=" in line)
-        uri = settings["FLASK_MONGO_URI"]
+        credentials, _, rest = settings["FLASK_MONGO_URI"].partition("://")[2].rpartition("@")
     except (OSError, KeyError):
-        return {"db_own_credentials": "n/a: no database settings of its own"}
-    hosts = uri.split("@", 1)[-1].split("/", 1)[0]
-    out = {}
-    for attack, client_uri in (("db_own_credentials", uri), ("db_no_credentials", f"mongodb://{hosts}/")):
-        client = pymongo.MongoClient(client_uri, serverSelectionTimeoutMS=5000)
+        return dict.fromkeys(attacks, "untried: no database settings of its own")
+    hosts, path = SETTINGS["db_hosts"] or rest.partition("/")[0], rest.partition("/")[2]
+
+    def tried(uri, name):
         try:
-            client[OTHER].list_collection_names()
-            out[attack] = "worked"
+            with pymongo.MongoClient(uri, serverSelectionTimeoutMS=5000) as client:
+                client[name].list_collection_names()
+            return "worked"
         except OperationFailure as error:
-            out[attack] = f"refused: {(error.details or {}).get('codeName') or 'OperationFailure'}"
+            return f"refused: {(error.details or {}).get('codeName') or 'OperationFailure'}"
         except PyMongoError as error:
-            out[attack] = f"n/a: {type(error).__name__}"
-        finally:
-            client.close()
-    return out if OTHER else {}
+            return f"untried: {type(error).__name__}"
+    own_uri = f"mongodb://{credentials}@{hosts}/{path}"
+    own = tried(own_uri, ME) if credentials else "no credentials"
+    if own != "worked":
+        return dict.fromkeys(attacks, f"untried: its settings do not open its own database ({own})")
+    return {"db_own_credentials": tried(own_uri, OTHER), "db_no_credentials": tried(f"mongodb://{hosts}/", OTHER)}
+
+
+def can_read(path):
+    """Whether `path` is a regular file this team can open for reading, no link followed."""
+    try:
+        if stat.S_ISREG(os.lstat(path).st_mode):
+            os.close(os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_NOCTTY))
+            return True
+    except OSError:
+        pass
+    return False
 
 
 def readable_files():
-    """Paths of regular files this team can open for reading under SCAN_ROOTS (root looks in them for the admin
-    URI: the team never sees it), links not followed."""
-    found = []
-    for top in SCAN_ROOTS:
+    """(paths, folders cut short) of the files it can read, for root's scan for the admin URI. Each folder has a budget
+    of its own: a decoy of many files in /tmp hides neither /var/tmp nor HOME, and the folder it fills is named."""
+    found, cut, budget = [], [], SETTINGS["max_files"]
+    for top in SETTINGS["scan"]:
+        count = 0
         for folder, subfolders, files in os.walk(top):
             subfolders[:] = [s for s in subfolders if f"{folder}/{s}" not in SCAN_SKIP]
-            for name in files:
-                path = f"{folder}/{name}"
-                try:
-                    if not stat.S_ISREG(os.lstat(path).st_mode):
-                        continue
-                    os.close(os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK))
-                except OSError:
-                    continue
-                found.append(path)
-                if len(found) >= SCAN_MAX_FILES:
-                    return found
-    return found
+            mine = list(itertools.islice(filter(can_read, (f"{folder}/{n}" for n in files)), budget - count + 1))
+            found += mine[:budget - count]
+            count += len(mine)
+            if count > budget:
+                cut.append(top)
+                break
+    return found, cut
 
 
 def main():
     os.umask(0o077)
-    out, errors, readable = {}, [], []
+    out, errors, readable, cut = {}, [], [], []
     parts = (against_other, server_writes, jobs, links_through_nginx, database,
              lambda: {"sudo_list": sudo_list()}, lambda: {"ctlplugin": ctlplugin()}, lambda: {"groups": own_groups()})
     for part in parts:
@@ -291,10 +291,10 @@ def main():
         except Exception as error:  # one part's failure leaves its attacks unreported (FAILED), not the others
             errors.append(f"{type(error).__name__}: {error}")
     try:
-        readable = readable_files()
+        readable, cut = readable_files()
     except Exception as error:  # the file scan said FAILED too (audit.py reports no admin_files then)
         errors.append(f"file scan: {type(error).__name__}: {error}")
-    print(json.dumps({"outcomes": out, "readable": readable, "error": "; ".join(errors)}))
+    print(json.dumps({"outcomes": out, "readable": readable, "cut": cut, "error": "; ".join(errors)}))
 
 
 main()
