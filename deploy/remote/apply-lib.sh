@@ -144,13 +144,13 @@ hn_team_jobs_verdict() {  # after every other step: fail when a team's job faile
 hn_supervisor_start() {  # [wait]: supervisord started if it is not running. Without `wait`, in the background: its
   # init script takes a second or more, and a step that needs supervisord later starts it first and does other work
   # meanwhile (hn_supervisor_up then waits until it answers, and says so if it never does)
-  pgrep -x supervisord >/dev/null && return 0
+  pgrep -u root -x supervisord >/dev/null && return 0   # root's: a team names its own program so too
   if [ "${1:-}" = wait ]; then hn_service supervisor start; else hn_service supervisor start >/dev/null 2>&1 & fi
 }
 
 hn_supervisor_up() {  # supervisord running and answering supervisorctl
   # running with its socket: answering (asking supervisorctl, a Python program to start, cost a quarter second)
-  if pgrep -x supervisord >/dev/null && [ -S /var/run/supervisor.sock ]; then return 0; fi
+  if pgrep -u root -x supervisord >/dev/null && [ -S /var/run/supervisor.sock ]; then return 0; fi
   hn_supervisor_start wait
   for _ in $(seq 50); do supervisorctl pid >/dev/null 2>&1 && return 0; sleep 0.2; done
   hn_fail "supervisord did not start (see /var/log/supervisor/supervisord.log)"
@@ -172,7 +172,7 @@ hn_supervisor_update() {  # [GROUP...]: supervisord takes the changed programs' 
 }
 
 hn_nginx_up() {  # [reload]: nginx running, and reloaded when asked and it was running already
-  if ! pgrep -x nginx >/dev/null; then hn_service nginx start; elif [ "${1:-}" = reload ]; then hn_service nginx reload; fi
+  if ! pgrep -u root -x nginx >/dev/null; then hn_service nginx start; elif [ "${1:-}" = reload ]; then hn_service nginx reload; fi
 }
 
 hn_unpack_uv() {  # WHEELHOUSE DEST: uv's program out of its wheel (a zip) in the wheelhouse, for make-venv
