@@ -160,10 +160,11 @@ def remove_file(path):
 
 def team_argv(team_name, *argv):
     """`argv` run by root as the team's user with a clean environment: what apply-lib.sh's hn_as_user does (root's
-    environment never reaches a process the team can read)."""
+    environment never reaches a process the team can read), within the same deadline: a FIFO the team put where
+    the command opens a file would hold it for ever."""
     home = TeamPaths(team_name).home
     return ("env", "-i", "-C", "/", "PATH=/usr/local/bin:/usr/bin:/bin", f"HOME={home}", "LANG=C.UTF-8", f"USER={team_name}",
-            f"LOGNAME={team_name}", "setpriv", f"--reuid={team_name}", f"--regid={team_name}", "--init-groups", "--",
+            f"LOGNAME={team_name}", "timeout", "-k", "5", "600", "setpriv", f"--reuid={team_name}", f"--regid={team_name}", "--init-groups", "--",
             *argv)
 
 

@@ -66,7 +66,8 @@ def script_header(mongodb):
 
 
 def running_patterns(mongodb):
-    return {"secantus": "secantusd-py"} if mongodb.mode == "secantus" else {}   # process names (pgrep -x)
+    # [process name, its user] (pgrep -u USER -x NAME): a team's process named so is not the database
+    return {"secantus": ["secantusd-py", layout.DB_USER]} if mongodb.mode == "secantus" else {}
 
 
 def plan_server_db(server, mongodb, facts, files):
@@ -98,7 +99,7 @@ def plan_server_db(server, mongodb, facts, files):
         "hn_supervisor_up",
         "hn_supervisor_update hacknode-secantus",
         # update started it if it was new or changed; started here if it is down (a Python program less if it is up)
-        "pgrep -x secantusd-py >/dev/null || supervisorctl start hacknode-secantus >/dev/null 2>&1 || true",
+        f"pgrep -u {layout.DB_USER} -x secantusd-py >/dev/null || supervisorctl start hacknode-secantus >/dev/null 2>&1 || true",
         "HN_ADMIN_URI=$(cat " + layout.MONGO_ADMIN_FILE + ")",
         "hn_mongo_wait HN_ADMIN_URI 60 || hn_fail 'SecantusDB did not start: supervisorctl tail hacknode-secantus'",
     ]

@@ -28,7 +28,8 @@ REQUIRED_COMMANDS = {
     "curl": "curl",
     "git": "git",           # `git push` deploys (fab git_remote): the team's bare repository and its hook
 }
-RUNNING = {"nginx": "nginx", "supervisor": "supervisord"}   # process names, as pgrep -x sees them
+RUNNING = {"nginx": ["nginx", "root"], "supervisor": ["supervisord", "root"]}   # [process name, its user], as pgrep
+# -u USER -x NAME sees them: a process a team named so is no service
 
 
 def boot_units(mongodb):
@@ -153,7 +154,7 @@ def plan_tools(server, facts, mongodb, artifacts):
                      + " ".join(shlex.quote(p) for p in packages),
                      f"echo {shlex.quote(want)} > {marker}"]
     if commands:    # a running class page writer loads its code once (a new server has none yet)
-        commands.append("! pgrep -x supervisord >/dev/null || supervisorctl restart hacknode-class-page >/dev/null 2>&1 || true")
+        commands.append("! pgrep -u root -x supervisord >/dev/null || supervisorctl restart hacknode-class-page >/dev/null 2>&1 || true")
     return Step(server, "server tools", bool(commands), ", ".join(why), commands, changed, diff)
 
 

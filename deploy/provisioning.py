@@ -9,6 +9,7 @@ Planning is pure (deploy/plan.py): it compares desired with actual state and say
 """
 import tempfile
 import time
+import unicodedata
 import uuid
 
 from deploy import commands, mongo, runner
@@ -39,9 +40,9 @@ class StepPrinter:
             elif line == "HN-DONE":
                 self.finish()
             elif line.startswith("HN-TEAM-FAILED "):      # a team's job stopped at its current step
-                self.finish("FAILED", line.split(" ", 2)[2] if line.count(" ") >= 2 else "")
+                self.finish("FAILED", printable(line.split(" ", 2)[2] if line.count(" ") >= 2 else ""))
             elif line.strip():
-                self.say(f"  {self.server}: {line}")
+                self.say(f"  {self.server}: {printable(line)}")
 
     def finish(self, status="changed", why=""):
         if self.current:
@@ -51,6 +52,12 @@ class StepPrinter:
 
     def flush(self):
         pass
+
+
+def printable(line):
+    """A line of the server's output as the terminal shows it: control characters (escapes, C1 ones too, a carriage
+    return) as "?". The script quotes a team's text already (apply-lib.sh's hn_text); this holds for all of it."""
+    return "".join("?" if unicodedata.category(c) == "Cc" and c != "\t" else c for c in line)
 
 
 def format_step(server, scope, name, status, why=""):

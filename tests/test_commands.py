@@ -48,7 +48,8 @@ def test_the_facts_script_reports_this_machine_and_parses_into_facts(tmp_path):
     (tmp_path / "managed.conf").write_text("# managed by hacknode\n")
     query = {"commands": ["bash", "no-such-command-here"], "users": ["root", "no-such-user-here"],
              "files": [str(tmp_path / "managed.conf"), str(tmp_path / "absent")], "paths": [str(tmp_path)],
-             "teams_glob": str(tmp_path / "teams" / "*"), "running": {"nothing": "no-such-process-here"},
+             "teams_glob": str(tmp_path / "teams" / "*"), "running": {"nothing": ["no-such-process-here", "root"],
+                                                             "ours": ["hn-decoy", "root"], "decoy": ["hn-decoy", "daemon"]},
              "slice_dropin": str(tmp_path / "user-{uid}.slice.d" / "50-hacknode.conf"), "homes": str(tmp_path),
              "crontabs": str(tmp_path / "crontabs"), "at_jobs": str(tmp_path / "atjobs")}
     (tmp_path / "crontabs").mkdir()
@@ -59,7 +60,13 @@ def test_the_facts_script_reports_this_machine_and_parses_into_facts(tmp_path):
     (tmp_path / "atjobs" / ".SEQ").write_text("2\n")
     (tmp_path / "user-0.slice.d").mkdir()
     (tmp_path / "user-0.slice.d" / "50-hacknode.conf").write_text("[Slice]\nTasksMax=64\n")
-    done = run_here(commands.read_facts(query))
+    (tmp_path / "hn-decoy").write_bytes(open("/bin/sleep", "rb").read())      # a process named so, as root only
+    (tmp_path / "hn-decoy").chmod(0o755)
+    decoy = subprocess.Popen([str(tmp_path / "hn-decoy"), "30"])
+    try:
+        done = run_here(commands.read_facts(query))
+    finally:
+        decoy.kill()
     facts = Facts.parse(done.stdout)
     python3 = subprocess.run(["python3", "-c", "import sys; print('%d.%d' % sys.version_info[:2])"],
                              capture_output=True, text=True).stdout.strip()
@@ -72,7 +79,7 @@ def test_the_facts_script_reports_this_machine_and_parses_into_facts(tmp_path):
     assert facts.file_text(str(tmp_path / "managed.conf")) == "# managed by hacknode\n"
     assert facts.files[str(tmp_path / "absent")] is None and facts.file_text(str(tmp_path / "absent")) is None
     assert facts.paths[str(tmp_path)].text is None and facts.has(str(tmp_path))
-    assert facts.running == {"nothing": False}
+    assert facts.running == {"nothing": False, "ours": True, "decoy": False}   # a process counts as its user's alone
     assert facts.slices == {"root": "[Slice]\nTasksMax=64\n", "no-such-user-here": None}   # found by the user's uid
     mount = subprocess.run(["findmnt", "-n", "-o", "TARGET", "--target", str(tmp_path)], capture_output=True,
                            text=True).stdout.strip()

@@ -20,7 +20,7 @@ def run_apply(steps, tmp_path):
     script.write_text(apply_script(steps, MongoSettings(mode="secantus")))
     stage = tmp_path / "stage"
     stage.mkdir()
-    return subprocess.run(["bash", str(script), str(stage)], capture_output=True, text=True,
+    return subprocess.run(["bash", str(script), str(stage)], capture_output=True, text=True, timeout=120,
                           env={"PATH": "/usr/bin:/bin:/usr/sbin:/sbin", "T": str(tmp_path)})
 
 
@@ -69,3 +69,41 @@ def test_a_failing_team_stops_only_itself_and_is_reported_with_its_log_tail(tmp_
                                                                                    "services"]
     reason = [line for line in done.stderr.splitlines() if line.startswith("HN-FAIL ")][-1]
     assert "team(s) team2 failed" in reason and "run provision again" in reason
+
+
+def test_a_command_run_as_a_team_that_never_ends_fails_its_team_alone_within_the_deadline(tmp_path):
+    """A FIFO the team put where its command opens a file, or a stopped process: every command root runs as a team
+    (hn_as_user) has a deadline, so the other teams and the server's steps after the jobs go on (review)."""
+    steps = [job_step("team1", "first release", "HN_AS_USER_SECONDS=2 hn_as_user daemon sleep 60", "touch $T/never"),
+             job_step("team2", "user", "touch $T/team2"),
+             Step("main", "services", True, "", ["touch $T/services"])]
+    started = time.monotonic()
+    done = run_apply(steps, tmp_path)
+    assert time.monotonic() - started < 20
+    assert done.returncode == 3 and (tmp_path / "team2").exists() and (tmp_path / "services").exists()
+    assert not (tmp_path / "never").exists()
+    assert ("main       team1        first release              FAILED  (daemon: a command run as daemon (sleep) did "
+            "not end within 2 s: stopped)") in report(done.stdout)
+
+
+def test_a_teams_text_forges_no_report_line_and_sends_the_terminal_no_escape(tmp_path):
+    """A team's uwsgi log (hn_log_why) and the output of its commands (its job's log) reach the instructor's terminal
+    through StepPrinter: quoted, and their control bytes shown as "?" (review: a forged HN-TEAM-FAILED, OSC 52)."""
+    forged = "Traceback (most recent call last)\nHN-TEAM-FAILED team2 forged\nHN-DONE\n\033]52;c;QUJD\007\033[2J\r"
+    (tmp_path / "uwsgi.log").write_text(forged + "\n")
+    steps = [job_step("team1", "user", f"printf '{forged}\\nHN-STEP team2 user\\n'"),
+             job_step("team2", "user", "true"),
+             Step("main", "health", True, "", ["hn_log_why $T/uwsgi.log"])]
+    done = run_apply(steps, tmp_path)
+    assert done.returncode == 0, done.stderr
+    lines = report(done.stdout)
+    assert [line.split()[1:] for line in lines if not line.startswith("  main: ")] == [
+        ["team1", "user", "changed"], ["team2", "user", "changed"], ["health", "changed"]]
+    assert not any("FAILED" in line and "|" not in line for line in lines)
+    assert "\033" not in done.stdout and "\r" not in done.stdout and "\007" not in done.stdout
+    assert "  main:   | HN-TEAM-FAILED team2 forged" in lines
+
+
+def test_the_terminal_is_shown_no_control_character_the_server_printed():
+    lines = report("HN-STEP main a\nsaid \033]52;c;QUJD\007 \u009b2J\r\nHN-TEAM-FAILED main why\033[2J\n")
+    assert lines == ["  main: said ?]52;c;QUJD? ?2J?", "main                    a                          FAILED  (why?[2J)"]

@@ -118,7 +118,7 @@ class LocalPaths:
 
 def run_script(paths, *args):
     script = commands.release_script_text(paths, keep=3, make_venv=local_tools(paths.root) + "/make-venv")
-    done = subprocess.run(["bash", "-s", "--", *args], input=script, capture_output=True, text=True)
+    done = subprocess.run(["bash", "-s", "--", *args], input=script, capture_output=True, text=True, timeout=60)
     return done.returncode, done.stdout + done.stderr
 
 
@@ -212,6 +212,24 @@ def test_rollback_with_nothing_older_says_so(home):
 def test_unknown_subcommand_is_named(home):
     code, out = run_script(home, "deploi")
     assert code == 1 and "unknown subcommand 'deploi'" in out
+
+
+def test_a_fifo_as_the_lock_or_at_a_file_prepare_writes_blocks_nothing(home):
+    """The team's tree: a FIFO where release.sh opens a file blocked provisioning's prepare for ever (review)."""
+    requirements = Path(home.run_dir) / "requirements.txt"
+    requirements.write_text("")
+    wanted = wheels.requirements_hash(requirements)
+    make_release(home, IDS[0], env=wanted)
+    (Path(home.envs) / wanted / ".hacknode-complete").touch()
+    (Path(home.releases) / IDS[0] / "requirements.txt").write_text("")
+    os.mkfifo(Path(home.releases) / IDS[0] / "RELEASE.tmp")
+    os.mkfifo(Path(home.releases) / IDS[0] / "RELEASE.hn-new")
+    code, out = run_script(home, "prepare", IDS[0], wanted)
+    assert code == 0 and "prepared" in out, out
+    (Path(home.run_dir) / "release.lock").unlink()
+    os.mkfifo(Path(home.run_dir) / "release.lock")
+    code, out = run_script(home, "prepare", IDS[0], wanted)
+    assert code == 1 and "release.lock is not a plain file" in out, out
 
 
 def test_prepare_refuses_requirements_that_changed(home):

@@ -16,16 +16,24 @@ hn_as_user() {  # USER COMMAND...: COMMAND as USER (a team, the database's user)
   # PATH, HOME, LANG, USER and LOGNAME, none of root's (runuser passed it all on, and a team reads its own processes'
   # /proc/PID/environ). env -i runs as root, so the full environment is never in a process of USER's; setpriv does no
   # PAM session and execs at once (runuser forks, and its child had the whole environment until it exec'd).
-  local home
+  # Within a deadline (HN_AS_USER_SECONDS, 600 s): the team owns what the command opens, and a FIFO or a stopped
+  # process there would hold it for ever, and every team's provisioning after it. timeout runs as root: the team
+  # cannot stop it; its SIGKILL ends the command 5 s after its SIGTERM.
+  local home rc=0
   home=$(getent passwd "$1" | cut -d: -f6)
   env -i -C / PATH=/usr/local/bin:/usr/bin:/bin HOME="${home:-/}" LANG=C.UTF-8 USER="$1" LOGNAME="$1" \
-    setpriv --reuid="$1" --regid="$1" --init-groups -- "${@:2}"
+    timeout -k 5 "${HN_AS_USER_SECONDS:-600}" setpriv --reuid="$1" --regid="$1" --init-groups -- "${@:2}" || rc=$?
+  if [ "$rc" -eq 124 ] || [ "$rc" -eq 137 ]; then
+    echo "HN-FAIL $1: a command run as $1 ($2) did not end within ${HN_AS_USER_SECONDS:-600} s: stopped" >&2
+  fi
+  return "$rc"
 }
 
 hn_team_write() {  # TEAM DEST MODE: stdin into the team's file DEST, written by the team itself (umask 077, then
-  # renamed into place), so that a link the team put in a folder's place leads nowhere it could not write itself
-  hn_as_user "$1" sh -c 'umask 077 && rm -f "$1.hn-new" && cat > "$1.hn-new" && chmod "$2" "$1.hn-new" &&
-    mv -f "$1.hn-new" "$1"' sh "$2" "$3"
+  # renamed into place), so that a link the team put in a folder's place leads nowhere it could not write itself.
+  # Into a new name mktemp made (O_EXCL): a FIFO or link the team put at a fixed name is never opened
+  hn_as_user "$1" sh -c 'umask 077 && new=$(mktemp "$1.hn-new.XXXXXX") && cat > "$new" && chmod "$2" "$new" &&
+    mv -f "$new" "$1"' sh "$2" "$3"
 }
 
 # Put a shipped file in place atomically, keeping what was there so hn_restore can bring it back.
@@ -105,14 +113,25 @@ hn_team_jobs() {  # TEAM...: hn_job_<TEAM> of each, side by side, at most as man
   done
   wait
   for team in "$@"; do
-    if [ "$(cat "$dir/$team.rc")" = 0 ]; then cat "$dir/$team.log"; continue; fi
+    hn_job_lines "$team" < "$dir/$team.log" > "$dir/$team.shown"
+    if [ "$(cat "$dir/$team.rc")" = 0 ]; then cat "$dir/$team.shown"; continue; fi
     # every step line, so the report knows where it stopped, and the last 20 lines of the rest
-    grep -v '^HN-FAIL ' "$dir/$team.log" | awk -v from="$(( $(grep -vc '^HN-FAIL ' "$dir/$team.log") - 20 ))" \
+    grep -v '^HN-FAIL ' "$dir/$team.shown" | awk -v from="$(( $(grep -vc '^HN-FAIL ' "$dir/$team.shown") - 20 ))" \
       '/^HN-STEP / || NR > from'
-    reason=$(sed -n 's/^HN-FAIL //p' "$dir/$team.log" | tail -n 1)
+    reason=$(sed -n 's/^HN-FAIL //p' "$dir/$team.shown" | tail -n 1)
     echo "HN-TEAM-FAILED $team ${reason:-exit $(cat "$dir/$team.rc")}"
     HN_FAILED_TEAMS="$HN_FAILED_TEAMS $team"
   done
+}
+
+hn_text() {  # stdin shown on the instructor's terminal, read by provisioning's StepPrinter: control bytes as "?"
+  # (a team's text in it must send the terminal no escape, nor end a line with a carriage return)
+  LC_ALL=C tr '\000-\010\013-\037\177' '?'
+}
+
+hn_job_lines() {  # TEAM: a team's job output shown: a line "HN-..." other than the job's own steps and its failure's
+  # reason is the output of a command run as the team, and quoted (a forged HN-TEAM-FAILED or HN-DONE misled the report)
+  hn_text | awk -v team="$1" '/^HN-STEP / && $2 == team || /^HN-FAIL / { print; next } /^HN-/ { print "  | " $0; next } 1'
 }
 
 hn_team_failed() { [[ " $HN_FAILED_TEAMS " == *" $1 "* ]]; }
@@ -125,13 +144,13 @@ hn_team_jobs_verdict() {  # after every other step: fail when a team's job faile
 hn_supervisor_start() {  # [wait]: supervisord started if it is not running. Without `wait`, in the background: its
   # init script takes a second or more, and a step that needs supervisord later starts it first and does other work
   # meanwhile (hn_supervisor_up then waits until it answers, and says so if it never does)
-  pgrep -x supervisord >/dev/null && return 0
+  pgrep -u root -x supervisord >/dev/null && return 0   # root's: a team names its own program so too
   if [ "${1:-}" = wait ]; then hn_service supervisor start; else hn_service supervisor start >/dev/null 2>&1 & fi
 }
 
 hn_supervisor_up() {  # supervisord running and answering supervisorctl
   # running with its socket: answering (asking supervisorctl, a Python program to start, cost a quarter second)
-  if pgrep -x supervisord >/dev/null && [ -S /var/run/supervisor.sock ]; then return 0; fi
+  if pgrep -u root -x supervisord >/dev/null && [ -S /var/run/supervisor.sock ]; then return 0; fi
   hn_supervisor_start wait
   for _ in $(seq 50); do supervisorctl pid >/dev/null 2>&1 && return 0; sleep 0.2; done
   hn_fail "supervisord did not start (see /var/log/supervisor/supervisord.log)"
@@ -153,7 +172,7 @@ hn_supervisor_update() {  # [GROUP...]: supervisord takes the changed programs' 
 }
 
 hn_nginx_up() {  # [reload]: nginx running, and reloaded when asked and it was running already
-  if ! pgrep -x nginx >/dev/null; then hn_service nginx start; elif [ "${1:-}" = reload ]; then hn_service nginx reload; fi
+  if ! pgrep -u root -x nginx >/dev/null; then hn_service nginx start; elif [ "${1:-}" = reload ]; then hn_service nginx reload; fi
 }
 
 hn_unpack_uv() {  # WHEELHOUSE DEST: uv's program out of its wheel (a zip) in the wheelhouse, for make-venv
@@ -288,8 +307,10 @@ hn_remove() {  # PATH: remove a file, kept for hn_restore
 
 hn_log_why() {  # LOG: why a program failed: its log from the last Python traceback on (a uwsgi that starts
   # workers on demand logs its start banner again and again after it), else the log's last 20 lines
-  tail -n 300 "$1" 2>/dev/null | awk '/^Traceback \(most recent call last\)/ { n = 0; seen = 1 }
-    { line[++n] = $0 } END { start = seen ? 1 : (n > 20 ? n - 19 : 1); for (i = start; i <= n && i < start + 30; i++) print line[i] }'
+  # the team's program wrote it: quoted, never a control line nor a terminal escape
+  tail -n 300 "$1" 2>/dev/null | hn_text | awk '/^Traceback \(most recent call last\)/ { n = 0; seen = 1 }
+    { line[++n] = $0 } END { start = seen ? 1 : (n > 20 ? n - 19 : 1); for (i = start; i <= n && i < start + 30; i++) print line[i] }' |
+    sed 's/^/  | /'
 }
 
 hn_health() {  # TEAM HOST LOG [TEAM HOST LOG...]: each team's site answers /healthz through nginx, so its program

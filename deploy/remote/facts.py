@@ -132,16 +132,27 @@ def gecos_of(name):
 
 
 def process_names():
-    """Every process's name (what pgrep -x matches), read from /proc once: a pgrep per service cost more than all
-    the rest of this script."""
+    """Every process's (name, effective uid) (what pgrep -u UID -x NAME matches), read from /proc once: a pgrep per
+    service cost more than all the rest of this script. The uid from its status (the owner of /proc/PID is root
+    for a process that made itself undumpable): a team's process named nginx is not root's nginx."""
     names = set()
     for pid in os.listdir("/proc"):
         try:
             with open(f"/proc/{pid}/comm") as f:
-                names.add(f.read().rstrip("\n"))
-        except (OSError, ValueError):
+                name = f.read().rstrip("\n")
+            with open(f"/proc/{pid}/status") as f:
+                uid = next(int(line.split()[2]) for line in f if line.startswith("Uid:"))
+            names.add((name, uid))
+        except (OSError, ValueError, StopIteration, IndexError):
             pass        # not a process, or one that ended meanwhile
     return names
+
+
+def uid_of(user):
+    try:
+        return pwd.getpwnam(user).pw_uid
+    except KeyError:
+        return None
 
 
 def os_release():
@@ -213,7 +224,7 @@ def main(query):
         "paths": {path: path_fact(path, query["homes"]) for path in query["paths"]},
         "present_teams": sorted(os.path.basename(p) for p in glob.glob(query["teams_glob"])),
         "globs": {pattern: sorted(glob.glob(pattern)) for pattern in query.get("globs", [])},
-        "running": {name: pattern in running_now for name, pattern in query["running"].items()},
+        "running": {name: (process, uid_of(user)) in running_now for name, (process, user) in query["running"].items()},
         "slices": {team: slice_dropin(team, query["slice_dropin"]) for team in query["users"]},
         "quota": user_quotas(query["homes"], query["users"]),
     }

@@ -35,8 +35,10 @@ say() { echo "[$team] $*"; }
 die() { echo "[$team] ERROR: $*" >&2; exit 1; }
 
 with_lock() {
-    # One release operation at a time per team (two members deploying at once).
-    exec 9>"$run_dir/release.lock"
+    # One release operation at a time per team (two members deploying at once). Opened read-write (<>), which
+    # never blocks, and only a plain file is a lock: a FIFO put there blocked a write-only open for ever.
+    exec 9<>"$run_dir/release.lock"
+    [ -f /dev/fd/9 ] || die "$run_dir/release.lock is not a plain file: remove it (rm $run_dir/release.lock) and run again"
     flock -w 300 9 || die "another deploy of $team has held $run_dir/release.lock for 5 minutes"
 }
 
@@ -90,7 +92,9 @@ cmd_prepare() {
     [ -d "$dir" ] || die "release $id: $dir does not exist (was the rsync interrupted?)"
     cmd_env "$want" "$dir/requirements.txt"
     ln -sfn "../../envs/$want" "$dir/rapid-env"
-    printf '%s\n' "$id" > "$dir/RELEASE.tmp" && mv -f "$dir/RELEASE.tmp" "$dir/RELEASE"
+    # into a new name (mktemp: O_EXCL), never a file or FIFO put at a fixed name beforehand
+    local new; new=$(mktemp "$dir/.RELEASE.XXXXXX")
+    printf '%s\n' "$id" > "$new" && chmod =rw "$new" && mv -f "$new" "$dir/RELEASE"
     say "release $id: prepared (rapid-env -> envs/$want)"
 }
 

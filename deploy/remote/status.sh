@@ -33,7 +33,7 @@ for ini in /etc/hacknode/uwsgi/*.ini; do [ -e "$ini" ] && name=${ini##*/} && tea
 db_sizes=$(HN_ADMIN_URI=$(cat "$admin_file" 2>/dev/null || true) "$tools_python" "$mongo_tool" sizes $teams 2>/dev/null || true)
 # one supervisorctl and one probe run for all teams: each is a Python start (30 teams: seconds of CPU otherwise)
 states=$(supervisorctl status 2>/dev/null || true)
-supervisord_pid=$(cat /run/supervisord.pid 2>/dev/null || pgrep -o -x supervisord || true)
+supervisord_pid=$(cat /run/supervisord.pid 2>/dev/null || pgrep -o -u root -x supervisord || true)
 # Every other figure of all teams at once too, into one table per figure: this runs every minute for the class page,
 # and a dozen small programs a team (awk, ps, du, id...) took 4.4 s a round for 31 teams (now 1.7 s).
 declare -A state=() uptime=() pid=() code=() db=() memory=() tasks=() home=() uid=()
@@ -71,7 +71,8 @@ for t in $teams; do
   # read from the log's end back to the window's start: the cost is the window's requests, not the log's size
   requests=$(tac "$log_root/$t/access.log" 2>/dev/null |
     awk -v since=$((now - window)) '$1 < since {exit} $3 != "/healthz" {n++} END {print n + 0}')
-  releases=("/home/$t/releases/"*)
+  # the team's own folder, never through a link it put there (another team's folder, /root: a name from it shown)
+  releases=(""); [ -L "/home/$t/releases" ] || releases=("/home/$t/releases/"*)
   safe_name newest "${releases[-1]##*/}"; [ -e "${releases[-1]}" ] || newest=""
   # the program's own process says where it runs; a stopped one, whether its slice has hacknode's limits
   cgroup=""; [ -n "${pid[$t]:-}" ] && read -r -d '' cgroup 2>/dev/null < "/proc/${pid[$t]}/cgroup"

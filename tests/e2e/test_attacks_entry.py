@@ -11,7 +11,9 @@ import time
 import pytest
 
 from deploy import team_tasks
-from deploy.admin import status_table
+from deploy.admin import status_report, status_table
+from deploy.provisioning import provision_class
+from tests.e2e.test_attacks_reads import in_thread
 
 pytestmark = pytest.mark.e2e
 ATTACKER, VICTIM, BYSTANDER = "hacknode1", "hacknode2", "hacknode3"
@@ -203,4 +205,96 @@ def test_a_team_reads_its_own_log_across_supervisors_rotation_and_no_other_team_
     assert current[2][-1] in "04" and int(current[2][-2]) & 4                # group reads it
     assert own.ok and "GET /healthz" in own.stdout
     assert other.failed and "Permission denied" in other.stderr
+    assert others_healthy(made) == {VICTIM: 200, BYSTANDER: 200}
+
+
+def provision_lines(made, lines):
+    """A provision's printed lines into `lines`; what it raised (a team's job failed: ProvisionError), else None."""
+    try:
+        provision_class(made.inventory, made.root_key, say=lines.append)
+    except Exception as error:       # the test reads it
+        return error
+    return None
+
+
+def test_a_fifo_in_a_teams_tree_fails_its_own_job_alone_and_provisioning_goes_on(provisioned_class):
+    """Its release lock a FIFO, its first release gone (provisioning makes it again, as the team), a FIFO where its
+    keys were written: the lock's open blocked its job for ever, and the services step never ran for any team."""
+    made = provisioned_class
+    with made.as_team(ATTACKER) as c:
+        c.run("rm ~/current && rm -f ~/run/release.lock && mkfifo ~/run/release.lock ~/.ssh/authorized_keys.hn-new"
+              " && echo '# a member added a comment' >> ~/.ssh/authorized_keys", hide=True)
+    lines = []
+    finished, took, error = in_thread(lambda: provision_lines(made, lines), 150)
+    during = others_healthy(made)
+    if not finished:     # the base: the team's prepare waits on the FIFO for ever; a reader lets it go
+        with made.as_root("main") as root:
+            root.run(f"timeout 5 cat /home/{ATTACKER}/run/release.lock; true", hide=True, warn=True)
+        time.sleep(5)
+    with made.as_team(ATTACKER) as c:
+        c.run("rm -f ~/run/release.lock ~/.ssh/authorized_keys.hn-new", hide=True)
+    again, _ = made.provision()
+    print(f"\nFIFO lock: finished {finished} in {took:.0f} s; " + " / ".join(l.strip() for l in lines if "FAILED" in l))
+    assert finished, f"provision still running after {took:.0f} s"
+    assert "team(s) hacknode1 failed" in str(error), error
+    assert any(re.match(rf"main\s+{ATTACKER}\s+first release\s+FAILED", line) for line in lines), lines
+    assert any(re.match(r"main\s+services\s+changed", line) for line in lines), lines   # went on for the others
+    assert any("release.lock is not a plain file" in line for line in lines), lines
+    assert any(re.match(rf"main\s+{ATTACKER}\s+first release\s+changed", line) for line in again), again
+    assert during == {VICTIM: 200, BYSTANDER: 200} and others_healthy(made) == {VICTIM: 200, BYSTANDER: 200}
+    assert made.http(ATTACKER, "/healthz")[0] == 200
+
+
+FORGED = "HN-TEAM-FAILED hacknode2 forged\\nHN-DONE\\n\\x1b]52;c;cHduZWQ=\\x07\\x1b[2J"   # a Python literal's text
+
+
+def test_a_teams_log_forges_no_report_line_and_its_decoy_nginx_is_not_roots(provisioned_class):
+    """Its app fails with report lines and terminal escapes in its uwsgi log (shown when its /healthz fails), and it
+    runs a program named nginx while root's is stopped (a crash): root's is started, the log shown quoted."""
+    made = provisioned_class
+    init = "~/current/app/__init__.py"
+    with made.as_team(ATTACKER) as c:
+        c.run(f"cp {init} ~/init.py.bak && printf '%s\\n' 'raise RuntimeError(\"\\n{FORGED}\")' >> {init}"
+              f" && echo r > ~/run/master.fifo && cp /bin/sleep ~/nginx && (nohup ~/nginx 600 >/dev/null 2>&1 &)"
+              " && echo '# a member added a comment' >> ~/.ssh/authorized_keys", hide=True)
+    made.http(ATTACKER, "/healthz")     # a worker loads its app: the traceback in its log
+    with made.as_root("main") as root:
+        root.run("systemctl stop nginx 2>/dev/null || service nginx stop; sleep 2", hide=True)
+        lines = []
+        error = provision_lines(made, lines)
+        nginx = root.run("pgrep -u root -x nginx", hide=True, warn=True)
+    with made.as_team(ATTACKER) as c:
+        c.run(f"cp ~/init.py.bak {init} && rm ~/init.py.bak && pkill -u {ATTACKER} -x nginx; rm -f ~/nginx", hide=True)
+    with made.as_root("main") as root:
+        root.run(f"supervisorctl restart {ATTACKER}", hide=True, warn=True)
+    print(f"\nnginx {'started' if nginx.ok else 'not running'}; {[l for l in lines if 'FAILED' in l or 'HN-' in l]}")
+    assert nginx.ok, "root's nginx was not started: the team's process named nginx passed for it"
+    assert not [line for line in lines if "\x1b" in line or "\x07" in line], lines
+    assert not [line for line in lines if re.match(r"main\s+.*FAILED", line)], lines   # none forged
+    assert any(line.startswith("  main:   | HN-TEAM-FAILED hacknode2 forged") for line in lines), lines
+    assert f"{ATTACKER}: program" in str(error), error          # its own failure, said by root
+    assert others_healthy(made) == {VICTIM: 200, BYSTANDER: 200}
+    for _ in range(20):
+        if made.http(ATTACKER, "/healthz")[0] == 200:
+            break
+        time.sleep(1)
+    assert made.http(ATTACKER, "/healthz")[0] == 200
+
+
+def test_status_never_lists_a_folder_a_teams_releases_link_leads_to(provisioned_class):
+    """status.sh (root) showed the newest name in ~/releases: linked to /root, a name of root's was on the page."""
+    made = provisioned_class
+    planted = "/root/20991231T235959Z-root"
+    with made.as_root("main") as root:
+        root.run(f"touch {planted}", hide=True)
+    with made.as_team(ATTACKER) as c:
+        c.run("mv ~/releases ~/releases.real && ln -s /root ~/releases", hide=True)
+    try:
+        report, problems = status_report(made.inventory, made.root_key)
+    finally:
+        with made.as_root("main") as root:
+            root.run(f"rm -f {planted} && cd /home/{ATTACKER} && rm releases && mv releases.real releases", hide=True)
+    entry = next(e for e in report["teams"] if e["name"] == ATTACKER)
+    print(f"\nreleases linked to /root: last deploy {entry['last_deploy']}")
+    assert problems == [] and not (entry["last_deploy"] or "").startswith("2099"), entry
     assert others_healthy(made) == {VICTIM: 200, BYSTANDER: 200}
