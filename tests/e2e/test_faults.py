@@ -153,7 +153,9 @@ def live_release(root):
 
 
 @pytest.mark.parametrize("stage, probe, change", [
-    ("rsync", f"pgrep -u {TEAM} -x rsync >/dev/null", None),
+    # 40 MB of new data: the transfer lasts long enough for the cut to land in it (a small tree's rsync could end
+    # between the probe seeing it and the cut, and Fabric's next command then simply reconnected)
+    ("rsync", f"pgrep -u {TEAM} -x rsync >/dev/null", "ballast"),
     # the installer's own process by its name: release.sh's command line holds its whole text, "pip install" too
     ("virtualenv", f"pgrep -u {TEAM} -x 'pip|uv' >/dev/null", "requirements"),
     ("switch", "[ \"$(readlink {current})\" != \"{before}\" ]", "slow start"),
@@ -164,6 +166,8 @@ def test_ssh_cut_in_the_middle_of_a_deploy_leaves_one_whole_release(team, tmp_pa
     if change == "requirements":       # a new virtualenv is built: pip runs on the server
         with open(source / "requirements.txt", "a") as f:
             f.write("# the fault suite's own virtualenv\n")    # fixed: its wheels are cached after one run
+    if change == "ballast":
+        (source / "app" / "static" / "ballast.bin").write_bytes(os.urandom(40 * 2**20))
     if change == "slow start":         # the new release takes 6 s to start: the cut lands between switch and health
         wsgi = source / "app" / "wsgi.py"
         wsgi.write_text("import time\ntime.sleep(6)\n" + wsgi.read_text())
