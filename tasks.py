@@ -11,7 +11,7 @@ from lab import localhost
 @task(help={"k": "only tests matching this pytest -k expression", "fast": "skip the end-to-end tests on isolated hosts"})
 def test(c, k="", fast=False):
     """Run the whole test suite (installs the system packages it needs first)."""
-    args = ["-q", "--durations=15"]    # the slowest tests, to keep the suite within its 15 minutes
+    args = ["-q", "--durations=15"]    # the slowest tests, to keep the suite within its 20 minutes
     if k:
         args += ["-k", k]
     if fast:
