@@ -6,7 +6,7 @@ free), Debian packages, one SSH key per team (.hacknode/keys/<team>), the class 
 from this checkout), provisioning (which also deploys each team's first release), a few articles in each
 team's database, then every team's site checked from this machine on its own origin (and by path where the
 inventory chooses path routing).
-Teams' keys are where deploy/teamconfig.py looks, so `fab deploy --team NAME` deploys to the local class.
+Teams' keys are where deploy/team/choice.py looks, so `fab deploy --team NAME` deploys to the local class.
 `./inv demo --stop` stops the host and removes what the demo put outside .hacknode/keys.
 What the demo checks and writes on this machine, and its pure decisions, are in lab/demo_machine.py.
 """
@@ -17,13 +17,13 @@ from pathlib import Path
 
 import paramiko
 
-from deploy import commands, health, runner
-from deploy.errors import DeployError
+from deploy.core import commands, health, runner
+from deploy.core.errors import DeployError
+from deploy.core.layout import TeamPaths
 from deploy.inventory import InventoryError, load_inventory
-from deploy.layout import TeamPaths
-from deploy.model import team_host
-from deploy.provisioning import provision_class
-from deploy.tls import trusted_ca
+from deploy.inventory.model import team_host
+from deploy.provision.run import provision_class
+from deploy.tls.material import trusted_ca
 from lab import hostparts, localhost, testhost
 from lab.demo_machine import (HOST_INDEX, HOST_NAME, HOSTS_FILE, DemoError, check_addresses_free,
                               check_root_and_namespaces, checkout_owner, ensure_host_packages, ensure_team_keys,

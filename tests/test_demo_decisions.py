@@ -7,7 +7,7 @@ import shutil
 import pytest
 
 from deploy.inventory import load_inventory
-from deploy.model import TlsSettings
+from deploy.inventory.model import TlsSettings
 from lab import demo_class, demo_machine
 
 HOSTS = "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost\n"

@@ -10,8 +10,8 @@ import textwrap
 import pytest
 from invoke import Context, Exit
 
-from deploy.inventory import NAME_RE, InventoryError, load_inventory, public_key_problem, team_name_problem
-from deploy.model import MongoSettings
+from deploy.inventory import InventoryError, NAME_RE, load_inventory, public_key_problem, team_name_problem
+from deploy.inventory.model import MongoSettings
 from inventories.keys import ecdsa_key, ed25519_key, ed25519_private_key, rsa_key, write_demo_keys
 import tasks
 

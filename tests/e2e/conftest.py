@@ -17,7 +17,7 @@ import pytest
 
 from lab import localhost, testhost
 from deploy.inventory import load_inventory
-from deploy.provisioning import provision_class
+from deploy.provision.run import provision_class
 
 FIRST_INDEX, LAST_INDEX = 100, 199
 IDLE_SECONDS = 4     # provisioned_class's hacknode1

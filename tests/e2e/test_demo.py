@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from deploy import health
+from deploy.core import health
 from lab import demo_machine, testhost
 
 pytestmark = pytest.mark.e2e
