@@ -31,6 +31,7 @@ from lab.demo_machine import (HOST_INDEX, HOST_NAME, HOSTS_FILE, DemoError, chec
                               team_names)
 
 TARGETS = "target: first run < 5 min, second run < 30 s"
+FAB = ".venv/bin/fab"     # runs as printed from the checkout in a new shell, where fab is not on the PATH
 
 
 class Progress:
@@ -73,7 +74,7 @@ def team_lines(inventory, server, team):
         f"  by subdomain  {scheme}://{by_name}/   (from this machine: {curl} ; in a browser: ./inv demo --hosts)",
         *([f"  by path       {scheme}://{server.address}/{team.name}/   (routing: path, one origin for all teams)"]
           if inventory.shared_origin else []),
-        f"  deploy        fab deploy --team {team.name}   (key .hacknode/keys/{team.name})",
+        f"  deploy        {FAB} deploy --team {team.name}   (key .hacknode/keys/{team.name})",
     ]
 
 
@@ -194,9 +195,10 @@ def say_summary(inventory, server, write_hosts, hosts_file, progress, say):
     if shown_ca(inventory):
         say(f"HTTPS: the sites' certificate is from the class CA {shown_ca(inventory)}: trust it in your browser "
             "(README: Trusting the class CA)")
-    say("instructor: fab status (the key is .hacknode/admin_key); fab provision --dry")
-    say(f"a team: fab use_team --team {inventory.teams[0].name}, then fab deploy; ssh: fab ssh_config --team "
+    say(f"instructor: {FAB} status (the key is .hacknode/admin_key); {FAB} provision --dry")
+    say(f"a team: {FAB} use_team --team {inventory.teams[0].name}, then {FAB} deploy; ssh: {FAB} ssh_config --team "
         f"{inventory.teams[0].name}")
+    say(f"fab is {FAB}, made by ./inv: '. .venv/bin/activate' puts it on your PATH as plain fab")
     if not write_hosts:
         say(f"names: ./inv demo --hosts adds {', '.join(team_host(t.name, inventory.domain) for t in inventory.teams)} "
             f"to {hosts_file}")
