@@ -1,9 +1,10 @@
 """End-to-end fixtures: isolated class servers on this machine (lab/testhost.py). Needs root.
 
 Test hosts are named hn-t<suffix> and use indexes 100..199 (addresses 10.131.1xx.2), so the tests can run
-while `./inv demo`'s class (indexes 1..99) is up. Developers sharing a machine can run selected e2e tests
-beside the main session with HACKNODE_E2E_SLOT=1..5: hosts hn-s<slot>-<suffix>, indexes 200+10*(slot-1)..+9,
-a lock of their own (tests that use fixed hosts, such as the demo's, still need the main session)."""
+while `./inv demo`'s class (index 1) and the benches (94..99) are up. Developers sharing a machine can run
+selected e2e tests beside the main session with HACKNODE_E2E_SLOT=1..8: hosts hn-s<slot>-<suffix>, indexes
+200+10*(slot-1)..+9 (slots 6..8: 50+10*(slot-6)..+9), a lock of their own (tests that use fixed hosts, such as
+the demo's, still need the main session)."""
 import fcntl
 import os
 import shlex
@@ -29,9 +30,9 @@ def host_slot(environ):
     slot = environ.get("HACKNODE_E2E_SLOT", "")
     if not slot:
         return "hn-t", FIRST_INDEX, LAST_INDEX, "e2e.lock"
-    if slot not in {"1", "2", "3", "4", "5"}:
-        pytest.fail(f"HACKNODE_E2E_SLOT={slot!r}: say 1 to 5", pytrace=False)
-    first = 200 + 10 * (int(slot) - 1)
+    if slot not in {"1", "2", "3", "4", "5", "6", "7", "8"}:
+        pytest.fail(f"HACKNODE_E2E_SLOT={slot!r}: say 1 to 8", pytrace=False)
+    first = 200 + 10 * (int(slot) - 1) if int(slot) <= 5 else 50 + 10 * (int(slot) - 6)   # 50..79: free of the lab's
     return f"hn-s{slot}-", first, first + 9, f"e2e-slot{slot}.lock"
 
 
