@@ -83,6 +83,19 @@ for t in $teams; do
     "$bound" "$requests" "${newest:--}"
 done
 # quotas: only where the filesystem of /home has them on (quotaon -p says so)
+# the deadlines and submissions (`fab freeze`, deploy/remote/term.sh): root's files, read as root; the cells a team's
+# release name could reach are cleaned as above
+for t in $teams; do
+  mark=/etc/hacknode/freeze/$t; record=$mark.submission
+  [ -e "$mark" ] || [ -e "$record" ] || continue
+  deadline=$(sed -n 's/^deadline=\([0-9]*\) .*/\1/p' "$mark" 2>/dev/null || true)
+  when=$(sed -n 's/^deadline=[0-9]* //p' "$mark" 2>/dev/null || true)
+  if [ -z "$deadline" ]; then freeze=lifted; elif [ "$now" -ge "$deadline" ]; then freeze="frozen since $when"
+  else freeze="freezes at $when"; fi
+  safe_name submitted "$(sed -n 's/^release=//p' "$record" 2>/dev/null || true)"
+  printf 'submission\t%s\t%s\t%s\t%s\n' "$t" "${submitted:--}" "$(sed -n 's/^submitted=//p' "$record" 2>/dev/null \
+    || true)" "$freeze"
+done
 if command -v quotaon >/dev/null && quotaon -pu /home 2>/dev/null | grep -q ' is on'; then
   printf 'quota\t%s\n' "on (each team's files there stop at its disk_mb and its files, in inodes: provisioning \
 sets both with setquota)"
