@@ -33,8 +33,9 @@ def shared_origin_warning(inventory, server):
 
 def team_entry(inventory, server, figures, team, submission=None):
     """A team's figures with its server, URLs, limits (None for a team the inventory does not list) and its
-    submission (`fab freeze`: release, taken, freeze; None before any)."""
-    return {**figures, "server": server.name, "in_inventory": team is not None, "submission": submission,
+    submission (`fab freeze`: release, taken, freeze; only once it has one)."""
+    return {**figures, "server": server.name, "in_inventory": team is not None,
+            **({"submission": submission} if submission else {}),
             "memory_limit_mb": team and team.memory_mb, "tasks_limit": team and team.tasks,
             "disk_warn_mb": team and team.disk_warn_mb, "database_limit_mb": team and team.database_mb,
             "urls": team_urls(inventory, server, figures["name"])}
@@ -68,8 +69,10 @@ def server_entries(inventory, result):
 def submission_warning(entry):
     """A frozen team whose live release is not its submission: changed by hand after the deadline (the submission,
     root's copy, is what `fab archive` takes)."""
-    submission = entry["submission"]
-    if not submission or not submission["freeze"].startswith("frozen") or submission["release"] in ("-", entry["release"]):
+    submission = entry.get("submission")
+    if not submission or not submission["freeze"].startswith("frozen"):
+        return ""
+    if submission["release"] in ("-", entry["release"]):
         return ""
     return (f"warning: {entry['name']}: its live release {entry['release']} is not its submission "
             f"{submission['release']} (changed by hand after the deadline; the submission is kept as it was)")

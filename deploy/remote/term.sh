@@ -21,15 +21,43 @@ hn_freeze() {  # TEAM EPOCH ISO: from EPOCH on, the team's deploys, pushes, roll
   echo "frozen $1: deadline $3"
   [ "$(date +%s)" -ge "$2" ] || return 0
   if grep -qxF "deadline=$3" "$HN_FREEZE_DIR/$1.submission" 2>/dev/null; then
-    echo "submitted $1: $(grep '^release=' "$HN_FREEZE_DIR/$1.submission" | cut -d= -f2) (kept)"
+    echo "submitted $1: $(hn_submitted "$1") (kept)"
   else
     hn_submit "$1" "$3"
   fi
+  hn_seal "$1" "$(hn_submitted "$1")" root
 }
 
-hn_unfreeze() {  # TEAM: the deadline lifted; the submission stays (kept from pruning, archived by `fab archive`)
+hn_unfreeze() {  # TEAM: the deadline lifted, the home the team's again; the submission stays (kept from pruning,
+  # archived by `fab archive`)
   rm -f "$HN_FREEZE_DIR/$1"
+  [ "$(stat -c %U "/home/$1" 2>/dev/null)" != root ] || hn_seal "$1" "$(hn_submitted "$1")" "$1"
   echo "unfrozen $1"
+}
+
+hn_submitted() {  # TEAM: the release its submission took ("none" before any)
+  local id
+  id=$(sed -n 's/^release=//p' "$HN_FREEZE_DIR/$1.submission" 2>/dev/null || true)
+  [[ "$id" =~ $HN_RELEASE_ID ]] && echo "$id" || echo none
+}
+
+hn_seal() {  # TEAM ID OWNER: with OWNER root, what a frozen team's site runs is root's: its home's entries (current
+  # stays the link it is), its releases folder and release ID, and ID's virtualenv where the team made it; the team
+  # reads them all (its group, nginx's), changes none. With OWNER the team, back as they were. The home first: once it
+  # is root's, no folder below it can be swapped for a link, and chown -R -P follows none inside
+  local home=/home/$1 env
+  [ -d "$home" ] && [ ! -L "$home" ] || return 0
+  [ "$3" = root ] && chown -h root "$home"
+  if [ "$2" != none ] && [ -d "$home/releases" ] && [ ! -L "$home/releases" ]; then
+    chown -h "$3" "$home/releases"
+    [ ! -d "$home/releases/$2" ] || chown -R -P "$3" "$home/releases/$2"
+    env=$(readlink "$home/releases/$2/rapid-env" 2>/dev/null || true)
+    if [[ "$env" =~ ^\.\./\.\./envs/[0-9a-f]+$ ]] && [ -d "$home/envs" ] && [ ! -L "$home/envs" ]; then
+      chown -h "$3" "$home/envs"
+      [ -L "$home/${env#../../}" ] || [ ! -d "$home/${env#../../}" ] || chown -R -P "$3" "$home/${env#../../}"
+    fi
+  fi
+  [ "$3" = root ] || chown -h "$3" "$home"
 }
 
 hn_live_release() {  # TEAM: the id of its live release (current's target, a name the team chose: checked), or none

@@ -1,0 +1,89 @@
+"""The term's end, its pure parts: `fab freeze --at` read as a time, the lines the servers run, the archive's MANIFEST
+checked here (deploy/admin/term.py), and each team's submission in `fab status` (deploy/admin/status.py)."""
+import hashlib
+from datetime import datetime, timezone
+
+import pytest
+from test_class_status import SERVER_LINES, inventory  # noqa: F401  (the fixture)
+
+from deploy.admin import term
+from deploy.admin.status import as_json, as_table, class_report
+from deploy.core.errors import DeployError
+from deploy.core.fanout import ServerResult
+from deploy.remote.class_status import parse
+
+NOW = datetime(2026, 12, 7, 17, 0, 5, 123, tzinfo=timezone.utc)
+
+
+def test_the_deadline_is_now_or_the_time_given_in_utc_or_this_machines_clock():
+    assert term.parse_deadline(None, NOW) == (int(NOW.timestamp()) - 0, "2026-12-07T17:00:05Z")
+    assert term.parse_deadline("2026-12-18T23:59Z", NOW)[1] == "2026-12-18T23:59:00Z"
+    assert term.parse_deadline("2026-12-18 23:59+01:00", NOW)[1] == "2026-12-18T22:59:00Z"
+    local = datetime(2026, 12, 18, 23, 59).astimezone()
+    assert term.parse_deadline("2026-12-18T23:59", NOW) == (int(local.timestamp()),
+                                                            local.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"))
+    with pytest.raises(DeployError, match="--at 'friday': not a time"):
+        term.parse_deadline("friday", NOW)
+
+
+def test_the_servers_get_one_line_per_team_quoted_and_an_unknown_team_is_refused(inventory):  # noqa: F811
+    assert term.freeze_lines(["hacknode1"], 1797638340, "2026-12-18T23:59:00Z") == [
+        "hn_freeze hacknode1 1797638340 2026-12-18T23:59:00Z"]
+    assert term.unfreeze_lines(["hacknode1", "hacknode2"]) == ["hn_unfreeze hacknode1", "hn_unfreeze hacknode2"]
+    assert term.teams_by_server(inventory) == {"main": ["hacknode1", "hacknode2", "hacknode3"], "spare": ["hacknode4"]}
+    assert term.teams_by_server(inventory, "hacknode4") == {"spare": ["hacknode4"]}
+    with pytest.raises(DeployError, match="--team nobody: the inventory lists no such team"):
+        term.teams_by_server(inventory, "nobody")
+    assert term.packed_teams(["main: packed hacknode1: 20261207T170000Z-abcdef1", "main: packed hacknode2 (kept)",
+                              "main: submitted hacknode3: x"]) == ["hacknode1", "hacknode2"]
+
+
+def archived(folder, files, manifest_extra=""):
+    folder.mkdir()
+    lines = []
+    for name, data in files.items():
+        (folder / name).write_bytes(data)
+        lines.append(f"{hashlib.sha256(data).hexdigest()}  {name}\n")
+    (folder / "MANIFEST").write_text("".join(lines) + manifest_extra)
+    return folder
+
+
+def test_an_archive_is_complete_only_when_every_file_matches_its_manifest(tmp_path):
+    files = {"code.tar.gz": b"code", "database.tar.gz": b"db", "logs.tar.gz": b"logs",
+             "SUBMISSION": b"release=20261207T170000Z\nsubmitted=2026-12-07T17:00:05Z\n"}
+    whole = archived(tmp_path / "hacknode1", files)
+    assert term.manifest_problems(str(whole)) == []
+    assert term.submission_text(str(whole)) == "release 20261207T170000Z, taken 2026-12-07T17:00:05Z"
+    (whole / "database.tar.gz").write_bytes(b"dB")                           # a byte changed on the way
+    (whole / "logs.tar.gz").unlink()                                          # a file not fetched yet
+    assert term.manifest_problems(str(whole)) == [
+        f"{whole}/database.tar.gz: its sha256 is not the MANIFEST's (fetch it again)", f"{whole}/logs.tar.gz: missing"]
+    assert term.manifest_problems(str(tmp_path / "hacknode2")) == [f"{tmp_path}/hacknode2: no MANIFEST (not fetched yet)"]
+    odd = archived(tmp_path / "hacknode3", {"code.tar.gz": b"code"}, manifest_extra="abc  ../../etc/passwd\n")
+    assert term.manifest_problems(str(odd)) == [f"{odd}/MANIFEST:2: not a line of an archive's manifest",
+                                                f"{odd}/MANIFEST: lists no logs.tar.gz", f"{odd}/MANIFEST: lists no SUBMISSION"]
+
+
+SUBMITTED = "\t".join(["submission", "hacknode1", "20261202T010000Z-6b7f8cd", "2026-12-02T02:00:00Z",
+                       "frozen since 2026-12-02T02:00:00Z"])
+CHANGED = "\t".join(["submission", "hacknode2", "20261201T000000Z", "2026-12-02T02:00:00Z",
+                     "frozen since 2026-12-02T02:00:00Z"])
+LIFTED = "\t".join(["submission", "stray", "20261201T000000Z", "2026-12-02T02:00:00Z", "lifted"])
+
+
+def test_status_shows_each_submission_and_warns_of_a_live_release_changed_by_hand_after_the_deadline(inventory):  # noqa: F811,E501
+    lines = SERVER_LINES + "\n".join([SUBMITTED, CHANGED, LIFTED, "submission\tnot-a-team\tx\ty\tlifted"]) + "\n"
+    main, spare = inventory.servers
+    report = class_report(inventory, [ServerResult(main, parse(lines)), ServerResult(spare, None, "unreachable")])
+    teams = {t["name"]: t for t in report["teams"]}
+    assert teams["hacknode1"]["submission"] == {"release": "20261202T010000Z-6b7f8cd", "taken": "2026-12-02T02:00:00Z",
+                                                "freeze": "frozen since 2026-12-02T02:00:00Z"}
+    assert "submission" not in teams["hacknode3"] and "not-a-team" not in teams
+    table = as_table(inventory, report)
+    assert ("hacknode1: submission: release 20261202T010000Z-6b7f8cd, taken 2026-12-02T02:00:00Z; frozen since "
+            "2026-12-02T02:00:00Z") in table
+    assert "stray: submission: release 20261201T000000Z, taken 2026-12-02T02:00:00Z; lifted" in table
+    changed = [w for w in report["warnings"] if "is not its submission" in w]
+    assert changed == ["warning: hacknode2: its live release 20261202T025500Z-<b> is not its submission 20261201T000000Z "
+                       "(changed by hand after the deadline; the submission is kept as it was)"]
+    assert '"submission"' in as_json(report)
