@@ -266,7 +266,11 @@ def backup(c, team=None, key=None, out=BACKUP_DIR):
 
 
 def ask(question):
-    return input(f"{question} [y/N] ").strip().lower() in ("y", "yes")
+    try:
+        return input(f"{question} [y/N] ").strip().lower() in ("y", "yes")
+    except EOFError:        # no terminal to answer (a script): no
+        print()
+        return False
 
 
 @task(help={**TEAM_HELP, "file": "a backup made by `fab backup`", "yes": "do not ask before replacing"})

@@ -8,6 +8,12 @@ HN_SUBMISSIONS=/var/backups/hacknode-submissions # 0700 root: TEAM/{code.tar.gz,
 HN_TERM=/var/backups/hacknode-term               # 0700, the admin user's: what `fab archive` fetches (rsync)
 HN_RELEASE_ID='^[0-9]{8}T[0-9]{6}Z(-[0-9a-f]{4,40})?$'
 
+hn_term_lock() {  # one term script at a time on a server: an interrupted `fab archive` (its SSH cut) leaves its script
+  # running here, and the next one, resuming, would pack the same team into the same folder meanwhile
+  exec 9> /run/hacknode-term.lock
+  flock -w 900 9 || hn_fail "another fab freeze or fab archive has been running on this server for 15 minutes"
+}
+
 hn_root_file() {  # PATH TEXT: PATH (root's, 0644) holds TEXT, replaced at once
   local tmp
   tmp=$(mktemp "$1.hn-XXXXXX")
@@ -68,7 +74,7 @@ hn_live_release() {  # TEAM: the id of its live release (current's target, a nam
 
 hn_submit() {  # TEAM DEADLINE: its live release's code and its database, as root's copy, and the record release.sh
   # reads (the release is kept from pruning). The code is read by the team's own tar, bounded as hn_archive's
-  local team=$1 id dir now max_kib database=yes
+  local team=$1 id dir now max_kib why database=yes
   id=$(hn_live_release "$team")
   now=$(date -u +%Y-%m-%dT%H:%M:%SZ)
   install -d -m 0700 "$HN_SUBMISSIONS"
@@ -81,7 +87,7 @@ hn_submit() {  # TEAM DEADLINE: its live release's code and its database, as roo
      hn_as_user "$team" prlimit --fsize=$((max_kib * 1024)) tar --sparse -czf - -C "/home/$team/releases" "$id" \
        > "$dir/code.tar.gz") || hn_fail "$team: the code of release $id could not be read (its tar failed)"
   fi
-  hn_archive_dump "$team" "$dir" || hn_fail "$team: its database could not be dumped"
+  why=$(hn_archive_dump "$team" "$dir" 2>&1 >/dev/null) || hn_fail "$team: its database could not be dumped: ${why##*$'\n'}"
   if [ -e "$dir/$team-database.tar.gz" ]; then mv "$dir/$team-database.tar.gz" "$dir/database.tar.gz"; else database=no; fi
   printf 'team=%s\nrelease=%s\nsubmitted=%s\ndeadline=%s\ndatabase=%s\n' "$team" "$id" "$now" "$2" "$database" \
     > "$dir/SUBMISSION"
