@@ -96,6 +96,7 @@ def facts_query(view, files):
         "homes": layout.HOMES,
         "crontabs": layout.CRONTABS,
         "at_jobs": layout.AT_JOBS,
+        "databases": mongo.database_addresses(view.mongodb),
     }
 
 

@@ -109,6 +109,9 @@ def provision_server(c, view, make_artifacts, dry=False, say=print, prune=False,
         raise
     if placement:
         placement.check(view.server.name, facts.present_teams)
+    unreachable = mongo.unreachable_database(view.mongodb, facts, view.server.name)
+    if unreachable:
+        raise ProvisionError(unreachable)
     if cgroups_bound(facts):      # the same paths, other content: the teams' programs start in their slices
         files = desired_files(view, cgroups=True)
     steps = plan_server(view, facts, files, make_artifacts(facts), prune, tls)

@@ -287,6 +287,22 @@ def test_external_mode_needs_the_admin_uri_in_the_environment(monkeypatch):
         "mongodb://hacknode1:${HN_PW}@db1:27017/hacknode1?authSource=hacknode1&replicaSet=rs0&journal=true&w=majority"
 
 
+def test_external_mode_asks_whether_its_hosts_answer_and_stops_naming_them_when_none_does():
+    settings = MongoSettings(mode="external", admin_uri_env="X", hosts="db1:27018, db2,[::1]:27019")
+    assert mongo.database_addresses(settings) == ["db1:27018", "db2:27017", "[::1]:27019"]
+    assert mongo.database_addresses(MongoSettings(mode="secantus")) == []
+    facts = bare_facts()
+    facts.databases = {"db1:27018": "Connection refused", "db2:27017": "timed out", "[::1]:27019": "Connection refused"}
+    assert mongo.unreachable_database(settings, facts, "main") == (
+        "the database does not answer from main: db1:27018 (Connection refused), db2:27017 (timed out), "
+        "[::1]:27019 (Connection refused); nothing was changed")
+    facts.databases["db2:27017"] = ""          # one member answering is enough (a replica set elects another)
+    assert mongo.unreachable_database(settings, facts, "main") == ""
+    assert mongo.unreachable_database(MongoSettings(mode="secantus"), bare_facts(), "main") == ""
+    inventory = dataclasses.replace(make_inventory(), mongodb=settings)
+    assert facts_query(inventory.view("main"), [])["databases"] == ["db1:27018", "db2:27017", "[::1]:27019"]
+
+
 @pytest.mark.parametrize("settings, uri", [
     (MongoSettings(mode="secantus"), "mongodb://team1:${HN_PW}@127.0.0.1:27017/team1?journal=true"),
     (MongoSettings(mode="mongod", port=27018), "mongodb://team1:${HN_PW}@127.0.0.1:27018/team1?journal=true"),
