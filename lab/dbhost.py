@@ -16,7 +16,7 @@ import sys
 import tarfile
 import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import quote
 
@@ -39,7 +39,7 @@ class DBHostError(Exception):
 @dataclass
 class DBHost:
     host: object            # lab.testhost.Host
-    password: str
+    password: str = field(repr=False)     # never in a test's report
 
     @property
     def address(self):      # what the inventory's mongodb.hosts names

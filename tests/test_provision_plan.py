@@ -53,6 +53,7 @@ def provisioned_facts(inventory):
     tools = " ".join(mongo.tools_packages(inventory.mongodb)) + " w1\n"
     facts.files[f"{layout.TOOLS_VENV}/.hacknode"] = root_file(text=tools)
     facts.paths[layout.MONGO_ADMIN_FILE] = root_file("0600")
+    facts.paths[layout.LOG_ROOT] = root_file("0755")
     for team in inventory.teams:
         facts.users[team.name] = True
         facts.gecos[team.name] = layout.TEAM_GECOS
@@ -90,6 +91,20 @@ def test_a_fresh_server_gets_every_step_in_order():
     packages = steps[0].commands[-1]
     assert packages.startswith("apt-get install") and packages.split()[-7:-1] == \
         ["curl", "git", "nginx", "python3-venv", "rsync", "supervisor"]
+
+
+@pytest.mark.parametrize("mode", ["secantus", "mongod", "external"])
+def test_the_log_folder_is_made_before_the_teams_folders_in_every_database_mode(mode):
+    # mode external has no database step, which made it in mode secantus: a first run failed at every team's folders
+    inventory = dataclasses.replace(make_inventory(), mongodb=MongoSettings(mode=mode, admin_uri_env="X" * (
+        mode == "external"), hosts="db1:27017" * (mode == "external")))
+    tools = next(s for s in plan(inventory, bare_facts()) if s.name == "server tools")
+    assert tools.commands[0] == f"install -d -m 0755 {layout.LOG_ROOT}"
+    facts = provisioned_facts(inventory)
+    assert changed(plan(inventory, facts)) == []
+    facts.paths[layout.LOG_ROOT] = None
+    tools = next(s for s in plan(inventory, facts) if s.name == "server tools")
+    assert tools.changed and tools.why == "log folder missing"
 
 
 def boot_step(steps):
