@@ -86,6 +86,22 @@ def unreachable_database(mongodb, facts, server):
     return f"the database does not answer from {server}: {why}; nothing was changed"
 
 
+def caps_need_a_run_of_their_own(mongodb, teams):
+    """Mode external: no server holds the admin URI, so no class page round checks the teams' database_mb; each
+    `fab provision` does, in the services step, or (nothing else to change) in a round trip of its own."""
+    return mongodb.mode == "external" and bool(teams)
+
+
+CAP_ROLES = {"read": "read-only: over its database_mb", "readWrite": "read-write again: back under its database_mb"}
+
+
+def cap_changes(output):
+    """(team, why) for each line mongo-tool caps printed ("TEAM read", "TEAM readWrite"): the teams whose access it
+    changed."""
+    rows = [line.split() for line in output.splitlines()]
+    return [(row[0], CAP_ROLES[row[1]]) for row in rows if len(row) == 2 and row[1] in CAP_ROLES]
+
+
 def running_patterns(mongodb):
     # [process name, its user] (pgrep -u USER -x NAME): a team's process named so is not the database
     return {"secantus": ["secantusd-py", layout.DB_USER]} if mongodb.mode == "secantus" else {}

@@ -12,15 +12,16 @@ import time
 import unicodedata
 import uuid
 
-from deploy import commands, mongo, runner
+from deploy import commands, layout, mongo, runner
 from deploy.artifacts import ArtifactMaker, REPO
-from deploy.bundle import apply_script, make_bundle
+from deploy.bundle import apply_script, make_bundle, server_script
 from deploy.errors import ProvisionError
 from deploy.facts import Facts
 from deploy.fanout import on_each_server
 from deploy.placement import placement_check
 from deploy.plan import desired_files, facts_query, plan_server
 from deploy.plan_limits import cgroups_bound
+from deploy.steps import Step
 from deploy.tls import ServerTls, server_material
 
 
@@ -95,6 +96,22 @@ def apply_steps(c, view, steps, say):
         printer.finish()
 
 
+def check_database_caps(c, view, say):
+    """The teams' database caps checked on a run with nothing else to change (mongo.caps_need_a_run_of_their_own):
+    a step per team whose access changed, else one that is ok."""
+    # a stage of its own: apply-lib.sh's exit trap removes it
+    script = server_script([f"hn_mongo caps {layout.DATABASE_CAPS}"], view.mongodb, stage="$(mktemp -d)")
+    admin_uri = mongo.admin_uri_input(view.mongodb)
+    result = runner.run(c, commands.root_script("the database caps' check", script, admin_uri))
+    for line in result.stderr.splitlines():     # a team's database that did not answer: mongo-tool's line
+        say(f"  {view.server.name}: {printable(line)}")
+    steps = [Step(team, "database cap", True, why) for team, why in mongo.cap_changes(result.stdout)]
+    steps = steps or [Step(view.server.name, "database caps", False, "checked: no team's access changed")]
+    for step in steps:
+        say(format_step(view.server.name, step.scope, step.name, "changed" if step.changed else "ok", step.why))
+    return steps
+
+
 def provision_server(c, view, make_artifacts, dry=False, say=print, prune=False, placement=None, tls=ServerTls()):
     """Bring one server (a model.ServerView) to its desired state. Returns its steps. `placement`: the class's
     PlacementCheck, told this server's teams before anything changes (None: no team placed by the rule); `tls`:
@@ -118,6 +135,8 @@ def provision_server(c, view, make_artifacts, dry=False, say=print, prune=False,
     say_plan(view.server.name, steps, dry, say)
     if not dry and any(s.changed for s in steps):
         apply_steps(c, view, steps, say)
+    elif not dry and mongo.caps_need_a_run_of_their_own(view.mongodb, view.teams):
+        steps = steps + check_database_caps(c, view, say)
     return steps
 
 

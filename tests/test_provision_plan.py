@@ -318,6 +318,15 @@ def test_external_mode_asks_whether_its_hosts_answer_and_stops_naming_them_when_
     assert facts_query(inventory.view("main"), [])["databases"] == ["db1:27018", "db2:27017", "[::1]:27019"]
 
 
+def test_in_external_mode_provisioning_checks_the_database_caps_itself_and_reports_what_changed():
+    external = MongoSettings(mode="external", admin_uri_env="X", hosts="db1:27017")
+    assert mongo.caps_need_a_run_of_their_own(external, make_inventory().teams)
+    assert not mongo.caps_need_a_run_of_their_own(external, ())
+    assert not mongo.caps_need_a_run_of_their_own(MongoSettings(mode="secantus"), make_inventory().teams)
+    assert mongo.cap_changes("hacknode1 read\nhacknode2 readWrite\nnoise\n") == [
+        ("hacknode1", "read-only: over its database_mb"), ("hacknode2", "read-write again: back under its database_mb")]
+
+
 @pytest.mark.parametrize("settings, uri", [
     (MongoSettings(mode="secantus"), "mongodb://team1:${HN_PW}@127.0.0.1:27017/team1?journal=true"),
     (MongoSettings(mode="mongod", port=27018), "mongodb://team1:${HN_PW}@127.0.0.1:27018/team1?journal=true"),

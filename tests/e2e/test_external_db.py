@@ -136,12 +136,16 @@ def test_a_database_over_its_cap_is_read_only_after_provision_and_writable_once_
     uri = team_uri(provisioned, CAPPED)
     with client(uri) as beta:
         beta.get_default_database().filler.insert_many([{"x": "x" * 100_000} for _ in range(20)])    # 2 MB
-    provisioned.provision()
+    lines, steps = provisioned.provision()           # nothing else to change: the caps are checked all the same
+    assert [(s.scope, s.name, s.why) for s in steps["west"] if s.changed] == [
+        (CAPPED, "database cap", "read-only: over its database_mb")], lines
     with client(uri) as beta:
         filler = beta.get_default_database().filler
         assert refused(lambda: filler.insert_one({"more": True}))
         filler.drop()                                 # it may still delete what it has
-    provisioned.provision()
+    lines, steps = provisioned.provision()
+    assert [(s.scope, s.name) for s in steps["west"] if s.changed] == [(CAPPED, "database cap")], lines
+    assert not any(s.changed for s in steps["east"])
     with client(uri) as beta:
         beta.get_default_database().filler.insert_one({"more": True})
 
