@@ -152,6 +152,7 @@ def provision_class(inventory, key=None, dry=False, say=print, cache_dir=str(REP
     """Provision every server of the inventory in parallel. Returns {server: steps} and the SSH round trips
     in all; raises ProvisionError naming every server that failed, after all have finished."""
     started = time.monotonic()
+    mongo.admin_uri_input(inventory.mongodb)      # mode external: its variable set, or one line before any SSH
     tls = server_material(inventory, say=say)     # certificates checked or issued before anything is sent
     with tempfile.TemporaryDirectory(prefix="hacknode-app-") as work_dir:
         make_artifacts = ArtifactMaker(mongo.tools_packages(inventory.mongodb), cache_dir, work_dir)

@@ -62,9 +62,13 @@ def install(host, password, cache_dir):
             archive.add(wheelhouse, arcname=".")
         c.run(f"mkdir -p {WHEELHOUSE}", hide=True)
         c.put(str(tar), f"{WHEELHOUSE}.tar")
-        c.run(f"tar -xf {WHEELHOUSE}.tar -C {WHEELHOUSE} && rm {WHEELHOUSE}.tar && python3 -m venv {VENV} && "
-              f"{VENV}/bin/pip install -q --no-index --find-links {WHEELHOUSE} {shlex.quote(mongo.SECANTUS_VERSION)}"
-              f" && mkdir -p {DATA}", hide=True)
+        # uv from the wheelhouse, as make-venv does on a class server (pip took 15 s more)
+        uv = f"{WHEELHOUSE}/uv/uv-*.data/scripts/uv"
+        c.run(f"tar -xf {WHEELHOUSE}.tar -C {WHEELHOUSE} && rm {WHEELHOUSE}.tar && "
+              f"python3 -m zipfile -e {WHEELHOUSE}/uv-*.whl {WHEELHOUSE}/uv && chmod +x {uv} && "
+              f"UV_CACHE_DIR={WHEELHOUSE}/uv-cache {uv} venv -q --python python3 {VENV} && "
+              f"UV_CACHE_DIR={WHEELHOUSE}/uv-cache {uv} pip install -q --offline --no-index --find-links {WHEELHOUSE} "
+              f"--python {VENV}/bin/python {shlex.quote(mongo.SECANTUS_VERSION)} && mkdir -p {DATA}", hide=True)
     db = DBHost(host, password)
     run_server(db, auth=False)
     with pymongo.MongoClient(f"mongodb://{db.address}/", serverSelectionTimeoutMS=5000) as client:

@@ -17,6 +17,7 @@ from deploy.plan import (REQUIRED_COMMANDS, SYSTEMD_RUNNING, boot_units, desired
                          tool_files,
                          wanted_at_boot)
 from deploy.plan_team import removal_commands, team_dirs
+from deploy.provisioning import provision_class
 from deploy.render import render_slice
 
 KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHv4pJc1xKyD2u0x9mJ2Q8m3q4u2S3vY1xXo3N9gZp7B ada@laptop"
@@ -300,6 +301,17 @@ def test_external_mode_needs_the_admin_uri_in_the_environment(monkeypatch):
     assert mongo.admin_uri_input(settings) == "mongodb://admin:secret@db1:27017/admin\n"
     assert mongo.team_uri_template(settings, "hacknode1") == \
         "mongodb://hacknode1:${HN_PW}@db1:27017/hacknode1?authSource=hacknode1&replicaSet=rs0&journal=true&w=majority"
+
+
+def test_external_mode_without_its_admin_uri_stops_before_any_server_is_asked(monkeypatch):
+    monkeypatch.delenv("CLASS_MONGO_ADMIN", raising=False)
+    inventory = dataclasses.replace(make_inventory(), mongodb=MongoSettings(
+        mode="external", admin_uri_env="CLASS_MONGO_ADMIN", hosts="db1:27017"), servers=(
+        Server(name="main", address="192.0.2.99", hostname="192.0.2.99", ssh_port=9),))   # would refuse, or hang
+    said = []
+    with pytest.raises(mongo.MongoPlanError, match="set the environment variable CLASS_MONGO_ADMIN"):
+        provision_class(inventory, say=said.append)
+    assert said == []
 
 
 def test_external_mode_asks_whether_its_hosts_answer_and_stops_naming_them_when_none_does():
