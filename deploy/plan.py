@@ -87,8 +87,8 @@ def facts_query(view, files):
                                                            f"{layout.TOOLS_VENV}/.hacknode", DEBIAN_DEFAULT_SITE]
                  + tls_files + certificates["files"] + list(layout.JOB_DENY_FILES),
         "paths": [p for name in names for p in plan_team.team_fact_paths(name)] + [layout.MONGO_ADMIN_FILE,
-                  SYSTEMD_RUNNING, layout.LOG_ROOT] + [wanted_at_boot(unit) for unit in boot_units(view.mongodb)] + tls_paths
-                 + certificates["paths"],
+                  SYSTEMD_RUNNING, layout.LOG_ROOT] + [wanted_at_boot(unit) for unit in boot_units(view.mongodb)]
+                 + tls_paths + certificates["paths"],
         "globs": certificates["globs"] + [OLD_SUDOERS_GLOB],
         "teams_glob": f"{layout.TEAMS_DIR}/*",
         "running": {**RUNNING, **mongo.running_patterns(view.mongodb)},
