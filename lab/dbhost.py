@@ -8,7 +8,7 @@ MongoDB elsewhere does. The class servers reach it through testhost.link_hosts.
 
 The admin user is made on a first start without auth (SecantusDB has no localhost exception), from this
 machine's pymongo; the password never appears in a command's arguments. The packages come from the wheelhouse
-a class server of mode secantus gets (deploy/wheels.py: made once per machine, cached).
+a class server of mode secantus gets (deploy/core/wheels.py: made once per machine, cached).
 """
 import platform
 import shlex
@@ -23,8 +23,9 @@ from urllib.parse import quote
 import pymongo
 from pymongo.errors import PyMongoError
 
-from deploy import artifacts, mongo, wheels
-from deploy.model import MongoSettings
+from deploy.core import wheels
+from deploy.inventory.model import MongoSettings
+from deploy.provision import artifacts, database
 
 PORT = 27017
 VENV, DATA, LOG = "/opt/secantus", "/var/lib/secantus", "/var/log/secantus.log"
@@ -52,7 +53,7 @@ class DBHost:
 
 def install(host, password, cache_dir):
     """SecantusDB installed on `host` from this machine's wheelhouse, its admin user made with `password`."""
-    requirements = artifacts.server_requirements(mongo.tools_packages(MongoSettings(mode="secantus")), cache_dir)
+    requirements = artifacts.server_requirements(database.tools_packages(MongoSettings(mode="secantus")), cache_dir)
     # a test host runs this machine's python3 (its root is a copy of this machine's)
     python = f"{sys.version_info.major}.{sys.version_info.minor}"
     wheelhouse = wheels.build_wheelhouse(requirements, python, platform.machine(), f"{cache_dir}/wheels")
@@ -68,7 +69,7 @@ def install(host, password, cache_dir):
               f"python3 -m zipfile -e {WHEELHOUSE}/uv-*.whl {WHEELHOUSE}/uv && chmod +x {uv} && "
               f"UV_CACHE_DIR={WHEELHOUSE}/uv-cache {uv} venv -q --python python3 {VENV} && "
               f"UV_CACHE_DIR={WHEELHOUSE}/uv-cache {uv} pip install -q --offline --no-index --find-links {WHEELHOUSE} "
-              f"--python {VENV}/bin/python {shlex.quote(mongo.SECANTUS_VERSION)} && mkdir -p {DATA}", hide=True)
+              f"--python {VENV}/bin/python {shlex.quote(database.SECANTUS_VERSION)} && mkdir -p {DATA}", hide=True)
     db = DBHost(host, password)
     run_server(db, auth=False)
     with pymongo.MongoClient(f"mongodb://{db.address}/", serverSelectionTimeoutMS=5000) as client:

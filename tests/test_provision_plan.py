@@ -6,19 +6,19 @@ import subprocess
 import pytest
 from pymongo.uri_parser import parse_uri
 
-from deploy import layout, mongo
-from deploy.artifacts import Artifacts
-from deploy.bundle import apply_script
-from deploy.errors import ProvisionError
-from deploy.facts import Facts, PathFact
-from deploy.layout import TeamPaths
-from deploy.model import Inventory, MongoSettings, Server, Team
-from deploy.plan import (REQUIRED_COMMANDS, SYSTEMD_RUNNING, boot_units, desired_files, facts_query, plan_server,
-                         tool_files,
-                         wanted_at_boot)
-from deploy.plan_team import removal_commands, team_dirs
-from deploy.provisioning import provision_class
-from deploy.render import render_slice
+from deploy.configs.render import render_slice
+from deploy.core import layout
+from deploy.core.errors import ProvisionError
+from deploy.core.layout import TeamPaths
+from deploy.inventory.model import Inventory, MongoSettings, Server, Team
+from deploy.provision import database
+from deploy.provision.artifacts import Artifacts
+from deploy.provision.bundle import apply_script
+from deploy.provision.facts import Facts, PathFact
+from deploy.provision.plan import (REQUIRED_COMMANDS, SYSTEMD_RUNNING, boot_units, desired_files, facts_query,
+                                   plan_server, tool_files, wanted_at_boot)
+from deploy.provision.team import removal_commands, team_dirs
+from deploy.provision.run import provision_class
 
 KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHv4pJc1xKyD2u0x9mJ2Q8m3q4u2S3vY1xXo3N9gZp7B ada@laptop"
 ARTIFACTS = Artifacts(wheels_dir="/nowhere", wheels_digest="w1", app_tar="/nowhere",
@@ -51,7 +51,7 @@ def provisioned_facts(inventory):
     for f in desired_files(inventory.view("main")) + tool_files():
         facts.files[f.path] = PathFact(f.owner, f.group, f.mode, text=f.content)
     facts.files[f"{layout.WHEELS}/.digest"] = root_file(text="w1\n")
-    tools = " ".join(mongo.tools_packages(inventory.mongodb)) + " w1\n"
+    tools = " ".join(database.tools_packages(inventory.mongodb)) + " w1\n"
     facts.files[f"{layout.TOOLS_VENV}/.hacknode"] = root_file(text=tools)
     facts.paths[layout.MONGO_ADMIN_FILE] = root_file("0600")
     facts.paths[layout.LOG_ROOT] = root_file("0755")
@@ -276,7 +276,7 @@ def test_mongod_mode_uses_mongodbs_own_repository_and_turns_authorization_on(os_
 
 
 def test_mongod_mode_on_an_unsupported_system_says_what_to_do():
-    with pytest.raises(mongo.MongoPlanError, match="mode 'mongod'.*fedora 40.*'secantus' or 'external'"):
+    with pytest.raises(database.MongoPlanError, match="mode 'mongod'.*fedora 40.*'secantus' or 'external'"):
         plan(make_inventory(mode="mongod"), bare_facts("fedora", "40"))
 
 
@@ -295,11 +295,11 @@ def test_external_mode_needs_the_admin_uri_in_the_environment(monkeypatch):
     settings = MongoSettings(mode="external", admin_uri_env="CLASS_MONGO_ADMIN", hosts="db1:27017",
                              options="replicaSet=rs0")
     monkeypatch.delenv("CLASS_MONGO_ADMIN", raising=False)
-    with pytest.raises(mongo.MongoPlanError, match="set the environment variable CLASS_MONGO_ADMIN"):
-        mongo.admin_uri_input(settings)
+    with pytest.raises(database.MongoPlanError, match="set the environment variable CLASS_MONGO_ADMIN"):
+        database.admin_uri_input(settings)
     monkeypatch.setenv("CLASS_MONGO_ADMIN", "mongodb://admin:secret@db1:27017/admin")
-    assert mongo.admin_uri_input(settings) == "mongodb://admin:secret@db1:27017/admin\n"
-    assert mongo.team_uri_template(settings, "hacknode1") == \
+    assert database.admin_uri_input(settings) == "mongodb://admin:secret@db1:27017/admin\n"
+    assert database.team_uri_template(settings, "hacknode1") == \
         "mongodb://hacknode1:${HN_PW}@db1:27017/hacknode1?authSource=hacknode1&replicaSet=rs0&journal=true&w=majority"
 
 
@@ -309,33 +309,33 @@ def test_external_mode_without_its_admin_uri_stops_before_any_server_is_asked(mo
         mode="external", admin_uri_env="CLASS_MONGO_ADMIN", hosts="db1:27017"), servers=(
         Server(name="main", address="192.0.2.99", hostname="192.0.2.99", ssh_port=9),))   # would refuse, or hang
     said = []
-    with pytest.raises(mongo.MongoPlanError, match="set the environment variable CLASS_MONGO_ADMIN"):
+    with pytest.raises(database.MongoPlanError, match="set the environment variable CLASS_MONGO_ADMIN"):
         provision_class(inventory, say=said.append)
     assert said == []
 
 
 def test_external_mode_asks_whether_its_hosts_answer_and_stops_naming_them_when_none_does():
     settings = MongoSettings(mode="external", admin_uri_env="X", hosts="db1:27018, db2,[::1]:27019")
-    assert mongo.database_addresses(settings) == ["db1:27018", "db2:27017", "[::1]:27019"]
-    assert mongo.database_addresses(MongoSettings(mode="secantus")) == []
+    assert database.database_addresses(settings) == ["db1:27018", "db2:27017", "[::1]:27019"]
+    assert database.database_addresses(MongoSettings(mode="secantus")) == []
     facts = bare_facts()
     facts.databases = {"db1:27018": "Connection refused", "db2:27017": "timed out", "[::1]:27019": "Connection refused"}
-    assert mongo.unreachable_database(settings, facts, "main") == (
+    assert database.unreachable_database(settings, facts, "main") == (
         "the database does not answer from main: db1:27018 (Connection refused), db2:27017 (timed out), "
         "[::1]:27019 (Connection refused); nothing was changed")
     facts.databases["db2:27017"] = ""          # one member answering is enough (a replica set elects another)
-    assert mongo.unreachable_database(settings, facts, "main") == ""
-    assert mongo.unreachable_database(MongoSettings(mode="secantus"), bare_facts(), "main") == ""
+    assert database.unreachable_database(settings, facts, "main") == ""
+    assert database.unreachable_database(MongoSettings(mode="secantus"), bare_facts(), "main") == ""
     inventory = dataclasses.replace(make_inventory(), mongodb=settings)
     assert facts_query(inventory.view("main"), [])["databases"] == ["db1:27018", "db2:27017", "[::1]:27019"]
 
 
 def test_in_external_mode_provisioning_checks_the_database_caps_itself_and_reports_what_changed():
     external = MongoSettings(mode="external", admin_uri_env="X", hosts="db1:27017")
-    assert mongo.caps_need_a_run_of_their_own(external, make_inventory().teams)
-    assert not mongo.caps_need_a_run_of_their_own(external, ())
-    assert not mongo.caps_need_a_run_of_their_own(MongoSettings(mode="secantus"), make_inventory().teams)
-    assert mongo.cap_changes("hacknode1 read\nhacknode2 readWrite\nnoise\n") == [
+    assert database.caps_need_a_run_of_their_own(external, make_inventory().teams)
+    assert not database.caps_need_a_run_of_their_own(external, ())
+    assert not database.caps_need_a_run_of_their_own(MongoSettings(mode="secantus"), make_inventory().teams)
+    assert database.cap_changes("hacknode1 read\nhacknode2 readWrite\nnoise\n") == [
         ("hacknode1", "read-only: over its database_mb"), ("hacknode2", "read-write again: back under its database_mb")]
 
 
@@ -348,7 +348,7 @@ def test_in_external_mode_provisioning_checks_the_database_caps_itself_and_repor
      "mongodb://team1:${HN_PW}@db1:27017,db2:27017/team1?authSource=team1&replicaSet=rs0&w=2&journal=true"),
 ])
 def test_every_team_uri_asks_for_journaled_writes(settings, uri):
-    assert mongo.team_uri_template(settings, "team1") == uri
+    assert database.team_uri_template(settings, "team1") == uri
     options = parse_uri(uri.replace("${HN_PW}", "pw"))["options"]   # pymongo reads it as a durable write concern
     assert options["journal"] is True
 

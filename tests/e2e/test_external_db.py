@@ -16,9 +16,9 @@ import pymongo
 import pytest
 from pymongo.errors import OperationFailure
 
-from deploy import team_backup
-from deploy.layout import TeamPaths
-from deploy.provisioning import provision_class
+from deploy.core.layout import TeamPaths
+from deploy.provision.run import provision_class
+from deploy.team import backup as team_backup
 from lab import dbhost, testhost
 
 pytestmark = pytest.mark.e2e
