@@ -8,6 +8,7 @@ from test_class_status import SERVER_LINES, inventory  # noqa: F401  (the fixtur
 
 from deploy.admin import term
 from deploy.admin.status import as_json, as_table, class_report
+from deploy.core import commands, layout
 from deploy.core.errors import DeployError
 from deploy.core.fanout import ServerResult
 from deploy.remote.class_status import parse
@@ -87,3 +88,10 @@ def test_status_shows_each_submission_and_warns_of_a_live_release_changed_by_han
     assert changed == ["warning: hacknode2: its live release 20261202T025500Z-<b> is not its submission 20261201T000000Z "
                        "(changed by hand after the deadline; the submission is kept as it was)"]
     assert '"submission"' in as_json(report)
+
+
+def test_the_server_programs_use_the_layouts_paths():
+    text = commands.remote_file("term.sh")
+    assert f"HN_FREEZE_DIR={layout.FREEZE_DIR} " in text and f"HN_SUBMISSIONS={layout.SUBMISSIONS} " in text
+    assert f"HN_TERM={layout.TERM_ARCHIVE} " in text
+    assert f"mark={layout.FREEZE_DIR}/$t;" in commands.remote_file("status.sh")

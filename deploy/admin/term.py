@@ -14,7 +14,7 @@ from deploy.core.fanout import on_each_server
 from deploy.provision import database
 from deploy.provision.bundle import server_script
 
-TERM_DIR = "/var/backups/hacknode-term"      # deploy/remote/term.sh HN_TERM: the admin user's, fetched by rsync
+TERM_DIR = layout.TERM_ARCHIVE
 ARCHIVED = ("code.tar.gz", "database.tar.gz", "logs.tar.gz", "SUBMISSION")   # what a MANIFEST may list
 REQUIRED = ("logs.tar.gz", "SUBMISSION")     # a team with no live release or no database has no code or dump
 SAID = ("frozen ", "unfrozen ", "submitted ", "packed ")     # term.sh's lines worth showing

@@ -86,7 +86,7 @@ done
 # the deadlines and submissions (`fab freeze`, deploy/remote/term.sh): root's files, read as root; the cells a team's
 # release name could reach are cleaned as above
 for t in $teams; do
-  mark=/etc/hacknode/freeze/$t; record=$mark.submission
+  mark=/etc/hacknode/freeze/$t; record=$mark.submission   # deploy/core/layout.py FREEZE_DIR
   [ -e "$mark" ] || [ -e "$record" ] || continue
   deadline=$(sed -n 's/^deadline=\([0-9]*\) .*/\1/p' "$mark" 2>/dev/null || true)
   when=$(sed -n 's/^deadline=[0-9]* //p' "$mark" 2>/dev/null || true)

@@ -3,6 +3,7 @@
 # The deadline and the submission's record are root's files outside every home: release.sh, run as the team, reads
 # them and refuses; no team can write, move or remove them. The submission itself (the live release's code, read by
 # the team's own tar, and its database dump) is root's, 0600, where no team can enter.
+# deploy/core/layout.py FREEZE_DIR, SUBMISSIONS, TERM_ARCHIVE (tests/test_term.py checks they agree):
 HN_FREEZE_DIR=/etc/hacknode/freeze               # 0755 root: TEAM ("deadline=EPOCH ISO"), TEAM.submission
 HN_SUBMISSIONS=/var/backups/hacknode-submissions # 0700 root: TEAM/{code.tar.gz,database.tar.gz,SUBMISSION}
 HN_TERM=/var/backups/hacknode-term               # 0700, the admin user's: what `fab archive` fetches (rsync)
