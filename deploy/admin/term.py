@@ -45,9 +45,8 @@ def unfreeze_lines(teams):
 
 
 def pack_lines(admin_user):
-    """Every team the server has (root's list), packed for fetching by `admin_user`."""
-    return [f'for f in {layout.TEAMS_DIR}/*; do [ -e "$f" ] || continue; '
-            f'hn_term_pack "$(basename "$f")" {shlex.quote(admin_user)}; done']
+    """Every team the server has, packed for fetching by `admin_user`."""
+    return [f"hn_term_pack_all {shlex.quote(admin_user)}"]
 
 
 def run_term(c, server, what, lines, mongodb):

@@ -99,6 +99,14 @@ hn_submit() {  # TEAM DEADLINE: its live release's code and its database, as roo
   echo "submitted $team: $id at $now"
 }
 
+hn_term_pack_all() {  # ADMIN: every team the server has (root's list, deploy/core/layout.py TEAMS_DIR) packed
+  local f
+  for f in /etc/hacknode/teams/*; do
+    [ -e "$f" ] || continue
+    hn_term_pack "$(basename "$f")" "$1"
+  done
+}
+
 hn_term_pack() {  # TEAM ADMIN: the team's submission (taken now from its live release if it has none), its logs
   # and a MANIFEST of their sha256 in HN_TERM/TEAM, the ADMIN user's to fetch. A folder packed before is kept as it is
   # (an interrupted `fab archive` resumes); a half-packed one (.new) is packed again

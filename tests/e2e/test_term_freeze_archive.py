@@ -12,11 +12,12 @@ import sys
 import tarfile
 import threading
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
-from deploy.core import commands, runner
+from deploy.core import commands, layout, runner
 from deploy.core.errors import RemoteError
 from deploy.core.layout import TeamPaths
 from deploy.team import config as team_config, git as team_git, tasks as team_tasks
@@ -91,15 +92,16 @@ def test_a_freeze_refuses_deploy_push_rollback_and_config_the_site_answering_and
         term_class, tmp_path):
     made = term_class
     submitted = live_release(made, FROZEN)
+    chosen = next(t for t in made.inventory.teams if t.name == FROZEN)
+    with made.as_team(FROZEN) as c:
+        clone, env = a_clone_with_the_remote(made, c, chosen, tmp_path)
     frozen = fab(made, "freeze", "--team", FROZEN)
     assert frozen.returncode == 0, frozen.stderr
     assert f"main: frozen {FROZEN}: deadline " in frozen.stdout
     assert f"main: submitted {FROZEN}: {submitted} at " in frozen.stdout, frozen.stdout
-    chosen = next(t for t in made.inventory.teams if t.name == FROZEN)
     watcher = Watcher(made, FROZEN)
     watcher.start()
     with made.as_team(FROZEN) as c:
-        clone, env = a_clone_with_the_remote(made, c, chosen, tmp_path)
         attempts = {
             "deploy": lambda: team_tasks.deploy_release(c, chosen, made.inventory, REPO, cache_dir=WHEEL_CACHE,
                                                         ssh_options=SSH_OPTIONS),
@@ -114,7 +116,11 @@ def test_a_freeze_refuses_deploy_push_rollback_and_config_the_site_answering_and
         assert pushed.returncode != 0 and "deadline" in pushed.stderr, pushed.stderr
         # release.sh's pieces run directly, as a team that reads the program could
         piece = commands.release(TeamPaths(FROZEN), "activate", submitted, f"{FROZEN}.hacknode.test")
-        assert runner.run(c, piece, check=False).exited != 0
+        assert "frozen" in runner.run(c, piece, check=False).stderr
+        # ... and as a team that ran its own copy without the check: the live release and current are root's now
+        unchecked = replace(piece, script=piece.script.replace(f"freeze_dir={layout.FREEZE_DIR}", "freeze_dir=/nowhere"))
+        assert unchecked.script != piece.script
+        assert runner.run(c, unchecked, check=False).exited != 0
     # the team's own hands: the mark is root's, its home's entries and its live release too
     for attack in (f"rm -f /etc/hacknode/freeze/{FROZEN}", f"echo 'deadline=9999999999 later' > /etc/hacknode/freeze/{FROZEN}",
                    "ln -sfn releases/elsewhere current", f"mv releases/{submitted} releases/moved",
