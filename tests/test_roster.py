@@ -201,3 +201,10 @@ def test_a_roster_that_would_make_the_inventory_invalid_writes_nothing(tmp_path)
     assert "as the roster would write it has problems (nothing written)" in caught.value.message
     assert "teams[2].name" in caught.value.message
     assert open(inventory).read() == before
+
+
+def test_an_empty_teams_list_becomes_the_rosters_teams_its_comment_kept():
+    text = "class: {name: c, domain: example.org}\nteams: []      # from the roster\n# the end\n"
+    new, _ = rewrite_teams(text, roster("team,member,key\nteam1,Ada,github:ada\n"))
+    assert new == ("class: {name: c, domain: example.org}\nteams:       # from the roster\n"
+                   "  - name: team1\n    keys:\n      - github:ada  # Ada\n# the end\n")

@@ -88,6 +88,14 @@ def new_team_lines(team, members, teams, text):
     return [f"{' ' * indent}- name: {team}", f"{' ' * indent}  keys:"] + keys_lines(members, indent + 4)
 
 
+def empty_list_removal(text, node):
+    """The edit taking `[]` away (and the blanks before it when nothing else follows on its line)."""
+    start, end = node.start_mark.index, node.end_mark.index
+    if not text[end:line_end(text, end)].strip():
+        start, end = len(text[:start].rstrip(" ")), line_end(text, end)
+    return start, end, ""
+
+
 def rewrite_teams(text, roster):
     """(the inventory's text with the roster's teams written in, the names of its teams the roster leaves out)."""
     teams = teams_node(text)
@@ -97,11 +105,11 @@ def rewrite_teams(text, roster):
                                if team in items) if edit]
     added = [line for team, members in roster.items() if team not in items
              for line in new_team_lines(team, members, teams, text)]
-    if added and teams.value:
+    if added and not teams.value:      # `teams: []`: the brackets go, the list comes on the lines after
+        edits.append(empty_list_removal(text, teams))
+    if added:
         end = line_end(text, content_end(teams))
         edits.append((end, end, "\n" + "\n".join(added)))
-    elif added:     # `teams: []`
-        edits.append((teams.start_mark.index, teams.end_mark.index, "\n" + "\n".join(added)))
     for start, end, new in sorted(edits, reverse=True):
         text = text[:start] + new + text[end:]
     return text, [name for name in items if name not in roster]
