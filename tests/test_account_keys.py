@@ -92,7 +92,8 @@ def test_keys_are_fetched_once_cached_with_their_time_then_used_from_the_cache_w
     forge.stop()
     said.clear()
     assert with_account_keys(inventory, say=said.append).teams == teams
-    assert said[0].startswith(f"keys from accounts: 0 fetched, 2 from the cache (the oldest fetched {cached['fetched']}")
+    assert said[0].startswith("keys from accounts: 0 fetched, 2 from the cache "
+                              f"(the oldest fetched {cached['fetched']}")
 
 
 def test_refresh_fetches_again_and_a_key_removed_on_the_forge_goes(tmp_path, forge):
