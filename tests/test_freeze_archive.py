@@ -1,10 +1,13 @@
 """The term's end, its pure parts: `fab freeze --at` read as a time, the lines the servers run, the archive's MANIFEST
 checked here (deploy/admin/term.py), and each team's submission in `fab status` (deploy/admin/status.py)."""
 import hashlib
+import subprocess
 from datetime import datetime, timezone
+from pathlib import Path
 
 import pytest
 from test_class_status import SERVER_LINES, inventory  # noqa: F401  (the fixture)
+from test_team_release import IDS, home, make_release, releases_left  # noqa: F401  (home: the fixture)
 
 from deploy.admin import term
 from deploy.admin.status import as_json, as_table, class_report
@@ -96,3 +99,36 @@ def test_the_server_programs_use_the_layouts_paths():
     assert f"HN_TERM={layout.TERM_ARCHIVE} " in text
     assert f"mark={layout.FREEZE_DIR}/$t;" in commands.remote_file("status.sh")
     assert f"for f in {layout.TEAMS_DIR}/*; do" in text
+
+
+def run_frozen(paths, freeze_dir, *args):
+    """release.sh as the team runs it, its freeze marks read from `freeze_dir` instead of /etc/hacknode/freeze."""
+    script = commands.release_script_text(paths, keep=3).replace(
+        f"freeze_dir={layout.FREEZE_DIR}\n", f"freeze_dir={freeze_dir}\n")
+    done = subprocess.run(["bash", "-s", "--", *args], input=script, capture_output=True, text=True, timeout=60)
+    return done.returncode, done.stdout + done.stderr
+
+
+def test_past_the_deadline_release_sh_refuses_every_change_of_the_site_and_prunes_no_submission(home, tmp_path):
+    for rid in IDS:
+        make_release(home, rid)
+    Path(home.current).symlink_to(f"releases/{IDS[-1]}")
+    marks = tmp_path / "freeze"
+    marks.mkdir()
+    (marks / "hacknode1").write_text("deadline=1000 1970-01-01T00:16:40Z\n")
+    (marks / "hacknode1.submission").write_text(f"release={IDS[0]}\nsubmitted=1970-01-01T00:16:41Z\n")
+    for args in (["deploy", "x", "y", "h"], ["activate", IDS[1], "h"], ["rollback", "h"], ["settings", "h"],
+                 ["prepare", "x", "y"], ["env", "x", "y"], ["facts", "aaaaaaaaaaaa", "20270101T000000Z"]):
+        code, out = run_frozen(home, marks, *args)
+        assert code == 1 and "HN-FAIL [hacknode1] frozen: the deadline was 1970-01-01T00:16:40Z;" in out, (args, out)
+    assert not (Path(home.releases) / "20270101T000000Z").exists()
+    code, out = run_frozen(home, marks, "facts", "aaaaaaaaaaaa")        # reading is no change
+    assert code == 0 and f"current={IDS[-1]}" in out, out
+    code, out = run_frozen(home, marks, "prune")
+    assert code == 0, out
+    assert releases_left(home) == [IDS[0]] + IDS[-3:]                  # the submission stays
+    (marks / "hacknode1").write_text("not a deadline\n")                # a mark it cannot read refuses too
+    assert "frozen" in run_frozen(home, marks, "rollback", "h")[1]
+    (marks / "hacknode1").write_text("deadline=99999999999 5138-11-16T09:46:39Z\n")      # not yet
+    code, out = run_frozen(home, marks, "facts", "aaaaaaaaaaaa", "20270101T000000Z")
+    assert code == 0 and (Path(home.releases) / "20270101T000000Z").is_dir(), out

@@ -88,8 +88,10 @@ hn_submit() {  # TEAM DEADLINE: its live release's code and its database, as roo
      hn_as_user "$team" prlimit --fsize=$((max_kib * 1024)) tar --sparse -czf - -C "/home/$team/releases" "$id" \
        > "$dir/code.tar.gz") || hn_fail "$team: the code of release $id could not be read (its tar failed)"
   fi
-  why=$(hn_archive_dump "$team" "$dir" 2>&1 >/dev/null) || hn_fail "$team: its database could not be dumped: ${why##*$'\n'}"
-  if [ -e "$dir/$team-database.tar.gz" ]; then mv "$dir/$team-database.tar.gz" "$dir/database.tar.gz"; else database=no; fi
+  why=$(hn_archive_dump "$team" "$dir" 2>&1 >/dev/null) ||
+    hn_fail "$team: its database could not be dumped: ${why##*$'\n'}"
+  if [ -e "$dir/$team-database.tar.gz" ]; then mv "$dir/$team-database.tar.gz" "$dir/database.tar.gz"
+  else database=no; fi
   printf 'team=%s\nrelease=%s\nsubmitted=%s\ndeadline=%s\ndatabase=%s\n' "$team" "$id" "$now" "$2" "$database" \
     > "$dir/SUBMISSION"
   chmod 0600 "$dir"/*
