@@ -69,27 +69,27 @@ def test_an_archive_is_complete_only_when_every_file_matches_its_manifest(tmp_pa
 
 
 SUBMITTED = "\t".join(["submission", "hacknode1", "20261202T010000Z-6b7f8cd", "2026-12-02T02:00:00Z",
-                       "frozen since 2026-12-02T02:00:00Z"])
+                       "frozen since 2026-12-02T02:00:00Z", "yes"])
 CHANGED = "\t".join(["submission", "hacknode2", "20261201T000000Z", "2026-12-02T02:00:00Z",
-                     "frozen since 2026-12-02T02:00:00Z"])
-LIFTED = "\t".join(["submission", "stray", "20261201T000000Z", "2026-12-02T02:00:00Z", "lifted"])
+                     "frozen since 2026-12-02T02:00:00Z", "no"])
+LIFTED = "\t".join(["submission", "stray", "20261201T000000Z", "2026-12-02T02:00:00Z", "lifted", "no"])
 
 
 def test_status_shows_each_submission_and_warns_of_a_live_release_changed_by_hand_after_the_deadline(inventory):  # noqa: F811,E501
-    lines = SERVER_LINES + "\n".join([SUBMITTED, CHANGED, LIFTED, "submission\tnot-a-team\tx\ty\tlifted"]) + "\n"
+    lines = SERVER_LINES + "\n".join([SUBMITTED, CHANGED, LIFTED, "submission\tnot-a-team\tx\ty\tlifted\tno"]) + "\n"
     main, spare = inventory.servers
     report = class_report(inventory, [ServerResult(main, parse(lines)), ServerResult(spare, None, "unreachable")])
     teams = {t["name"]: t for t in report["teams"]}
     assert teams["hacknode1"]["submission"] == {"release": "20261202T010000Z-6b7f8cd", "taken": "2026-12-02T02:00:00Z",
-                                                "freeze": "frozen since 2026-12-02T02:00:00Z"}
+                                                "freeze": "frozen since 2026-12-02T02:00:00Z", "live": True}
     assert "submission" not in teams["hacknode3"] and "not-a-team" not in teams
     table = as_table(inventory, report)
     assert ("hacknode1: submission: release 20261202T010000Z-6b7f8cd, taken 2026-12-02T02:00:00Z; frozen since "
             "2026-12-02T02:00:00Z") in table
     assert "stray: submission: release 20261201T000000Z, taken 2026-12-02T02:00:00Z; lifted" in table
-    changed = [w for w in report["warnings"] if "is not its submission" in w]
-    assert changed == ["warning: hacknode2: its live release 20261202T025500Z-<b> is not its submission 20261201T000000Z "
-                       "(changed by hand after the deadline; the submission is kept as it was)"]
+    changed = [w for w in report["warnings"] if "submission" in w]
+    assert changed == ["warning: hacknode2: its site no longer runs its submission 20261201T000000Z (its current link "
+                       "was changed by hand after the deadline; the submission is kept as it was)"]
     assert '"submission"' in as_json(report)
 
 

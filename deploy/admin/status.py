@@ -67,15 +67,13 @@ def server_entries(inventory, result):
 
 
 def submission_warning(entry):
-    """A frozen team whose live release is not its submission: changed by hand after the deadline (the submission,
-    root's copy, is what `fab archive` takes)."""
+    """A frozen team whose site no longer runs its submission (`current` pointed elsewhere by hand after the
+    deadline); the submission, root's copy, is kept as it was and is what `fab archive` takes."""
     submission = entry.get("submission")
-    if not submission or not submission["freeze"].startswith("frozen"):
+    if not submission or not submission["freeze"].startswith("frozen") or submission["live"]:
         return ""
-    if submission["release"] in ("-", entry["release"]):
-        return ""
-    return (f"warning: {entry['name']}: its live release {entry['release']} is not its submission "
-            f"{submission['release']} (changed by hand after the deadline; the submission is kept as it was)")
+    return (f"warning: {entry['name']}: its site no longer runs its submission {submission['release']} (its current "
+            "link was changed by hand after the deadline; the submission is kept as it was)")
 
 
 def submission_note(entry):

@@ -21,7 +21,7 @@ def clean(cell):
 def parse(text):
     """status.sh's output -> {"teams": [{field: text}], "quota": text or None, "now": epoch seconds or None,
     "certificates": [{"name": the name it is served for, "expires": when}] (TLS on), "submissions": {team: {"release",
-    "taken", "freeze"}} (`fab freeze`)}. A team's line counts only for
+    "taken", "freeze", "live": whether its site still runs it}} (`fab freeze`)}. A team's line counts only for
     a name of the first "teams" line (root's list of teams), once; every cell comes without control characters."""
     parsed = {"teams": [], "quota": None, "now": None, "certificates": [], "submissions": {}}
     known, seen = None, set()
@@ -37,8 +37,9 @@ def parse(text):
             parsed["quota"] = cells[1]
         elif cells[0] == "now" and len(cells) == 2 and cells[1].isdigit():
             parsed["now"] = int(cells[1])
-        elif cells[0] == "submission" and len(cells) == 5 and (known is None or cells[1] in known):
-            parsed["submissions"][cells[1]] = {"release": cells[2], "taken": cells[3] or None, "freeze": cells[4]}
+        elif cells[0] == "submission" and len(cells) == 6 and (known is None or cells[1] in known):
+            parsed["submissions"][cells[1]] = {"release": cells[2], "taken": cells[3] or None, "freeze": cells[4],
+                                               "live": cells[5] == "yes"}
         elif cells[0] == "tls" and len(cells) == 3:
             parsed["certificates"].append({"name": cells[1], "expires": cells[2]})
     return parsed

@@ -52,6 +52,8 @@ frozen_check() {
     read -r line < "$freeze_dir/$team" || true
     local epoch=${line#deadline=}; epoch=${epoch%% *}
     if [[ "$epoch" =~ ^[0-9]+$ ]] && [ "$(date +%s)" -lt "$epoch" ]; then return 0; fi
+    # `settings` has its changes on stdin (fd 8): read to the end, so the sender sees them taken, not a broken pipe
+    [ "${1:-}" != settings ] || cat <&8 >/dev/null || true
     echo "HN-FAIL [$team] frozen: the deadline was ${line#* }; deploys, git pushes, rollbacks and config changes are" \
          "refused (the site keeps running; the instructor's \`fab freeze --undo\` lifts it)" >&2
     exit 1
@@ -237,7 +239,9 @@ main() {
     local sub=${1:-}; shift || true
     cd "$(dirname "$releases")"
     # what changes the site, after the deadline: refused (facts with an id claims a new release)
-    case "$sub" in facts) [ $# -lt 2 ] || frozen_check ;; env|prepare|activate|deploy|rollback|settings) frozen_check ;;
+    case "$sub" in
+        facts) [ $# -lt 2 ] || frozen_check ;;
+        env|prepare|activate|deploy|rollback|settings) frozen_check "$sub" ;;
     esac
     case "$sub" in
         facts)    [ $# -ge 1 ] && [ $# -le 2 ] || die "usage: facts <req-hash> [<new-id>]"; cmd_facts "$@" ;;

@@ -92,9 +92,13 @@ for t in $teams; do
   when=$(sed -n 's/^deadline=[0-9]* //p' "$mark" 2>/dev/null || true)
   if [ -z "$deadline" ]; then freeze=lifted; elif [ "$now" -ge "$deadline" ]; then freeze="frozen since $when"
   else freeze="freezes at $when"; fi
-  safe_name submitted "$(sed -n 's/^release=//p' "$record" 2>/dev/null || true)"
-  printf 'submission\t%s\t%s\t%s\t%s\n' "$t" "${submitted:--}" "$(sed -n 's/^submitted=//p' "$record" 2>/dev/null \
-    || true)" "$freeze"
+  sub_id=$(sed -n 's/^release=//p' "$record" 2>/dev/null || true); safe_name submitted "$sub_id"
+  # live: current still leads to the submitted release, in the releases folder root sealed (term.sh hn_seal)
+  live=no
+  [ "$(readlink "/home/$t/current" 2>/dev/null)" = "releases/$sub_id" ] &&
+    [ "$(stat -c %U "/home/$t/releases" 2>/dev/null)" = root ] && live=yes
+  printf 'submission\t%s\t%s\t%s\t%s\t%s\n' "$t" "${submitted:--}" "$(sed -n 's/^submitted=//p' "$record" \
+    2>/dev/null || true)" "$freeze" "$live"
 done
 if command -v quotaon >/dev/null && quotaon -pu /home 2>/dev/null | grep -q ' is on'; then
   printf 'quota\t%s\n' "on (each team's files there stop at its disk_mb and its files, in inodes: provisioning \

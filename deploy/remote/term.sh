@@ -38,7 +38,7 @@ hn_freeze() {  # TEAM EPOCH ISO: from EPOCH on, the team's deploys, pushes, roll
 hn_unfreeze() {  # TEAM: the deadline lifted, the home the team's again; the submission stays (kept from pruning,
   # archived by `fab archive`)
   rm -f "$HN_FREEZE_DIR/$1"
-  [ "$(stat -c %U "/home/$1" 2>/dev/null)" != root ] || hn_seal "$1" "$(hn_submitted "$1")" "$1"
+  [ "$(stat -c %U "/home/$1/releases" 2>/dev/null)" != root ] || hn_seal "$1" "$(hn_submitted "$1")" "$1"
   echo "unfrozen $1"
 }
 
@@ -48,23 +48,19 @@ hn_submitted() {  # TEAM: the release its submission took ("none" before any)
   [[ "$id" =~ $HN_RELEASE_ID ]] && echo "$id" || echo none
 }
 
-hn_seal() {  # TEAM ID OWNER: with OWNER root, what a frozen team's site runs is root's: its home's entries (current
-  # stays the link it is), its releases folder and release ID, and ID's virtualenv where the team made it; the team
-  # reads them all (its group, nginx's), changes none. With OWNER the team, back as they were. The home first: once it
-  # is root's, no folder below it can be swapped for a link, and chown -R -P follows none inside
+hn_seal() {  # TEAM ID OWNER: with OWNER root, a frozen team's submitted release is root's where it runs: its releases
+  # folder (no release in it can be renamed or replaced), release ID's files and ID's virtualenv where the team made
+  # it; the team and nginx read them as before, nobody changes them. With OWNER the team, back as they were. The home
+  # stays the team's (it must enter it): `current` can still be pointed elsewhere by hand, which status.sh reports.
+  # chown works from inside the folder it opened (cd -P, checked), never through a path the team could swap meanwhile
   local home=/home/$1 env
-  [ -d "$home" ] && [ ! -L "$home" ] || return 0
-  [ "$3" = root ] && chown -h root "$home"
-  if [ "$2" != none ] && [ -d "$home/releases" ] && [ ! -L "$home/releases" ]; then
-    chown -h "$3" "$home/releases"
-    [ ! -d "$home/releases/$2" ] || chown -R -P "$3" "$home/releases/$2"
-    env=$(readlink "$home/releases/$2/rapid-env" 2>/dev/null || true)
-    if [[ "$env" =~ ^\.\./\.\./envs/[0-9a-f]+$ ]] && [ -d "$home/envs" ] && [ ! -L "$home/envs" ]; then
-      chown -h "$3" "$home/envs"
-      [ -L "$home/${env#../../}" ] || [ ! -d "$home/${env#../../}" ] || chown -R -P "$3" "$home/${env#../../}"
-    fi
-  fi
-  [ "$3" = root ] || chown -h "$3" "$home"
+  [ "$2" != none ] || return 0
+  (cd -P "$home/releases" 2>/dev/null && [ "$(pwd -P)" = "$home/releases" ] || exit 0
+   chown -h "$3" . && { [ ! -d "$2" ] || chown -R -P "$3" -- "$2"; }
+   env=$(readlink "$2/rapid-env" 2>/dev/null || true)
+   [[ "$env" =~ ^\.\./\.\./envs/[0-9a-f]+$ ]] || exit 0
+   cd -P "$home/envs" 2>/dev/null && [ "$(pwd -P)" = "$home/envs" ] || exit 0
+   chown -h "$3" . && { [ -L "${env##*/}" ] || [ ! -d "${env##*/}" ] || chown -R -P "$3" -- "${env##*/}"; })
 }
 
 hn_live_release() {  # TEAM: the id of its live release (current's target, a name the team chose: checked), or none

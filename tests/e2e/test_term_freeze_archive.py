@@ -117,28 +117,33 @@ def test_a_freeze_refuses_deploy_push_rollback_and_config_the_site_answering_and
         # release.sh's pieces run directly, as a team that reads the program could
         piece = commands.release(TeamPaths(FROZEN), "activate", submitted, f"{FROZEN}.hacknode.test")
         assert "frozen" in runner.run(c, piece, check=False).stderr
-        # ... and as a team that ran its own copy without the check: the live release and current are root's now
-        unchecked = replace(piece, script=piece.script.replace(f"freeze_dir={layout.FREEZE_DIR}", "freeze_dir=/nowhere"))
+        # ... and as a team that ran its own copy without the check: the releases folder is root's now
+        unchecked = replace(commands.release(TeamPaths(FROZEN), "facts", "0" * 12, "20991231T000000Z"),
+                            script=piece.script.replace(f"freeze_dir={layout.FREEZE_DIR}", "freeze_dir=/nowhere"))
         assert unchecked.script != piece.script
         assert runner.run(c, unchecked, check=False).exited != 0
-    # the team's own hands: the mark is root's, its home's entries and its live release too
-    for attack in (f"rm -f /etc/hacknode/freeze/{FROZEN}", f"echo 'deadline=9999999999 later' > /etc/hacknode/freeze/{FROZEN}",
-                   "ln -sfn releases/elsewhere current", f"mv releases/{submitted} releases/moved",
-                   f"echo 'raise SystemExit' >> releases/{submitted}/app/wsgi.py", "mv current current.old"):
+    # the team's own hands: the mark is root's, and so are its releases folder and its live release
+    for attack in (f"rm -f /etc/hacknode/freeze/{FROZEN}", f"echo 'deadline=9 later' > /etc/hacknode/freeze/{FROZEN}",
+                   f"mv releases/{submitted} releases/moved", "mkdir releases/20991231T000000Z",
+                   f"echo 'raise SystemExit' >> releases/{submitted}/app/wsgi.py"):
         tried = as_team(made, FROZEN, f"cd ~ && {attack}")
         assert tried.failed, f"{attack}: {tried.stdout}{tried.stderr}"
+    # its home stays its own: `current` pointed elsewhere by hand is seen, the submission kept as it was
+    assert as_team(made, FROZEN, "cd ~ && ln -sfn /tmp current").ok
+    assert f"warning: {FROZEN}: its site no longer runs its submission {submitted}" in fab(made, "status").stdout
+    assert as_team(made, FROZEN, f"cd ~ && ln -sfn releases/{submitted} current").ok
     seen = watcher.stop()
     assert set(seen) == {200} and len(seen) > 10, seen
     assert live_release(made, FROZEN) == submitted
     status = fab(made, "status")
     assert f"{FROZEN}: submission: release {submitted}, taken " in status.stdout and "; frozen since " in status.stdout
-    assert f"{OTHER}: submission" not in status.stdout and "is not its submission" not in status.stdout
+    assert f"{OTHER}: submission" not in status.stdout and "no longer runs" not in status.stdout
 
     undone = fab(made, "freeze", "--team", FROZEN, "--undo")
     assert undone.returncode == 0 and f"main: unfrozen {FROZEN}" in undone.stdout, undone.stderr
     with made.as_team(FROZEN) as c:
         team_config.change_settings(c, chosen, made.inventory, ["GREETING=after"])
-    assert as_team(made, FROZEN, "test -O ~ && test -O ~/releases && touch ~/current.ok && rm ~/current.ok").ok
+    assert as_team(made, FROZEN, f"test -O ~/releases && test -O ~/releases/{submitted}/app/wsgi.py").ok
     assert "; lifted" in fab(made, "status").stdout
 
 
