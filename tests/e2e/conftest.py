@@ -26,6 +26,14 @@ IDLE_SECONDS = 4     # provisioned_class's hacknode1
 PAGE_SECONDS = 10    # every test class's server rewrites its class page this often (a test sees it change)
 
 
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(items):
+    """Every test in this folder is end-to-end, marked or not: `./inv test --fast` (-m "not e2e") never starts a host."""
+    for item in items:
+        if Path(__file__).parent in Path(item.path).parents:
+            item.add_marker(pytest.mark.e2e)
+
+
 def host_slot(environ):
     """(name prefix, first index, last index, lock file name) of this session's test hosts."""
     slot = environ.get("HACKNODE_E2E_SLOT", "")
