@@ -37,8 +37,9 @@ def host_slot(environ):
 
 @pytest.fixture(scope="session")
 def host_factory():
-    """make(suffix, boot=False) -> Host: starts host hn-t<suffix> (once per session; the same suffix gives the same
-    host); with boot, a host that boots systemd as a real server does (lab/testhost.py).
+    """make(suffix, boot=False, server_os="debian12") -> Host: starts host hn-t<suffix> (once per session; the same
+    suffix gives the same host); with boot, a host that boots systemd as a real server does; with server_os="debian13",
+    one on the Debian 13 root (made once per machine) instead of this machine's Debian 12 (lab/testhost.py).
     Stale hn-t* hosts of a killed run are stopped first; every host made is stopped at the end of the session."""
     try:
         localhost.require_root("the end-to-end tests start isolated hosts (or run: ./inv test --fast)")
@@ -63,13 +64,14 @@ def host_factory():
     testhost.stop_all(prefix)
     made = {}   # name -> index
 
-    def make(suffix, boot=False):
+    def make(suffix, boot=False, server_os="debian12"):
         name = f"{prefix}{suffix}"
         if name not in made:
             if first_index + len(made) > last_index:
                 raise testhost.HostError(f"more than {last_index - first_index + 1} test hosts in one session")
             made[name] = first_index + len(made)
-        return testhost.start_host(name, made[name], boot=boot)   # returns the running host as it is, or starts it
+        # returns the running host as it is, or starts it
+        return testhost.start_host(name, made[name], boot=boot, server_os=server_os)
 
     yield make
     for name in made:
@@ -192,6 +194,16 @@ def provisioned_class(host_factory, tmp_path_factory):
     made = ClassUnderTest(tmp_path_factory.mktemp("class"), {"main": host},
                           {"hacknode1": "main", "hacknode2": "main", "hacknode3": "main"},
                           team_lines={"hacknode1": [f"idle_seconds: {IDLE_SECONDS}"]})
+    made.first_run_lines, made.first_run_steps = made.provision()
+    return made
+
+
+@pytest.fixture(scope="session")
+def trixie_class(host_factory, tmp_path_factory):
+    """Two teams on a Debian 13 host that boots systemd, provisioned once (tests/e2e/test_trixie.py shares it: the
+    core of what the Debian 12 tests check, on the other supported server OS). Its tests leave it healthy."""
+    host = host_factory("trixie", boot=True, server_os="debian13")
+    made = ClassUnderTest(tmp_path_factory.mktemp("trixie"), {"main": host}, {"hacknode1": "main", "hacknode2": "main"})
     made.first_run_lines, made.first_run_steps = made.provision()
     return made
 
