@@ -200,10 +200,12 @@ def provisioned_class(host_factory, tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def trixie_class(host_factory, tmp_path_factory):
-    """Two teams on a Debian 13 host that boots systemd, provisioned once (tests/e2e/test_trixie.py shares it: the
-    core of what the Debian 12 tests check, on the other supported server OS). Its tests leave it healthy."""
-    host = host_factory("trixie", boot=True, server_os="debian13")
-    made = ClassUnderTest(tmp_path_factory.mktemp("trixie"), {"main": host}, {"hacknode1": "main", "hacknode2": "main"})
+    """Two teams on server main, a Debian 13 host that boots systemd, and one on server old, a Debian 12 host (sshd
+    alone): one class of both OSes, provisioned once (tests/e2e/test_trixie.py shares it: the core of what the Debian
+    12 tests check, on the other supported server OS). Its tests leave it healthy."""
+    hosts = {"main": host_factory("trixie", boot=True, server_os="debian13"), "old": host_factory("bookworm")}
+    made = ClassUnderTest(tmp_path_factory.mktemp("trixie"), hosts,
+                          {"hacknode1": "main", "hacknode2": "main", "hacknode3": "old"})
     made.first_run_lines, made.first_run_steps = made.provision()
     return made
 

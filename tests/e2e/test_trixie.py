@@ -1,6 +1,6 @@
 """The other supported server OS, Debian 13 (trixie: Python 3.13, sudo 1.9.16, nginx 1.26, no apt-key), as the
-instructor and the teams use it: one class (trixie_class: two teams on a host that boots systemd) provisioned once,
-then what the Debian 12 tests check at their core, on it: a no-op run, a team added, a deploy, a restart, a rollback,
+instructor and the teams use it: one class (trixie_class: two teams on a Debian 13 host that boots systemd, one on a
+Debian 12 host) provisioned once, then what the Debian 12 tests check at their core, on its Debian 13 server: a no-op run, a team added, a deploy, a restart, a rollback,
 `fab config`, a backup and a restore, `fab audit`, a reboot. The host kind that runs sshd alone is checked too.
 Everything as a user would see it (the sites through nginx, the commands' own words); the class is left healthy."""
 import json
@@ -15,7 +15,8 @@ from tests.e2e.faults import count_marked, submit_marked, watch_until_all_answer
 from tests.e2e.test_team_tasks import REPO, SSH_OPTIONS, WHEEL_CACHE, wait_for_release   # its TEAM: hacknode2
 
 pytestmark = pytest.mark.e2e
-TEAMS = ("hacknode1", "hacknode2")
+TEAMS = ("hacknode1", "hacknode2")    # on main, the Debian 13 server
+OLD_TEAM = "hacknode3"                # on old, the Debian 12 server
 
 
 def changed(steps):
@@ -46,33 +47,35 @@ def test_a_host_that_runs_sshd_alone_is_debian_13_with_python_3_13(host_factory)
 def test_provisioned_from_scratch_then_a_second_run_changes_nothing(trixie_class):
     cls = trixie_class
     lines = cls.first_run_lines
-    for team in TEAMS:
+    for team in (*TEAMS, OLD_TEAM):
         for step in ("user", "directories", "database", "first release", "configs"):
-            assert any(re.match(rf"main\s+{team}\s+{step}\s+changed", line) for line in lines), (team, step, lines)
+            assert any(re.match(rf"{cls.teams[team]}\s+{team}\s+{step}\s+changed", line) for line in lines), \
+                (team, step, lines)
         assert healthz(cls, team)[0] == 200
     boot = next(s for s in cls.first_run_steps["main"] if s.name == "start at boot")
     assert (boot.changed, boot.why) == (True, "not enabled: supervisor nginx")
     assert not [line for line in lines if "Use of uninitialized value" in line], lines   # pam-auth-update's own
-    with cls.as_root("main") as root:
-        assert root.run(". /etc/os-release && echo $VERSION_ID", hide=True).stdout.strip() == "13"
-        # the wheelhouse was made for the server's Python: the team's virtualenv is a 3.13 one
-        assert root.run("ls /home/hacknode1/envs/*/lib", hide=True).stdout.split() == ["python3.13"]
+    # one run, a wheelhouse for each server's Python: each team's virtualenv is of its server's Python
+    for server, team, version, python in (("main", "hacknode1", "13", "python3.13"), ("old", OLD_TEAM, "12", "python3.11")):
+        with cls.as_root(server) as root:
+            assert root.run(". /etc/os-release && echo $VERSION_ID", hide=True).stdout.strip() == version
+            assert root.run(f"ls /home/{team}/envs/*/lib", hide=True).stdout.split() == [python]
     lines, steps = cls.provision()
-    assert changed(steps["main"]) == [] and lines[-1].endswith("nothing to change")
+    assert changed(steps["main"]) == changed(steps["old"]) == [] and lines[-1].endswith("nothing to change")
 
 
 def test_a_team_added_is_set_up_and_the_others_keep_their_workers(trixie_class, make_class):
     cls = trixie_class
-    bigger = make_class(cls.directory, cls.hosts, dict(cls.teams, hacknode3="main"))
+    bigger = make_class(cls.directory, cls.hosts, dict(cls.teams, hacknode4="main"))
     with cls.as_root("main") as root:
         pids = {team: root.run(f"supervisorctl pid {team}", hide=True).stdout.strip() for team in TEAMS}
         lines, steps = cls.provision(bigger.inventory)
-        assert {scope for scope, _ in changed(steps["main"])} == {"hacknode3", "main"}
-        assert bigger.http("hacknode3", "/healthz")[0] == 200
+        assert {scope for scope, _ in changed(steps["main"])} == {"hacknode4", "main"}
+        assert bigger.http("hacknode4", "/healthz")[0] == 200
         assert {team: root.run(f"supervisorctl pid {team}", hide=True).stdout.strip() for team in TEAMS} == pids
         lines, steps = cls.provision(prune=True)      # and removed again: the class is as it was
-        assert ("hacknode3", "remove (not in inventory)") in changed(steps["main"])
-        assert root.run("id hacknode3", hide=True, warn=True).failed
+        assert ("hacknode4", "remove (not in inventory)") in changed(steps["main"])
+        assert root.run("id hacknode4", hide=True, warn=True).failed
     assert all(healthz(cls, team)[0] == 200 for team in TEAMS)
 
 
@@ -108,10 +111,12 @@ def test_a_backup_restores_the_articles_after_changes(trixie_class, tmp_path):
 
 def test_fab_audit_finds_every_attack_denied_or_bounded(trixie_class):
     rows = admin.audit_rows(trixie_class.inventory, trixie_class.root_key)
-    assert rows and [row for row in rows if row.result not in ("denied", "bounded", "n/a")] == [], \
-        [(row.attack, row.team, row.result, row.detail) for row in rows if row.result not in ("denied", "bounded")]
-    sessions = dict(audit.ATTACKS)["limits_sessions"]
-    assert {(row.result, row.detail) for row in rows if row.attack == sessions} == {("bounded", "slice")}
+    print(audit.as_table(rows))
+    assert {row.team for row in rows} == {*TEAMS, OLD_TEAM}
+    assert [row for row in rows if row.result not in ("denied", "bounded", "n/a")] == [], audit.as_table(rows)
+    sessions = dict(audit.ATTACKS)["limits_sessions"]     # main boots systemd: a team's sessions are in its slice
+    assert {(row.result, row.detail) for row in rows if row.attack == sessions and row.team in TEAMS} == \
+        {("bounded", "slice")}
     assert all(healthz(trixie_class, team)[0] == 200 for team in TEAMS)
 
 
@@ -122,4 +127,4 @@ def test_a_reboot_brings_every_team_back_by_itself(trixie_class):
     took, seen, tracebacks = watch_until_all_answer(cls, TEAMS)
     assert tracebacks == [] and count_marked(cls, "hacknode2", "trixie-reboot") == 2
     lines, steps = cls.provision()
-    assert changed(steps["main"]) == []
+    assert changed(steps["main"]) == [] and lines[-1].endswith("nothing to change")
