@@ -200,12 +200,15 @@ def provisioned_class(host_factory, tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def trixie_class(host_factory, tmp_path_factory):
-    """Two teams on server main, a Debian 13 host that boots systemd, and one on server old, a Debian 12 host (sshd
-    alone): one class of both OSes, provisioned once (tests/e2e/test_trixie.py shares it: the core of what the Debian
-    12 tests check, on the other supported server OS). Its tests leave it healthy."""
+    """Two teams on server main, a Debian 13 host that boots systemd, provisioned through a sudoer's account (as on
+    a cloud image: Debian 13's sudo), and one on server old, a Debian 12 host (sshd alone): one class of both OSes,
+    provisioned once (tests/e2e/test_trixie.py shares it: the core of what the Debian 12 tests check, on the other
+    supported server OS). Its tests leave it healthy."""
     hosts = {"main": host_factory("trixie", boot=True, server_os="debian13"), "old": host_factory("bookworm")}
+    add_sudoer(hosts["main"], "instructor", Path(hosts["main"].root_key + ".pub").read_text())
     made = ClassUnderTest(tmp_path_factory.mktemp("trixie"), hosts,
-                          {"hacknode1": "main", "hacknode2": "main", "hacknode3": "old"})
+                          {"hacknode1": "main", "hacknode2": "main", "hacknode3": "old"},
+                          admin_users={"main": "instructor"})
     made.first_run_lines, made.first_run_steps = made.provision()
     return made
 

@@ -1,6 +1,7 @@
 """The other supported server OS, Debian 13 (trixie: Python 3.13, sudo 1.9.16, nginx 1.26, no apt-key), as the
 instructor and the teams use it: one class (trixie_class: two teams on a Debian 13 host that boots systemd, one on a
-Debian 12 host) provisioned once, then what the Debian 12 tests check at their core, on its Debian 13 server: a no-op run, a team added, a deploy, a restart, a rollback,
+Debian 12 host; the instructor reaches the Debian 13 one through a sudoer) provisioned once, then what the Debian 12
+tests check at their core, on its Debian 13 server: a no-op run, a team added, a deploy, a restart, a rollback,
 `fab config`, a backup and a restore, `fab audit`, a reboot. The host kind that runs sshd alone is checked too.
 Everything as a user would see it (the sites through nginx, the commands' own words); the class is left healthy."""
 import json
