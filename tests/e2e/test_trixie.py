@@ -10,7 +10,8 @@ import time
 
 import pytest
 
-from deploy import admin, audit, team_backup, team_settings, team_tasks
+from deploy.admin import audit, tasks as admin
+from deploy.team import backup as team_backup, config as team_settings, tasks as team_tasks
 from lab import testhost
 from tests.e2e.faults import count_marked, submit_marked, watch_until_all_answer
 from tests.e2e.test_team_tasks import REPO, SSH_OPTIONS, WHEEL_CACHE, wait_for_release   # its TEAM: hacknode2
