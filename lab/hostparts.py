@@ -5,9 +5,10 @@ machine is 10.131.<index>.1, the host 10.131.<index>.2 (a /30, no default route,
 but this machine).
 Its root filesystem, in the host's state directory <state>: a copy-on-write overlay <state>/root whose lower
 layer is / (so the programs installed here, see lab/localhost.HOST_PACKAGES, are the hosts' programs), or another
-server OS's root (lab/serverroots.py), and whose upper layer is <state>/upper; made a machine of its own through the overlay: machine-id, hostname, a
-stock root home, a root SSH key <state>/key, and host keys that belong to its address (kept beside the
-hosts' state directories, in ../host-keys/<index>, so known_hosts entries stay right across restarts).
+server OS's root (lab/serverroots.py), and whose upper layer is <state>/upper; made a machine of its own
+through the overlay: machine-id, hostname, a stock root home, a root SSH key <state>/key, and host keys that
+belong to its address (kept beside the hosts' state directories, in ../host-keys/<index>, so known_hosts entries
+stay right across restarts).
 """
 import os
 import shutil

@@ -4,8 +4,9 @@
 - debian13: a Debian 13 (trixie) root, made once per machine by `debootstrap --variant=minbase trixie` from
   Debian's mirror, then apt-get inside it installs the packages a class server needs (apt, not debootstrap's
   --include: debootstrap's resolver cannot satisfy a virtual package such as python3-cffi-backend-api-min, which
-  certbot needs). Kept under /var/lib/hacknode/roots/trixie and used offline. Made under a lock (two test sessions at once make it once); a root left unfinished by a killed run
-  is made again. debootstrap itself is a Debian package, installed here like the hosts' other packages.
+  certbot needs). Kept under /var/lib/hacknode/roots/trixie and used offline. Made under a lock (two test sessions
+  at once make it once); a root left unfinished by a killed run is made again. debootstrap itself is a Debian
+  package, installed here like the hosts' other packages.
 """
 import fcntl
 import shutil
@@ -21,7 +22,7 @@ DEFAULT_OS = "debian12"
 ROOTS_DIR = "/var/lib/hacknode/roots"
 MIRROR = "http://deb.debian.org/debian"
 SUITES = {"debian13": "trixie"}
-COMPLETE = ".hacknode-root"     # written last, with how it was made: a root without it (or made otherwise) is made again
+COMPLETE = ".hacknode-root"   # written last, saying how it was made: without it, or made otherwise, it is made again
 
 # Installed here for the hosts of this machine's own root, but only this machine runs them.
 HERE_ONLY = ("systemd-container", "wrk", "debootstrap")
@@ -41,7 +42,7 @@ def root_packages():
 
 
 # The root's own apt, in a container sharing this machine's network; no service starts (policy-rc.d says 101).
-# Without recommends, as provisioning installs a server's packages (deploy/plan.plan_packages).
+# Without recommends, as provisioning installs a server's packages (deploy/provision/plan.plan_packages).
 INSTALL = "apt-get update -qq && apt-get install -y -qq --no-install-recommends {packages} >/dev/null && apt-get clean"
 NO_SERVICES = "#!/bin/sh\n# hacknode: no service starts while the server root is made\nexit 101\n"
 

@@ -58,7 +58,8 @@ def test_provisioned_from_scratch_then_a_second_run_changes_nothing(trixie_class
     assert (boot.changed, boot.why) == (True, "not enabled: supervisor nginx")
     assert not [line for line in lines if "Use of uninitialized value" in line], lines   # pam-auth-update's own
     # one run, a wheelhouse for each server's Python: each team's virtualenv is of its server's Python
-    for server, team, version, python in (("main", "hacknode1", "13", "python3.13"), ("old", OLD_TEAM, "12", "python3.11")):
+    for server, team, version, python in (("main", "hacknode1", "13", "python3.13"),
+                                          ("old", OLD_TEAM, "12", "python3.11")):
         with cls.as_root(server) as root:
             assert root.run(". /etc/os-release && echo $VERSION_ID", hide=True).stdout.strip() == version
             assert root.run(f"ls /home/{team}/envs/*/lib", hide=True).stdout.split() == [python]
