@@ -35,7 +35,12 @@ def team_of(cls, name):
 
 
 def test_a_host_that_runs_sshd_alone_is_debian_13_with_python_3_13(host_factory):
+    before = host_factory("trixie-sshd")                     # Debian 12, then asked for as Debian 13: remade
+    with before.connection() as c:
+        assert c.run(". /etc/os-release && echo $VERSION_ID", hide=True).stdout.strip() == "12"
+    key_before = open(before.root_key).read()
     host = host_factory("trixie-sshd", server_os="debian13")
+    assert (host.address, host.server_os) == (before.address, "debian13") and open(host.root_key).read() != key_before
     with host.connection() as c:
         assert c.run(". /etc/os-release && echo $ID $VERSION_ID", hide=True).stdout.split() == ["debian", "13"]
         assert c.run("python3 --version", hide=True).stdout.startswith("Python 3.13.")
