@@ -68,6 +68,8 @@ def test_provisioned_from_scratch_then_a_second_run_changes_nothing(trixie_class
         with cls.as_root(server) as root:
             assert root.run(". /etc/os-release && echo $VERSION_ID", hide=True).stdout.strip() == version
             assert root.run(f"ls /home/{team}/envs/*/lib", hide=True).stdout.split() == [python]
+    with cls.as_team("hacknode1") as c:    # Debian 13's PAM: pam_umask from hacknode's profile (pam-auth-update)
+        assert c.run("umask", hide=True).stdout.strip() == "0027"
     lines, steps = cls.provision()
     assert changed(steps["main"]) == changed(steps["old"]) == [] and lines[-1].endswith("nothing to change")
 
