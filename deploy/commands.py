@@ -3,6 +3,7 @@ deploy/runner.py runs them (as Kamal's commands/ build and its cli/ runs). Serve
 deploy/remote/; a builder names the file, its arguments, whether it needs root, and what it reads on stdin.
 """
 import json
+import re
 import shlex
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -40,6 +41,15 @@ class RemoteCommand:
 def remote_file(name):
     """The text of deploy/remote/<name>: a program that runs on servers."""
     return (REMOTE / name).read_text()
+
+
+SOURCED = re.compile(r"^\. ([\w.-]+\.sh)$", re.MULTILINE)
+
+
+def remote_program(name):
+    """deploy/remote/<name> with each file it sources (a line `. FILE.sh`, FILE in deploy/remote/) put in that
+    line's place: a program travels as one text (in argv, or in the bundle's script), so what it sources goes in it."""
+    return SOURCED.sub(lambda m: remote_program(m.group(1)).rstrip("\n"), remote_file(name))
 
 
 def program(what, *argv, root=False):
@@ -83,20 +93,18 @@ def root_script(what, text, admin_uri_input=""):
 # ---------- the team's ----------
 
 def release_script_text(paths: TeamPaths, keep=layout.KEEP_RELEASES, make_venv=layout.MAKE_VENV):
-    """deploy/remote/release.sh preceded by the team's paths as variable assignments, its uwsgi reload and health
-    check (deploy/remote/release-reload.sh) and the functions of its `settings` subcommand
-    (deploy/remote/release-settings.sh); `make_venv`: where the virtualenv maker is (the
-    tests run a copy of it)."""
+    """The release program, deploy/remote/release.sh with the files it sources, preceded by the team's paths as
+    variable assignments (the names release.sh declares); `make_venv`: where the virtualenv maker is (the tests run
+    a copy of it)."""
     header = {
         "team": paths.team, "releases": paths.releases, "current": paths.current, "envs": paths.envs,
-        "run_dir": paths.run_dir, "uwsgi_log": paths.uwsgi_log, "master_fifo": paths.master_fifo,
-        "wheelhouses": f"{paths.wheels} {layout.WHEELS}", "keep": str(keep), "healthz": layout.HEALTHZ_TOOL,
-        "settings": paths.mongo_uri_file,
-        "make_venv": make_venv, "uv_cache": paths.uv_cache,
+        "run_dir": paths.run_dir, "uwsgi_log": paths.uwsgi_log, "uwsgi_ini": paths.uwsgi_ini,
+        "master_fifo": paths.master_fifo, "wheelhouses": f"{paths.wheels} {layout.WHEELS}", "keep": str(keep),
+        "healthz": layout.HEALTHZ_TOOL, "settings": paths.mongo_uri_file, "make_venv": make_venv,
+        "uv_cache": paths.uv_cache,
     }
     lines = [f"{name}={shlex.quote(value)}" for name, value in header.items()]
-    return ("\n".join(lines) + "\n" + remote_file("release-reload.sh") + remote_file("release-settings.sh")
-            + remote_file("release.sh"))
+    return "\n".join(lines) + "\n" + remote_program("release.sh")
 
 
 def release(paths: TeamPaths, subcommand, *args, keep=layout.KEEP_RELEASES):

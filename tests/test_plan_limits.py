@@ -8,7 +8,7 @@ import subprocess
 import pytest
 
 from deploy import layout
-from deploy.commands import remote_file
+from deploy.commands import remote_file, remote_program
 from deploy.layout import TeamPaths
 from deploy.inventory import InventoryError, load_inventory
 from deploy.plan_limits import SYSTEMD_RUNNING, plan_quotas, plan_slices
@@ -17,7 +17,7 @@ from test_provision_plan import bare_facts, make_inventory, root_file
 from test_render import nine_team_class, supervisor_parse
 from inventories.keys import ed25519_key
 
-APPLY_LIB = remote_file("apply-lib.sh")
+APPLY_LIB = remote_program("apply-lib.sh")
 
 
 def systemd_facts(inventory):

@@ -6,12 +6,12 @@ import subprocess
 
 from deploy import layout
 from deploy.admin import teardown_commands
-from deploy.commands import remote_file
+from deploy.commands import remote_file, remote_program
 from deploy.model import MongoSettings
 from deploy.plan_limits import plan_scheduled_jobs
 from test_provision_plan import bare_facts, make_inventory, root_file
 
-LIBRARY = remote_file("apply-lib.sh") + remote_file("remove-team.sh")
+LIBRARY = remote_program("apply-lib.sh") + remote_file("remove-team.sh")
 
 
 def run(script, *args):
