@@ -6,9 +6,10 @@ import subprocess
 
 import pytest
 
-from deploy import bundle, commands
-from deploy.layout import TeamPaths
-from deploy.model import MongoSettings
+from deploy.core import commands
+from deploy.provision import bundle
+from deploy.core.layout import TeamPaths
+from deploy.inventory.model import MongoSettings
 
 REMOTE = commands.REMOTE
 PATHS = TeamPaths("hacknode1")

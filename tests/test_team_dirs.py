@@ -5,7 +5,7 @@ import os
 import pwd
 import subprocess
 
-from deploy.commands import remote_program
+from deploy.core.commands import remote_program
 
 APPLY_LIB = remote_program("apply-lib.sh")
 

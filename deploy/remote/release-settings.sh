@@ -1,5 +1,5 @@
 # shellcheck shell=bash
-# Part of release.sh (sourced by it): the server side of `fab config` (deploy/team_settings.py), its `settings`
+# Part of release.sh (sourced by it): the server side of `fab config` (deploy/team/config.py), its `settings`
 # subcommand. Uses release.sh's say, die, current_id, log_lines, show_log_since, HEALTH_WAIT, last_health,
 # reload_master, restarted_master, fd 8 (the changes), the path $settings (the team's settings file), and
 # release-reload.sh's reload_uwsgi, hard_restart, wait_healthy and site_url.

@@ -5,8 +5,8 @@
 # and uwsgi-lib.sh (what provisioning asks of a team's uwsgi too: its master, why it failed).
 # commands.release_script_text sends it as one text (commands.remote_program puts each sourced file in place of its
 # `. FILE` line), after the team's paths; it runs inside the command of a team task (`bash -c <script> release.sh
-# SUBCOMMAND ...`, deploy/team_tasks.py), as provisioning's first release (`hn_as_user <team> bash -s -- SUBCOMMAND
-# ... < release-<team>.sh`, deploy/plan_team.py) and from a `git push` (hooks/hacknode-release.sh, deploy/team_git.py).
+# SUBCOMMAND ...`, deploy/team/tasks.py), as provisioning's first release (`hn_as_user <team> bash -s -- SUBCOMMAND
+# ... < release-<team>.sh`, deploy/provision/team.py) and from a `git push` (hooks/hacknode-release.sh, deploy/team/git.py).
 # It names no path itself and works with what is on every class server (bash, python3, coreutils, and hacknode's
 # make-venv and healthz probe, installed by provisioning).
 #
@@ -25,13 +25,13 @@
 #   url <host-header>                  the site's URL as visitors reach it (https:// with TLS on)
 #   prune                              keep the newest $keep releases (and current, and the previous one)
 #   settings <host-header>             change the team's settings (stdin: NAME=value or NAME lines, checked by
-#                                      deploy/settings.py), reload uwsgi gracefully, check /healthz; back on failure
+#                                      deploy/team/settings.py), reload uwsgi gracefully, check /healthz; back on failure
 #
 # Everything is inside functions and `main` runs last with stdin from /dev/null: with `bash -s`, bash reads the
 # script from stdin as it goes, so a command reading stdin (pip, python3) would otherwise swallow the rest.
 set -euo pipefail
 
-# The team's paths (deploy/layout.py TeamPaths), set before this text by commands.release_script_text:
+# The team's paths (deploy/core/layout.py TeamPaths), set before this text by commands.release_script_text:
 : "${team:?}" "${releases:?}" "${current:?}" "${envs:?}" "${run_dir:?}" "${uwsgi_log:?}" "${uwsgi_ini:?}" \
   "${master_fifo:?}" "${wheelhouses:?}" "${keep:?}" "${healthz:?}" "${settings:?}" "${make_venv:?}" "${uv_cache:?}"
 
