@@ -85,6 +85,26 @@ def class_status(domain, hostname):
                          root=True)
 
 
+def helper(name, *args):
+    """A line of a root script: hacknode's shell helper `name` (defined in deploy/remote/*.sh), its arguments quoted."""
+    return " ".join([name, *(shlex.quote(str(a)) for a in args)])
+
+
+def teardown_text(team_files, team_folders):
+    """deploy/remote/teardown.sh with its paths first: `team_files` and `team_folders` are a team's, with {team} for
+    its name (the teams are those the server has)."""
+    header = {
+        "teams_dir": layout.TEAMS_DIR, "slice_dropin": layout.SLICE_DROPIN, "team_files": " ".join(team_files),
+        "team_folders": " ".join(team_folders), "programs": "hacknode-secantus hacknode-class-page",
+        "program_confs": f"{layout.SECANTUS_CONF} {layout.CLASS_PAGE_CONF} {layout.NGINX_SITE}",
+        "profiles": f"{layout.TEAM_PROFILE} {layout.PAM_UMASK_PROFILE}", "acme_certs": layout.ACME_CERTS,
+        "certbot_renewal": layout.CERTBOT_RENEWAL, "renewal_files": f"{layout.CERTBOT_DROPIN} {layout.CERTBOT_CRON}",
+        "class_folders": f"{layout.ETC} {layout.INDEX_ROOT} {layout.ACME_WEBROOT} /opt/hacknode /var/log/hacknode",
+        "db_user": layout.DB_USER,
+    }
+    return "".join(f"{name}={shlex.quote(value)}\n" for name, value in header.items()) + remote_file("teardown.sh")
+
+
 def root_script(what, text, admin_uri_input=""):
     """A script made of hacknode's shell helpers and planned commands (see deploy/provision/bundle.py)."""
     return RemoteCommand(what, (), text, root=True, stdin=admin_uri_input)

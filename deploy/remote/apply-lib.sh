@@ -2,7 +2,7 @@
 # managed by hacknode: the helpers every provisioning script starts with (bash, run as root).
 # The script that follows is made of steps; each prints "HN-STEP <scope> <name>" before it runs,
 # so the instructor's terminal shows where the server is.
-# Set before this file (deploy/bundle.py server_script): HN_STAGE, HN_TOOLS, HN_MONGO_TOOL, HN_TEAM_DB_TOOL,
+# Set before this file (deploy/provision/bundle.py server_script): HN_STAGE, HN_TOOLS, HN_MONGO_TOOL, HN_TEAM_DB_TOOL,
 # HN_HEALTHZ, HN_MAKE_VENV, HN_WHEELS, HN_TEAM_ENV_CACHE, HN_TEAM_ENVS, and HN_ADMIN_URI in some database modes.
 set -euo pipefail
 umask 022
@@ -141,6 +141,20 @@ hn_team_jobs_verdict() {  # after every other step: fail when a team's job faile
     "other teams are set up); run provision again once the cause is fixed: it goes on where each stopped"
 }
 
+hn_apt_install() {  # PACKAGE...: Debian's packages installed, without their recommended ones
+  apt-get update -qq || hn_fail "apt-get update failed: the server needs a package source for: $*"
+  apt-get install -y -qq --no-install-recommends "$@" >/dev/null
+}
+
+hn_install_wheels() {  # DEST UV DIGEST: the bundle's wheelhouse ($HN_STAGE/wheels) in DEST's place, readable by all
+  # (the teams' virtualenvs are made from it), uv unpacked from it (hn_unpack_uv), DIGEST in DEST/.digest
+  rm -rf "$1.new" && mkdir -p "$(dirname "$1")"
+  mv "$HN_STAGE/wheels" "$1.new" && chmod -R a+rX "$1.new"
+  rm -rf "$1" && mv "$1.new" "$1"
+  hn_unpack_uv "$1" "$2"
+  echo "$3" > "$1/.digest"
+}
+
 hn_unpack_uv() {  # WHEELHOUSE DEST: uv's program out of its wheel (a zip) in the wheelhouse, for make-venv
   local wheel tmp wheels=("$1"/uv-*.whl)
   wheel=${wheels[0]}; [ -e "$wheel" ] || wheel=""
@@ -180,6 +194,20 @@ for spec in sys.argv[1:]:
     finally:
         os.close(fd)
 PY
+}
+
+hn_team_unpack() {  # TEAM DIR: the tar on stdin unpacked into the team's new folder DIR by the team (root reads the
+  # stage, the team writes in its own folder: root never writes below a team's home, where a link could take it
+  # elsewhere); -p keeps the modes nginx needs to read static files
+  # shellcheck disable=SC2016  # that sh expands them
+  hn_as_user "$1" sh -c 'rm -rf "$1" && mkdir "$1" && tar -xpf - -C "$1"' sh "$2"
+}
+
+hn_team_live() {  # TEAM RELEASE CURRENT RELOAD_FILE: the team's CURRENT link to RELEASE (relative), made by the team,
+  # with uwsgi's touch-reload file made before uwsgi starts: deploys signal uwsgi and never touch it, and uwsgi warns
+  # in the team's log about a missing one (and would reload when it appears)
+  # shellcheck disable=SC2016  # that sh expands them
+  hn_as_user "$1" sh -c 'ln -sfn "$1" "$2" && touch "$3"' sh "$2" "$3" "$4"
 }
 
 hn_team_env() {  # TEAM HASH REQUIREMENTS LINK: a team's first virtualenv, made by root from the server's shared uv

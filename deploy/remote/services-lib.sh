@@ -37,6 +37,24 @@ hn_supervisor_update() {  # [GROUP...]: supervisord takes the changed programs' 
   hn_fail 'supervisor could not apply the new config to every program (see above)'
 }
 
+hn_nginx_check() {  # nginx -t passes the configs in place, else they are put back as they were and the script stops
+  local out
+  if ! out=$(nginx -t 2>&1); then
+    hn_restore
+    echo "$out" >&2
+    hn_fail 'nginx -t refused the new config (see above); the running config is untouched'
+  fi
+}
+
+hn_enable_at_boot() {  # UNIT...: systemd starts them at boot
+  systemctl enable "$@" >/dev/null 2>&1 || hn_fail "systemctl enable $* failed"
+}
+
+hn_restart_running() {  # PROGRAM: supervisor's PROGRAM restarted if supervisord runs (a running program loads its code
+  # once; a new server has none running yet)
+  ! pgrep -u root -x supervisord >/dev/null || supervisorctl restart "$1" >/dev/null 2>&1 || true
+}
+
 hn_nginx_up() {  # [reload]: nginx running, and reloaded when asked and it was running already
   if ! pgrep -u root -x nginx >/dev/null; then hn_service nginx start; elif [ "${1:-}" = reload ]; then hn_service nginx reload; fi
 }
