@@ -5,7 +5,7 @@ sees: after the provision's own health checks, nobody visits, and the class page
 returned, never asserted (goal: under 1 GB for 100 idle teams, hacknode's programs and the database included)."""
 import time
 
-from deploy.model import Inventory
+from deploy.inventory.model import Inventory
 from lab import benchmarks
 from lab.memory import OWN_PROGRAMS, idle_memory, memory_under_load, total_mb
 

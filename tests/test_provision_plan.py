@@ -6,18 +6,18 @@ import subprocess
 import pytest
 from pymongo.uri_parser import parse_uri
 
-from deploy import layout, mongo
-from deploy.artifacts import Artifacts
-from deploy.bundle import apply_script
-from deploy.errors import ProvisionError
-from deploy.facts import Facts, PathFact
-from deploy.layout import TeamPaths
-from deploy.model import Inventory, MongoSettings, Server, Team
-from deploy.plan import (REQUIRED_COMMANDS, SYSTEMD_RUNNING, boot_units, desired_files, facts_query, plan_server,
-                         tool_files,
-                         wanted_at_boot)
-from deploy.plan_team import removal_commands, team_dirs
-from deploy.render import render_slice
+from deploy.configs.render import render_slice
+from deploy.core import layout
+from deploy.core.errors import ProvisionError
+from deploy.core.layout import TeamPaths
+from deploy.inventory.model import Inventory, MongoSettings, Server, Team
+from deploy.provision import database
+from deploy.provision.artifacts import Artifacts
+from deploy.provision.bundle import apply_script
+from deploy.provision.facts import Facts, PathFact
+from deploy.provision.plan import (REQUIRED_COMMANDS, SYSTEMD_RUNNING, boot_units, desired_files, facts_query,
+                                   plan_server, tool_files, wanted_at_boot)
+from deploy.provision.team import removal_commands, team_dirs
 
 KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHv4pJc1xKyD2u0x9mJ2Q8m3q4u2S3vY1xXo3N9gZp7B ada@laptop"
 ARTIFACTS = Artifacts(wheels_dir="/nowhere", wheels_digest="w1", app_tar="/nowhere",
@@ -50,7 +50,7 @@ def provisioned_facts(inventory):
     for f in desired_files(inventory.view("main")) + tool_files():
         facts.files[f.path] = PathFact(f.owner, f.group, f.mode, text=f.content)
     facts.files[f"{layout.WHEELS}/.digest"] = root_file(text="w1\n")
-    tools = " ".join(mongo.tools_packages(inventory.mongodb)) + " w1\n"
+    tools = " ".join(database.tools_packages(inventory.mongodb)) + " w1\n"
     facts.files[f"{layout.TOOLS_VENV}/.hacknode"] = root_file(text=tools)
     facts.paths[layout.MONGO_ADMIN_FILE] = root_file("0600")
     for team in inventory.teams:
@@ -260,7 +260,7 @@ def test_mongod_mode_uses_mongodbs_own_repository_and_turns_authorization_on(os_
 
 
 def test_mongod_mode_on_an_unsupported_system_says_what_to_do():
-    with pytest.raises(mongo.MongoPlanError, match="mode 'mongod'.*fedora 40.*'secantus' or 'external'"):
+    with pytest.raises(database.MongoPlanError, match="mode 'mongod'.*fedora 40.*'secantus' or 'external'"):
         plan(make_inventory(mode="mongod"), bare_facts("fedora", "40"))
 
 
@@ -279,11 +279,11 @@ def test_external_mode_needs_the_admin_uri_in_the_environment(monkeypatch):
     settings = MongoSettings(mode="external", admin_uri_env="CLASS_MONGO_ADMIN", hosts="db1:27017",
                              options="replicaSet=rs0")
     monkeypatch.delenv("CLASS_MONGO_ADMIN", raising=False)
-    with pytest.raises(mongo.MongoPlanError, match="set the environment variable CLASS_MONGO_ADMIN"):
-        mongo.admin_uri_input(settings)
+    with pytest.raises(database.MongoPlanError, match="set the environment variable CLASS_MONGO_ADMIN"):
+        database.admin_uri_input(settings)
     monkeypatch.setenv("CLASS_MONGO_ADMIN", "mongodb://admin:secret@db1:27017/admin")
-    assert mongo.admin_uri_input(settings) == "mongodb://admin:secret@db1:27017/admin\n"
-    assert mongo.team_uri_template(settings, "hacknode1") == \
+    assert database.admin_uri_input(settings) == "mongodb://admin:secret@db1:27017/admin\n"
+    assert database.team_uri_template(settings, "hacknode1") == \
         "mongodb://hacknode1:${HN_PW}@db1:27017/hacknode1?authSource=hacknode1&replicaSet=rs0&journal=true&w=majority"
 
 
@@ -296,7 +296,7 @@ def test_external_mode_needs_the_admin_uri_in_the_environment(monkeypatch):
      "mongodb://team1:${HN_PW}@db1:27017,db2:27017/team1?authSource=team1&replicaSet=rs0&w=2&journal=true"),
 ])
 def test_every_team_uri_asks_for_journaled_writes(settings, uri):
-    assert mongo.team_uri_template(settings, "team1") == uri
+    assert database.team_uri_template(settings, "team1") == uri
     options = parse_uri(uri.replace("${HN_PW}", "pw"))["options"]   # pymongo reads it as a durable write concern
     assert options["journal"] is True
 

@@ -15,11 +15,11 @@ from pathlib import Path
 
 import pytest
 
-from deploy.facts import Facts
+from deploy.core.steps import File, file_changes
+from deploy.provision.facts import Facts
 from deploy.remote import class_status
 from deploy.remote.class_collect import STATS_BYTES, STATS_SECONDS, releases, safe_name, stats_health
 from deploy.remote.class_status import FIELDS
-from deploy.steps import File, file_changes
 
 REMOTE = Path(__file__).resolve().parents[1] / "deploy" / "remote"
 

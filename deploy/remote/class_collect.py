@@ -21,7 +21,7 @@ try:                                            # on a server: installed beside 
     import class_status
     import hacknode_layout as layout
 except ImportError:                             # in the repository (its tests)
-    from deploy import layout
+    from deploy.core import layout
     from deploy.remote import class_status
 
 ROOT_ENV = {"PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "LC_ALL": "C"}

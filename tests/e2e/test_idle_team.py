@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from deploy.layout import TeamPaths
-from deploy.model import Inventory
+from deploy.core.layout import TeamPaths
+from deploy.inventory.model import Inventory
 from tests.e2e.conftest import IDLE_SECONDS, PAGE_SECONDS
 from lab import load
 
