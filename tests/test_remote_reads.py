@@ -18,7 +18,7 @@ import pytest
 from deploy.core.steps import File, file_changes
 from deploy.provision.facts import Facts
 from deploy.remote import class_status
-from deploy.remote.class_collect import STATS_BYTES, STATS_SECONDS, releases, safe_name, stats_health
+from deploy.remote.class_collect import STATS_BYTES, STATS_SECONDS, health, releases, safe_name, stats_health
 from deploy.remote.class_status import FIELDS
 
 REMOTE = Path(__file__).resolve().parents[1] / "deploy" / "remote"
@@ -280,3 +280,10 @@ def test_stats_that_never_end_or_a_link_or_anothers_socket_show_unknown_health(t
     assert stats_health(str(tmp_path / "link.sock"), os.getuid()) == "-"      # a link to another team's socket
     assert stats_health(good, os.getuid() + 1) == "-"                           # a socket the team did not make
     assert stats_health(str(tmp_path / "none.sock"), os.getuid()) == "-"
+
+
+def test_the_class_page_asks_no_team_and_tells_idle_awake_and_stopped_apart():
+    program = {"asleep": ("RUNNING", 100, "1:00:00"), "awake": ("RUNNING", 200, "1:00:00"), "stopped": ("FATAL", None, "-")}
+    children = {200: 1}                  # only awake's master has a worker; no stats socket here for awake
+    found = health(["asleep", "awake", "stopped", "missing"], "example.org", "quiet", program, {}, children)
+    assert found == {"asleep": "idle", "awake": "-", "stopped": "down", "missing": "down"}

@@ -209,12 +209,13 @@ def uids(teams):
 
 
 def health(teams, domain, probe, program, uid, children):
-    """{team: health cell}: "all" asks each /healthz; "quiet" asks nothing of an idle team (no worker: "idle") and
-    only its master's stats of an awake one."""
+    """{team: health cell}: "all" asks each /healthz; "quiet" asks nothing of an idle team (its master without a
+    worker: "idle"), only its master's stats of an awake one, and a team without a running master is "down"."""
     if probe == "all":
         return http_health(teams, domain)
-    return {t: stats_health(layout.TeamPaths(t).stats_socket, uid.get(t)) if children.get(program.get(t, ("", None, ""))[1]) else "idle"
-            for t in teams}
+    masters = {t: program.get(t, ("", None, ""))[1] for t in teams}
+    return {t: "down" if masters[t] is None else "idle" if not children.get(masters[t])
+            else stats_health(layout.TeamPaths(t).stats_socket, uid.get(t)) for t in teams}
 
 
 def team_rows(teams, domain, probe, now):
