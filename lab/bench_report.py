@@ -31,8 +31,9 @@ def shipped_class_table(r):
     """The class of 100 teams with the shipped settings (lab/class_bench.py) as table lines; none without it."""
     if not r:
         return []
+    problem = f" (provisioning said: {r['provision_problem']})" if r.get("provision_problem") else ""
     return ["", f"{r['teams']} teams, shipped settings (idle_seconds {r['idle_seconds']}, page_seconds "
-                f"{r['page_seconds']}), PSS:", "",
+                f"{r['page_seconds']}), PSS{problem}:", "",
             "| | teams' uwsgi | secantus | nginx | supervisord | class page | total | the whole host |",
             "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
             f"| all idle ({r['asleep']} of {r['teams']} asleep {r['idle_after_s']} s after provisioning) | "

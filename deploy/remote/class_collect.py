@@ -35,7 +35,7 @@ LOG_CHUNK = 64 * 1024
 
 def safe_name(name):
     """A name a team chose (bytes or text: a release folder, a link's target) as one cell: at most NAME_BYTES bytes,
-    any byte but letters, digits and ._+- shown as "?", so no tab, newline or terminal escape splits or forges a line."""
+    any byte but letters, digits and ._+- shown as "?", so no tab, newline or escape splits or forges a line."""
     raw = name if isinstance(name, bytes) else name.encode("utf-8", "surrogateescape")
     return "".join(chr(b) if b in SAFE_BYTES else "?" for b in raw[:NAME_BYTES])
 
