@@ -35,6 +35,17 @@ facts = remote_module("facts")
 healthz = remote_module("healthz")
 
 
+# ---------- the facts' probe of mode external's database ----------
+
+def test_the_facts_say_whether_a_database_port_answers_and_why_not():
+    with socket.socket() as listening:
+        listening.bind(("127.0.0.1", 0))
+        listening.listen()
+        port = listening.getsockname()[1]
+        assert facts.database_answers(f"127.0.0.1:{port}") == ""
+    assert facts.database_answers(f"127.0.0.1:{port}") == "Connection refused"   # closed now
+
+
 # ---------- the facts' reader ----------
 
 @pytest.fixture
