@@ -97,7 +97,6 @@ def test_the_server_programs_use_the_layouts_paths():
     text = commands.remote_file("term.sh")
     assert f"HN_FREEZE_DIR={layout.FREEZE_DIR} " in text and f"HN_SUBMISSIONS={layout.SUBMISSIONS} " in text
     assert f"HN_TERM={layout.TERM_ARCHIVE} " in text
-    assert f"mark={layout.FREEZE_DIR}/$t;" in commands.remote_file("status.sh")
     assert f"for f in {layout.TEAMS_DIR}/*; do" in text
 
 

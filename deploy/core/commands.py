@@ -3,13 +3,13 @@ deploy/core/runner.py runs them (as Kamal's commands/ build and its cli/ runs). 
 deploy/remote/; a builder names the file, its arguments, whether it needs root, and what it reads on stdin.
 """
 import json
+import re
 import shlex
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 from deploy.core import layout
 from deploy.core.layout import TeamPaths
-from deploy.remote.class_status import REQUEST_WINDOW
 
 REMOTE = Path(__file__).resolve().parents[1] / "remote"
 
@@ -42,6 +42,15 @@ def remote_file(name):
     return (REMOTE / name).read_text()
 
 
+SOURCED = re.compile(r"^\. ([\w.-]+\.sh)$", re.MULTILINE)
+
+
+def remote_program(name):
+    """deploy/remote/<name> with each file it sources (a line `. FILE.sh`, FILE in deploy/remote/) put in that
+    line's place: a program travels as one text (in argv, or in the bundle's script), so what it sources goes in it."""
+    return SOURCED.sub(lambda m: remote_program(m.group(1)).rstrip("\n"), remote_file(name))
+
+
 def program(what, *argv, root=False):
     return RemoteCommand(what, tuple(argv), root=root)
 
@@ -60,19 +69,33 @@ def apply_bundle(upload, admin_uri_input=""):
                          root=True, stdin=admin_uri_input)
 
 
-def class_status_args(domain, hostname, probe="all"):
-    """deploy/remote/status.sh's arguments: `fab status` asks every team's /healthz ("all"), the class page only
-    awake teams' ("awake"); hostname is the server's name (its certificate's expiry is reported with TLS on)."""
-    return (domain, layout.HEALTHZ_TOOL, f"{layout.TOOLS_VENV}/bin/python", layout.MONGO_TOOL, layout.MONGO_ADMIN_FILE,
-            hostname, layout.ACME_CERTS, layout.LOG_ROOT, probe, str(REQUEST_WINDOW))
-
-
 def class_status(domain, hostname):
-    """Every team's program state, uptime, releases, /healthz code, requests, use (memory, tasks, disk) and what
-    bounds it, one tab-separated line each, then whether the server has disk quotas, its time and (TLS on) when its
-    certificates expire (deploy/remote/class_status)."""
-    return RemoteCommand("status", class_status_args(domain, hostname), remote_file("status.sh"), "status.sh",
-                         root=True)
+    """Every team's program state, uptime, releases, /healthz code (each team asked), requests, use (memory, tasks,
+    disk) and what bounds it, one tab-separated line each, then whether the server has disk quotas, its time and (TLS
+    on) when its certificates expire: the collector provisioning installed (deploy/remote/class_collect.py), whose
+    lines deploy/remote/class_status.parse reads; hostname is the server's name (its certificate's expiry)."""
+    return program("status", f"{layout.TOOLS_VENV}/bin/python", layout.CLASS_STATUS_TOOL, domain, hostname, "all",
+                   root=True)
+
+
+def helper(name, *args):
+    """A line of a root script: hacknode's shell helper `name` (defined in deploy/remote/*.sh), its arguments quoted."""
+    return " ".join([name, *(shlex.quote(str(a)) for a in args)])
+
+
+def teardown_text(team_files, team_folders):
+    """deploy/remote/teardown.sh with its paths first: `team_files` and `team_folders` are a team's, with {team} for
+    its name (the teams are those the server has)."""
+    header = {
+        "teams_dir": layout.TEAMS_DIR, "slice_dropin": layout.SLICE_DROPIN, "team_files": " ".join(team_files),
+        "team_folders": " ".join(team_folders), "programs": "hacknode-secantus hacknode-class-page",
+        "program_confs": f"{layout.SECANTUS_CONF} {layout.CLASS_PAGE_CONF} {layout.NGINX_SITE}",
+        "profiles": f"{layout.TEAM_PROFILE} {layout.PAM_UMASK_PROFILE}", "acme_certs": layout.ACME_CERTS,
+        "certbot_renewal": layout.CERTBOT_RENEWAL, "renewal_files": f"{layout.CERTBOT_DROPIN} {layout.CERTBOT_CRON}",
+        "class_folders": f"{layout.ETC} {layout.INDEX_ROOT} {layout.ACME_WEBROOT} /opt/hacknode /var/log/hacknode",
+        "db_user": layout.DB_USER,
+    }
+    return "".join(f"{name}={shlex.quote(value)}\n" for name, value in header.items()) + remote_file("teardown.sh")
 
 
 def root_script(what, text, admin_uri_input=""):
@@ -83,20 +106,18 @@ def root_script(what, text, admin_uri_input=""):
 # ---------- the team's ----------
 
 def release_script_text(paths: TeamPaths, keep=layout.KEEP_RELEASES, make_venv=layout.MAKE_VENV):
-    """deploy/remote/release.sh preceded by the team's paths as variable assignments, its uwsgi reload and health
-    check (deploy/remote/release-reload.sh) and the functions of its `settings` subcommand
-    (deploy/remote/release-settings.sh); `make_venv`: where the virtualenv maker is (the
-    tests run a copy of it)."""
+    """The release program, deploy/remote/release.sh with the files it sources, preceded by the team's paths as
+    variable assignments (the names release.sh declares); `make_venv`: where the virtualenv maker is (the tests run
+    a copy of it)."""
     header = {
         "team": paths.team, "releases": paths.releases, "current": paths.current, "envs": paths.envs,
-        "run_dir": paths.run_dir, "uwsgi_log": paths.uwsgi_log, "master_fifo": paths.master_fifo,
-        "wheelhouses": f"{paths.wheels} {layout.WHEELS}", "keep": str(keep), "healthz": layout.HEALTHZ_TOOL,
-        "settings": paths.mongo_uri_file,
-        "make_venv": make_venv, "uv_cache": paths.uv_cache, "freeze_dir": layout.FREEZE_DIR,
+        "run_dir": paths.run_dir, "uwsgi_log": paths.uwsgi_log, "uwsgi_ini": paths.uwsgi_ini,
+        "master_fifo": paths.master_fifo, "wheelhouses": f"{paths.wheels} {layout.WHEELS}", "keep": str(keep),
+        "healthz": layout.HEALTHZ_TOOL, "settings": paths.mongo_uri_file, "make_venv": make_venv,
+        "uv_cache": paths.uv_cache, "freeze_dir": layout.FREEZE_DIR,
     }
     lines = [f"{name}={shlex.quote(value)}" for name, value in header.items()]
-    return ("\n".join(lines) + "\n" + remote_file("release-reload.sh") + remote_file("release-settings.sh")
-            + remote_file("release.sh"))
+    return "\n".join(lines) + "\n" + remote_program("release.sh")
 
 
 def release(paths: TeamPaths, subcommand, *args, keep=layout.KEEP_RELEASES):
