@@ -1,6 +1,7 @@
 """The term's end, its pure parts: `fab freeze --at` read as a time, the lines the servers run, the archive's MANIFEST
 checked here (deploy/admin/term.py), and each team's submission in `fab status` (deploy/admin/status.py)."""
 import hashlib
+import os
 import subprocess
 from datetime import datetime, timezone
 from pathlib import Path
@@ -14,7 +15,7 @@ from deploy.admin.status import as_json, as_table, class_report
 from deploy.core import commands, layout
 from deploy.core.errors import DeployError
 from deploy.core.fanout import ServerResult
-from deploy.remote.class_status import parse
+from deploy.remote.class_status import lines, parse
 
 NOW = datetime(2026, 12, 7, 17, 0, 5, 123, tzinfo=timezone.utc)
 
@@ -131,3 +132,31 @@ def test_past_the_deadline_release_sh_refuses_every_change_of_the_site_and_prune
     (marks / "hacknode1").write_text("deadline=99999999999 5138-11-16T09:46:39Z\n")      # not yet
     code, out = run_frozen(home, marks, "facts", "aaaaaaaaaaaa", "20270101T000000Z")
     assert code == 0 and (Path(home.releases) / "20270101T000000Z").is_dir(), out
+
+
+def test_the_collector_reads_each_deadline_and_whether_the_site_still_runs_the_submission(tmp_path, monkeypatch):
+    from types import SimpleNamespace
+
+    from deploy.remote import class_collect
+    marks, homes = tmp_path / "freeze", tmp_path / "home"
+    marks.mkdir()
+    monkeypatch.setattr(class_collect, "layout", SimpleNamespace(
+        FREEZE_DIR=str(marks), TeamPaths=lambda team: SimpleNamespace(home=str(homes / team))))
+    (homes / "hacknode1" / "releases" / IDS[0]).mkdir(parents=True)
+    (homes / "hacknode1" / "current").symlink_to(f"releases/{IDS[0]}")
+    (marks / "hacknode1").write_text("deadline=1000 1970-01-01T00:16:40Z\n")
+    (marks / "hacknode1.submission").write_text(f"release={IDS[0]}\nsubmitted=1970-01-01T00:16:41Z\n")
+    found = class_collect.submission("hacknode1", 2000)
+    sealed = os.lstat(homes / "hacknode1" / "releases").st_uid == 0        # root's, as term.sh seals it (run as root)
+    assert found == {"release": IDS[0], "taken": "1970-01-01T00:16:41Z", "freeze": "frozen since 1970-01-01T00:16:40Z",
+                     "live": sealed}
+    assert class_collect.submission("hacknode1", 999)["freeze"] == "freezes at 1970-01-01T00:16:40Z"
+    (homes / "hacknode1" / "current").unlink()
+    (homes / "hacknode1" / "current").symlink_to("/tmp")                       # pointed elsewhere by hand
+    assert class_collect.submission("hacknode1", 2000)["live"] is False
+    (marks / "hacknode1").unlink()
+    assert class_collect.submission("hacknode1", 2000)["freeze"] == "lifted"
+    assert class_collect.submission("hacknode2", 2000) is None
+    collected = {"teams": [], "quota": "q", "now": 2000, "certificates": [], "submissions": {"hacknode1": found}}
+    text = "teams\thacknode1\n" + lines(collected).split("\n", 1)[1]          # root's list names the team
+    assert parse(text)["submissions"] == {"hacknode1": found}
