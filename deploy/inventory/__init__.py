@@ -14,6 +14,7 @@ from deploy.inventory.checker import Checker
 from deploy.inventory.errors import InventoryError
 from deploy.inventory.model import Inventory
 from deploy.inventory.names import NAME_RE, NAME_RULE, RESERVED_NAMES, team_name_problem
+from deploy.inventory.section_backups import check_backups
 from deploy.inventory.section_class import check_class
 from deploy.inventory.section_defaults import check_defaults
 from deploy.inventory.section_mongodb import check_mongodb
@@ -26,7 +27,7 @@ from deploy.inventory.yaml_lines import parse_yaml
 __all__ = ["load_inventory", "InventoryError", "public_key_problem",
            "NAME_RE", "NAME_RULE", "RESERVED_NAMES", "team_name_problem"]
 
-TOP_KEYS = ("class", "mongodb", "tls", "defaults", "servers", "teams")
+TOP_KEYS = ("class", "mongodb", "tls", "backups", "defaults", "servers", "teams")
 
 
 def read_text(path):
@@ -56,10 +57,11 @@ def load_inventory(path):
     class_name, domain, page_seconds, routing = check_class(check, doc)
     mongodb = check_mongodb(check, doc)
     tls = check_tls(check, doc)
+    backups = check_backups(check, doc, mongodb)
     defaults = check_defaults(check, doc)
     servers = check_servers(check, doc)
     teams = check_teams(check, doc, servers, defaults)
     if check.problems:
         raise InventoryError(path, check.problems)
     return Inventory(name=class_name, domain=domain, page_seconds=page_seconds, routing=routing, mongodb=mongodb,
-                     servers=tuple(servers.entries), teams=tuple(teams), path=path, tls=tls)
+                     servers=tuple(servers.entries), teams=tuple(teams), path=path, tls=tls, backups=backups)

@@ -1,0 +1,123 @@
+"""Nightly backups: the server's program (deploy/remote/nightly_backups.py) run here for real, as root runs it, against
+a local SecantusDB: every team dumped in `fab backup`'s format, the last N kept, each dump restored into a scratch
+database and compared, a broken dump said to be broken. On a class server, run by its supervisor program:
+tests/e2e/test_nightly_backups.py."""
+import json
+import stat
+import subprocess
+import sys
+import tarfile
+import time
+from datetime import datetime
+from pathlib import Path
+
+import pymongo
+import pytest
+
+from deploy.remote import nightly_backups
+from deploy.team import backup_file
+from lab import localdb
+
+REMOTE = Path(nightly_backups.__file__).parent
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    with localdb.running(tmp_path_factory.mktemp("nightlydb") / "data") as db:
+        yield db.base_uri.rstrip("/")
+
+
+@pytest.fixture
+def machine(server, tmp_path):
+    """A server's folders: two teams provisioned, the admin URI in root's file, the backups' folder."""
+    (tmp_path / "teams").mkdir()
+    for team in ("teamone", "teamtwo"):
+        (tmp_path / "teams" / team).touch()
+    client = pymongo.MongoClient(server)
+    for team in ("teamone", "teamtwo"):
+        client.drop_database(team)
+    client.teamone.articles.insert_many([{"title": f"t{n}", "score": n} for n in range(7)])
+    client.teamone.articles.create_index([("score", -1)], name="by_score")
+    client.teamone.notes.insert_one({"text": "a second collection"})
+    client.teamtwo.articles.insert_one({"title": "only one"})
+    (tmp_path / "admin").write_text(server + "\n")
+    return tmp_path, client
+
+
+def nightly(folder, command, keep=7):
+    return subprocess.run([sys.executable, str(REMOTE / "nightly_backups.py"), command, "--keep", str(keep),
+                           "--dir", str(folder / "backups"), "--teams", str(folder / "teams"),
+                           "--admin-file", str(folder / "admin"), "--team-db", str(REMOTE / "team_db.py")],
+                          capture_output=True, text=True, timeout=120)
+
+
+def last(folder, team):
+    return json.loads((folder / "backups" / team / "last.json").read_text())
+
+
+def test_a_round_dumps_every_team_verifies_each_dump_keeps_the_last_n_and_drops_its_scratch(machine):
+    folder, client = machine
+    for _ in range(3):
+        done = nightly(folder, "once", keep=2)
+        assert done.returncode == 0, done.stderr
+        time.sleep(1.1)        # the dumps' names have the second of their making
+    assert "teamone: teamone-" in done.stdout and "verified" in done.stdout and "FAILED" not in done.stdout
+    dumps = sorted((folder / "backups" / "teamone").glob("teamone-*.tar.gz"))
+    assert len(dumps) == 2
+    manifest = backup_file.read_manifest(dumps[-1])        # `fab backup`'s format: `fab restore` takes it
+    assert manifest.collections == {"articles": {"documents": 7, "indexes": 2}, "notes": {"documents": 1, "indexes": 1}}
+    record = last(folder, "teamone")
+    assert record["verified"] is True and record["problem"] is None
+    assert record["file"] == dumps[-1].name and record["bytes"] == dumps[-1].stat().st_size
+    assert last(folder, "teamtwo")["verified"] is True
+    assert not [name for name in client.list_database_names() if name.startswith("hn_verify_")]
+    assert stat.S_IMODE((folder / "backups" / "teamone").stat().st_mode) == 0o700
+    assert stat.S_IMODE(dumps[-1].stat().st_mode) == 0o600
+
+
+def test_a_dump_that_does_not_restore_is_said_so_and_the_other_teams_are_still_verified(machine):
+    folder, _client = machine
+    assert nightly(folder, "once").returncode == 0
+    newest = sorted((folder / "backups" / "teamone").glob("teamone-*.tar.gz"))[-1]
+    with tarfile.open(newest) as tar:       # the same archive, its articles cut short
+        files = {m.name: tar.extractfile(m).read() for m in tar.getmembers()}
+    files["dump/teamone/articles.bson"] = files["dump/teamone/articles.bson"][:-30]
+    with tarfile.open(newest, "w:gz") as tar:
+        for name, data in files.items():
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tar.addfile(info, __import__("io").BytesIO(data))
+    done = nightly(folder, "verify")
+    assert done.returncode == 0, done.stderr
+    record = last(folder, "teamone")
+    assert record["verified"] is False and "collection articles" in record["problem"], record
+    assert f"teamone: {newest.name}" in done.stdout and "FAILED: " in done.stdout
+    assert last(folder, "teamtwo")["verified"] is True
+
+
+def test_a_restore_that_lost_an_index_is_a_difference(server):
+    client = pymongo.MongoClient(server)
+    client.drop_database("hn_verify_x")
+    scratch = client.hn_verify_x
+    scratch.articles.insert_many([{"n": 1}, {"n": 2}])
+    indexes = [{"name": "_id_", "key": {"_id": 1}}, {"name": "by_n", "key": {"n": 1}}]
+    manifest = {"collections": {"articles": {"documents": 2, "indexes": 2}}}
+    assert "indexes ['_id_'] restored, the dump has ['_id_', 'by_n']" in nightly_backups.compare(
+        scratch, manifest, {"articles": ([], indexes, {})})
+    scratch.articles.create_index("n", name="by_n")
+    assert nightly_backups.compare(scratch, manifest, {"articles": ([], indexes, {})}) == ""
+    manifest["collections"]["articles"]["documents"] = 3
+    assert nightly_backups.compare(scratch, manifest, {"articles": ([], indexes, {})}) == (
+        "collection articles: 2 documents restored, the dump has 3")
+    client.drop_database("hn_verify_x")
+
+
+@pytest.mark.parametrize("now, at, expected", [
+    ("2026-12-07 02:59:30", "03:00", "2026-12-07 03:00"),
+    ("2026-12-07 03:00:00", "03:00", "2026-12-08 03:00"),      # just done: tomorrow, never twice
+    ("2026-12-31 23:30:00", "00:15", "2027-01-01 00:15"),
+])
+def test_the_next_round_is_the_next_time_of_day(now, at, expected):
+    when = nightly_backups.next_run(at, datetime.strptime(now, "%Y-%m-%d %H:%M:%S"))
+    assert f"{when:%Y-%m-%d %H:%M}" == expected
+
