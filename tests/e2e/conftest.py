@@ -4,7 +4,8 @@ Test hosts are named hn-t<suffix> and use indexes 100..199 (addresses 10.131.1xx
 while `./inv demo`'s class (index 1) and the benches (94..99) are up. Developers sharing a machine can run
 selected e2e tests beside the main session with HACKNODE_E2E_SLOT=1..8: hosts hn-s<slot>-<suffix>, indexes
 200+10*(slot-1)..+9 (slots 6..8: 50+10*(slot-6)..+9), a lock of their own (tests that use fixed hosts, such as
-the demo's, still need the main session)."""
+the demo's, still need the main session). Under pytest-xdist (-n 2 --dist loadfile, as ./inv test runs it) the
+main session is two: gw0 has hn-t*, indexes 100..149, gw1 hn-u*, 150..199, each with its own lock."""
 import fcntl
 import os
 import shlex
@@ -20,7 +21,7 @@ from lab import localhost, testhost
 from deploy.inventory import load_inventory
 from deploy.provision.run import provision_class
 
-FIRST_INDEX, LAST_INDEX = 100, 199
+FIRST_INDEX, HALF_INDEX, LAST_INDEX = 100, 149, 199
 IDLE_SECONDS = 4     # provisioned_class's hacknode1
 PAGE_SECONDS = 10    # every test class's server rewrites its class page this often (a test sees it change)
 
@@ -28,6 +29,15 @@ PAGE_SECONDS = 10    # every test class's server rewrites its class page this of
 def host_slot(environ):
     """(name prefix, first index, last index, lock file name) of this session's test hosts."""
     slot = environ.get("HACKNODE_E2E_SLOT", "")
+    worker = environ.get("PYTEST_XDIST_WORKER", "")     # ./inv test runs two sessions side by side: gw0, gw1
+    if worker and slot:
+        pytest.fail("HACKNODE_E2E_SLOT runs one session: run pytest without -n", pytrace=False)
+    if worker not in ("", "gw0", "gw1"):
+        pytest.fail(f"{worker}: the end-to-end tests run in at most two sessions (-n 2)", pytrace=False)
+    if worker == "gw1":
+        return "hn-u", HALF_INDEX + 1, LAST_INDEX, "e2e-gw1.lock"
+    if worker == "gw0":
+        return "hn-t", FIRST_INDEX, HALF_INDEX, "e2e.lock"
     if not slot:
         return "hn-t", FIRST_INDEX, LAST_INDEX, "e2e.lock"
     if slot not in {"1", "2", "3", "4", "5", "6", "7", "8"}:
