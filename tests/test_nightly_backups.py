@@ -14,7 +14,11 @@ from pathlib import Path
 import pymongo
 import pytest
 
-from deploy.remote import nightly_backups
+from deploy.admin import backups
+from deploy.core import layout
+from deploy.inventory.model import Server
+from deploy.remote import class_backups, nightly_backups
+from deploy.remote.class_status import parse
 from deploy.team import backup_file
 from lab import localdb
 
@@ -121,3 +125,32 @@ def test_the_next_round_is_the_next_time_of_day(now, at, expected):
     when = nightly_backups.next_run(at, datetime.strptime(now, "%Y-%m-%d %H:%M:%S"))
     assert f"{when:%Y-%m-%d %H:%M}" == expected
 
+
+
+def test_each_teams_last_round_becomes_a_status_line_and_figures_a_forged_problem_stays_one_cell(tmp_path):
+    for team, record in (("teamone", {"file": "teamone-x.tar.gz", "bytes": 2048, "made": 1000, "verified": True,
+                                      "problem": None}),
+                         ("teamtwo", {"file": "teamtwo-x.tar.gz", "bytes": 10, "made": 1000, "verified": False,
+                                      "problem": "collection a\tb\nbackup\tteamone\t1\t1\tx\tverified: ..."})):
+        (tmp_path / team).mkdir()
+        (tmp_path / team / "last.json").write_text(json.dumps(record))
+    (tmp_path / "teamthree").mkdir()
+    (tmp_path / "teamthree" / "last.json").write_text("{half a record")
+    text = class_backups.lines(class_backups.read(str(tmp_path), ["teamone", "teamtwo", "teamthree", "teamfour"]))
+    parsed = parse("teams\tteamone teamtwo teamthree teamfour\n" + text)
+    one, two = (class_backups.figures(class_backups.parse_cells(parsed["backups"][t]), 1060) for t in ("teamone", "teamtwo"))
+    assert len(text.splitlines()) == 2 and set(parsed["backups"]) == {"teamone", "teamtwo"}
+    assert one == {"backup_made": "1970-01-01T00:16:40Z", "backup_age_seconds": 60, "backup_bytes": 2048,
+                   "backup_file": "teamone-x.tar.gz", "backup_verified": True, "backup_problem": None}
+    assert two["backup_verified"] is False and two["backup_problem"].startswith("collection a b backup teamone")
+    assert class_backups.cell(one) == "verified 1m ago, 2.0kB" and class_backups.cell(two) == "FAILED 1m ago"
+
+
+def test_fetch_copies_only_the_dumps_it_does_not_have_as_root_through_sudo_for_a_sudoer():
+    server = Server("main", "192.0.2.10", admin_user="instructor")
+    command = backups.fetch_command(server, "keys/admin", ".hacknode/nightly/main")
+    assert command[:5] == ["rsync", "-rt", "--chmod=D0700,F0600", "--ignore-existing", "--out-format=%n"]
+    assert command[command.index("--rsync-path") + 1] == "sudo -n rsync"
+    assert command[-5:] == ["--include=*/", "--include=*.tar.gz", "--exclude=*",
+                            f"instructor@192.0.2.10:{layout.NIGHTLY_DIR}/", ".hacknode/nightly/main/"]
+    assert backups.copied_dumps("teamone/\nteamone/teamone-1.tar.gz\n") == ["teamone/teamone-1.tar.gz"]

@@ -64,7 +64,7 @@ def class_status_args(domain, hostname, probe="all"):
     """deploy/remote/status.sh's arguments: `fab status` asks every team's /healthz ("all"), the class page only
     awake teams' ("awake"); hostname is the server's name (its certificate's expiry is reported with TLS on)."""
     return (domain, layout.HEALTHZ_TOOL, f"{layout.TOOLS_VENV}/bin/python", layout.MONGO_TOOL, layout.MONGO_ADMIN_FILE,
-            hostname, layout.ACME_CERTS, layout.LOG_ROOT, probe, str(REQUEST_WINDOW))
+            hostname, layout.ACME_CERTS, layout.LOG_ROOT, probe, str(REQUEST_WINDOW), layout.NIGHTLY_DIR)
 
 
 def class_status(domain, hostname):

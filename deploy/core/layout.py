@@ -29,6 +29,7 @@ INDEX_ROOT = "/var/www/hacknode"            # 0755 root: the class page nginx se
 CLASS_PAGE = f"{INDEX_ROOT}/index.html"     # the instructor's live class page (deploy/remote/class_page.py)
 CLASS_STATUS_TOOL = f"{TOOLS_BIN}/class-status"       # the class's figures (deploy/remote/status.sh), root only
 CLASS_STATUS_MODULE = f"{TOOLS_BIN}/class_status.py"  # their parser, imported by class-page
+CLASS_BACKUPS_MODULE = f"{TOOLS_BIN}/class_backups.py"  # each team's last nightly backup (last.json) as lines, figures
 CLASS_PAGE_TOOL = f"{TOOLS_BIN}/class-page"           # rewrites CLASS_PAGE every page_seconds (supervisor program)
 CLASS_PAGE_TEMPLATE = f"{TOOLS_BIN}/class-page.html.j2"   # deploy/templates/class-page.html.j2, rendered by it
 CLASS_PAGE_CONF = f"{SUPERVISOR_DIR}/hacknode-class-page.conf"   # its supervisor program

@@ -62,6 +62,7 @@ def class_page_files():
     """The class page's writer, its collector (the lines `fab status` reads), their parser and its template (root)."""
     return [File(layout.CLASS_STATUS_TOOL, commands.remote_file("status.sh"), mode="0700"),
             File(layout.CLASS_STATUS_MODULE, commands.remote_file("class_status.py"), mode="0644"),
+            File(layout.CLASS_BACKUPS_MODULE, commands.remote_file("class_backups.py"), mode="0644"),
             File(layout.CLASS_PAGE_TOOL, commands.remote_file("class_page.py"), mode="0700"),
             File(layout.CLASS_PAGE_TEMPLATE, template_text("class-page.html.j2"), mode="0644")]
 

@@ -22,7 +22,7 @@ def parse(text):
     """status.sh's output -> {"teams": [{field: text}], "quota": text or None, "now": epoch seconds or None,
     "certificates": [{"name": the name it is served for, "expires": when}] (TLS on)}. A team's line counts only for
     a name of the first "teams" line (root's list of teams), once; every cell comes without control characters."""
-    parsed = {"teams": [], "quota": None, "now": None, "certificates": []}
+    parsed = {"teams": [], "quota": None, "now": None, "certificates": [], "backups": {}}
     known, seen = None, set()
     for line in text.split("\n"):
         cells = [clean(cell) for cell in line.split("\t")]
@@ -38,6 +38,8 @@ def parse(text):
             parsed["now"] = int(cells[1])
         elif cells[0] == "tls" and len(cells) == 3:
             parsed["certificates"].append({"name": cells[1], "expires": cells[2]})
+        elif cells[0] == "backup" and len(cells) > 2 and (known is None or cells[1] in known):
+            parsed["backups"][cells[1]] = cells[2:]     # class_backups.parse_cells reads them
     return parsed
 
 

@@ -7,7 +7,9 @@
 # name), then the teams' lines, then "quota<TAB>what the filesystem of /home says of quotas", "now<TAB>the server's
 # time (epoch seconds)" and, with TLS on, "tls<TAB>NAME<TAB>when the certificate nginx serves for NAME expires" for
 # HOSTNAME and, in tls mode acme, for each team's name too (each has its own certificate in ACME_CERTS).
-# Arguments: DOMAIN HEALTHZ_TOOL MONGO_TOOL_PYTHON MONGO_TOOL ADMIN_URI_FILE HOSTNAME ACME_CERTS LOG_ROOT [PROBE [WINDOW]]
+# and "backup<TAB>..." per team with a nightly backup (its last round: class_backups.py, beside MONGO_TOOL).
+# Arguments: DOMAIN HEALTHZ_TOOL MONGO_TOOL_PYTHON MONGO_TOOL ADMIN_URI_FILE HOSTNAME ACME_CERTS LOG_ROOT [PROBE [WINDOW
+# [NIGHTLY_DIR]]]
 # (teams answer at <team>.DOMAIN; their nginx access logs are LOG_ROOT/<team>/access.log). PROBE "all" asks every
 # team's /healthz; "awake" only teams with a uwsgi worker running, the code of the others being "idle": a probe
 # would start a worker, and the class page, asking every minute, would keep every idle team awake.
@@ -18,7 +20,7 @@ export LC_ALL=C     # bytes, not characters: a name a team chose is cleaned byte
 cd /
 PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 domain=$1 healthz=$2 tools_python=$3 mongo_tool=$4 admin_file=$5 hostname=$6 acme_certs=$7 log_root=$8
-probe=${9:-all} window=${10:-300}
+probe=${9:-all} window=${10:-300} nightly_dir=${11:-}
 now=$(date +%s)
 
 safe_name() {  # VAR NAME: a name a team chose (a release folder, its link's target) as one cell: at most 64 bytes, any
@@ -97,3 +99,5 @@ for t in $teams; do [ -e "$acme_certs/$t.$domain" ] && names="$names $t.$domain"
 while IFS=$'\t' read -r name expiry; do
   [ "${expiry:--}" = "-" ] || printf 'tls\t%s\t%s\n' "$name" "$expiry"
 done < <(paste <(printf '%s\n' $names) <(python3 "$healthz" --expiry $names 2>/dev/null || true))
+# shellcheck disable=SC2086  # one team per argument
+[ -z "$nightly_dir" ] || "$tools_python" "${mongo_tool%/*}/class_backups.py" "$nightly_dir" $teams 2>/dev/null || true
