@@ -1,6 +1,6 @@
 """hacknode's remote tasks: `fab -l` lists them.
 
-Instructors: provision, status, audit, add_team, remove_team, teardown (the class from inventory.yml).
+Instructors: provision, status, audit, backups, add_team, remove_team, teardown (the class from inventory.yml).
 Teams: deploy, setup_virtualenv, restart, logs, rollback, ... (the workshop's names).
 Each task is thin: the work is in deploy/.
 """
