@@ -1,7 +1,7 @@
 """Nightly backups: the server's program (deploy/remote/nightly_backups.py) run here for real, as root runs it, against
 a local SecantusDB: every team dumped in `fab backup`'s format, the last N kept, each dump restored into a scratch
 database and compared, a broken dump said to be broken. On a class server, run by its supervisor program:
-tests/e2e/test_nightly_backups.py."""
+tests/e2e/test_backups_nightly.py."""
 import json
 import stat
 import subprocess

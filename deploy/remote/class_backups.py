@@ -36,14 +36,21 @@ def one_cell(text):
     return re.sub(r"\s+", " ", str(text))[:PROBLEM_CHARS] or "-"
 
 
+def cells(record):
+    """A last.json as the cells of its "backup" line after the team's name (what class_status.parse keeps)."""
+    verdict = "verified" if record.get("verified") else f"FAILED: {one_cell(record.get('problem'))}"
+    return [str(int(record.get("made") or 0)), str(int(record.get("bytes") or 0)), one_cell(record.get("file") or "-"),
+            verdict]
+
+
+def collected(folder, teams):
+    """{team: cells} of the teams with a nightly backup: what class_status.parse gives as "backups"."""
+    return {team: cells(record) for team, record in read(folder, teams).items()}
+
+
 def lines(records):
     """The "backup" lines of `records` ({team: last.json}), one per team."""
-    out = []
-    for team, record in sorted(records.items()):
-        verdict = "verified" if record.get("verified") else f"FAILED: {one_cell(record.get('problem'))}"
-        out.append("\t".join(["backup", team, str(int(record.get("made") or 0)), str(int(record.get("bytes") or 0)),
-                              one_cell(record.get("file") or "-"), verdict]))
-    return "".join(line + "\n" for line in out)
+    return "".join("\t".join(["backup", team, *cells(record)]) + "\n" for team, record in sorted(records.items()))
 
 
 def parse_cells(cells):
