@@ -7,11 +7,14 @@ import shlex
 import time
 from datetime import datetime, timedelta
 
+import pytest
+
 from deploy.core import layout
 from deploy.inventory import load_inventory
 from tests.e2e.conftest import PAGE_SECONDS
 from tests.e2e.test_provision import fab
 
+pytestmark = pytest.mark.e2e
 TEAMS = ("hacknode1", "hacknode2", "hacknode3")
 ROUND_WAIT = 150        # the coming minute (at most 90 s away) and the round itself
 
