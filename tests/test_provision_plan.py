@@ -18,6 +18,7 @@ from deploy.provision.facts import Facts, PathFact
 from deploy.provision.plan import (REQUIRED_COMMANDS, SYSTEMD_RUNNING, boot_units, desired_files, facts_query,
                                    plan_server, tool_files, wanted_at_boot)
 from deploy.provision.team import removal_commands, team_dirs
+from deploy.provision.run import provision_class
 
 KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHv4pJc1xKyD2u0x9mJ2Q8m3q4u2S3vY1xXo3N9gZp7B ada@laptop"
 ARTIFACTS = Artifacts(wheels_dir="/nowhere", wheels_digest="w1", app_tar="/nowhere",
@@ -53,6 +54,7 @@ def provisioned_facts(inventory):
     tools = " ".join(database.tools_packages(inventory.mongodb)) + " w1\n"
     facts.files[f"{layout.TOOLS_VENV}/.hacknode"] = root_file(text=tools)
     facts.paths[layout.MONGO_ADMIN_FILE] = root_file("0600")
+    facts.paths[layout.LOG_ROOT] = root_file("0755")
     for team in inventory.teams:
         facts.users[team.name] = True
         facts.gecos[team.name] = layout.TEAM_GECOS
@@ -90,6 +92,20 @@ def test_a_fresh_server_gets_every_step_in_order():
     packages = steps[0].commands[-1]
     assert packages.startswith("apt-get install") and packages.split()[-7:-1] == \
         ["curl", "git", "nginx", "python3-venv", "rsync", "supervisor"]
+
+
+@pytest.mark.parametrize("mode", ["secantus", "mongod", "external"])
+def test_the_log_folder_is_made_before_the_teams_folders_in_every_database_mode(mode):
+    # mode external has no database step, which made it in mode secantus: a first run failed at every team's folders
+    inventory = dataclasses.replace(make_inventory(), mongodb=MongoSettings(mode=mode, admin_uri_env="X" * (
+        mode == "external"), hosts="db1:27017" * (mode == "external")))
+    tools = next(s for s in plan(inventory, bare_facts()) if s.name == "server tools")
+    assert tools.commands[0] == f"install -d -m 0755 {layout.LOG_ROOT}"
+    facts = provisioned_facts(inventory)
+    assert changed(plan(inventory, facts)) == []
+    facts.paths[layout.LOG_ROOT] = None
+    tools = next(s for s in plan(inventory, facts) if s.name == "server tools")
+    assert tools.changed and tools.why == "log folder missing"
 
 
 def boot_step(steps):
@@ -285,6 +301,42 @@ def test_external_mode_needs_the_admin_uri_in_the_environment(monkeypatch):
     assert database.admin_uri_input(settings) == "mongodb://admin:secret@db1:27017/admin\n"
     assert database.team_uri_template(settings, "hacknode1") == \
         "mongodb://hacknode1:${HN_PW}@db1:27017/hacknode1?authSource=hacknode1&replicaSet=rs0&journal=true&w=majority"
+
+
+def test_external_mode_without_its_admin_uri_stops_before_any_server_is_asked(monkeypatch):
+    monkeypatch.delenv("CLASS_MONGO_ADMIN", raising=False)
+    inventory = dataclasses.replace(make_inventory(), mongodb=MongoSettings(
+        mode="external", admin_uri_env="CLASS_MONGO_ADMIN", hosts="db1:27017"), servers=(
+        Server(name="main", address="192.0.2.99", hostname="192.0.2.99", ssh_port=9),))   # would refuse, or hang
+    said = []
+    with pytest.raises(database.MongoPlanError, match="set the environment variable CLASS_MONGO_ADMIN"):
+        provision_class(inventory, say=said.append)
+    assert said == []
+
+
+def test_external_mode_asks_whether_its_hosts_answer_and_stops_naming_them_when_none_does():
+    settings = MongoSettings(mode="external", admin_uri_env="X", hosts="db1:27018, db2,[::1]:27019")
+    assert database.database_addresses(settings) == ["db1:27018", "db2:27017", "[::1]:27019"]
+    assert database.database_addresses(MongoSettings(mode="secantus")) == []
+    facts = bare_facts()
+    facts.databases = {"db1:27018": "Connection refused", "db2:27017": "timed out", "[::1]:27019": "Connection refused"}
+    assert database.unreachable_database(settings, facts, "main") == (
+        "the database does not answer from main: db1:27018 (Connection refused), db2:27017 (timed out), "
+        "[::1]:27019 (Connection refused); nothing was changed")
+    facts.databases["db2:27017"] = ""          # one member answering is enough (a replica set elects another)
+    assert database.unreachable_database(settings, facts, "main") == ""
+    assert database.unreachable_database(MongoSettings(mode="secantus"), bare_facts(), "main") == ""
+    inventory = dataclasses.replace(make_inventory(), mongodb=settings)
+    assert facts_query(inventory.view("main"), [])["databases"] == ["db1:27018", "db2:27017", "[::1]:27019"]
+
+
+def test_in_external_mode_provisioning_checks_the_database_caps_itself_and_reports_what_changed():
+    external = MongoSettings(mode="external", admin_uri_env="X", hosts="db1:27017")
+    assert database.caps_need_a_run_of_their_own(external, make_inventory().teams)
+    assert not database.caps_need_a_run_of_their_own(external, ())
+    assert not database.caps_need_a_run_of_their_own(MongoSettings(mode="secantus"), make_inventory().teams)
+    assert database.cap_changes("hacknode1 read\nhacknode2 readWrite\nnoise\n") == [
+        ("hacknode1", "read-only: over its database_mb"), ("hacknode2", "read-write again: back under its database_mb")]
 
 
 @pytest.mark.parametrize("settings, uri", [

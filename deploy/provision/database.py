@@ -8,6 +8,7 @@ external), each team gets a user with readWrite on its own database, and the tea
 file only the team can read. Passwords are generated on the server and never printed.
 """
 import os
+import re
 import shlex
 
 from deploy.core import layout
@@ -19,6 +20,7 @@ SECANTUS_VERSION = "secantusdb==0.7.0b3"
 PYMONGO_VERSIONS = ("pymongo==4.20.0; python_version >= '3.11'",   # as requirements.txt: 4.19+ needs 3.11
                     "pymongo==4.18.3; python_version < '3.11'")
 MONGODB_SERIES = "8.0"
+DEFAULT_PORT = 27017
 
 # Ubuntu releases and Debian releases MongoDB publishes packages for: (os id, version) -> apt line suffix.
 MONGODB_REPOS = {
@@ -63,6 +65,41 @@ def script_header(mongodb):
     if mongodb.mode == "external":
         return "IFS= read -r HN_ADMIN_URI || true"
     return f"HN_ADMIN_URI=$(cat {layout.MONGO_ADMIN_FILE} 2>/dev/null || true)"
+
+
+def database_addresses(mongodb):
+    """Mode external's hosts as host:port (MongoDB's default port where `hosts` names none): the facts ask
+    whether each answers from the server. None in the other modes."""
+    if mongodb.mode != "external":
+        return []
+    hosts = [host.strip() for host in mongodb.hosts.split(",") if host.strip()]
+    return [host if re.search(r":\d+$", host) else f"{host}:{DEFAULT_PORT}" for host in hosts]
+
+
+def unreachable_database(mongodb, facts, server):
+    """One line when none of mode external's hosts answers from `server` (provisioning then changes nothing there:
+    a team's user made, its database user not, would be half a team), else ''. Names hosts and ports, no secret."""
+    answers = {address: facts.databases.get(address, "not asked") for address in database_addresses(mongodb)}
+    if not answers or "" in answers.values():
+        return ""
+    why = ", ".join(f"{address} ({reason})" for address, reason in answers.items())
+    return f"the database does not answer from {server}: {why}; nothing was changed"
+
+
+def caps_need_a_run_of_their_own(mongodb, teams):
+    """Mode external: no server holds the admin URI, so no class page round checks the teams' database_mb; each
+    `fab provision` does, in the services step, or (nothing else to change) in a round trip of its own."""
+    return mongodb.mode == "external" and bool(teams)
+
+
+CAP_ROLES = {"read": "read-only: over its database_mb", "readWrite": "read-write again: back under its database_mb"}
+
+
+def cap_changes(output):
+    """(team, why) for each line mongo-tool caps printed ("TEAM read", "TEAM readWrite"): the teams whose access it
+    changed."""
+    rows = [line.split() for line in output.splitlines()]
+    return [(row[0], CAP_ROLES[row[1]]) for row in rows if len(row) == 2 and row[1] in CAP_ROLES]
 
 
 def running_patterns(mongodb):

@@ -40,6 +40,7 @@ class Facts:
     quota: dict = field(default_factory=lambda: {"mount": "/", "on": False, "limits": {}})
                                                     # user quotas of /home's filesystem: mount, on, user -> [KiB, inodes]
     globs: dict = field(default_factory=dict)       # pattern asked for -> the paths matching it, sorted
+    databases: dict = field(default_factory=dict)   # mode external: host:port -> "" when it answers, else why not
 
     @classmethod
     def parse(cls, text, host=""):
@@ -53,7 +54,7 @@ class Facts:
                        paths=path_facts(data["paths"]),
                        present_teams=tuple(data["present_teams"]), running=data["running"],
                        slices=data["slices"], quota=data["quota"],
-                       globs=data.get("globs", {}))
+                       globs=data.get("globs", {}), databases=data.get("databases", {}))
         except (ValueError, KeyError, TypeError) as error:
             raise ProvisionError(f"{host}: the server's state could not be read ({error!r}): {text[-300:]}")
 

@@ -92,8 +92,8 @@ def facts_query(view, files):
                                                            f"{layout.TOOLS_VENV}/.hacknode", DEBIAN_DEFAULT_SITE]
                  + tls_files + certificates["files"] + list(layout.JOB_DENY_FILES),
         "paths": [p for name in names for p in team_plan.team_fact_paths(name)] + [layout.MONGO_ADMIN_FILE,
-                  SYSTEMD_RUNNING] + [wanted_at_boot(unit) for unit in boot_units(view.mongodb)] + tls_paths
-                 + certificates["paths"],
+                  SYSTEMD_RUNNING, layout.LOG_ROOT] + [wanted_at_boot(unit) for unit in boot_units(view.mongodb)]
+                 + tls_paths + certificates["paths"],
         "globs": certificates["globs"] + [OLD_SUDOERS_GLOB],
         "teams_glob": f"{layout.TEAMS_DIR}/*",
         "running": {**RUNNING, **database.running_patterns(view.mongodb)},
@@ -101,6 +101,7 @@ def facts_query(view, files):
         "homes": layout.HOMES,
         "crontabs": layout.CRONTABS,
         "at_jobs": layout.AT_JOBS,
+        "databases": database.database_addresses(view.mongodb),
     }
 
 
@@ -153,6 +154,9 @@ def plan_tools(server, facts, mongodb, artifacts):
     changed, diff = file_changes(tool_files(), facts)
     why = [os.path.basename(f.path) for f in changed]
     commands = install_commands(changed)     # make-venv first: the virtualenv below is made by it
+    if not facts.has(layout.LOG_ROOT):       # the teams' log folders and the class page's log are in it (in every
+        why.append("log folder missing")     # database mode: not made by SecantusDB's step alone)
+        commands.insert(0, f"install -d -m 0755 {layout.LOG_ROOT}")
     if now != want:
         why.insert(0, "virtualenv " + ("missing" if not now else "wheels changed"))
         commands += [f"{layout.MAKE_VENV} {layout.TOOLS_VENV} {layout.TOOLS_UV_CACHE} {layout.WHEELS} -- "

@@ -12,16 +12,17 @@ import time
 import unicodedata
 import uuid
 
-from deploy.core import commands, runner
+from deploy.core import commands, layout, runner
 from deploy.core.errors import ProvisionError
 from deploy.core.fanout import on_each_server
 from deploy.inventory.placement import placement_check
 from deploy.provision import database
 from deploy.provision.artifacts import ArtifactMaker, REPO
 from deploy.provision.bounds import cgroups_bound
-from deploy.provision.bundle import apply_script, make_bundle
+from deploy.provision.bundle import apply_script, make_bundle, server_script
 from deploy.provision.facts import Facts
 from deploy.provision.plan import desired_files, facts_query, plan_server
+from deploy.core.steps import Step
 from deploy.tls.material import ServerTls, server_material
 
 
@@ -96,6 +97,22 @@ def apply_steps(c, view, steps, say):
         printer.finish()
 
 
+def check_database_caps(c, view, say):
+    """The teams' database caps checked on a run with nothing else to change (database.caps_need_a_run_of_their_own):
+    a step per team whose access changed, else one that is ok."""
+    # a stage of its own: apply-lib.sh's exit trap removes it
+    script = server_script([f"hn_mongo caps {layout.DATABASE_CAPS}"], view.mongodb, stage="$(mktemp -d)")
+    admin_uri = database.admin_uri_input(view.mongodb)
+    result = runner.run(c, commands.root_script("the database caps' check", script, admin_uri))
+    for line in result.stderr.splitlines():     # a team's database that did not answer: mongo-tool's line
+        say(f"  {view.server.name}: {printable(line)}")
+    steps = [Step(team, "database cap", True, why) for team, why in database.cap_changes(result.stdout)]
+    steps = steps or [Step(view.server.name, "database caps", False, "checked: no team's access changed")]
+    for step in steps:
+        say(format_step(view.server.name, step.scope, step.name, "changed" if step.changed else "ok", step.why))
+    return steps
+
+
 def provision_server(c, view, make_artifacts, dry=False, say=print, prune=False, placement=None, tls=ServerTls()):
     """Bring one server (a model.ServerView) to its desired state. Returns its steps. `placement`: the class's
     PlacementCheck, told this server's teams before anything changes (None: no team placed by the rule); `tls`:
@@ -110,12 +127,17 @@ def provision_server(c, view, make_artifacts, dry=False, say=print, prune=False,
         raise
     if placement:
         placement.check(view.server.name, facts.present_teams)
+    unreachable = database.unreachable_database(view.mongodb, facts, view.server.name)
+    if unreachable:
+        raise ProvisionError(unreachable)
     if cgroups_bound(facts):      # the same paths, other content: the teams' programs start in their slices
         files = desired_files(view, cgroups=True)
     steps = plan_server(view, facts, files, make_artifacts(facts), prune, tls)
     say_plan(view.server.name, steps, dry, say)
     if not dry and any(s.changed for s in steps):
         apply_steps(c, view, steps, say)
+    elif not dry and database.caps_need_a_run_of_their_own(view.mongodb, view.teams):
+        steps = steps + check_database_caps(c, view, say)
     return steps
 
 
@@ -131,6 +153,7 @@ def provision_class(inventory, key=None, dry=False, say=print, cache_dir=str(REP
     """Provision every server of the inventory in parallel. Returns {server: steps} and the SSH round trips
     in all; raises ProvisionError naming every server that failed, after all have finished."""
     started = time.monotonic()
+    database.admin_uri_input(inventory.mongodb)      # mode external: its variable set, or one line before any SSH
     tls = server_material(inventory, say=say)     # certificates checked or issued before anything is sent
     with tempfile.TemporaryDirectory(prefix="hacknode-app-") as work_dir:
         make_artifacts = ArtifactMaker(database.tools_packages(inventory.mongodb), cache_dir, work_dir)

@@ -93,9 +93,11 @@ def host_factory():
 class ClassUnderTest:
     """A class provisioned on test hosts: its inventory file, hosts and teams' keys, and ways to reach it."""
 
-    def __init__(self, directory, hosts, teams, admin_users=None, team_lines=None, class_lines=(), routing=None):
+    def __init__(self, directory, hosts, teams, admin_users=None, team_lines=None, class_lines=(), routing=None,
+                 mongodb="{mode: secantus}"):
         self.directory, self.hosts, self.teams = Path(directory), hosts, teams   # teams: {team: server name}
         self.routing = routing                         # class.routing: None (the default, subdomain) or "path"
+        self.mongodb = mongodb                         # the inventory's mongodb: section, as one line
         self.class_lines = list(class_lines)           # top-level inventory lines after mongodb (e.g. tls:)
         self.admin_users = admin_users or {}                                       # {server: admin_user}
         self.team_lines = team_lines or {}             # {team: [inventory lines of its settings]}, kept always
@@ -114,7 +116,7 @@ class ClassUnderTest:
         """An inventory of these hosts with `teams` ({team: server}), in the class's directory."""
         routing = f", routing: {self.routing}" if self.routing else ""
         lines = [f"class: {{name: e2e, domain: hacknode.test, page_seconds: {PAGE_SECONDS}{routing}}}",
-                 "mongodb: {mode: secantus}",
+                 f"mongodb: {self.mongodb}",
                  *self.class_lines, "servers:"]
         lines += [f"  - {{name: {server}, address: {host.address}, admin_user: {self.admin_users.get(server, 'root')}}}"
                   for server, host in self.hosts.items()]
