@@ -154,3 +154,16 @@ def test_fetch_copies_only_the_dumps_it_does_not_have_as_root_through_sudo_for_a
     assert command[-5:] == ["--include=*/", "--include=*.tar.gz", "--exclude=*",
                             f"instructor@192.0.2.10:{layout.NIGHTLY_DIR}/", ".hacknode/nightly/main/"]
     assert backups.copied_dumps("teamone/\nteamone/teamone-1.tar.gz\n") == ["teamone/teamone-1.tar.gz"]
+
+
+def test_a_new_dump_that_does_not_restore_pushes_out_no_older_one(machine, monkeypatch):
+    folder, client = machine
+    assert nightly(folder, "once", keep=1).returncode == 0
+    time.sleep(1.1)
+    team_db = nightly_backups.team_db_module(str(REMOTE / "team_db.py"))
+    monkeypatch.setattr(team_db, "restore_into", lambda db, collections: 1 / 0)     # the scratch refuses it
+    options = nightly_backups.parse_options(["once", "--keep", "1", "--dir", str(folder / "backups"), "--teams",
+                                             str(folder / "teams"), "--admin-file", str(folder / "admin")])
+    record = nightly_backups.back_up(client, team_db, options, "teamone")
+    assert not record["verified"] and record["problem"] == "restore failed: ZeroDivisionError: division by zero"
+    assert len(list((folder / "backups" / "teamone").glob("teamone-*.tar.gz"))) == 2     # the proven one kept

@@ -7,7 +7,8 @@
 # root), and last.json: the newest dump's file, time, size and "verified" or the problem met (class-status shows it).
 # The admin URI is read from ADMIN_FILE into this process alone: never an argument, never a team's process.
 #   run --at HH:MM --keep N ...    every day at HH:MM on this server's clock, the round below
-#   once --keep N ...              the round now: every team dumped, the last N kept, the new dump verified
+#   once --keep N ...              the round now: every team dumped, the new dump verified, then the last N kept
+#                                  (a dump that does not restore pushes out none)
 #   verify ...                     the newest dump of every team restored and compared again, last.json rewritten
 import argparse
 import glob
@@ -135,8 +136,9 @@ def back_up(client, team_db, options, team):
         return record
     archive = os.path.join(folder, dump_name(team, manifest))
     os.replace(partial, archive)
-    prune(folder, team, options.keep)
     record = record_of(archive, verify(client, team_db, team, archive), started)
+    if record["verified"]:      # a dump that does not restore never pushes out one that did
+        prune(folder, team, options.keep)
     write_last(folder, record)
     return record
 
