@@ -18,7 +18,7 @@ from deploy.admin import backups
 from deploy.core import layout
 from deploy.inventory.model import Server
 from deploy.remote import class_backups, nightly_backups
-from deploy.remote.class_status import parse
+from deploy.remote.class_status import lines, parse
 from deploy.team import backup_file
 from lab import localdb
 
@@ -136,10 +136,11 @@ def test_each_teams_last_round_becomes_a_status_line_and_figures_a_forged_proble
         (tmp_path / team / "last.json").write_text(json.dumps(record))
     (tmp_path / "teamthree").mkdir()
     (tmp_path / "teamthree" / "last.json").write_text("{half a record")
-    text = class_backups.lines(class_backups.read(str(tmp_path), ["teamone", "teamtwo", "teamthree", "teamfour"]))
-    parsed = parse("teams\tteamone teamtwo teamthree teamfour\n" + text)
+    backups = class_backups.collected(str(tmp_path), ["teamone", "teamtwo", "teamthree", "teamfour"])
+    text = lines({"teams": [], "quota": "-", "now": 1060, "certificates": [], "backups": backups})
+    parsed = parse(text.replace("teams\t\n", "teams\tteamone teamtwo teamthree teamfour\n"))
     one, two = (class_backups.figures(class_backups.parse_cells(parsed["backups"][t]), 1060) for t in ("teamone", "teamtwo"))
-    assert len(text.splitlines()) == 2 and set(parsed["backups"]) == {"teamone", "teamtwo"}
+    assert text.count("\nbackup\t") == 2 and set(parsed["backups"]) == {"teamone", "teamtwo"}
     assert one == {"backup_made": "1970-01-01T00:16:40Z", "backup_age_seconds": 60, "backup_bytes": 2048,
                    "backup_file": "teamone-x.tar.gz", "backup_verified": True, "backup_problem": None}
     assert two["backup_verified"] is False and two["backup_problem"].startswith("collection a b backup teamone")

@@ -2,11 +2,10 @@
 # last.json, root's) as the collector's "backup" lines and as figures for `fab status` and the class page (installed
 # beside class_status.py). Standard library only.
 #   backup<TAB>team<TAB>made (epoch seconds)<TAB>bytes<TAB>file<TAB>"verified" or "FAILED: what its restore met"
-# Run as `python3 class_backups.py NIGHTLY_DIR TEAM...` (status.sh), it prints those lines.
+# (class_collect.py reads them into its figures, class_status.lines writes the lines.)
 import json
 import os
 import re
-import sys
 
 try:
     import class_status                         # on a server: installed beside this module
@@ -48,11 +47,6 @@ def collected(folder, teams):
     return {team: cells(record) for team, record in read(folder, teams).items()}
 
 
-def lines(records):
-    """The "backup" lines of `records` ({team: last.json}), one per team."""
-    return "".join("\t".join(["backup", team, *cells(record)]) + "\n" for team, record in sorted(records.items()))
-
-
 def parse_cells(cells):
     """A "backup" line's cells after its team -> {field: text}, or None when it is not one."""
     return dict(zip(FIELDS, cells)) if len(cells) == len(FIELDS) and cells[0].isdigit() and cells[1].isdigit() else None
@@ -85,6 +79,3 @@ def cell(entry):
         return f"FAILED {age} ago"
     return f"verified {age} ago, {size_text(entry['backup_bytes'])}"
 
-
-if __name__ == "__main__":
-    print(lines(read(sys.argv[1], sys.argv[2:])), end="")

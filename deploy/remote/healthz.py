@@ -7,7 +7,7 @@
 # the certificate nginx serves for each HOST expires, a line each ("-" without TLS); `healthz --scheme` prints http
 # or https. `healthz --wait SECONDS HOST...` asks each HOST again every 0.1 s until it answers 200 or SECONDS have
 # passed since the start, and prints its last answer: a site just started answers as soon as its worker is up.
-# Used by provisioning (hn_health), `fab status` (status.sh) and deploys (release.sh). Standard library only.
+# Used by provisioning (hn_health), `fab status` (class_collect.py) and deploys (release.sh). Standard library only.
 import functools
 import http.client
 import json

@@ -4,7 +4,7 @@
 # dump, beside this program), and the dump is then restored into a scratch database, hn_verify_<team> (no team's name:
 # teams have no "_"), whose every collection's documents and indexes are compared with the dump's; the scratch is
 # dropped afterwards. BACKUPS/<team>/ (0700 root) keeps the last KEEP dumps, <team>-<time>-<release>.tar.gz (0600
-# root), and last.json: the newest dump's file, time, size and "verified" or the problem met (class-status shows it).
+# root), and last.json: the newest dump's file, time, size and "verified" or the problem met (class_collect.py shows it).
 # The admin URI is read from ADMIN_FILE into this process alone: never an argument, never a team's process.
 #   run --at HH:MM --keep N ...    every day at HH:MM on this server's clock, the round below
 #   once --keep N ...              the round now: every team dumped, the new dump verified, then the last N kept
