@@ -1,6 +1,6 @@
 """hacknode's remote tasks: `fab -l` lists them.
 
-Instructors: provision, status, audit, add_team, remove_team, teardown (the class from inventory.yml).
+Instructors: provision, status, audit, backups, add_team, remove_team, teardown (the class from inventory.yml).
 Teams: deploy, setup_virtualenv, restart, logs, rollback, ... (the workshop's names).
 Each task is thin: the work is in deploy/.
 """
@@ -13,7 +13,7 @@ import paramiko
 from fabric import task
 from invoke import Exit
 
-from deploy.admin import audit, status as status_report, tasks as admin, term
+from deploy.admin import audit, backups as nightly, status as status_report, tasks as admin, term
 from deploy.core.errors import DeployError
 from deploy.inventory import InventoryError, load_inventory, roster as class_roster, team_name_problem
 from deploy.provision import run as provisioning
@@ -129,6 +129,23 @@ def status(c, inventory=DEFAULT_INVENTORY, key=None, json=False):
     inv = class_inventory(inventory)
     report, problems = admin.status_report(inv, admin_key(key))
     print(status_report.as_json(report) if json else status_report.as_table(inv, report))
+    if problems:
+        raise Exit("\n".join(problems), code=1)
+
+
+@task(help={"inventory": "the class", "key": "SSH key of the servers' admin user",
+            "fetch": "copy the servers' nightly dumps here (rsync: only what is new)",
+            "out": f"where they go, a folder per server (default {nightly.NIGHTLY_OUT})"})
+def backups(c, inventory=DEFAULT_INVENTORY, key=None, fetch=False, out=nightly.NIGHTLY_OUT):
+    """The nightly backups (inventory's backups:): each team's last one, its size and its restore's check; --fetch
+    copies them here."""
+    inv = class_inventory(inventory)
+    with one_line_errors():
+        if fetch:
+            nightly.fetch(inv, admin_key(key), out)
+            return
+    report, problems = admin.status_report(inv, admin_key(key))
+    print(status_report.backups_table(report))
     if problems:
         raise Exit("\n".join(problems), code=1)
 

@@ -18,11 +18,12 @@ import sys
 import time
 
 try:                                            # on a server: installed beside this program
+    import class_backups
     import class_status
     import hacknode_layout as layout
 except ImportError:                             # in the repository (its tests)
     from deploy.core import layout
-    from deploy.remote import class_status
+    from deploy.remote import class_backups, class_status
 
 ROOT_ENV = {"PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "LC_ALL": "C"}
 SAFE_BYTES = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._+-")
@@ -287,7 +288,7 @@ def submission(team, now):
 
 def collect(domain, hostname, probe="quiet"):
     """The class's figures as class_status.parse gives them: {"teams": [row], "quota", "now", "certificates",
-    "submissions"}, every cell without control characters."""
+    "submissions", "backups"}, every cell without control characters."""
     teams, now = team_names(), int(time.time())
     rows = [{field: class_status.clean(cell) for field, cell in row.items()}
             for row in team_rows(teams, domain, probe, now)]
@@ -295,7 +296,9 @@ def collect(domain, hostname, probe="quiet"):
     return {"teams": rows, "quota": quota(), "now": now, "certificates": [
         {key: class_status.clean(value) for key, value in c.items()} for c in certificates(teams, domain, hostname)],
         "submissions": {t: {k: class_status.clean(v) if isinstance(v, str) else v for k, v in s.items()}
-                        for t, s in submissions.items()}}
+                        for t, s in submissions.items()},
+        "backups": {team: [class_status.clean(cell) for cell in cells]      # each team's last nightly backup
+                    for team, cells in class_backups.collected(layout.NIGHTLY_DIR, teams).items()}}
 
 
 def main(args):
