@@ -31,6 +31,7 @@ CLASS_PAGE = f"{INDEX_ROOT}/index.html"     # the instructor's live class page (
 CLASS_STATUS_TOOL = f"{TOOLS_BIN}/class_collect.py"  # the class's figures (deploy/remote/class_collect.py), root only
 CLASS_STATUS_MODULE = f"{TOOLS_BIN}/class_status.py"  # their parser, imported by class-page and the collector
 CLASS_BACKUPS_MODULE = f"{TOOLS_BIN}/class_backups.py"  # each team's last nightly backup (last.json) as lines, figures
+CLASS_SUBMISSIONS_MODULE = f"{TOOLS_BIN}/class_submissions.py"  # each team's deadline and submission (fab freeze)
 # this very module, shipped beside them: the collector takes every path from it (standard library only)
 LAYOUT_MODULE = f"{TOOLS_BIN}/hacknode_layout.py"
 CLASS_PAGE_TOOL = f"{TOOLS_BIN}/class-page"           # rewrites CLASS_PAGE every page_seconds (supervisor program)
