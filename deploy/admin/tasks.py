@@ -4,8 +4,8 @@ import json
 
 from deploy.admin import audit
 from deploy.admin.status import as_table, class_report
-from deploy.core import commands, runner
-from deploy.core.errors import DeployError
+from deploy.core import commands, layout, runner
+from deploy.core.errors import DeployError, RemoteError
 from deploy.core.fanout import on_each_server
 from deploy.provision import database
 from deploy.provision.bundle import server_script
@@ -14,8 +14,15 @@ from deploy.remote import class_status
 
 
 def server_status(c, server, domain):
-    """One server's figures (deploy/remote/class_collect.py's lines, class_status.parse), every team's /healthz asked."""
-    return class_status.parse(runner.run(c, commands.class_status(domain, server.hostname or server.address)).stdout)
+    """One server's figures (deploy/remote/class_collect.py's lines, class_status.parse), every team's /healthz asked.
+    A server an older hacknode provisioned has no collector yet: one line says to provision it."""
+    try:
+        return class_status.parse(runner.run(c, commands.class_status(domain, server.hostname or server.address)).stdout)
+    except RemoteError as e:
+        if "can't open file" in str(e) and layout.CLASS_STATUS_TOOL in str(e):
+            raise DeployError(f"no {layout.CLASS_STATUS_TOOL} here: an older hacknode provisioned this server; "
+                              "run fab provision (it upgrades the class in place)") from None
+        raise
 
 
 def status_report(inventory, key=None):
