@@ -12,7 +12,7 @@ import paramiko
 from fabric import task
 from invoke import Exit
 
-from deploy import (admin, audit, provisioning, status_report, team_backup, team_git, team_settings, team_tasks,
+from deploy import (__version__, admin, audit, provisioning, status_report, team_backup, team_git, team_settings, team_tasks,
                     teamconfig)
 from deploy.backup import BACKUP_DIR
 from deploy.errors import DeployError
@@ -62,6 +62,13 @@ def valid_team_name(team):
 
 
 # ---------- instructors ----------
+
+# `fab --version` is Fabric's own (Fabric, Paramiko, Invoke): hacknode's is this task's
+@task
+def version(c):
+    """Print hacknode's version (provisioning records it on each server; `fab status` shows it per server)."""
+    print(f"hacknode {__version__}")
+
 
 @task(help={"inventory": "the class (default inventory.yml or $HACKNODE_INVENTORY)",
             "dry": "show what would change (diffs, commands) and change nothing",

@@ -4,6 +4,7 @@ import sys
 
 from invoke import Exit, task
 
+from deploy import __version__
 from deploy.teamconfig import DEFAULT_INVENTORY, inventory_path
 from lab import localhost
 
@@ -112,6 +113,12 @@ def demo(c, stop=False, hosts=False):
 
 def say_now(line):
     print(line, flush=True)
+
+
+@task
+def version(c):
+    """Print hacknode's version (the one `fab provision` records on each server and `fab status` shows)."""
+    print(f"hacknode {__version__}")
 
 
 @task
