@@ -156,8 +156,8 @@ hn_supervisor_up() {  # supervisord running and answering supervisorctl
   hn_fail "supervisord did not start (see /var/log/supervisor/supervisord.log)"
 }
 
-hn_supervisor_update() {  # [GROUP...]: supervisord takes the changed programs' configs (of those groups only, when
-  # named). Reading them is its own check (Ansible's validate): a config it cannot read changes nothing, and ours are
+hn_supervisor_update() {  # [GROUP... | --except GROUP...]: supervisord takes the changed programs' configs (of those
+  # groups only, or of all but those after --except, when named). Reading them is its own check (Ansible's validate): a config it cannot read changes nothing, and ours are
   # then put back. Through its socket by a small program the bundle carries (supervisor_update.py), as
   # `supervisorctl update` does: supervisorctl, a Python program to start, cost a third of a second
   local out rc=0
