@@ -20,9 +20,10 @@ def clean(cell):
 
 def parse(text):
     """status.sh's output -> {"teams": [{field: text}], "quota": text or None, "now": epoch seconds or None,
-    "certificates": [{"name": the name it is served for, "expires": when}] (TLS on)}. A team's line counts only for
+    "certificates": [{"name": the name it is served for, "expires": when}] (TLS on), "version": the hacknode that
+    provisioned the server, or None}. A team's line counts only for
     a name of the first "teams" line (root's list of teams), once; every cell comes without control characters."""
-    parsed = {"teams": [], "quota": None, "now": None, "certificates": []}
+    parsed = {"teams": [], "quota": None, "now": None, "certificates": [], "version": None}
     known, seen = None, set()
     for line in text.split("\n"):
         cells = [clean(cell) for cell in line.split("\t")]
@@ -36,6 +37,8 @@ def parse(text):
             parsed["quota"] = cells[1]
         elif cells[0] == "now" and len(cells) == 2 and cells[1].isdigit():
             parsed["now"] = int(cells[1])
+        elif cells[0] == "version" and len(cells) == 2 and cells[1] != "-":
+            parsed["version"] = cells[1]
         elif cells[0] == "tls" and len(cells) == 3:
             parsed["certificates"].append({"name": cells[1], "expires": cells[2]})
     return parsed

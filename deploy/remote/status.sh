@@ -5,8 +5,9 @@
 #   requests in the last WINDOW seconds (health probes left out)  newest release (the last deploy's)
 # first "teams<TAB>every team's name, space-separated" (root's list: class_status.parse takes no line for another
 # name), then the teams' lines, then "quota<TAB>what the filesystem of /home says of quotas", "now<TAB>the server's
-# time (epoch seconds)" and, with TLS on, "tls<TAB>NAME<TAB>when the certificate nginx serves for NAME expires" for
-# HOSTNAME and, in tls mode acme, for each team's name too (each has its own certificate in ACME_CERTS).
+# time (epoch seconds)", "version<TAB>the hacknode that provisioned it ("-": unrecorded)" and, with TLS on,
+# "tls<TAB>NAME<TAB>when the certificate nginx serves for NAME expires" for HOSTNAME and, in tls mode acme, for each
+# team's name too (each has its own certificate in ACME_CERTS).
 # Arguments: DOMAIN HEALTHZ_TOOL MONGO_TOOL_PYTHON MONGO_TOOL ADMIN_URI_FILE HOSTNAME ACME_CERTS LOG_ROOT [PROBE [WINDOW]]
 # (teams answer at <team>.DOMAIN; their nginx access logs are LOG_ROOT/<team>/access.log). PROBE "all" asks every
 # team's /healthz; "awake" only teams with a uwsgi worker running, the code of the others being "idle": a probe
@@ -90,6 +91,9 @@ else
   printf 'quota\tunavailable (no user quotas on the filesystem of /home)\n'
 fi
 printf 'now\t%s\n' "$now"
+# which hacknode provisioned this server (provisioning's last step writes it; none before 0.22.0)
+version=$(head -c 64 /etc/hacknode/version 2>/dev/null | head -n 1); safe_name version "$version"
+printf 'version\t%s\n' "${version:--}"
 names=$hostname
 for t in $teams; do [ -e "$acme_certs/$t.$domain" ] && names="$names $t.$domain"; done
 # every name's expiry in one run of the probe (a Python start per name was most of this part's cost in acme mode)
