@@ -219,7 +219,9 @@ def activate_commands(config_steps, view, checked_teams, facts):
         commands.append(f"hn_database_caps {layout.DATABASE_CAPS}")
     commands.append("hn_nginx_up reload" if configs_changed else "hn_nginx_up")
     for team in restarted:      # the next team only once this one's site answers again
-        commands += [f"hn_supervisor_update {team.name}", f"hn_health {health_args(view, [team])}"]
+        p = TeamPaths(team.name)
+        commands += [f"hn_restart_team {team.name} {p.supervisor_conf} {p.socket} {p.uwsgi_log}",
+                     f"hn_health {health_args(view, [team])}"]
     checked_teams = [t for t in checked_teams if t not in restarted]
     if checked_teams:
         commands.append(f"hn_health {health_args(view, checked_teams)}")

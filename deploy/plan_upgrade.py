@@ -45,8 +45,8 @@ def changed_contents(config_steps):
 def how_teams_take_configs(view, facts, changed_files):
     """`changed_files`: changed_contents. (reloaded, restarted): the teams already running whose changed configs go live by a graceful reload of their
     uwsgi (its ini: no request fails) and those whose supervisor program changed, which only a restart applies
-    (requests to that team fail for a moment: the services step restarts them one by one, each site checked before
-    the next). A new team's program is simply started."""
+    (the services step restarts them one by one, a stand-in serving each meanwhile (hn_restart_team), each site
+    checked before the next). A new team's program is simply started."""
     reloaded, restarted = [], []
     for team in view.teams:
         p = TeamPaths(team.name)
@@ -67,6 +67,7 @@ def services_why(view, facts, config_steps, services_down):
     if reloaded:
         why.append("graceful reload (no request fails): " + " ".join(t.name for t in reloaded))
     if restarted:
-        why.append("RESTART, team by team, each site checked before the next (its requests fail for a moment: "
-                   "its supervisor program changed): " + " ".join(t.name for t in restarted))
+        why.append("RESTART, team by team, each site checked before the next (its supervisor program changed; a "
+                   "stand-in of the new program serves meanwhile: a request longer than a second may fail): "
+                   + " ".join(t.name for t in restarted))
     return "; ".join(why)

@@ -51,10 +51,11 @@ def test_a_changed_supervisor_program_is_a_restart_said_in_the_plan_one_team_at_
     assert services.why.endswith("hacknode1 hacknode2")
     commands = services.commands
     held = commands.index("hn_supervisor_update --except hacknode1 hacknode2")
-    first = commands.index("hn_supervisor_update hacknode1")
+    first = commands.index("hn_restart_team hacknode1 /etc/supervisor/conf.d/hacknode-hacknode1.conf "
+                           "/home/hacknode1/run/uwsgi.sock /var/log/hacknode/hacknode1/uwsgi.log")
     assert held < commands.index("hn_nginx_up reload") < first
     assert commands[first + 1].startswith("hn_health hacknode1 hacknode1.hacknode.test ")
-    assert commands[first + 2] == "hn_supervisor_update hacknode2"
+    assert commands[first + 2].startswith("hn_restart_team hacknode2 ")
     assert commands[first + 3].startswith("hn_health hacknode2 ")
 
 

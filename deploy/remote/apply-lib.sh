@@ -298,6 +298,53 @@ hn_uwsgi_reload() {  # TEAM INI [TEAM INI...]: each team's uwsgi takes its chang
   done
 }
 
+hn_socket_inode() { stat -c %i "$1" 2>/dev/null || echo none; }
+
+hn_socket_moved() {  # SOCKET INODE SECONDS: true once SOCKET is another socket than INODE (a new uwsgi took its path)
+  local polls=0
+  while [ "$polls" -lt $(( $3 * 20 )) ]; do
+    [ -S "$1" ] && [ "$(hn_socket_inode "$1")" != "$2" ] && return 0
+    sleep 0.05
+    polls=$(( polls + 1 ))
+  done
+  return 1
+}
+
+hn_restart_team() {  # TEAM CONF SOCKET LOG: TEAM's program restarted with its changed supervisor config CONF (only a
+  # restart applies a program's command, user or limits) without a moment when nothing listens on its SOCKET: a
+  # stand-in, the new config's own command run here in its own process group, takes the socket's path first (uwsgi
+  # replaces a path's socket at start, and its vacuum leaves a path another uwsgi took), so nginx's next requests go
+  # to it while the old program finishes the ones it took; supervisor then stops the old program and starts the new,
+  # which takes the path in turn, and the stand-in stops once its own requests are answered. DRAIN: seconds given to
+  # a program's requests under way (a longer request fails).
+  local team=$1 conf=$2 sock=$3 log=$4 cmd user inode standin drain=1
+  local -a argv
+  cmd=$(sed -n 's/^command *= *//p' "$conf" | head -n 1)
+  user=$(sed -n 's/^user *= *//p' "$conf" | head -n 1)
+  read -ra argv <<< "$cmd"
+  inode=$(hn_socket_inode "$sock")
+  # as the program is started: in /, umask 027, as the team when its config names a user (root's environment never
+  # reaches the team's process: env -i first, as in hn_as_user), its command's env -i, prlimit, nice or team-scope
+  ( cd / && umask 027 && if [ -n "$user" ]; then
+      exec setsid env -i /usr/bin/setpriv --reuid="$user" --regid="$user" --init-groups -- "${argv[@]}"
+    else exec setsid "${argv[@]}"; fi ) </dev/null >>"$log" 2>&1 &
+  standin=$!
+  if hn_socket_moved "$sock" "$inode" 20; then
+    sleep "$drain"
+    inode=$(hn_socket_inode "$sock")
+  else
+    echo "$team: its stand-in did not take its socket: restarted without one (its requests fail meanwhile)" >&2
+    inode=""
+  fi
+  hn_supervisor_update "$team"
+  [ -z "$inode" ] || hn_socket_moved "$sock" "$inode" 30 || true
+  sleep "$drain"
+  kill -TERM -- "-$standin" 2>/dev/null || true
+  for _ in $(seq 75); do kill -0 "$standin" 2>/dev/null || break; sleep 0.2; done
+  kill -KILL -- "-$standin" 2>/dev/null || true
+  wait "$standin" 2>/dev/null || true
+}
+
 hn_remove() {  # PATH: remove a file, kept for hn_restore
   if [ -e "$1" ]; then
     mkdir -p "$HN_BACKUP/old$(dirname "$1")"

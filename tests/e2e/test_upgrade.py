@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from deploy import __version__
+from deploy.inventory import load_inventory
 from lab import load
 
 pytestmark = pytest.mark.e2e
@@ -64,6 +65,27 @@ def front_page_links(cls, team):
     return [article["link"] for article in json.loads(body)["articles"]]
 
 
+def provision_under_load(cls, inventory=None):
+    """(each team's load result, the printed lines, the steps) of a provision while wrk loads every team (120 s at
+    most); fails on any failed request."""
+    with ExitStack() as stack:
+        running = {team: stack.enter_context(load.load_during(f"http://{cls.host_of(team).address}/",
+                                                              f"{team}.hacknode.test", LOAD_CONNECTIONS, 120))
+                   for team in TEAMS}
+        lines, steps = cls.provision(inventory)
+    results = {team: r.result for team, r in running.items()}
+    for team, result in results.items():
+        assert result.requests > 0 and result.non_2xx == 0 and result.socket_errors == 0, (team, result, lines)
+    return results, lines, steps
+
+
+def say_results(capsys, what, results):
+    with capsys.disabled():
+        print(f"\n{what} under load: " + "; ".join(
+            f"{team} {r.requests} requests, {r.non_2xx} non-2xx/3xx, {r.socket_errors} socket errors"
+            for team, r in results.items()))
+
+
 @pytest.fixture(scope="module")
 def old_class(host_factory, tmp_path_factory, make_class):
     directory = tmp_path_factory.mktemp("upgrade")
@@ -81,14 +103,7 @@ def test_an_upgrade_under_load_fails_no_request_keeps_the_data_and_records_the_v
     dry = fab(cls, "provision", "--dry")
     assert re.search(rf"version +would change +\(hacknode unrecorded \(before 0.22.0\) -> {re.escape(__version__)}\)",
                      dry), dry
-    with ExitStack() as stack:      # every team under load while the upgrade runs (bounded: 120 s at most)
-        running = {team: stack.enter_context(load.load_during(f"http://{cls.host_of(team).address}/",
-                                                              f"{team}.hacknode.test", LOAD_CONNECTIONS, 120))
-                   for team in TEAMS}
-        lines, steps = cls.provision()
-    results = {team: r.result for team, r in running.items()}
-    for team, result in results.items():
-        assert result.requests > 0 and result.non_2xx == 0 and result.socket_errors == 0, (team, result, lines)
+    results, lines, steps = provision_under_load(cls)
     assert ("main", "version") in [(s.scope, s.name) for s in steps["main"] if s.changed]
     status = json.loads(fab(cls, "status", "--json"))
     assert status["servers"][0]["hacknode_version"] == __version__
@@ -97,8 +112,24 @@ def test_an_upgrade_under_load_fails_no_request_keeps_the_data_and_records_the_v
         assert links[team] in front_page_links(cls, team)
     _, again = cls.provision()
     assert not [s for s in again["main"] if s.changed]                 # the record is ok once written
-    with capsys.disabled():
-        print(f"\nupgrade {PREVIOUS_TAG} -> {__version__} under load: " + "; ".join(
-            f"{team} {r.requests} requests, {r.non_2xx} non-2xx/3xx, {r.socket_errors} socket errors"
-            for team, r in results.items()))
-        print("\n".join(line for line in lines if "changed" in line or "FAILED" in line))
+    say_results(capsys, f"upgrade {PREVIOUS_TAG} -> {__version__}", results)
+
+
+def test_a_change_only_a_restart_applies_is_said_in_the_plan_and_fails_no_request(old_class, capsys):
+    """A team's supervisor program changed (here its open files limit, in its command): the plan says RESTART, and
+    each team's program is restarted while a stand-in serves its socket."""
+    cls = old_class
+    raised = load_inventory(cls.write_inventory(cls.teams, "raised.yml", {t: ["open_files: 2048"] for t in TEAMS}))
+    results, lines, steps = provision_under_load(cls, raised)
+    services = next(s for s in steps["main"] if s.name == "services")
+    assert services.why.startswith("RESTART, team by team") and services.why.endswith(" ".join(TEAMS))
+    with cls.as_root("main") as root:
+        for team in TEAMS:      # its new program runs, and no stand-in is left: one uwsgi master, supervisor's
+            pid = root.run(f"supervisorctl pid {team}", hide=True).stdout.strip()
+            processes = [line.split(None, 2) for line in root.run(f"ps -u {team} -o pid=,ppid=,args=",
+                                                                  hide=True).stdout.splitlines()]
+            pids = {p for p, _, _ in processes}
+            assert [p for p, parent, args in processes if "--ini" in args and parent not in pids] == [pid], processes
+            assert root.run(f"grep 'Max open files' /proc/{pid}/limits", hide=True).stdout.split()[3:5] == \
+                ["2048", "2048"]
+    say_results(capsys, "a restart of every team", results)
