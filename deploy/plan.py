@@ -195,6 +195,15 @@ def plan_old_sudo_rules(server, teams, facts):
                 ["rm -f " + " ".join(shlex.quote(p) for p in found)])
 
 
+NGINX_DIRS = ("/etc/nginx/", f"{layout.ETC}/nginx/")
+
+
+def nginx_changed(config_steps):
+    """Whether nginx must read its configs again: one of its files changed, or the server's certificate (tls)."""
+    return any(s.changed and (s.name == "tls" or any(f.path.startswith(NGINX_DIRS) for f in s.files)
+                              or any(d in c for c in s.commands for d in NGINX_DIRS)) for s in config_steps)
+
+
 def health_args(view, teams):
     return " ".join(f"{t.name} {team_host(t.name, view.domain)} {TeamPaths(t.name).uwsgi_log}" for t in teams)
 
@@ -217,7 +226,8 @@ def activate_commands(config_steps, view, checked_teams, facts):
         commands.append("hn_uwsgi_reload " + " ".join(f"{t.name} {TeamPaths(t.name).uwsgi_ini}" for t in reloaded))
     if view.teams:   # a database over its cap is read-only from now (then each class page round checks again)
         commands.append(f"hn_database_caps {layout.DATABASE_CAPS}")
-    commands.append("hn_nginx_up reload" if configs_changed else "hn_nginx_up")
+    # a reload only when nginx's own files changed: it closes the clients' idle keep-alive connections
+    commands.append("hn_nginx_up reload" if nginx_changed(config_steps) else "hn_nginx_up")
     for team in restarted:      # the next team only once this one's site answers again
         p = TeamPaths(team.name)
         commands += [f"hn_restart_team {team.name} {p.supervisor_conf} {p.socket} {p.uwsgi_log}",

@@ -53,7 +53,7 @@ def test_a_changed_supervisor_program_is_a_restart_said_in_the_plan_one_team_at_
     held = commands.index("hn_supervisor_update --except hacknode1 hacknode2")
     first = commands.index("hn_restart_team hacknode1 /etc/supervisor/conf.d/hacknode-hacknode1.conf "
                            "/home/hacknode1/run/uwsgi.sock /var/log/hacknode/hacknode1/uwsgi.log")
-    assert held < commands.index("hn_nginx_up reload") < first
+    assert held < commands.index("hn_nginx_up") < first         # nginx's files are unchanged: no reload
     assert commands[first + 1].startswith("hn_health hacknode1 hacknode1.hacknode.test ")
     assert commands[first + 2].startswith("hn_restart_team hacknode2 ")
     assert commands[first + 3].startswith("hn_health hacknode2 ")
@@ -76,3 +76,11 @@ def test_a_new_team_is_started_neither_reloaded_nor_restarted():
         dataclasses.replace(inventory.teams[0], name="hacknode3"),))
     services = services_step(plan(more, provisioned_facts(inventory)))
     assert services.why == "" and not any("hn_uwsgi_reload" in c or "--except" in c for c in services.commands)
+
+
+def test_nginx_is_reloaded_only_when_its_own_files_or_the_certificate_changed():
+    inventory = make_inventory()
+    facts = edited(provisioned_facts(inventory), TeamPaths("hacknode2").uwsgi_ini, lambda t: t.replace("harakiri", "x"))
+    assert "hn_nginx_up" in services_step(plan(inventory, facts)).commands     # started if down, not reloaded
+    edited(facts, TeamPaths("hacknode2").nginx_conf, lambda t: t + "# edited\n")
+    assert "hn_nginx_up reload" in services_step(plan(inventory, facts)).commands

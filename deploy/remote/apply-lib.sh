@@ -315,34 +315,48 @@ hn_restart_team() {  # TEAM CONF SOCKET LOG: TEAM's program restarted with its c
   # stand-in, the new config's own command run here in its own process group, takes the socket's path first (uwsgi
   # replaces a path's socket at start, and its vacuum leaves a path another uwsgi took), so nginx's next requests go
   # to it while the old program finishes the ones it took; supervisor then stops the old program and starts the new,
-  # which takes the path in turn, and the stand-in stops once its own requests are answered. DRAIN: seconds given to
-  # a program's requests under way (a longer request fails).
-  local team=$1 conf=$2 sock=$3 log=$4 cmd user inode standin drain=1
-  local -a argv
-  cmd=$(sed -n 's/^command *= *//p' "$conf" | head -n 1)
-  user=$(sed -n 's/^user *= *//p' "$conf" | head -n 1)
-  read -ra argv <<< "$cmd"
+  # which takes the path in turn, and the stand-in stops once its own requests are answered. A team whose setup
+  # failed (hn_team_jobs) is left as it is: it is reported already.
+  local team=$1 conf=$2 sock=$3 log=$4 inode standin rc=0
+  hn_team_failed "$team" && return 0
   inode=$(hn_socket_inode "$sock")
-  # as the program is started: in /, umask 027, as the team when its config names a user (root's environment never
-  # reaches the team's process: env -i first, as in hn_as_user), its command's env -i, prlimit, nice or team-scope
-  ( cd / && umask 027 && if [ -n "$user" ]; then
-      exec setsid env -i /usr/bin/setpriv --reuid="$user" --regid="$user" --init-groups -- "${argv[@]}"
-    else exec setsid "${argv[@]}"; fi ) </dev/null >>"$log" 2>&1 &
-  standin=$!
+  hn_standin_start "$conf" "$log"
+  standin=$HN_STANDIN
   if hn_socket_moved "$sock" "$inode" 20; then
-    sleep "$drain"
+    sleep "$HN_DRAIN_SECONDS"
     inode=$(hn_socket_inode "$sock")
   else
     echo "$team: its stand-in did not take its socket: restarted without one (its requests fail meanwhile)" >&2
     inode=""
   fi
-  hn_supervisor_update "$team"
-  [ -z "$inode" ] || hn_socket_moved "$sock" "$inode" 30 || true
-  sleep "$drain"
-  kill -TERM -- "-$standin" 2>/dev/null || true
-  for _ in $(seq 75); do kill -0 "$standin" 2>/dev/null || break; sleep 0.2; done
-  kill -KILL -- "-$standin" 2>/dev/null || true
-  wait "$standin" 2>/dev/null || true
+  ( hn_supervisor_update "$team" ) || rc=$?    # a failure says why, once the stand-in is stopped
+  [ "$rc" -ne 0 ] || [ -z "$inode" ] || hn_socket_moved "$sock" "$inode" 30 || true
+  hn_standin_stop "$standin"
+  [ "$rc" -eq 0 ] || exit "$rc"
+}
+
+HN_DRAIN_SECONDS=1   # given to a program's requests under way as another takes its socket (a longer request fails)
+
+hn_standin_start() {  # CONF LOG: the command of supervisor program CONF started as supervisor starts it (in /, umask
+  # 027, as its `user` when it names one, output to LOG), in a process group of its own; its pid in HN_STANDIN. Root's
+  # environment never reaches the team's process: env -i first, as in hn_as_user.
+  local cmd user
+  local -a argv
+  cmd=$(sed -n 's/^command *= *//p' "$1" | head -n 1)
+  user=$(sed -n 's/^user *= *//p' "$1" | head -n 1)
+  read -ra argv <<< "$cmd"
+  ( cd / && umask 027 && if [ -n "$user" ]; then
+      exec setsid env -i /usr/bin/setpriv --reuid="$user" --regid="$user" --init-groups -- "${argv[@]}"
+    else exec setsid "${argv[@]}"; fi ) </dev/null >>"$2" 2>&1 &
+  HN_STANDIN=$!
+}
+
+hn_standin_stop() {  # PID: the stand-in's process group stopped once its requests are answered (uwsgi's die-on-term)
+  sleep "$HN_DRAIN_SECONDS"
+  kill -TERM -- "-$1" 2>/dev/null || true
+  for _ in $(seq 75); do kill -0 "$1" 2>/dev/null || break; sleep 0.2; done
+  kill -KILL -- "-$1" 2>/dev/null || true
+  wait "$1" 2>/dev/null || true
 }
 
 hn_remove() {  # PATH: remove a file, kept for hn_restore
