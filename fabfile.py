@@ -12,13 +12,16 @@ import paramiko
 from fabric import task
 from invoke import Exit
 
-from deploy import (__version__, admin, audit, provisioning, status_report, team_backup, team_git, team_settings, team_tasks,
-                    teamconfig)
-from deploy.backup import BACKUP_DIR
-from deploy.errors import DeployError
+from deploy import __version__
+from deploy.admin import audit, status as status_report, tasks as admin
+from deploy.core.errors import DeployError
 from deploy.inventory import InventoryError, load_inventory, team_name_problem
+from deploy.provision import run as provisioning
+from deploy.team import (backup as team_backup, choice as team_choice, config as team_config, git as team_git,
+                         tasks as team_tasks)
+from deploy.team.backup_file import BACKUP_DIR
 
-DEFAULT_INVENTORY = teamconfig.inventory_path(os.environ)
+DEFAULT_INVENTORY = team_choice.inventory_path(os.environ)
 # paramiko logs a traceback of every failed connection on its own; the tasks say it in one line instead
 logging.getLogger("paramiko").addHandler(logging.NullHandler())
 
@@ -137,7 +140,7 @@ def teardown(c, inventory=DEFAULT_INVENTORY, key=None, yes=False):
 
 # ---------- teams ----------
 # The team comes from --team, $HACKNODE_TEAM or .hacknode/team (`fab use_team`); the key from --key,
-# $HACKNODE_KEY, .hacknode/keys/<team>, else your ssh setup (deploy/teamconfig.py). Server: the inventory's.
+# $HACKNODE_KEY, .hacknode/keys/<team>, else your ssh setup (deploy/team/choice.py). Server: the inventory's.
 TEAM_HELP = {"team": "your team (default: $HACKNODE_TEAM, else the one `fab use_team` recorded)",
              "key": "your SSH private key (default: $HACKNODE_KEY, .hacknode/keys/<team>, else your ssh setup)"}
 REPO = os.path.dirname(os.path.abspath(__file__))
@@ -147,11 +150,11 @@ WHEEL_CACHE = os.path.join(REPO, ".cache", "wheels")
 def for_team(team, key):
     """(inventory, team, connection as the team's user): the one place a team task resolves them."""
     try:
-        inv = load_inventory(teamconfig.inventory_path(os.environ))
-        chosen = teamconfig.resolve_team(inv, team)
-    except (InventoryError, teamconfig.TeamChoiceError) as e:
+        inv = load_inventory(team_choice.inventory_path(os.environ))
+        chosen = team_choice.resolve_team(inv, team)
+    except (InventoryError, team_choice.TeamChoiceError) as e:
         raise Exit(f"error: {e}", code=2)
-    return inv, chosen, teamconfig.team_connection(inv, chosen, teamconfig.resolve_key(chosen.name, key))
+    return inv, chosen, team_choice.team_connection(inv, chosen, team_choice.resolve_key(chosen.name, key))
 
 
 @contextmanager
@@ -167,9 +170,9 @@ def use_team(c, team, key=None):
     """Choose your team once (written to .hacknode/team); --key also records your key."""
     inv, chosen, _ = for_team(team, None)
     try:
-        for written in teamconfig.save_choice(chosen.name, key):
+        for written in team_choice.save_choice(chosen.name, key):
             print(f"wrote {written}")
-    except teamconfig.TeamChoiceError as e:
+    except team_choice.TeamChoiceError as e:
         fail(e)
 
 
@@ -177,7 +180,7 @@ def use_team(c, team, key=None):
 def ssh_config(c, team=None, key=None):
     """Print the Host entry for ~/.ssh/config, so `ssh <team>` logs in as your team."""
     inv, chosen, conn = for_team(team, key)
-    print(teamconfig.ssh_config_entry(inv, chosen, teamconfig.resolve_key(chosen.name, key)), end="")
+    print(team_choice.ssh_config_entry(inv, chosen, team_choice.resolve_key(chosen.name, key)), end="")
 
 
 def team_task(name, doc, work):
@@ -235,9 +238,9 @@ def config(c, set=None, unset=None, team=None, key=None):
     """List your app's settings (secrets masked), or change them: --set NAME=value, --unset NAME."""
     with as_team(team, key) as (inv, chosen, conn):
         if set or unset:
-            team_settings.change_settings(conn, chosen, inv, set, unset)
+            team_config.change_settings(conn, chosen, inv, set, unset)
         else:
-            team_settings.list_settings(conn, chosen.name)
+            team_config.list_settings(conn, chosen.name)
 
 
 @task(help={**TEAM_HELP, "out": f"folder for the backup file (default {BACKUP_DIR})"})
@@ -267,4 +270,4 @@ dbshell = team_task(
 def git_remote(c, team=None, key=None, name="hacknode", branch="main"):
     """Add a git remote to this repository: `git push hacknode main` deploys like `fab deploy`."""
     with as_team(team, key) as (inv, chosen, conn):
-        team_git.git_remote(conn, chosen, inv, REPO, name, branch, teamconfig.resolve_key(chosen.name, key))
+        team_git.git_remote(conn, chosen, inv, REPO, name, branch, team_choice.resolve_key(chosen.name, key))

@@ -5,7 +5,7 @@ import sys
 from invoke import Exit, task
 
 from deploy import __version__
-from deploy.teamconfig import DEFAULT_INVENTORY, inventory_path
+from deploy.team.choice import DEFAULT_INVENTORY, inventory_path
 from lab import localhost
 
 
@@ -33,8 +33,8 @@ def test(c, k="", fast=False):
             "out": "folder to write nginx/, supervisor/, uwsgi/, limits/ into (default deploy)"})
 def render(c, inventory=None, out="deploy"):
     """Render every config of the class into OUT for review; nothing is sent anywhere."""
+    from deploy.configs.render import RenderError, write_review
     from deploy.inventory import InventoryError, load_inventory
-    from deploy.render import RenderError, write_review
     try:
         written, removed = write_review(load_inventory(inventory or inventory_path(os.environ)), out)
     except (InventoryError, RenderError) as e:

@@ -5,7 +5,7 @@ import time
 from pathlib import Path
 
 from deploy.inventory import load_inventory
-from deploy.provisioning import provision_class
+from deploy.provision.run import provision_class
 from lab import testhost
 
 BENCH_HOST, BENCH_INDEX = "hn-bench", 99

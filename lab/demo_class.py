@@ -6,7 +6,7 @@ free), Debian packages, one SSH key per team (.hacknode/keys/<team>), the class 
 from this checkout), provisioning (which also deploys each team's first release), a few articles in each
 team's database, then every team's site checked from this machine on its own origin (and by path where the
 inventory chooses path routing).
-Teams' keys are where deploy/teamconfig.py looks, so `fab deploy --team NAME` deploys to the local class.
+Teams' keys are where deploy/team/choice.py looks, so `fab deploy --team NAME` deploys to the local class.
 `./inv demo --stop` stops the host and removes what the demo put outside .hacknode/keys.
 What the demo checks and writes on this machine, and its pure decisions, are in lab/demo_machine.py.
 """
@@ -17,13 +17,13 @@ from pathlib import Path
 
 import paramiko
 
-from deploy import commands, health, runner
-from deploy.errors import DeployError
+from deploy.core import commands, health, runner
+from deploy.core.errors import DeployError
+from deploy.core.layout import TeamPaths
 from deploy.inventory import InventoryError, load_inventory
-from deploy.layout import TeamPaths
-from deploy.model import team_host
-from deploy.provisioning import provision_class
-from deploy.tls import trusted_ca
+from deploy.inventory.model import team_host
+from deploy.provision.run import provision_class
+from deploy.tls.material import trusted_ca
 from lab import hostparts, localhost, testhost
 from lab.demo_machine import (HOST_INDEX, HOST_NAME, HOSTS_FILE, DemoError, check_addresses_free,
                               check_root_and_namespaces, checkout_owner, ensure_host_packages, ensure_team_keys,
@@ -31,6 +31,7 @@ from lab.demo_machine import (HOST_INDEX, HOST_NAME, HOSTS_FILE, DemoError, chec
                               team_names)
 
 TARGETS = "target: first run < 5 min, second run < 30 s"
+FAB = ".venv/bin/fab"     # runs as printed from the checkout in a new shell, where fab is not on the PATH
 
 
 class Progress:
@@ -73,7 +74,7 @@ def team_lines(inventory, server, team):
         f"  by subdomain  {scheme}://{by_name}/   (from this machine: {curl} ; in a browser: ./inv demo --hosts)",
         *([f"  by path       {scheme}://{server.address}/{team.name}/   (routing: path, one origin for all teams)"]
           if inventory.shared_origin else []),
-        f"  deploy        fab deploy --team {team.name}   (key .hacknode/keys/{team.name})",
+        f"  deploy        {FAB} deploy --team {team.name}   (key .hacknode/keys/{team.name})",
     ]
 
 
@@ -194,9 +195,10 @@ def say_summary(inventory, server, write_hosts, hosts_file, progress, say):
     if shown_ca(inventory):
         say(f"HTTPS: the sites' certificate is from the class CA {shown_ca(inventory)}: trust it in your browser "
             "(README: Trusting the class CA)")
-    say("instructor: fab status (the key is .hacknode/admin_key); fab provision --dry")
-    say(f"a team: fab use_team --team {inventory.teams[0].name}, then fab deploy; ssh: fab ssh_config --team "
+    say(f"instructor: {FAB} status (the key is .hacknode/admin_key); {FAB} provision --dry")
+    say(f"a team: {FAB} use_team --team {inventory.teams[0].name}, then {FAB} deploy; ssh: {FAB} ssh_config --team "
         f"{inventory.teams[0].name}")
+    say(f"fab is {FAB}, made by ./inv: '. .venv/bin/activate' puts it on your PATH as plain fab")
     if not write_hosts:
         say(f"names: ./inv demo --hosts adds {', '.join(team_host(t.name, inventory.domain) for t in inventory.teams)} "
             f"to {hosts_file}")

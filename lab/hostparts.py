@@ -2,7 +2,7 @@
 
 Its network: a network namespace <name>, joined to this machine by a veth pair hnv<index> <-> eth0: this
 machine is 10.131.<index>.1, the host 10.131.<index>.2 (a /30, no default route, so a host reaches nothing
-but this machine).
+but this machine, and the hosts it was linked to: link_hosts).
 Its root filesystem, in the host's state directory <state>: a copy-on-write overlay <state>/root whose lower
 layer is / (so the programs installed here, see lab/localhost.HOST_PACKAGES, are the hosts' programs) and
 whose upper layer is <state>/upper; made a machine of its own through the overlay: machine-id, hostname, a
@@ -61,6 +61,15 @@ def make_network(name, index):
     run("ip", "-n", name, "addr", "add", f"{host_address(index)}/30", "dev", "eth0")
     run("ip", "-n", name, "link", "set", "eth0", "up")
     run("ip", "-n", name, "link", "set", "lo", "up")
+
+
+def link_hosts(one, other):
+    """A route between two hosts (each (name, index)) through this machine: each host's netns gets a route to the
+    other's address via its own gateway, and this machine forwards between their two veths alone (per-interface
+    forwarding: net.ipv4.ip_forward stays as it is, no other host is reached). Gone with the veths."""
+    for (name, index), (_, other_index) in ((one, other), (other, one)):
+        run("sysctl", "-q", "-w", f"net.ipv4.conf.{veth_name(index)}.forwarding=1")
+        run("ip", "-n", name, "route", "replace", f"{host_address(other_index)}/32", "via", gateway_address(index))
 
 
 def remove_network(name, index=None):

@@ -9,8 +9,10 @@ import tempfile
 import time
 from pathlib import Path
 
-from deploy import artifacts, mongo, team_tasks, wheels
-from deploy.model import MongoSettings
+from deploy.core import wheels
+from deploy.inventory.model import MongoSettings
+from deploy.provision import artifacts, database
+from deploy.team import tasks as team_tasks
 from lab import testhost
 from lab.benchmarks import class_inventory, timed_provision
 
@@ -114,7 +116,7 @@ class Figures(dict):
 def run(say=print, sizes=(1, 10, 30), spread=100, out="bench-results"):
     figures = Figures(say)
     # the server's wheelhouse is fetched before anything is timed (test hosts run this machine's Python)
-    requirements = artifacts.server_requirements(mongo.tools_packages(MongoSettings(mode="secantus")), REPO / ".cache")
+    requirements = artifacts.server_requirements(database.tools_packages(MongoSettings(mode="secantus")), REPO / ".cache")
     wheels.build_wheelhouse(requirements, "%d.%d" % sys.version_info[:2], platform.machine(), REPO / ".cache" / "wheels")
     try:
         with tempfile.TemporaryDirectory() as directory:

@@ -7,8 +7,8 @@ import time
 from contextlib import ExitStack
 from pathlib import Path
 
-from deploy import team_tasks
-from deploy.errors import DeployError
+from deploy.core.errors import DeployError
+from deploy.team import tasks as team_tasks
 from lab import benchmarks, demo_class, load, testhost
 
 REPO = Path(__file__).resolve().parents[1]

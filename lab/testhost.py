@@ -182,6 +182,11 @@ def _run_container(host, state):
     return host
 
 
+def link_hosts(one, other):
+    """Let two running hosts reach each other (a class server and its database host): see hostparts.link_hosts."""
+    hostparts.link_hosts((one.name, one.index), (other.name, other.index))
+
+
 def reboot_host(name, state_dir=None):
     """Stop host `name`'s container and start it again on the same disk (upper layer), network and keys, as
     a server reboots; returns the host once root can log in. Only a booted host (boot=True) starts what its

@@ -6,11 +6,12 @@ import shlex
 
 import pytest
 
-from deploy import acme, certs, commands, layout
-from deploy.facts import PathFact
-from deploy.model import TlsSettings
-from deploy.plan import SYSTEMD_RUNNING, plan_server
-from deploy.tls import TlsError, server_material
+from deploy.core import commands, layout
+from deploy.inventory.model import TlsSettings
+from deploy.provision.facts import PathFact
+from deploy.provision.plan import SYSTEMD_RUNNING, plan_server
+from deploy.tls import acme, certs
+from deploy.tls.material import TlsError, server_material
 from test_provision_plan import ARTIFACTS, make_inventory, provisioned_facts, root_file
 
 PEM = certs.make_ca("pebble", datetime.datetime.now(datetime.timezone.utc))[1].decode()   # a private CA's

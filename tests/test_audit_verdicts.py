@@ -1,4 +1,4 @@
-"""`fab audit`'s verdicts, rows, table and exit code (deploy/audit.py), from reports shaped as
+"""`fab audit`'s verdicts, rows, table and exit code (deploy/admin/audit.py), from reports shaped as
 deploy/remote/audit.py prints them; and the command that runs it."""
 import ast
 import importlib.util
@@ -8,8 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from deploy import audit, commands
-from deploy.audit import ATTACKS, Row, as_table, audit_rows, exit_code, verdict
+from deploy.admin import audit
+from deploy.admin.audit import ATTACKS, Row, as_table, audit_rows, exit_code, verdict
+from deploy.core import commands
 
 LABELS = dict(ATTACKS)
 RLIMITS = {"bounds": "rlimits", "pam_limits": {"crontab": True, "at": False}}

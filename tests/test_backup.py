@@ -1,5 +1,5 @@
 """Backups of a team's database: the server's program (deploy/remote/team_db.py) run here for real against a
-local SecantusDB, and this side's checks of a backup file (deploy/backup.py). The round trip on a class
+local SecantusDB, and this side's checks of a backup file (deploy/team/backup_file.py). The round trip on a class
 server, as the team, is tests/e2e/test_self_service.py."""
 import io
 import json
@@ -11,8 +11,9 @@ import tarfile
 import pymongo
 import pytest
 
-from deploy import backup, commands
-from deploy.backup import BackupError
+from deploy.core import commands
+from deploy.team import backup_file
+from deploy.team.backup_file import BackupError
 from lab import localdb
 
 
@@ -42,9 +43,9 @@ def test_dump_then_load_gives_back_documents_scores_and_indexes(server, tmp_path
     (tmp_path / "RELEASE").write_text("20261201T120000Z-abc1234\n")
     done = team_db(f"{server}/teamone", "dump", tmp_path / "b.tar.gz", "teamone", cwd=tmp_path)
     assert done.returncode == 0, done.stderr
-    manifest = backup.read_manifest(tmp_path / "b.tar.gz")
+    manifest = backup_file.read_manifest(tmp_path / "b.tar.gz")
     assert manifest.release == "20261201T120000Z-abc1234" and manifest.collections["articles"]["documents"] == 5
-    assert backup.file_name(manifest).startswith("teamone-20") and "abc1234.tar.gz" in backup.file_name(manifest)
+    assert backup_file.file_name(manifest).startswith("teamone-20") and "abc1234.tar.gz" in backup_file.file_name(manifest)
     with tarfile.open(tmp_path / "b.tar.gz") as tar:     # mongodump's layout: mongorestore --dir dump reads it
         assert {"dump/teamone/articles.bson", "dump/teamone/articles.metadata.json"} <= set(tar.getnames())
 
@@ -78,14 +79,14 @@ MANIFEST = {"format": "hacknode-backup", "version": 1, "team": "t", "database": 
     ({"hacknode-backup.json": json.dumps(MANIFEST).encode()}, "dump/t/articles.bson is missing")])
 def test_what_is_not_a_whole_backup_is_refused_here_in_one_line(tmp_path, files, says):
     with pytest.raises(BackupError, match=says) as refused:
-        backup.read_manifest(archive(tmp_path, files))
+        backup_file.read_manifest(archive(tmp_path, files))
     assert "\n" not in str(refused.value)
 
 
 def test_not_a_tar_at_all_is_refused_here_and_by_the_server_which_changes_nothing(server, tmp_path):
     (tmp_path / "notes.tar.gz").write_text("plain text\n")
     with pytest.raises(BackupError, match="not a gzip'd tar"):
-        backup.read_manifest(tmp_path / "notes.tar.gz")
+        backup_file.read_manifest(tmp_path / "notes.tar.gz")
     kept = pymongo.MongoClient(server).teamthree
     kept.articles.insert_one({"title": "kept"})
     truncated = archive(tmp_path, {"hacknode-backup.json": json.dumps(MANIFEST).encode(),

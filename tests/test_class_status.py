@@ -10,13 +10,13 @@ import stat
 import pytest
 from inventories.keys import ed25519_key
 
-from deploy import usage
-from deploy.fanout import ServerResult
+from deploy.admin import usage
+from deploy.admin.status import as_json, as_table, class_report
+from deploy.configs.render import template_text
+from deploy.core.fanout import ServerResult
 from deploy.inventory import InventoryError, load_inventory
 from deploy.remote.class_page import cap_access_logs, page_context, parse_options, render_page, write_page
 from deploy.remote.class_status import age_text, parse, release_time
-from deploy.render import template_text
-from deploy.status_report import as_json, as_table, class_report
 
 NOW = release_time("20261202T030000Z")
 # what status.sh prints on a server: a line per team, its quotas, its time and (TLS on) its certificates' expiry

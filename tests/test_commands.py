@@ -9,11 +9,11 @@ import pymongo
 import pytest
 from invoke.runners import Result
 
-from deploy import backup, commands, layout, runner
-from deploy.errors import ProvisionError
-from deploy.facts import Facts
-from deploy.layout import TeamPaths
-from deploy.layout import TeamPaths
+from deploy.core import commands, layout, runner
+from deploy.core.errors import ProvisionError
+from deploy.core.layout import TeamPaths
+from deploy.provision.facts import Facts
+from deploy.team import backup_file
 from lab import localdb
 
 
@@ -133,7 +133,7 @@ def test_the_database_chores_make_a_team_user_dump_its_data_and_drop_it(bare_dat
                                      commands.remote_file("team_db.py"), interpreter=sys.executable)
     dumped = run_here(team_db, env={**os.environ, "HN_ADMIN_URI": bare_database})
     assert dumped.returncode == 0, dumped.stderr
-    assert backup.read_manifest(tmp_path / "db.tar.gz").collections == {"articles": {"documents": 1, "indexes": 1}}
+    assert backup_file.read_manifest(tmp_path / "db.tar.gz").collections == {"articles": {"documents": 1, "indexes": 1}}
     assert mongo_tool("drop-team", "toolteam", HN_ADMIN_URI=bare_database).returncode == 0
     assert "toolteam" not in client.list_database_names()
     assert not client.toolteam.command("usersInfo", "toolteam")["users"]

@@ -7,7 +7,7 @@ import shutil
 import pytest
 
 from deploy.inventory import load_inventory
-from deploy.model import TlsSettings
+from deploy.inventory.model import TlsSettings
 from lab import demo_class, demo_machine
 
 HOSTS = "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost\n"
@@ -64,7 +64,7 @@ def test_each_team_gets_its_urls_and_its_deploy_command(shipped_inventory):
     assert "by path" not in text and "/hacknode2/" not in text     # its own origin only (routing: subdomain)
     assert ("curl --cacert .hacknode/class-ca/ca.crt --resolve hacknode2.hacknode.test:443:10.131.1.2 "
             "https://hacknode2.hacknode.test/") in text
-    assert "fab deploy --team hacknode2" in text
+    assert ".venv/bin/fab deploy --team hacknode2" in text
 
 
 def test_without_tls_the_curl_resolves_port_80_and_path_routing_adds_its_shared_origin_url(shipped_inventory):

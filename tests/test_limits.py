@@ -1,8 +1,8 @@
-"""A team's limits as each mechanism takes them (deploy/limits.py): pure."""
-from deploy.limits import address_space_kb, nice_for_weight, reload_rss_mb
-from deploy.model import Team
+"""A team's limits as each mechanism takes them (deploy/configs/limits.py): pure."""
+from deploy.admin.usage import disk_warning, use_cells
+from deploy.configs.limits import address_space_kb, nice_for_weight, reload_rss_mb
+from deploy.inventory.model import Team
 from deploy.remote.class_status import FIELDS, team_figures
-from deploy.usage import disk_warning, use_cells
 
 
 def test_cpu_weight_becomes_the_nice_level_of_the_same_share():

@@ -1,14 +1,14 @@
 """Teams that name no server are spread over the class's servers by uwsgi processes, and never move by
-themselves (deploy/placement.py). Pure, except one inventory loaded from a file."""
+themselves (deploy/inventory/placement.py). Pure, except one inventory loaded from a file."""
 import threading
 from collections import Counter
 
 import pytest
 
-from deploy.errors import ProvisionError
+from deploy.core.errors import ProvisionError
 from deploy.inventory import load_inventory
-from deploy.model import Team
-from deploy.placement import PlacementCheck, moved_teams, place
+from deploy.inventory.model import Team
+from deploy.inventory.placement import PlacementCheck, moved_teams, place
 from tests.test_inventory import write
 
 SERVERS = ["a", "b", "c"]

@@ -1,4 +1,4 @@
-"""A team bounded as a whole (deploy/plan_limits.py): where systemd runs the server, the drop-in of its user slice
+"""A team bounded as a whole (deploy/provision/bounds.py): where systemd runs the server, the drop-in of its user slice
 and its program started in that slice, each checked by the real tools (rlimits elsewhere); where the homes'
 filesystem has user quotas on, its disk_mb as its hard block limit and its files as its hard inode limit; the
 bounds of shared resources (disk, files, database, connections) checked like the other settings."""
@@ -7,12 +7,12 @@ import subprocess
 
 import pytest
 
-from deploy import layout
-from deploy.commands import remote_file
-from deploy.layout import TeamPaths
+from deploy.configs.render import render_server, render_slice
+from deploy.core import layout
+from deploy.core.commands import remote_file
+from deploy.core.layout import TeamPaths
 from deploy.inventory import InventoryError, load_inventory
-from deploy.plan_limits import SYSTEMD_RUNNING, plan_quotas, plan_slices
-from deploy.render import render_server, render_slice
+from deploy.provision.bounds import SYSTEMD_RUNNING, plan_quotas, plan_slices
 from test_provision_plan import bare_facts, make_inventory, root_file
 from test_render import nine_team_class, supervisor_parse
 from inventories.keys import ed25519_key

@@ -6,19 +6,20 @@ import subprocess
 import pytest
 from pymongo.uri_parser import parse_uri
 
-from deploy import layout, mongo
-from deploy.artifacts import Artifacts
-from deploy.bundle import apply_script
-from deploy.errors import ProvisionError
-from deploy.facts import Facts, PathFact
-from deploy.layout import TeamPaths
-from deploy.model import Inventory, MongoSettings, Server, Team
-from deploy.plan import (REQUIRED_COMMANDS, SYSTEMD_RUNNING, boot_units, desired_files, facts_query, plan_server,
-                         tool_files,
-                         wanted_at_boot)
-from deploy.plan_team import removal_commands, team_dirs
-from deploy.plan_upgrade import version_file
-from deploy.render import render_slice
+from deploy.configs.render import render_slice
+from deploy.core import layout
+from deploy.core.errors import ProvisionError
+from deploy.core.layout import TeamPaths
+from deploy.inventory.model import Inventory, MongoSettings, Server, Team
+from deploy.provision import database
+from deploy.provision.artifacts import Artifacts
+from deploy.provision.bundle import apply_script
+from deploy.provision.facts import Facts, PathFact
+from deploy.provision.plan import (REQUIRED_COMMANDS, SYSTEMD_RUNNING, boot_units, desired_files, facts_query,
+                                   plan_server, tool_files, wanted_at_boot)
+from deploy.provision.team import removal_commands, team_dirs
+from deploy.provision.upgrade import version_file
+from deploy.provision.run import provision_class
 
 KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHv4pJc1xKyD2u0x9mJ2Q8m3q4u2S3vY1xXo3N9gZp7B ada@laptop"
 ARTIFACTS = Artifacts(wheels_dir="/nowhere", wheels_digest="w1", app_tar="/nowhere",
@@ -51,9 +52,10 @@ def provisioned_facts(inventory):
     for f in desired_files(inventory.view("main")) + tool_files() + [version_file()]:
         facts.files[f.path] = PathFact(f.owner, f.group, f.mode, text=f.content)
     facts.files[f"{layout.WHEELS}/.digest"] = root_file(text="w1\n")
-    tools = " ".join(mongo.tools_packages(inventory.mongodb)) + " w1\n"
+    tools = " ".join(database.tools_packages(inventory.mongodb)) + " w1\n"
     facts.files[f"{layout.TOOLS_VENV}/.hacknode"] = root_file(text=tools)
     facts.paths[layout.MONGO_ADMIN_FILE] = root_file("0600")
+    facts.paths[layout.LOG_ROOT] = root_file("0755")
     for team in inventory.teams:
         facts.users[team.name] = True
         facts.gecos[team.name] = layout.TEAM_GECOS
@@ -96,6 +98,20 @@ def test_a_fresh_server_gets_every_step_in_order():
     packages = steps[0].commands[-1]
     assert packages.startswith("apt-get install") and packages.split()[-7:-1] == \
         ["curl", "git", "nginx", "python3-venv", "rsync", "supervisor"]
+
+
+@pytest.mark.parametrize("mode", ["secantus", "mongod", "external"])
+def test_the_log_folder_is_made_before_the_teams_folders_in_every_database_mode(mode):
+    # mode external has no database step, which made it in mode secantus: a first run failed at every team's folders
+    inventory = dataclasses.replace(make_inventory(), mongodb=MongoSettings(mode=mode, admin_uri_env="X" * (
+        mode == "external"), hosts="db1:27017" * (mode == "external")))
+    tools = next(s for s in plan(inventory, bare_facts()) if s.name == "server tools")
+    assert tools.commands[0] == f"install -d -m 0755 {layout.LOG_ROOT}"
+    facts = provisioned_facts(inventory)
+    assert changed(plan(inventory, facts)) == []
+    facts.paths[layout.LOG_ROOT] = None
+    tools = next(s for s in plan(inventory, facts) if s.name == "server tools")
+    assert tools.changed and tools.why == "log folder missing"
 
 
 def boot_step(steps):
@@ -266,7 +282,7 @@ def test_mongod_mode_uses_mongodbs_own_repository_and_turns_authorization_on(os_
 
 
 def test_mongod_mode_on_an_unsupported_system_says_what_to_do():
-    with pytest.raises(mongo.MongoPlanError, match="mode 'mongod'.*fedora 40.*'secantus' or 'external'"):
+    with pytest.raises(database.MongoPlanError, match="mode 'mongod'.*fedora 40.*'secantus' or 'external'"):
         plan(make_inventory(mode="mongod"), bare_facts("fedora", "40"))
 
 
@@ -285,12 +301,48 @@ def test_external_mode_needs_the_admin_uri_in_the_environment(monkeypatch):
     settings = MongoSettings(mode="external", admin_uri_env="CLASS_MONGO_ADMIN", hosts="db1:27017",
                              options="replicaSet=rs0")
     monkeypatch.delenv("CLASS_MONGO_ADMIN", raising=False)
-    with pytest.raises(mongo.MongoPlanError, match="set the environment variable CLASS_MONGO_ADMIN"):
-        mongo.admin_uri_input(settings)
+    with pytest.raises(database.MongoPlanError, match="set the environment variable CLASS_MONGO_ADMIN"):
+        database.admin_uri_input(settings)
     monkeypatch.setenv("CLASS_MONGO_ADMIN", "mongodb://admin:secret@db1:27017/admin")
-    assert mongo.admin_uri_input(settings) == "mongodb://admin:secret@db1:27017/admin\n"
-    assert mongo.team_uri_template(settings, "hacknode1") == \
+    assert database.admin_uri_input(settings) == "mongodb://admin:secret@db1:27017/admin\n"
+    assert database.team_uri_template(settings, "hacknode1") == \
         "mongodb://hacknode1:${HN_PW}@db1:27017/hacknode1?authSource=hacknode1&replicaSet=rs0&journal=true&w=majority"
+
+
+def test_external_mode_without_its_admin_uri_stops_before_any_server_is_asked(monkeypatch):
+    monkeypatch.delenv("CLASS_MONGO_ADMIN", raising=False)
+    inventory = dataclasses.replace(make_inventory(), mongodb=MongoSettings(
+        mode="external", admin_uri_env="CLASS_MONGO_ADMIN", hosts="db1:27017"), servers=(
+        Server(name="main", address="192.0.2.99", hostname="192.0.2.99", ssh_port=9),))   # would refuse, or hang
+    said = []
+    with pytest.raises(database.MongoPlanError, match="set the environment variable CLASS_MONGO_ADMIN"):
+        provision_class(inventory, say=said.append)
+    assert said == []
+
+
+def test_external_mode_asks_whether_its_hosts_answer_and_stops_naming_them_when_none_does():
+    settings = MongoSettings(mode="external", admin_uri_env="X", hosts="db1:27018, db2,[::1]:27019")
+    assert database.database_addresses(settings) == ["db1:27018", "db2:27017", "[::1]:27019"]
+    assert database.database_addresses(MongoSettings(mode="secantus")) == []
+    facts = bare_facts()
+    facts.databases = {"db1:27018": "Connection refused", "db2:27017": "timed out", "[::1]:27019": "Connection refused"}
+    assert database.unreachable_database(settings, facts, "main") == (
+        "the database does not answer from main: db1:27018 (Connection refused), db2:27017 (timed out), "
+        "[::1]:27019 (Connection refused); nothing was changed")
+    facts.databases["db2:27017"] = ""          # one member answering is enough (a replica set elects another)
+    assert database.unreachable_database(settings, facts, "main") == ""
+    assert database.unreachable_database(MongoSettings(mode="secantus"), bare_facts(), "main") == ""
+    inventory = dataclasses.replace(make_inventory(), mongodb=settings)
+    assert facts_query(inventory.view("main"), [])["databases"] == ["db1:27018", "db2:27017", "[::1]:27019"]
+
+
+def test_in_external_mode_provisioning_checks_the_database_caps_itself_and_reports_what_changed():
+    external = MongoSettings(mode="external", admin_uri_env="X", hosts="db1:27017")
+    assert database.caps_need_a_run_of_their_own(external, make_inventory().teams)
+    assert not database.caps_need_a_run_of_their_own(external, ())
+    assert not database.caps_need_a_run_of_their_own(MongoSettings(mode="secantus"), make_inventory().teams)
+    assert database.cap_changes("hacknode1 read\nhacknode2 readWrite\nnoise\n") == [
+        ("hacknode1", "read-only: over its database_mb"), ("hacknode2", "read-write again: back under its database_mb")]
 
 
 @pytest.mark.parametrize("settings, uri", [
@@ -302,7 +354,7 @@ def test_external_mode_needs_the_admin_uri_in_the_environment(monkeypatch):
      "mongodb://team1:${HN_PW}@db1:27017,db2:27017/team1?authSource=team1&replicaSet=rs0&w=2&journal=true"),
 ])
 def test_every_team_uri_asks_for_journaled_writes(settings, uri):
-    assert mongo.team_uri_template(settings, "team1") == uri
+    assert database.team_uri_template(settings, "team1") == uri
     options = parse_uri(uri.replace("${HN_PW}", "pw"))["options"]   # pymongo reads it as a durable write concern
     assert options["journal"] is True
 

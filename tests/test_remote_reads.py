@@ -6,6 +6,7 @@ import http.server
 import importlib.util
 import json
 import os
+import socket
 import socketserver
 import subprocess
 import threading
@@ -14,10 +15,10 @@ from pathlib import Path
 
 import pytest
 
-from deploy.facts import Facts
+from deploy.core.steps import File, file_changes
+from deploy.provision.facts import Facts
 from deploy.remote import class_status
 from deploy.remote.class_status import FIELDS
-from deploy.steps import File, file_changes
 
 REMOTE = Path(__file__).resolve().parents[1] / "deploy" / "remote"
 
@@ -31,6 +32,17 @@ def remote_module(name):
 
 facts = remote_module("facts")
 healthz = remote_module("healthz")
+
+
+# ---------- the facts' probe of mode external's database ----------
+
+def test_the_facts_say_whether_a_database_port_answers_and_why_not():
+    with socket.socket() as listening:
+        listening.bind(("127.0.0.1", 0))
+        listening.listen()
+        port = listening.getsockname()[1]
+        assert facts.database_answers(f"127.0.0.1:{port}") == ""
+    assert facts.database_answers(f"127.0.0.1:{port}") == "Connection refused"   # closed now
 
 
 # ---------- the facts' reader ----------

@@ -4,11 +4,11 @@ other user are run here for real; the whole removal, as root on a host, in tests
 import os
 import subprocess
 
-from deploy import layout
-from deploy.admin import teardown_commands
-from deploy.commands import remote_file
-from deploy.model import MongoSettings
-from deploy.plan_limits import plan_scheduled_jobs
+from deploy.admin.tasks import teardown_commands
+from deploy.core import layout
+from deploy.core.commands import remote_file
+from deploy.inventory.model import MongoSettings
+from deploy.provision.bounds import plan_scheduled_jobs
 from test_provision_plan import bare_facts, make_inventory, root_file
 
 LIBRARY = remote_file("apply-lib.sh") + remote_file("remove-team.sh")

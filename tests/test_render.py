@@ -17,11 +17,12 @@ import time
 import pytest
 from invoke import Context
 
-from deploy import certs, layout
+from deploy.configs.render import MANAGED, RenderError, render_class, render_server, render_template, review_files
+from deploy.core import layout
+from deploy.core.layout import TeamPaths
 from deploy.inventory import load_inventory
-from deploy.layout import TeamPaths
-from deploy.model import TlsSettings
-from deploy.render import MANAGED, RenderError, render_class, render_server, render_template, review_files
+from deploy.inventory.model import TlsSettings
+from deploy.tls import certs
 from inventories.keys import ed25519_key, write_demo_keys
 import tasks
 

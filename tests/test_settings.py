@@ -1,9 +1,10 @@
 """`fab config`'s decisions, pure: which names a team may set, what the server is sent, what is printed."""
 import pytest
 
-from deploy import commands, settings
-from deploy.layout import TeamPaths
-from deploy.settings import SettingsError
+from deploy.core import commands
+from deploy.core.layout import TeamPaths
+from deploy.team import settings
+from deploy.team.settings import SettingsError
 
 
 @pytest.mark.parametrize("name", ["FLASK_FRONT_PAGE_SIZE", "A", "MY_API_2"])

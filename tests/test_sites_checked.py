@@ -2,8 +2,8 @@
 something changed for, and all of them after a change of the server's own."""
 import dataclasses
 
-from deploy.plan import sites_to_check
-from deploy.steps import Step
+from deploy.core.steps import Step
+from deploy.provision.plan import sites_to_check
 from tests.test_provision_plan import bare_facts, changed, make_inventory, plan, provisioned_facts, services_step
 
 

@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from deploy.commands import remote_file
+from deploy.core.commands import remote_file
 
 APPLY_LIB = remote_file("apply-lib.sh")
 UPDATE_TOOL = remote_file("supervisor_update.py")     # the bundle carries it beside apply.sh

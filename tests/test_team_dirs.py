@@ -5,7 +5,7 @@ import os
 import pwd
 import subprocess
 
-from deploy.commands import remote_file
+from deploy.core.commands import remote_file
 
 APPLY_LIB = remote_file("apply-lib.sh")
 

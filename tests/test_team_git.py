@@ -2,8 +2,9 @@
 pre-receive hook); the deploy through it on a class server is tests/e2e/test_self_service.py."""
 import subprocess
 
-from deploy import commands, team_git
-from deploy.layout import TeamPaths
+from deploy.core import commands
+from deploy.core.layout import TeamPaths
+from deploy.team import git as team_git
 
 
 def git(repo, *args):

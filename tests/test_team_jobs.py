@@ -1,14 +1,14 @@
 """Teams are set up side by side on a server: the bundle's script runs each team's steps as one background job.
-The script is made by deploy/bundle.py from Steps and run here for real, with commands that only touch a temporary
+The script is made by deploy/provision/bundle.py from Steps and run here for real, with commands that only touch a temporary
 folder (no SSH, no mocks): the report keeps the inventory's order, a failing team stops neither the others nor
 the server's steps after it, and it is reported with its log tail."""
 import subprocess
 import time
 
-from deploy.bundle import apply_script
-from deploy.model import MongoSettings
-from deploy.provisioning import StepPrinter
-from deploy.steps import Step
+from deploy.core.steps import Step
+from deploy.inventory.model import MongoSettings
+from deploy.provision.bundle import apply_script
+from deploy.provision.run import StepPrinter
 
 
 def job_step(team, name, *commands):

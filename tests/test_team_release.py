@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from deploy import commands, release, wheels
-from deploy.layout import TeamPaths
+from deploy.core import commands, release, wheels
+from deploy.core.layout import TeamPaths
 
 
 def test_release_id_is_utc_timestamp_then_sha():
@@ -80,7 +80,7 @@ def test_each_task_has_its_own_ssh_master_so_closing_it_cuts_no_other_tasks_rsyn
     """Two members deploying at once: the one refused first closed the shared master at its end (ssh -O exit), and
     the other's rsync over it failed with exit 255. Each task's connection names its own."""
     from fabric import Connection
-    from deploy.team_tasks import rsync_ssh
+    from deploy.team.tasks import rsync_ssh
     first, second = Connection("10.0.0.1", user="team"), Connection("10.0.0.1", user="team")
     path = lambda c: rsync_ssh(c).split("ControlPath=")[1].split()[0]      # noqa: E731
     assert path(first) == path(first) and path(first) != path(second)

@@ -6,7 +6,7 @@ import pytest
 from packaging.requirements import Requirement
 from packaging.utils import parse_wheel_filename
 
-from deploy import wheels
+from deploy.core import wheels
 
 
 def requirements(tmp_path, text="Flask==3.1.3\n"):

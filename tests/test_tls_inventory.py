@@ -2,7 +2,7 @@
 import pytest
 
 from deploy.inventory import load_inventory
-from deploy.model import LETSENCRYPT_DIRECTORY, TlsSettings
+from deploy.inventory.model import LETSENCRYPT_DIRECTORY, TlsSettings
 from test_inventory import problems_of, write
 
 CLASS = """

@@ -10,10 +10,11 @@ import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 
-from deploy import certs, layout, tls
-from deploy.facts import Facts, PathFact
+from deploy.core import layout
 from deploy.inventory import load_inventory
-from deploy.plan_tls import plan_tls
+from deploy.provision.facts import Facts, PathFact
+from deploy.tls import certs, material as tls_material
+from deploy.tls.plan import plan_tls
 from inventories.keys import ed25519_key
 
 NOW = datetime.datetime(2026, 12, 2, 12, 0, tzinfo=datetime.timezone.utc)
@@ -43,8 +44,8 @@ FILES_LINE = "tls: {mode: files, certificate: fullchain.pem, key: privkey.pem}"
 
 def refusal(tmp_path, now=NOW):
     inventory = write_class(tmp_path, FILES_LINE)
-    with pytest.raises(tls.TlsError) as caught:
-        tls.server_material(inventory, now, say=lambda line: None)
+    with pytest.raises(tls_material.TlsError) as caught:
+        tls_material.server_material(inventory, now, say=lambda line: None)
     message = str(caught.value)
     assert "\n" not in message
     return message
@@ -52,7 +53,7 @@ def refusal(tmp_path, now=NOW):
 
 def test_good_files_are_taken_as_they_are(tmp_path):
     chain, key = instructor_files(tmp_path)
-    material = tls.server_material(write_class(tmp_path, FILES_LINE), NOW, say=print)["main"]
+    material = tls_material.server_material(write_class(tmp_path, FILES_LINE), NOW, say=print)["main"]
     assert material.certificate == chain.read_text() and material.key == key.read_text() and material.trust == ""
 
 
@@ -98,7 +99,7 @@ def test_unreadable_and_not_pem_files_are_refused(tmp_path):
 def test_class_ca_is_made_once_and_issues_a_certificate_for_every_name(tmp_path):
     inventory = write_class(tmp_path, "tls: {mode: class-ca}")
     said = []
-    material = tls.server_material(inventory, NOW, say=said.append)["main"]
+    material = tls_material.server_material(inventory, NOW, say=said.append)["main"]
     folder = tmp_path / ".hacknode" / "class-ca"
     assert oct(os.stat(folder / "ca.key").st_mode & 0o777) == "0o600"
     assert oct(os.stat(folder / "main.key").st_mode & 0o777) == "0o600"
@@ -111,7 +112,7 @@ def test_class_ca_is_made_once_and_issues_a_certificate_for_every_name(tmp_path)
     ca = x509.load_pem_x509_certificate((folder / "ca.crt").read_bytes())
     assert material.trust == (folder / "ca.crt").read_text()
     ca.public_key().verify(cert.signature, cert.tbs_certificate_bytes, ec_signature())   # signed by the class CA
-    assert tls.check_files(tls_files(folder, "main"), NAMES, NOW).key == material.key
+    assert tls_material.check_files(tls_files(folder, "main"), NAMES, NOW).key == material.key
     assert len(said) == 2 and "made the class CA" in said[0] and "issued" in said[1]
 
 
@@ -121,22 +122,22 @@ def ec_signature():
 
 
 def tls_files(folder, server):
-    from deploy.model import TlsSettings
+    from deploy.inventory.model import TlsSettings
     return TlsSettings(mode="files", certificate=str(folder / f"{server}.crt"), key=str(folder / f"{server}.key"))
 
 
 def test_class_ca_issues_again_only_when_names_change_or_the_end_nears(tmp_path):
     inventory = write_class(tmp_path, "tls: {mode: class-ca}")
-    first = tls.server_material(inventory, NOW, say=print)["main"]
+    first = tls_material.server_material(inventory, NOW, say=print)["main"]
     said = []
-    assert tls.server_material(inventory, NOW + datetime.timedelta(days=300), say=said.append)["main"] == first
+    assert tls_material.server_material(inventory, NOW + datetime.timedelta(days=300), say=said.append)["main"] == first
     assert said == []                                       # nothing to do: the same files
-    renewed = tls.server_material(inventory, NOW + datetime.timedelta(days=380), say=said.append)["main"]
+    renewed = tls_material.server_material(inventory, NOW + datetime.timedelta(days=380), say=said.append)["main"]
     assert renewed.certificate != first.certificate and renewed.trust == first.trust and len(said) == 1
     (tmp_path / "class.yml").write_text((tmp_path / "class.yml").read_text().replace(
         "  - {name: hacknode2", "  - {name: hacknode3, keys: [\"" + ed25519_key() + "\"]}\n  - {name: hacknode2"))
     bigger = load_inventory(str(tmp_path / "class.yml"))
-    grown = tls.server_material(bigger, NOW + datetime.timedelta(days=1), say=said.append)["main"]
+    grown = tls_material.server_material(bigger, NOW + datetime.timedelta(days=1), say=said.append)["main"]
     cert = x509.load_pem_x509_certificate(grown.certificate.encode())
     assert "hacknode3.class.example.org" in certs.covered_names(cert) and len(said) == 2
     assert grown.trust == first.trust                         # the same CA: learners trust it once
@@ -151,7 +152,7 @@ def facts_with(files=None, paths=None):
 
 def test_the_tls_step_installs_the_key_0600_and_never_shows_it(tmp_path):
     inventory = write_class(tmp_path, "tls: {mode: class-ca}")
-    material = tls.server_material(inventory, NOW, say=print)["main"]
+    material = tls_material.server_material(inventory, NOW, say=print)["main"]
     view = inventory.view("main")
     step = plan_tls(view, facts_with(), material)
     assert step.changed and material.key not in step.diff and material.key not in "\n".join(step.commands)
@@ -168,15 +169,15 @@ def test_the_tls_step_installs_the_key_0600_and_never_shows_it(tmp_path):
                                    layout.ACME_WEBROOT: ("root", "root", "0755")})
     assert plan_tls(view, loose, material).why == "key"
     off = write_class(tmp_path, "tls: {mode: off}").view("main")
-    step = plan_tls(off, done, tls.ServerTls())
+    step = plan_tls(off, done, tls_material.ServerTls())
     assert step.commands == [f"hn_remove {layout.HEALTHZ_TRUST}", f"hn_remove {layout.HEALTHZ_CONF}"]   # TLS off again
 
 
 def test_provisioning_stops_at_a_bad_file_before_any_server_is_reached(tmp_path):
     """192.0.2.10 is a documentation address nothing answers at: the refusal comes before any connection."""
-    from deploy.provisioning import provision_class
+    from deploy.provision.run import provision_class
     instructor_files(tmp_path, names=("main.example.org",))
     said = []
-    with pytest.raises(tls.TlsError, match=r"fullchain.pem: does not cover hacknode1.class.example.org"):
+    with pytest.raises(tls_material.TlsError, match=r"fullchain.pem: does not cover hacknode1.class.example.org"):
         provision_class(write_class(tmp_path, FILES_LINE), say=said.append)
     assert said == []

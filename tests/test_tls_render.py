@@ -6,9 +6,9 @@ import time
 
 import pytest
 
-from deploy import layout
-from deploy.layout import TeamPaths
-from deploy.render import render_server
+from deploy.configs.render import render_server
+from deploy.core import layout
+from deploy.core.layout import TeamPaths
 from test_render import NGINX, nginx_check
 from test_tls_material import write_class
 

@@ -3,8 +3,9 @@ configs: a graceful reload of its uwsgi, or (its supervisor program changed) a r
 team at a time, its site checked before the next."""
 import dataclasses
 
-from deploy import __version__, layout
-from deploy.layout import TeamPaths
+from deploy import __version__
+from deploy.core import layout
+from deploy.core.layout import TeamPaths
 from tests.test_provision_plan import changed, make_inventory, plan, provisioned_facts, root_file, services_step
 
 

@@ -5,7 +5,8 @@ import subprocess
 import zipfile
 from pathlib import Path
 
-from deploy import artifacts, wheels
+from deploy.core import wheels
+from deploy.provision import artifacts
 from tests.test_team_release import LocalPaths, local_tools, run_script
 
 PROBE = "hnprobe"

@@ -12,6 +12,7 @@ import os
 
 from deploy.inventory.checker import Checker
 from deploy.inventory.errors import InventoryError
+from deploy.inventory.model import Inventory
 from deploy.inventory.names import NAME_RE, NAME_RULE, RESERVED_NAMES, team_name_problem
 from deploy.inventory.section_class import check_class
 from deploy.inventory.section_defaults import check_defaults
@@ -21,7 +22,6 @@ from deploy.inventory.section_teams import check_teams
 from deploy.inventory.section_tls import check_tls
 from deploy.inventory.ssh_keys import public_key_problem
 from deploy.inventory.yaml_lines import parse_yaml
-from deploy.model import Inventory
 
 __all__ = ["load_inventory", "InventoryError", "public_key_problem",
            "NAME_RE", "NAME_RULE", "RESERVED_NAMES", "team_name_problem"]

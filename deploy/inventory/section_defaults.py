@@ -3,7 +3,7 @@
 The settings' names and limits live here; the teams section reads each team's own with
 check_settings, so both places accept exactly the same values.
 """
-from deploy.model import Team
+from deploy.inventory.model import Team
 
 SETTING_KEYS = ("processes", "threads", "idle_seconds", "memory_mb", "tasks", "open_files", "cpu_weight",
                 "disk_warn_mb", "disk_mb", "files", "database_mb", "connections")

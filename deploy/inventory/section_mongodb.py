@@ -5,8 +5,8 @@ environment variable holding the admin URI, never the URI itself, so no secret i
 """
 import re
 
+from deploy.inventory.model import MongoSettings
 from deploy.inventory.values import host_problem
-from deploy.model import MongoSettings
 
 MONGO_MODES = ("mongod", "secantus", "external")
 MONGO_KEYS = ("mode", "port", "admin_uri_env", "hosts", "options")

@@ -6,8 +6,8 @@ when a server has other problems, so a team's `server:` is checked against them 
 import dataclasses
 import re
 
+from deploy.inventory.model import Server
 from deploy.inventory.values import host_problem
-from deploy.model import Server
 
 SERVER_KEYS = ("name", "address", "ssh_port", "admin_user", "hostname")
 UNIX_USER_RE = re.compile(r"^[a-z_][a-z0-9_-]{0,31}$")

@@ -2,16 +2,16 @@
 
 Teams are checked against what the servers section found: a team's server must be one of
 them, and a team may not take a server's admin account as its name. A team that names no server
-in a class of several is placed by deploy/placement.py.
+in a class of several is placed by deploy/inventory/placement.py.
 """
 import functools
 import os
 
+from deploy.inventory.model import Team
 from deploy.inventory.names import team_name_problem
+from deploy.inventory.placement import place
 from deploy.inventory.section_defaults import SETTING_KEYS, check_settings
 from deploy.inventory.ssh_keys import keys_of_entry
-from deploy.model import Team
-from deploy.placement import place
 
 TEAM_KEYS = ("name", "server", "keys") + SETTING_KEYS
 

@@ -3,14 +3,14 @@
 Absent, or `mode: off`, the sites are plain HTTP. `acme`: certificates from an ACME CA (Let's Encrypt unless
 `directory` says otherwise) by HTTP-01; `files`: a certificate chain and key the instructor gives; `class-ca`:
 a small CA hacknode makes for the class beside the inventory. Paths are relative to the inventory's folder;
-what the files hold is checked when provisioning (deploy/tls.py), where they are read: a team's checkout
+what the files hold is checked when provisioning (deploy/tls/material.py), where they are read: a team's checkout
 loads the same inventory without them.
 """
 import os
 import re
 from urllib.parse import urlsplit
 
-from deploy.model import LETSENCRYPT_DIRECTORY, TlsSettings
+from deploy.inventory.model import LETSENCRYPT_DIRECTORY, TlsSettings
 
 TLS_MODES = ("off", "acme", "files", "class-ca")
 TLS_KEYS = ("mode", "hsts", "email", "directory", "ca_bundle", "certificate", "key")

@@ -4,7 +4,7 @@
 # server (its victim), then adds what only root can see: the admin URI (read here, never printed) in the team's own
 # processes' environment or in a file the team could read; whether its sessions and its uwsgi are bounded; what
 # bounds cron and at jobs; whether a team may trace its own probe. Prints one JSON object: {"server": {...}, "teams":
-# {team: {"victim", "outcomes"}}}. deploy/audit.py turns it into the table. Standard library only, and facts.py's
+# {team: {"victim", "outcomes"}}}. deploy/admin/audit.py turns it into the table. Standard library only, and facts.py's
 # reader (argv[3], its text): root opens what a team names as provisioning does, never through a link.
 import json
 import os
@@ -17,10 +17,10 @@ from concurrent.futures import ThreadPoolExecutor
 from urllib.parse import urlsplit
 
 DOMAIN, PROBE, FACTS_PROGRAM = sys.argv[1], sys.argv[2], sys.argv[3]
-TEAMS_DIR = "/etc/hacknode/teams"                 # deploy/layout.py TEAMS_DIR
-ADMIN_FILE = "/etc/hacknode/mongo-admin"          # deploy/layout.py MONGO_ADMIN_FILE
+TEAMS_DIR = "/etc/hacknode/teams"                 # deploy/core/layout.py TEAMS_DIR
+ADMIN_FILE = "/etc/hacknode/mongo-admin"          # deploy/core/layout.py MONGO_ADMIN_FILE
 TOOLS_PYTHON = "/opt/hacknode/venv/bin/python"    # root's, with pymongo: a team cannot change what it runs
-SLICE_DROPIN = "/etc/systemd/system/user-{uid}.slice.d/50-hacknode.conf"   # deploy/layout.py SLICE_DROPIN
+SLICE_DROPIN = "/etc/systemd/system/user-{uid}.slice.d/50-hacknode.conf"   # deploy/core/layout.py SLICE_DROPIN
 LIMITS = "/etc/security/limits.d/hacknode-{team}.conf"
 PROBE_SECONDS = 180
 MAX_OUTPUT = 4 << 20          # what a probe may print (a path list): a team cannot make root read without end

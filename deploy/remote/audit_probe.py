@@ -164,7 +164,7 @@ def own_groups():
 
 
 def jobs():
-    """Whether it may schedule jobs: "allowed", or why not (deploy/audit.py says what bounds them)."""
+    """Whether it may schedule jobs: "allowed", or why not (deploy/admin/audit.py says what bounds them)."""
     out = {}
     for attack, argv, refusal in (("crontab", ("crontab", "-l"), "not allowed"), ("at", ("atq",), "permission")):
         code, text = run(*argv)

@@ -23,13 +23,13 @@ import jinja2
 SETTLE_SECONDS = 30
 # each team's access log (nginx writes it as root, in root's folder of the team's logs): at most this size, plus
 # one older file; without a cap a team's traffic (a load test, a crawler) could fill the server's disk
-ACCESS_LOGS = "/var/log/hacknode/*/access.log"      # deploy/layout.py TeamPaths.access_log
+ACCESS_LOGS = "/var/log/hacknode/*/access.log"      # deploy/core/layout.py TeamPaths.access_log
 ACCESS_LOG_MAX_BYTES = 20 * 1024 * 1024
 
 try:
     import class_status                         # on a server: installed beside this program
 except ImportError:
-    from deploy.remote import class_status      # in the repository (its tests)
+    from deploy.remote import class_status      # in the repository (its tests
 
 
 def page_context(parsed, options):

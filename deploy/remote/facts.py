@@ -11,6 +11,7 @@ import os
 import platform
 import pwd
 import shutil
+import socket
 import stat
 import subprocess
 import sys
@@ -208,6 +209,17 @@ def has_venv():
     return all(importlib.util.find_spec(name) is not None for name in ("ensurepip", "venv"))
 
 
+def database_answers(address, seconds=5):
+    """'' when a TCP connection to `address` (host:port, mongodb mode external's database) opens within `seconds`,
+    else why not ("Connection refused", "timed out"): provisioning stops before it changes anything when none does."""
+    host, _, port = address.rpartition(":")
+    try:
+        socket.create_connection((host.strip("[]"), int(port)), seconds).close()
+        return ""
+    except OSError as error:
+        return error.strerror or str(error) or type(error).__name__
+
+
 def main(query):
     running_now = process_names()
     facts = {
@@ -227,6 +239,7 @@ def main(query):
         "running": {name: (process, uid_of(user)) in running_now for name, (process, user) in query["running"].items()},
         "slices": {team: slice_dropin(team, query["slice_dropin"]) for team in query["users"]},
         "quota": user_quotas(query["homes"], query["users"]),
+        "databases": {address: database_answers(address) for address in query.get("databases", [])},
     }
     print(json.dumps(facts, sort_keys=True))
 

@@ -18,15 +18,15 @@ import ssl
 import sys
 import time
 
-CONF = "/etc/hacknode/healthz.conf"             # deploy/layout.py HEALTHZ_CONF
-TRUST = "/etc/hacknode/healthz-trust.pem"       # deploy/layout.py HEALTHZ_TRUST
+CONF = "/etc/hacknode/healthz.conf"             # deploy/core/layout.py HEALTHZ_CONF
+TRUST = "/etc/hacknode/healthz-trust.pem"       # deploy/core/layout.py HEALTHZ_TRUST
 # an idle team's first request waits for a worker to start (up to about 3 s when it comes as the idle timer
 # stops the last one); the whole probe, answer included, ends by then: a team's app that streams without end, or
 # drips a byte a second (each read getting something), holds no caller (fab status, provisioning, the class page)
 PROBE_SECONDS = 5
 MAX_BODY = 64 * 1024            # the app's /healthz answers a hundred bytes; more is no answer
 READ_SIZE = 16 * 1024
-# what a team's answer may name: a release id (deploy/release.py RELEASE_ID) and a settings id (release-settings.sh:
+# what a team's answer may name: a release id (deploy/core/release.py RELEASE_ID) and a settings id (release-settings.sh:
 # date +%s.%N); anything else is shown as "?", so the output stays one line of three words per host
 RELEASE_ID = re.compile(r"[0-9]{8}T[0-9]{6}Z(-[0-9a-f]{4,40})?")
 SETTINGS_ID = re.compile(r"[0-9]{1,20}(\.[0-9]{1,9})?")

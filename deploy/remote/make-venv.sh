@@ -1,6 +1,6 @@
 #!/bin/bash
 # managed by hacknode: make a virtualenv from local wheelhouses only (class servers may have no internet).
-# Installed as /opt/hacknode/bin/make-venv (deploy/layout.py MAKE_VENV), run by root for its tools virtualenv
+# Installed as /opt/hacknode/bin/make-venv (deploy/core/layout.py MAKE_VENV), run by root for its tools virtualenv
 # and each team's first one (apply-lib.sh hn_team_env), and by each team (release.sh env) for the ones its
 # deploys make, as the user who owns the virtualenv.
 #

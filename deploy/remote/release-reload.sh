@@ -1,5 +1,5 @@
 # The uwsgi reload and the health check of release.sh: reload_uwsgi (signal_reload, wake_master, any_alive,
-# tell_deaf_workers, uwsgi_master), wait_healthy (health), site_url. deploy/commands.py puts this file before
+# tell_deaf_workers, uwsgi_master), wait_healthy (health), site_url. deploy/core/commands.py puts this file before
 # release.sh (after the paths), so these functions use release.sh's say and log_lines, and the paths $team,
 # $run_dir, $uwsgi_log, $master_fifo and $healthz.
 

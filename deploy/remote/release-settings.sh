@@ -1,4 +1,4 @@
-# Server side of `fab config` (deploy/team_settings.py): release.sh's `settings` subcommand. deploy/commands.py
+# Server side of `fab config` (deploy/team/config.py): release.sh's `settings` subcommand. deploy/core/commands.py
 # puts this file before release.sh (after the paths), so these functions use release.sh's: say, die,
 # current_id, log_lines, show_log_since, $HEALTH_WAIT, the path $settings (the team's settings file), and
 # release-reload.sh's reload_uwsgi and wait_healthy.

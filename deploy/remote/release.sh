@@ -1,7 +1,7 @@
-# Server side of a team's releases: run as the team's UNIX user, inside the command by deploy/team_tasks.py
+# Server side of a team's releases: run as the team's UNIX user, inside the command by deploy/team/tasks.py
 # (`bash -c <script> release.sh SUBCOMMAND ...`, see commands.release), or by provisioning as root from a
 # file: `hn_as_user <team> bash -s -- SUBCOMMAND ... < release-<team>.sh` (apply-lib.sh).
-# deploy/commands.py prepends the paths (from deploy/layout.py) as variable assignments:
+# deploy/core/commands.py prepends the paths (from deploy/core/layout.py) as variable assignments:
 #   team releases current envs run_dir uwsgi_log master_fifo wheelhouses keep healthz settings make_venv uv_cache
 # so this script names no path itself and works with what is on every class server (bash, python3, coreutils,
 # and hacknode's make-venv, installed by provisioning).
@@ -21,7 +21,7 @@
 #   url <host-header>                  the site's URL as visitors reach it (https:// with TLS on)
 #   prune                              keep the newest $keep releases (and current, and the previous one)
 #   settings <host-header>             change the team's settings (stdin: NAME=value or NAME lines, checked by
-#                                      deploy/settings.py), reload uwsgi gracefully, check /healthz; back on failure
+#                                      deploy/team/settings.py), reload uwsgi gracefully, check /healthz; back on failure
 #
 # Everything is inside functions and `main` runs last with stdin from /dev/null: with `bash -s`, bash reads the
 # script from stdin as it goes, so a command reading stdin (pip, python3) would otherwise swallow the rest.

@@ -1,9 +1,11 @@
 """End-to-end fixtures: isolated class servers on this machine (lab/testhost.py). Needs root.
 
 Test hosts are named hn-t<suffix> and use indexes 100..199 (addresses 10.131.1xx.2), so the tests can run
-while `./inv demo`'s class (indexes 1..99) is up. Developers sharing a machine can run selected e2e tests
-beside the main session with HACKNODE_E2E_SLOT=1..5: hosts hn-s<slot>-<suffix>, indexes 200+10*(slot-1)..+9,
-a lock of their own (tests that use fixed hosts, such as the demo's, still need the main session)."""
+while `./inv demo`'s class (index 1) and the benches (94..99) are up. Developers sharing a machine can run
+selected e2e tests beside the main session with HACKNODE_E2E_SLOT=1..8: hosts hn-s<slot>-<suffix>, indexes
+200+10*(slot-1)..+9 (slots 6..8: 50+10*(slot-6)..+9), a lock of their own (tests that use fixed hosts, such as
+the demo's, still need the main session). Under pytest-xdist (-n 2 --dist loadfile, as ./inv test runs it) the
+main session is two: gw0 has hn-t*, indexes 100..149, gw1 hn-u*, 150..199, each with its own lock."""
 import fcntl
 import os
 import shlex
@@ -17,9 +19,9 @@ import pytest
 
 from lab import localhost, testhost
 from deploy.inventory import load_inventory
-from deploy.provisioning import provision_class
+from deploy.provision.run import provision_class
 
-FIRST_INDEX, LAST_INDEX = 100, 199
+FIRST_INDEX, HALF_INDEX, LAST_INDEX = 100, 149, 199
 IDLE_SECONDS = 4     # provisioned_class's hacknode1
 PAGE_SECONDS = 10    # every test class's server rewrites its class page this often (a test sees it change)
 
@@ -27,11 +29,20 @@ PAGE_SECONDS = 10    # every test class's server rewrites its class page this of
 def host_slot(environ):
     """(name prefix, first index, last index, lock file name) of this session's test hosts."""
     slot = environ.get("HACKNODE_E2E_SLOT", "")
+    worker = environ.get("PYTEST_XDIST_WORKER", "")     # ./inv test runs two sessions side by side: gw0, gw1
+    if worker and slot:
+        pytest.fail("HACKNODE_E2E_SLOT runs one session: run pytest without -n", pytrace=False)
+    if worker not in ("", "gw0", "gw1"):
+        pytest.fail(f"{worker}: the end-to-end tests run in at most two sessions (-n 2)", pytrace=False)
+    if worker == "gw1":
+        return "hn-u", HALF_INDEX + 1, LAST_INDEX, "e2e-gw1.lock"
+    if worker == "gw0":
+        return "hn-t", FIRST_INDEX, HALF_INDEX, "e2e.lock"
     if not slot:
         return "hn-t", FIRST_INDEX, LAST_INDEX, "e2e.lock"
-    if slot not in {"1", "2", "3", "4", "5"}:
-        pytest.fail(f"HACKNODE_E2E_SLOT={slot!r}: say 1 to 5", pytrace=False)
-    first = 200 + 10 * (int(slot) - 1)
+    if slot not in {"1", "2", "3", "4", "5", "6", "7", "8"}:
+        pytest.fail(f"HACKNODE_E2E_SLOT={slot!r}: say 1 to 8", pytrace=False)
+    first = 200 + 10 * (int(slot) - 1) if int(slot) <= 5 else 50 + 10 * (int(slot) - 6)   # 50..79: free of the lab's
     return f"hn-s{slot}-", first, first + 9, f"e2e-slot{slot}.lock"
 
 
@@ -82,9 +93,11 @@ def host_factory():
 class ClassUnderTest:
     """A class provisioned on test hosts: its inventory file, hosts and teams' keys, and ways to reach it."""
 
-    def __init__(self, directory, hosts, teams, admin_users=None, team_lines=None, class_lines=(), routing=None):
+    def __init__(self, directory, hosts, teams, admin_users=None, team_lines=None, class_lines=(), routing=None,
+                 mongodb="{mode: secantus}"):
         self.directory, self.hosts, self.teams = Path(directory), hosts, teams   # teams: {team: server name}
         self.routing = routing                         # class.routing: None (the default, subdomain) or "path"
+        self.mongodb = mongodb                         # the inventory's mongodb: section, as one line
         self.class_lines = list(class_lines)           # top-level inventory lines after mongodb (e.g. tls:)
         self.admin_users = admin_users or {}                                       # {server: admin_user}
         self.team_lines = team_lines or {}             # {team: [inventory lines of its settings]}, kept always
@@ -103,7 +116,7 @@ class ClassUnderTest:
         """An inventory of these hosts with `teams` ({team: server}), in the class's directory."""
         routing = f", routing: {self.routing}" if self.routing else ""
         lines = [f"class: {{name: e2e, domain: hacknode.test, page_seconds: {PAGE_SECONDS}{routing}}}",
-                 "mongodb: {mode: secantus}",
+                 f"mongodb: {self.mongodb}",
                  *self.class_lines, "servers:"]
         lines += [f"  - {{name: {server}, address: {host.address}, admin_user: {self.admin_users.get(server, 'root')}}}"
                   for server, host in self.hosts.items()]

@@ -9,9 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from deploy import admin, commands, health, layout, runner
+from deploy.admin import tasks as admin
+from deploy.core import commands, health, layout, runner
 from deploy.inventory import load_inventory
-from deploy.model import team_host
+from deploy.inventory.model import team_host
 from lab import acme_ca, localhost, testhost
 
 pytestmark = pytest.mark.e2e

@@ -10,9 +10,9 @@ import time
 
 import pytest
 
-from deploy import team_tasks
-from deploy.admin import status_report, status_table
-from deploy.provisioning import provision_class
+from deploy.admin.tasks import status_report, status_table
+from deploy.provision.run import provision_class
+from deploy.team import tasks as team_tasks
 from tests.e2e.test_attacks_reads import in_thread
 
 pytestmark = pytest.mark.e2e

@@ -9,8 +9,8 @@ import urllib.parse
 
 import pytest
 
-from deploy import layout
-from deploy.layout import TeamPaths
+from deploy.core import layout
+from deploy.core.layout import TeamPaths
 
 pytestmark = pytest.mark.e2e
 WATCHER, VICTIM, BYSTANDER = "hacknode1", "hacknode2", "hacknode3"

@@ -11,12 +11,12 @@ from pathlib import Path
 
 import pytest
 
-from deploy import layout
-from deploy.admin import remove_team, run_removal
-from deploy.errors import ProvisionError
-from deploy.fanout import on_each_server
+from deploy.admin.tasks import remove_team, run_removal
+from deploy.core import layout
+from deploy.core.errors import ProvisionError
+from deploy.core.fanout import on_each_server
 from deploy.inventory import load_inventory
-from deploy.plan_team import removal_commands
+from deploy.provision.team import removal_commands
 
 pytestmark = pytest.mark.e2e
 REPO = Path(__file__).resolve().parents[2]

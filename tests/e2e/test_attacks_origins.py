@@ -15,9 +15,11 @@ from urllib.parse import urlencode
 
 import pytest
 
-from deploy import admin, health, team_tasks
-from deploy.model import team_host
-from deploy.status_report import as_json
+from deploy.admin import tasks as admin
+from deploy.admin.status import as_json
+from deploy.core import health
+from deploy.inventory.model import team_host
+from deploy.team import tasks as team_tasks
 
 pytestmark = pytest.mark.e2e
 REPO = Path(__file__).resolve().parents[2]

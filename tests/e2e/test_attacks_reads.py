@@ -12,9 +12,11 @@ from pathlib import Path
 
 import pytest
 
-from deploy import admin, layout, team_tasks
-from deploy.layout import TeamPaths
-from deploy.status_report import as_json, as_table
+from deploy.admin import tasks as admin
+from deploy.admin.status import as_json, as_table
+from deploy.core import layout
+from deploy.core.layout import TeamPaths
+from deploy.team import tasks as team_tasks
 from tests.e2e.test_team_tasks import SSH_OPTIONS, WHEEL_CACHE, copy_of_repo
 
 pytestmark = pytest.mark.e2e

@@ -12,9 +12,9 @@ import urllib.request
 
 import pytest
 
-from deploy.admin import status_table
+from deploy.admin.tasks import status_table
 from deploy.inventory import load_inventory
-from deploy.model import Team
+from deploy.inventory.model import Team
 
 pytestmark = pytest.mark.e2e
 ATTACKER, OTHERS = "hacknode1", ("hacknode2", "hacknode3")

@@ -1,4 +1,4 @@
-"""`fab audit` on provisioned classes: as each team it tries every attack of deploy/audit.py against the next team and
+"""`fab audit` on provisioned classes: as each team it tries every attack of deploy/admin/audit.py against the next team and
 the server, and prints one table. On the shared class every attack is denied or bounded; with isolations broken on
 purpose (as root: a home and a secrets file opened, a sudo rule for everything) exactly those rows say OPEN and the
 task exits 1; on a server that systemd runs it audits the slices too. Nothing an attack made is left behind."""
@@ -11,7 +11,8 @@ import time
 
 import pytest
 
-from deploy import admin, audit, commands, runner
+from deploy.admin import audit, tasks as admin
+from deploy.core import commands, runner
 
 pytestmark = pytest.mark.e2e
 TEAMS = ["hacknode1", "hacknode2", "hacknode3"]

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from deploy import team_tasks
+from deploy.team import tasks as team_tasks
 from lab import testhost
-from deploy.layout import TeamPaths
+from deploy.core.layout import TeamPaths
 from tests.e2e.faults import (count_marked, cut_ssh_when, figures_table, record, seen_as_text, submit_marked,
                               watch_until_all_answer)
 from tests.e2e.test_team_tasks import REPO, SSH_OPTIONS, WHEEL_CACHE, copy_of_repo, wait_for_release

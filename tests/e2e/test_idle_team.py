@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from deploy.layout import TeamPaths
+from deploy.core.layout import TeamPaths
 from tests.e2e.conftest import IDLE_SECONDS
 from lab import load
 

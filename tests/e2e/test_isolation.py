@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from deploy.admin import status_table
+from deploy.admin.tasks import status_table
 from deploy.inventory import load_inventory
 
 pytestmark = pytest.mark.e2e

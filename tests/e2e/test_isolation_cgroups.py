@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from deploy.admin import status_table
+from deploy.admin.tasks import status_table
 from tests.e2e.test_faults import step_named
 
 pytestmark = pytest.mark.e2e
@@ -134,7 +134,7 @@ def test_where_systemd_runs_the_team_restarts_hard_as_itself_and_its_uwsgi_gets_
     """team-scope (root: systemd-run, setpriv) starts in / with the program's fixed environment: the team's uwsgi
     carries only that line and its settings; `fab restart --hard`, as the team (no sudo), starts a new master in
     the team's slice (tests/e2e/test_attacks_entry.py and test_attacks_environment.py, without systemd)."""
-    from deploy import team_tasks
+    from deploy.team import tasks as team_tasks
     cls, uid = booted_class, booted_class.uid
     team = next(t for t in cls.inventory.teams if t.name == VICTIM)
     with cls.as_root("main") as root:

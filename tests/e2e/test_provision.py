@@ -11,12 +11,12 @@ from pathlib import Path
 
 import pytest
 
-from deploy.commands import class_status_args
+from deploy.core.commands import class_status_args
+from deploy.core.errors import ProvisionError
+from deploy.core.layout import CLASS_STATUS_TOOL
 from deploy.inventory import load_inventory
-from deploy.layout import CLASS_STATUS_TOOL
+from deploy.provision.run import provision_class
 from deploy.remote.class_page import SETTLE_SECONDS
-from deploy.errors import ProvisionError
-from deploy.provisioning import provision_class
 from tests.e2e.conftest import PAGE_SECONDS
 
 pytestmark = pytest.mark.e2e

@@ -11,11 +11,12 @@ from dataclasses import replace
 
 import pytest
 
-from deploy import commands, runner, team_backup, team_git, team_settings, team_tasks
-from deploy.backup import BackupError
-from deploy.errors import RemoteError
-from deploy.layout import TeamPaths
-from deploy.settings import SettingsError
+from deploy.core import commands, runner
+from deploy.core.errors import RemoteError
+from deploy.core.layout import TeamPaths
+from deploy.team import backup as team_backup, config as team_config, git as team_git, tasks as team_tasks
+from deploy.team.backup_file import BackupError
+from deploy.team.settings import SettingsError
 from tests.e2e.faults import submit_marked
 from tests.e2e.test_team_tasks import REPO, SSH_OPTIONS, WHEEL_CACHE
 
@@ -42,7 +43,7 @@ def front_page(cls):
 
 def listed(c, capsys):
     capsys.readouterr()
-    team_settings.list_settings(c, TEAM)
+    team_config.list_settings(c, TEAM)
     return capsys.readouterr().out
 
 
@@ -68,7 +69,7 @@ def test_config_set_unset_survive_deploy_and_rollback_and_a_bad_one_is_rolled_ba
     assert "FLASK_MONGO_URI=********   (set by hacknode)" in listed(c, capsys)
     watcher = Watcher(cls)
     watcher.start()
-    team_settings.change_settings(c, chosen, cls.inventory, ["FLASK_FRONT_PAGE_SIZE=2", "GREETING=hello there"])
+    team_config.change_settings(c, chosen, cls.inventory, ["FLASK_FRONT_PAGE_SIZE=2", "GREETING=hello there"])
     seen = watcher.stop()
     assert len(front_page(cls)) == 2                      # the app sees it at once ...
     assert set(seen) == {200} and len(seen) > 5, seen     # ... and no visitor saw an error meanwhile
@@ -82,14 +83,14 @@ def test_config_set_unset_survive_deploy_and_rollback_and_a_bad_one_is_rolled_ba
     capsys.readouterr()
 
     with pytest.raises(RemoteError):
-        team_settings.change_settings(c, chosen, cls.inventory, ["FLASK_FRONT_PAGE_SIZE=lots"])
+        team_config.change_settings(c, chosen, cls.inventory, ["FLASK_FRONT_PAGE_SIZE=lots"])
     err = capsys.readouterr().err
     assert "FAILED: with the new settings" in err
     assert "FLASK_FRONT_PAGE_SIZE='lots'" in err          # the log tail says why
     assert cls.http(TEAM, "/healthz")[0] == 200 and len(front_page(cls)) == 2   # the previous settings
     assert "FLASK_FRONT_PAGE_SIZE=2" in listed(c, capsys)
 
-    team_settings.change_settings(c, chosen, cls.inventory, [], ["FLASK_FRONT_PAGE_SIZE", "GREETING"])
+    team_config.change_settings(c, chosen, cls.inventory, [], ["FLASK_FRONT_PAGE_SIZE", "GREETING"])
     assert len(front_page(cls)) >= 3                      # the default again, after a graceful reload
     out = listed(c, capsys)
     assert "FLASK_FRONT_PAGE_SIZE" not in out and "GREETING" not in out
@@ -99,7 +100,7 @@ def test_config_set_unset_survive_deploy_and_rollback_and_a_bad_one_is_rolled_ba
 def test_bad_setting_names_are_refused_before_the_server_is_asked(team, assignment):
     cls, chosen, c = team
     with pytest.raises(SettingsError):
-        team_settings.change_settings(c, chosen, cls.inventory, [assignment])
+        team_config.change_settings(c, chosen, cls.inventory, [assignment])
 
 
 # What a user compares after a restore: every article (title, link, score, date) and every index.

@@ -12,9 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from deploy import commands, team_tasks, wheels
-from deploy.errors import RemoteError
-from deploy.layout import TeamPaths
+from deploy.core import commands, wheels
+from deploy.core.errors import RemoteError
+from deploy.core.layout import TeamPaths
+from deploy.team import tasks as team_tasks
 from lab import load
 
 pytestmark = pytest.mark.e2e

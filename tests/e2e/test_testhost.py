@@ -24,7 +24,7 @@ def test_root_logs_in_with_the_generated_key_and_the_host_is_its_own_machine(hos
     assert oct(os.stat(host.root_key).st_mode & 0o777) == "0o600"
     with host.connection() as c:
         assert c.run("whoami", hide=True).stdout.strip() == "root"
-        assert c.run("hostname", hide=True).stdout.strip() == "hn-t1"
+        assert c.run("hostname", hide=True).stdout.strip() == host.name
     inside = infra(host)
     assert inside.file("/etc/machine-id").content_string != Path("/etc/machine-id").read_text()
     assert inside.socket("tcp://0.0.0.0:22").is_listening
@@ -54,8 +54,8 @@ def test_two_hosts_have_their_own_addresses_and_do_not_reach_each_other(host_fac
     a, b = host_factory("1"), host_factory("2")
     assert a.address != b.address
     with a.connection() as ca, b.connection() as cb:
-        assert ca.run("hostname", hide=True).stdout.strip() == "hn-t1"
-        assert cb.run("hostname", hide=True).stdout.strip() == "hn-t2"
+        assert ca.run("hostname", hide=True).stdout.strip() == a.name
+        assert cb.run("hostname", hide=True).stdout.strip() == b.name
         reach_b = ca.run(f"timeout 5 bash -c '</dev/tcp/{b.address}/22'", warn=True, hide=True)
         assert reach_b.failed and "unreachable" in reach_b.stderr
 
@@ -92,13 +92,13 @@ def test_start_host_returns_a_running_host_as_it_is(host_factory):
 
 
 def test_a_host_outlives_the_process_that_started_it(host_factory):
-    index = host_factory("3").index   # reserves hn-t3 and its index; stopped at the end of the session
-    testhost.stop_host("hn-t3")
-    subprocess.run([sys.executable, "-c", f"from lab import testhost; testhost.start_host('hn-t3', {index})"],
-                   cwd=REPO, check=True)
-    [host] = [h for h in testhost.running_hosts() if h.name == "hn-t3"]
+    reserved = host_factory("3")   # reserves its name and index; stopped at the end of the session
+    testhost.stop_host(reserved.name)
+    subprocess.run([sys.executable, "-c", f"from lab import testhost; testhost.start_host({reserved.name!r}, "
+                    f"{reserved.index})"], cwd=REPO, check=True)
+    [host] = [h for h in testhost.running_hosts() if h.name == reserved.name]
     with host.connection() as c:
-        assert c.run("hostname", hide=True).stdout.strip() == "hn-t3"
+        assert c.run("hostname", hide=True).stdout.strip() == reserved.name
 
 
 def test_stop_host_leaves_nothing_behind(host_factory):
@@ -115,8 +115,9 @@ def test_stop_host_leaves_nothing_behind(host_factory):
 
 def test_an_index_in_use_or_out_of_range_is_refused(host_factory):
     host = host_factory("1")
-    with pytest.raises(testhost.HostError, match=f"index {host.index} is already used by host hn-t1"):
-        testhost.start_host("hn-t5", host.index)
-    assert not (Path(testhost.STATE_DIR) / "hn-t5").exists()
+    other = host.name[:-1] + "5"
+    with pytest.raises(testhost.HostError, match=f"index {host.index} is already used by host {host.name}"):
+        testhost.start_host(other, host.index)
+    assert not (Path(testhost.STATE_DIR) / other).exists()
     with pytest.raises(testhost.HostError, match="index 0 is not in 1..250"):
-        testhost.start_host("hn-t5", 0)
+        testhost.start_host(other, 0)

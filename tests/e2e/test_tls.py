@@ -8,8 +8,10 @@ import subprocess
 
 import pytest
 
-from deploy import admin, health, layout, team_tasks
-from deploy.model import team_host
+from deploy.admin import tasks as admin
+from deploy.core import health, layout
+from deploy.inventory.model import team_host
+from deploy.team import tasks as team_tasks
 
 pytestmark = pytest.mark.e2e
 TEAM = "hacknode3"

@@ -1,0 +1,1 @@
+"""The instructor's view beyond provisioning: status, audit, removal and teardown."""

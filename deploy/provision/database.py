@@ -1,0 +1,234 @@
+"""The class's MongoDB, by the inventory's mode, and each team's database user.
+
+- secantus: SecantusDB in root's tools virtualenv, run by supervisor as `hacknode-db`, auth on.
+- mongod: MongoDB's official apt repository and packages, authorization enabled.
+- external: a server the instructor gives; its admin URI comes from an environment variable.
+In every mode the admin URI lives on the server only (layout.MONGO_ADMIN_FILE, or the environment for
+external), each team gets a user with readWrite on its own database, and the team's URI is written to a
+file only the team can read. Passwords are generated on the server and never printed.
+"""
+import os
+import re
+import shlex
+
+from deploy.core import layout
+from deploy.core.errors import DeployError
+from deploy.core.layout import TeamPaths
+from deploy.core.steps import Step, file_changes, install_commands
+
+SECANTUS_VERSION = "secantusdb==0.7.0b3"
+PYMONGO_VERSIONS = ("pymongo==4.20.0; python_version >= '3.11'",   # as requirements.txt: 4.19+ needs 3.11
+                    "pymongo==4.18.3; python_version < '3.11'")
+MONGODB_SERIES = "8.0"
+DEFAULT_PORT = 27017
+
+# Ubuntu releases and Debian releases MongoDB publishes packages for: (os id, version) -> apt line suffix.
+MONGODB_REPOS = {
+    ("debian", "12"): "debian bookworm/mongodb-org/{v} main",
+    ("ubuntu", "22.04"): "ubuntu jammy/mongodb-org/{v} multiverse",
+    ("ubuntu", "24.04"): "ubuntu noble/mongodb-org/{v} multiverse",
+}
+
+
+class MongoPlanError(DeployError):
+    """The inventory's database mode cannot be set up here; the message says what to do."""
+
+
+CLASS_PAGE_PACKAGES = ("Jinja2==3.1.6",)    # the class page's template (deploy/remote/class_page.py); Flask's pin
+
+
+def tools_packages(mongodb):
+    """Root's tools virtualenv on a server: pymongo for the database chores, Jinja2 for the class page, SecantusDB
+    in its mode."""
+    return [*PYMONGO_VERSIONS, *CLASS_PAGE_PACKAGES] + ([SECANTUS_VERSION] if mongodb.mode == "secantus" else [])
+
+
+def local_uri(mongodb, user, password_var, database):
+    return f"mongodb://{user}:${{{password_var}}}@127.0.0.1:{mongodb.port}/{database}"
+
+
+def admin_uri_input(mongodb):
+    """What provisioning sends on the script's stdin: the external admin URI from the instructor's
+    environment (never written to disk, never printed), or nothing."""
+    if mongodb.mode != "external":
+        return ""
+    uri = os.environ.get(mongodb.admin_uri_env, "")
+    if not uri:
+        raise MongoPlanError(f"mongodb mode 'external': set the environment variable {mongodb.admin_uri_env} "
+                             "to the admin URI of your MongoDB")
+    return uri + "\n"
+
+
+def script_header(mongodb):
+    """Makes HN_ADMIN_URI available to the steps that need it, without printing it. Not exported: hn_mongo and
+    hn_archive hand it to root's database tools alone, never to a command run as a team."""
+    if mongodb.mode == "external":
+        return "IFS= read -r HN_ADMIN_URI || true"
+    return f"HN_ADMIN_URI=$(cat {layout.MONGO_ADMIN_FILE} 2>/dev/null || true)"
+
+
+def database_addresses(mongodb):
+    """Mode external's hosts as host:port (MongoDB's default port where `hosts` names none): the facts ask
+    whether each answers from the server. None in the other modes."""
+    if mongodb.mode != "external":
+        return []
+    hosts = [host.strip() for host in mongodb.hosts.split(",") if host.strip()]
+    return [host if re.search(r":\d+$", host) else f"{host}:{DEFAULT_PORT}" for host in hosts]
+
+
+def unreachable_database(mongodb, facts, server):
+    """One line when none of mode external's hosts answers from `server` (provisioning then changes nothing there:
+    a team's user made, its database user not, would be half a team), else ''. Names hosts and ports, no secret."""
+    answers = {address: facts.databases.get(address, "not asked") for address in database_addresses(mongodb)}
+    if not answers or "" in answers.values():
+        return ""
+    why = ", ".join(f"{address} ({reason})" for address, reason in answers.items())
+    return f"the database does not answer from {server}: {why}; nothing was changed"
+
+
+def caps_need_a_run_of_their_own(mongodb, teams):
+    """Mode external: no server holds the admin URI, so no class page round checks the teams' database_mb; each
+    `fab provision` does, in the services step, or (nothing else to change) in a round trip of its own."""
+    return mongodb.mode == "external" and bool(teams)
+
+
+CAP_ROLES = {"read": "read-only: over its database_mb", "readWrite": "read-write again: back under its database_mb"}
+
+
+def cap_changes(output):
+    """(team, why) for each line mongo-tool caps printed ("TEAM read", "TEAM readWrite"): the teams whose access it
+    changed."""
+    rows = [line.split() for line in output.splitlines()]
+    return [(row[0], CAP_ROLES[row[1]]) for row in rows if len(row) == 2 and row[1] in CAP_ROLES]
+
+
+def running_patterns(mongodb):
+    # [process name, its user] (pgrep -u USER -x NAME): a team's process named so is not the database
+    return {"secantus": ["secantusd-py", layout.DB_USER]} if mongodb.mode == "secantus" else {}
+
+
+def plan_server_db(server, mongodb, facts, files):
+    """The database server's step (none for external). Pure."""
+    if mongodb.mode == "external":
+        return []
+    admin_missing = not facts.has(layout.MONGO_ADMIN_FILE)
+    if mongodb.mode == "mongod":
+        if not admin_missing:
+            return [Step(server, "mongod", False)]
+        return [Step(server, "mongod", True, "install MongoDB " + MONGODB_SERIES,
+                     mongod_install_commands(mongodb, facts.os_id, facts.os_version))]
+    conf = [f for f in files if f.path == layout.SECANTUS_CONF]
+    changed_conf, diff = file_changes(conf, facts)
+    down = not facts.running.get("secantus", False)
+    if not (admin_missing or changed_conf or down):
+        return [Step(server, "secantus", False)]
+    why = ", ".join(w for w, on in [("first start", admin_missing), ("config changed", changed_conf),
+                                    ("not running", down)] if on)
+    commands = [
+        f"id -u {layout.DB_USER} >/dev/null 2>&1 || useradd --system --home-dir {layout.SECANTUS_HOME} "
+        f"--shell /usr/sbin/nologin {layout.DB_USER}",
+        f"install -d -o {layout.DB_USER} -g {layout.DB_USER} -m 0700 {layout.SECANTUS_HOME} {layout.SECANTUS_HOME}/data",
+        f"install -d -m 0755 {os.path.dirname(layout.SECANTUS_LOG)}",
+    ]
+    if admin_missing:
+        commands += secantus_bootstrap_commands(mongodb)
+    commands += install_commands(changed_conf) + [
+        "hn_supervisor_up",
+        "hn_supervisor_update hacknode-secantus",
+        # update started it if it was new or changed; started here if it is down (a Python program less if it is up)
+        f"pgrep -u {layout.DB_USER} -x secantusd-py >/dev/null || supervisorctl start hacknode-secantus >/dev/null 2>&1 || true",
+        "HN_ADMIN_URI=$(cat " + layout.MONGO_ADMIN_FILE + ")",
+        "hn_mongo_wait HN_ADMIN_URI 60 || hn_fail 'SecantusDB did not start: supervisorctl tail hacknode-secantus'",
+    ]
+    return [Step(server, "secantus", True, why, commands, changed_conf, diff)]
+
+
+def secantus_bootstrap_commands(mongodb):
+    """SecantusDB has no localhost exception: create the admin user on a first start without auth,
+    then the supervisor program runs it with --auth from then on."""
+    data = f"{layout.SECANTUS_HOME}/data"
+    boot_port = mongodb.port
+    admin_uri = local_uri(mongodb, "admin", "HN_PW", "admin")
+    return [
+        "HN_PW=$(hn_secret)",
+        # a program of an earlier, failed first start must not take the port; without one, supervisord starts now,
+        # while SecantusDB starts by hand (each takes a second)
+        f"if [ -e {layout.SECANTUS_CONF} ]; then hn_supervisor_up; supervisorctl stop hacknode-secantus >/dev/null 2>&1 "
+        "|| true; else hn_supervisor_start; fi",
+        f"runuser -u {layout.DB_USER} -- {layout.TOOLS_VENV}/bin/secantusd-py --host 127.0.0.1 --port {boot_port} "
+        f"--storage-path {data} --standalone --cache-size 128M >/dev/null 2>&1 & HN_BOOT=$!",
+        f"HN_BOOT_URI=mongodb://127.0.0.1:{boot_port}/ hn_mongo_wait HN_BOOT_URI 60",
+        f"HN_BOOT_URI=mongodb://127.0.0.1:{boot_port}/ HN_PW=$HN_PW hn_mongo create-admin",
+        f"hn_secantus_stop $HN_BOOT {boot_port}",
+        f"install -d -m 0755 {layout.ETC} && (umask 077; echo \"{admin_uri}\" > {layout.MONGO_ADMIN_FILE}.new) && "
+        f"mv {layout.MONGO_ADMIN_FILE}.new {layout.MONGO_ADMIN_FILE}",
+        "unset HN_PW",
+    ]
+
+
+def durable_options(mongodb):
+    """What every team's URI asks for so that an acknowledged write survives a crash: journaled writes,
+    and on a replica set a majority of members (one member's journal dies with its machine). An option
+    the instructor set in mongodb.options is left as they set it."""
+    wanted = ["journal=true"] + (["w=majority"] if "replicaSet=" in mongodb.options else [])
+    given = {option.split("=")[0] for option in mongodb.options.split("&") if option}
+    return [option for option in wanted if option.split("=")[0] not in given]
+
+
+def team_uri_template(mongodb, team):
+    """The team's URI with ${HN_PW} where its password goes."""
+    options = durable_options(mongodb)
+    if mongodb.mode == "external":
+        options = [f"authSource={team}"] + ([mongodb.options] if mongodb.options else []) + options
+        return f"mongodb://{team}:${{HN_PW}}@{mongodb.hosts}/{team}?{'&'.join(options)}"
+    return local_uri(mongodb, team, "HN_PW", team) + "?" + "&".join(options)
+
+
+def team_user_commands(mongodb, team):
+    """Create the team's database user with a fresh password and write its secrets file (0400 team)."""
+    p = TeamPaths(team)
+    return [
+        "[ -n \"$HN_ADMIN_URI\" ] || hn_fail 'no MongoDB admin URI on this server'",
+        "HN_PW=$(hn_secret); HN_KEY=$(hn_secret)",
+        f"HN_PW=$HN_PW hn_mongo team-user {team}",
+        # written by the team into its own folder (printf is bash's own: the secrets are in no process's arguments)
+        f"printf 'FLASK_MONGO_URI=%s\\nFLASK_SECRET_KEY=%s\\n' \"{team_uri_template(mongodb, team)}\" \"$HN_KEY\" | "
+        f"hn_team_write {team} {p.mongo_uri_file} 0400",
+        "unset HN_PW HN_KEY",
+    ]
+
+
+def drop_team_commands(mongodb, team):
+    return [f"[ -z \"$HN_ADMIN_URI\" ] || hn_mongo drop-team {team}"]
+
+
+def mongod_install_commands(mongodb, os_id, os_version):
+    """MongoDB's official packages, its admin user created before authorization is turned on."""
+    key = (os_id, os_version)
+    if key not in MONGODB_REPOS:
+        supported = ", ".join(f"{i} {v}" for i, v in MONGODB_REPOS)
+        raise MongoPlanError(f"mongodb mode 'mongod': MongoDB publishes no packages for {key[0]} {key[1]} "
+                             f"(supported: {supported}); use mode 'secantus' or 'external'")
+    v = MONGODB_SERIES
+    keyring = f"/usr/share/keyrings/mongodb-server-{v}.gpg"
+    repo = f"https://repo.mongodb.org/apt/{MONGODB_REPOS[key].format(v=v)}"
+    admin_uri = local_uri(mongodb, "admin", "HN_PW", "admin")
+    return [
+        "apt-get install -y -qq gnupg curl >/dev/null",
+        f"curl -fsSL https://www.mongodb.org/static/pgp/server-{v}.asc | gpg --dearmor --yes -o {keyring}",
+        f"echo {shlex.quote(f'deb [ arch=amd64,arm64 signed-by={keyring} ] {repo}')} "
+        f"> /etc/apt/sources.list.d/mongodb-org-{v}.list",
+        "apt-get update -qq && apt-get install -y -qq mongodb-org >/dev/null",
+        f"sed -i 's/^  port: .*/  port: {mongodb.port}/' /etc/mongod.conf",
+        "hn_service mongod start",
+        f"HN_BOOT_URI=mongodb://127.0.0.1:{mongodb.port}/ hn_mongo_wait HN_BOOT_URI 60",
+        "HN_PW=$(hn_secret)",
+        f"HN_BOOT_URI=mongodb://127.0.0.1:{mongodb.port}/ HN_PW=$HN_PW hn_mongo create-admin",
+        "grep -q '^security:' /etc/mongod.conf || printf 'security:\\n  authorization: enabled\\n' >> /etc/mongod.conf",
+        "hn_service mongod restart",
+        f"install -d -m 0755 {layout.ETC} && (umask 077; echo \"{admin_uri}\" > {layout.MONGO_ADMIN_FILE})",
+        "HN_ADMIN_URI=$(cat " + layout.MONGO_ADMIN_FILE + ")",
+        "hn_mongo_wait HN_ADMIN_URI 60",
+        "[ -d /run/systemd/system ] && systemctl enable mongod >/dev/null 2>&1 || true",
+        "unset HN_PW",
+    ]
