@@ -53,7 +53,7 @@ def test_a_changed_supervisor_program_is_a_restart_said_in_the_plan_one_team_at_
     commands = services.commands
     held = commands.index("hn_supervisor_update --except hacknode1 hacknode2")
     first = commands.index("hn_restart_team hacknode1 /etc/supervisor/conf.d/hacknode-hacknode1.conf "
-                           "/home/hacknode1/run/uwsgi.sock /var/log/hacknode/hacknode1/uwsgi.log")
+                           "/home/hacknode1/run/uwsgi.sock /var/log/hacknode/hacknode1/uwsgi.log hacknode1.hacknode.test")
     assert held < commands.index("hn_nginx_up") < first         # nginx's files are unchanged: no reload
     assert commands[first + 1].startswith("hn_health hacknode1 hacknode1.hacknode.test ")
     assert commands[first + 2].startswith("hn_restart_team hacknode2 ")

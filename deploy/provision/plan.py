@@ -10,8 +10,8 @@ from deploy.core.steps import File, Step, Upload, file_changes, install_commands
 from deploy.inventory.model import team_host
 from deploy.provision import database, team as team_plan
 from deploy.provision.bounds import SYSTEMD_RUNNING, plan_quotas, plan_scheduled_jobs, plan_slices
-from deploy.provision.upgrade import (changed_contents, how_teams_take_configs, plan_version, services_why,
-                                      version_file)
+from deploy.provision.upgrade import (changed_contents, how_teams_take_configs, nginx_changed, plan_version,
+                                      services_why, version_file)
 from deploy.tls import acme
 from deploy.tls.material import ServerTls
 from deploy.tls.plan import plan_tls, tls_fact_paths
@@ -202,15 +202,6 @@ def plan_old_sudo_rules(server, teams, facts):
                 ["rm -f " + " ".join(shlex.quote(p) for p in found)])
 
 
-NGINX_DIRS = ("/etc/nginx/", f"{layout.ETC}/nginx/")
-
-
-def nginx_changed(config_steps):
-    """Whether nginx must read its configs again: one of its files changed, or the server's certificate (tls)."""
-    return any(s.changed and (s.name == "tls" or any(f.path.startswith(NGINX_DIRS) for f in s.files)
-                              or any(d in c for c in s.commands for d in NGINX_DIRS)) for s in config_steps)
-
-
 def health_args(view, teams):
     return " ".join(f"{t.name} {team_host(t.name, view.domain)} {TeamPaths(t.name).uwsgi_log}" for t in teams)
 
@@ -237,7 +228,8 @@ def activate_commands(config_steps, view, checked_teams, facts):
     commands.append("hn_nginx_up reload" if nginx_changed(config_steps) else "hn_nginx_up")
     for team in restarted:      # the next team only once this one's site answers again
         p = TeamPaths(team.name)
-        commands += [f"hn_restart_team {team.name} {p.supervisor_conf} {p.socket} {p.uwsgi_log}",
+        commands += [f"hn_restart_team {team.name} {p.supervisor_conf} {p.socket} {p.uwsgi_log} "
+                     f"{team_host(team.name, view.domain)}",
                      f"hn_health {health_args(view, [team])}"]
     checked_teams = [t for t in checked_teams if t not in restarted]
     if checked_teams:

@@ -38,6 +38,15 @@ def program_changed(old_text, new_text):
     return old_text is None or program_settings(old_text) != program_settings(new_text)
 
 
+NGINX_DIRS = ("/etc/nginx/", f"{layout.ETC}/nginx/")
+
+
+def nginx_changed(config_steps):
+    """Whether nginx must read its configs again: one of its files changed, or the server's certificate (tls)."""
+    return any(s.changed and (s.name == "tls" or any(f.path.startswith(NGINX_DIRS) for f in s.files)
+                              or any(d in c for c in s.commands for d in NGINX_DIRS)) for s in config_steps)
+
+
 def changed_contents(config_steps):
     """{path: its new text} of the files the config steps change."""
     return {f.path: f.content for s in config_steps if s.changed for f in s.files}

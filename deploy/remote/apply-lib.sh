@@ -310,19 +310,22 @@ hn_socket_moved() {  # SOCKET INODE SECONDS: true once SOCKET is another socket 
   return 1
 }
 
-hn_restart_team() {  # TEAM CONF SOCKET LOG: TEAM's program restarted with its changed supervisor config CONF (only a
+hn_restart_team() {  # TEAM CONF SOCKET LOG HOST: TEAM's program restarted with its changed supervisor config CONF (only a
   # restart applies a program's command, user or limits) without a moment when nothing listens on its SOCKET: a
   # stand-in, the new config's own command run here in its own process group, takes the socket's path first (uwsgi
   # replaces a path's socket at start, and its vacuum leaves a path another uwsgi took), so nginx's next requests go
   # to it while the old program finishes the ones it took; supervisor then stops the old program and starts the new,
-  # which takes the path in turn, and the stand-in stops once its own requests are answered. A team whose setup
-  # failed (hn_team_jobs) is left as it is: it is reported already.
-  local team=$1 conf=$2 sock=$3 log=$4 inode standin rc=0
+  # which takes the path in turn, and the stand-in stops once its own requests are answered. Each new holder of the
+  # socket answers /healthz through nginx (at HOST) before the one before it stops: it has a worker with the app
+  # loaded (lazy-apps: seconds on a busy server), so the requests the old one leaves are answered at once. A team whose
+  # setup failed (hn_team_jobs) is left as it is: it is reported already.
+  local team=$1 conf=$2 sock=$3 log=$4 host=$5 inode standin rc=0
   hn_team_failed "$team" && return 0
   inode=$(hn_socket_inode "$sock")
   hn_standin_start "$conf" "$log"
   standin=$HN_STANDIN
   if hn_socket_moved "$sock" "$inode" 20; then
+    python3 "$HN_HEALTHZ" --wait 30 "$host" >/dev/null 2>&1 || true
     sleep "$HN_DRAIN_SECONDS"
     inode=$(hn_socket_inode "$sock")
   else
@@ -330,7 +333,9 @@ hn_restart_team() {  # TEAM CONF SOCKET LOG: TEAM's program restarted with its c
     inode=""
   fi
   ( hn_supervisor_update "$team" ) || rc=$?    # a failure says why, once the stand-in is stopped
-  [ "$rc" -ne 0 ] || [ -z "$inode" ] || hn_socket_moved "$sock" "$inode" 30 || true
+  if [ "$rc" -eq 0 ] && [ -n "$inode" ] && hn_socket_moved "$sock" "$inode" 30; then
+    python3 "$HN_HEALTHZ" --wait 30 "$host" >/dev/null 2>&1 || true
+  fi
   hn_standin_stop "$standin"
   [ "$rc" -eq 0 ] || exit "$rc"
 }
