@@ -4,6 +4,7 @@ Instructors: provision, status, audit, add_team, remove_team, teardown (the clas
 Teams: deploy, setup_virtualenv, restart, logs, rollback, ... (the workshop's names).
 Each task is thin: the work is in deploy/.
 """
+import difflib
 import logging
 import os
 from contextlib import contextmanager
@@ -15,7 +16,7 @@ from invoke import Exit
 from deploy import __version__
 from deploy.admin import audit, status as status_report, tasks as admin
 from deploy.core.errors import DeployError
-from deploy.inventory import InventoryError, load_inventory, team_name_problem
+from deploy.inventory import InventoryError, load_inventory, roster as class_roster, team_name_problem
 from deploy.provision import run as provisioning
 from deploy.team import (backup as team_backup, choice as team_choice, config as team_config, git as team_git,
                          tasks as team_tasks)
@@ -76,11 +77,34 @@ def version(c):
 @task(help={"inventory": "the class (default inventory.yml or $HACKNODE_INVENTORY)",
             "dry": "show what would change (diffs, commands) and change nothing",
             "prune": "also archive and remove the teams the inventory no longer lists",
+            "refresh_keys": "fetch the keys of github:/gitlab: accounts again (else from their cache when there)",
             "key": "SSH private key of the servers' admin user"})
-def provision(c, inventory=DEFAULT_INVENTORY, dry=False, prune=False, key=None):
+def provision(c, inventory=DEFAULT_INVENTORY, dry=False, prune=False, key=None, refresh_keys=False):
     """Bring every server of the inventory to the state it describes (all servers in parallel)."""
     with one_line_errors():
-        provisioning.provision_class(class_inventory(inventory), admin_key(key), dry=dry, prune=prune)
+        provisioning.provision_class(class_inventory(inventory), admin_key(key), dry=dry, prune=prune,
+                                     refresh_keys=refresh_keys)
+
+
+@task(help={"file": "the roster: a CSV file with the columns team, member, key (a public key, a .pub file, github:NAME "
+                    "or gitlab:NAME; or columns github, gitlab of account names)",
+            "inventory": "the class whose teams: it writes", "yes": "write without asking (scripts)"})
+def roster(c, file, inventory=DEFAULT_INVENTORY, yes=False):
+    """Write the roster's teams and keys into the inventory's teams: (shown as a diff first; comments kept)."""
+    try:
+        old, new, left_out = class_roster.roster_change(inventory, file)
+    except class_roster.RosterError as e:
+        raise Exit(str(e), code=2)
+    for team in left_out:
+        print(f"note: {team} is in {inventory} but not in {file}: kept as it is")
+    if new == old:
+        print(f"{inventory}: its teams match {file} already; nothing to change")
+        return
+    print("".join(difflib.unified_diff(old.splitlines(True), new.splitlines(True), inventory, inventory)), end="")
+    if not yes and not ask(f"write these changes to {inventory}?"):
+        raise Exit(f"{inventory}: nothing written", code=1)
+    class_roster.write_inventory(inventory, new)
+    print(f"wrote {inventory}; fab provision sets the teams up")
 
 
 @task(help={"inventory": "the class, with the new team added", "key": "SSH key of the servers' admin user"})
@@ -251,7 +275,11 @@ def backup(c, team=None, key=None, out=BACKUP_DIR):
 
 
 def ask(question):
-    return input(f"{question} [y/N] ").strip().lower() in ("y", "yes")
+    try:
+        return input(f"{question} [y/N] ").strip().lower() in ("y", "yes")
+    except EOFError:        # no terminal to answer (a script): no
+        print()
+        return False
 
 
 @task(help={**TEAM_HELP, "file": "a backup made by `fab backup`", "yes": "do not ask before replacing"})

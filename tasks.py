@@ -98,15 +98,20 @@ def hosts(c, stop=""):
 
 
 @task(help={"stop": "stop the demo class and remove what it added (= ./inv down)",
-            "hosts": "also add the teams' names (<team>.<domain>) to /etc/hosts, in a block --stop removes"})
-def demo(c, stop=False, hosts=False):
+            "hosts": "also add the teams' names (<team>.<domain>) to /etc/hosts, in a block --stop removes",
+            "server_os": "the class server's OS: debian12 (default: this machine's own) or debian13 (its root is made "
+                         "once per machine with debootstrap)"})
+def demo(c, stop=False, hosts=False, server_os="debian12"):
     """A whole class on this machine: inventory.yml's three teams on an isolated server, deployed and seeded."""
-    from lab import demo_class
+    from lab import demo_class, serverroots
     try:
         if stop:
             demo_class.stop_demo(".", say=say_now)
         else:
-            demo_class.run_demo(".", DEFAULT_INVENTORY, write_hosts=hosts, say=say_now)
+            serverroots.check_os(server_os)
+            demo_class.run_demo(".", DEFAULT_INVENTORY, write_hosts=hosts, say=say_now, server_os=server_os)
+    except serverroots.RootError as e:
+        raise Exit(f"demo: {e}", code=2)
     except demo_class.DemoError as e:
         raise Exit(f"demo: FAILED: {e}", code=1)
 

@@ -24,7 +24,7 @@ from deploy.inventory import InventoryError, load_inventory
 from deploy.inventory.model import team_host
 from deploy.provision.run import provision_class
 from deploy.tls.material import trusted_ca
-from lab import hostparts, localhost, testhost
+from lab import hostparts, localhost, serverroots, testhost
 from lab.demo_machine import (HOST_INDEX, HOST_NAME, HOSTS_FILE, DemoError, check_addresses_free,
                               check_root_and_namespaces, checkout_owner, ensure_host_packages, ensure_team_keys,
                               hosts_block, hosts_with_block, hosts_without_block, install_admin_key, rewrite_hosts,
@@ -91,12 +91,15 @@ def demo_inventory(inventory_path, address):
     return inventory
 
 
-def start_class_host(name, index, state_dir=None):
-    """(host, started): the running demo host as it is, or a new one."""
+def start_class_host(name, index, state_dir=None, server_os=serverroots.DEFAULT_OS, say=print):
+    """(host, started): the running demo host as it is (on `server_os`), or a new one."""
     before = [h.root_key for h in testhost.running_hosts(state_dir) if h.name == name]
     key_before = Path(before[0]).read_bytes() if before else None
     try:
-        host = testhost.start_host(name, index, state_dir)
+        serverroots.ensure_root(server_os, say=lambda line: say(f"  {line}"))   # once per machine, and says so
+        host = testhost.start_host(name, index, state_dir, server_os=server_os)
+    except serverroots.RootError as e:
+        raise DemoError(f"{e}\nnothing of the demo was started; run ./inv demo again once fixed")
     except testhost.HostError as e:
         raise DemoError(f"the class server {name} did not start: {e}\nsystemd-nspawn needs root on a VM or a "
                         "machine of your own (not an unprivileged container); nothing is left of it")
@@ -133,9 +136,10 @@ def check_team_site(address, team, inventory):
 # ---------- the whole demo ----------
 
 def run_demo(repo, inventory_path="inventory.yml", write_hosts=False, hosts_file=HOSTS_FILE, say=print,
-             name=HOST_NAME, index=HOST_INDEX, state_dir=None):
-    """Bring the demo class up (or check that it is up); prints every step and, per team, its URLs and
-    deploy command. On failure after starting the host, stops it again unless it was running before."""
+             name=HOST_NAME, index=HOST_INDEX, state_dir=None, server_os=serverroots.DEFAULT_OS):
+    """Bring the demo class up (or check that it is up) on a class server of `server_os` (debian12, this machine's,
+    or debian13); prints every step and, per team, its URLs and deploy command. On failure after starting the host,
+    stops it again unless it was running before."""
     repo = Path(repo)
     config = repo / ".hacknode"
     admin_key = config / "admin_key"
@@ -163,8 +167,9 @@ def run_demo(repo, inventory_path="inventory.yml", write_hosts=False, hosts_file
     server = inventory.servers[0]
 
     began = progress.begin(f"class server {server.name}: host {name} at {address}")
-    host, started = start_class_host(name, index, state_dir)
-    progress.end(f"class server {server.name}", started, f"started {name}" if started else "", began)
+    host, started = start_class_host(name, index, state_dir, server_os, say)
+    on = "" if server_os == serverroots.DEFAULT_OS else f" on {server_os}"
+    progress.end(f"class server {server.name}", started, f"started {name}{on}" if started else "", began)
     try:
         finish_demo(host, inventory, server, admin_key, owner, write_hosts, hosts_file, progress, say)
     except BaseException as e:

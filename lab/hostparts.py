@@ -4,10 +4,11 @@ Its network: a network namespace <name>, joined to this machine by a veth pair h
 machine is 10.131.<index>.1, the host 10.131.<index>.2 (a /30, no default route, so a host reaches nothing
 but this machine, and the hosts it was linked to: link_hosts).
 Its root filesystem, in the host's state directory <state>: a copy-on-write overlay <state>/root whose lower
-layer is / (so the programs installed here, see lab/localhost.HOST_PACKAGES, are the hosts' programs) and
-whose upper layer is <state>/upper; made a machine of its own through the overlay: machine-id, hostname, a
-stock root home, a root SSH key <state>/key, and host keys that belong to its address (kept beside the
-hosts' state directories, in ../host-keys/<index>, so known_hosts entries stay right across restarts).
+layer is / (so the programs installed here, see lab/localhost.HOST_PACKAGES, are the hosts' programs), or another
+server OS's root (lab/serverroots.py), and whose upper layer is <state>/upper; made a machine of its own
+through the overlay: machine-id, hostname, a stock root home, a root SSH key <state>/key, and host keys that
+belong to its address (kept beside the hosts' state directories, in ../host-keys/<index>, so known_hosts entries
+stay right across restarts).
 """
 import os
 import shutil
@@ -93,13 +94,14 @@ def _delete_veth(veth):
 
 # ---------- root filesystem ----------
 
-def make_root(state, name, index):
-    """Mount the host's overlay at <state>/root and make it the machine `name` at host_address(index)."""
+def make_root(state, name, index, lower="/"):
+    """Mount the host's overlay over the root filesystem `lower` at <state>/root and make it the machine `name` at
+    host_address(index)."""
     for d in ("upper", "work", "root"):
         (state / d).mkdir(parents=True, exist_ok=True)
-    _fresh_root_home(state / "upper/root")
+    _fresh_root_home(state / "upper/root", Path(lower))
     run("mount", "-t", "overlay", "overlay",
-        "-o", f"lowerdir=/,upperdir={state}/upper,workdir={state}/work", str(state / "root"))
+        "-o", f"lowerdir={lower},upperdir={state}/upper,workdir={state}/work", str(state / "root"))
     _prepare_root(state / "root", name, state, _host_keys(index, state.parent))
 
 
@@ -122,13 +124,13 @@ def _mounts_under(path):
     return sorted(targets, key=len, reverse=True)
 
 
-def _fresh_root_home(upper_home):
-    """Give the host's root a stock Debian home instead of this machine's /root (its tools, settings and
-    credentials): an opaque directory in the upper layer hides the lower one; dot files from base-files."""
+def _fresh_root_home(upper_home, lower):
+    """Give the host's root a stock Debian home instead of the lower root's /root (this machine's tools, settings
+    and credentials): an opaque directory in the upper layer hides the lower one; dot files from base-files."""
     upper_home.mkdir(mode=0o700, parents=True, exist_ok=True)
     os.setxattr(upper_home, "trusted.overlay.opaque", b"y")
     for name in ("profile", "bashrc"):
-        shutil.copyfile(f"/usr/share/base-files/dot.{name}", upper_home / f".{name}")
+        shutil.copyfile(lower / f"usr/share/base-files/dot.{name}", upper_home / f".{name}")
 
 
 def _host_keys(index, state_dir):

@@ -22,6 +22,7 @@ HOST_PACKAGES = [
     "certbot",            # tls mode acme: certificates inside hosts (provisioning installs it on a real server)
     "cron",               # crontab and at inside hosts: the e2e tests show a team's jobs refused (cron.deny, at.deny)
     "at",                 # (provisioning needs neither; the daemons never start here: see ensure_packages)
+    "debootstrap",        # the Debian 13 root of the debian13 hosts, made once (here): lab/serverroots.py
 ]
 
 # The ACME CA the acme-mode test runs here for its host (lab/acme_ca.py): pebble and a name server for the

@@ -1,11 +1,12 @@
 """Isolated class servers on this machine, for the end-to-end tests and `./inv demo`.
 
 Each host is a systemd-nspawn container running sshd, in its own network namespace and on its own
-copy-on-write view of this machine's root filesystem, with its own root SSH key, machine-id, hostname
+copy-on-write view of this machine's root filesystem (Debian 12), or of a Debian 13 root made once per machine
+(server_os="debian13", lab/serverroots.py), with its own root SSH key, machine-id, hostname
 and host keys (lab/hostparts.py makes and removes those parts). A host started with boot=True boots
 systemd instead, as a real server does: its enabled units (ssh, and what provisioning enables) start at
 boot, and reboot_host stops and starts it again with its disk as it was.
-State of a host: <state_dir>/<name>/{upper,work,root,key,key.pub,index,boot,pid,log}; default state_dir
+State of a host: <state_dir>/<name>/{upper,work,root,key,key.pub,index,boot,os,pid,log}; default state_dir
 /var/lib/hacknode/hosts. nspawn runs detached, so a host outlives the process that started it.
 Needs root.
 """
@@ -21,7 +22,7 @@ from pathlib import Path
 import fabric
 import paramiko
 
-from lab import hostparts
+from lab import hostparts, serverroots
 from lab.hostparts import HostError
 
 STATE_DIR = "/var/lib/hacknode/hosts"
@@ -47,6 +48,7 @@ class Host:
     root_key: str      # private key that logs in as root (0600, in the state directory)
     ssh_port: int = 22
     boot: bool = False  # systemd is its PID 1 (a booted server), not sshd alone
+    server_os: str = serverroots.DEFAULT_OS   # the root filesystem under it: debian12 (this machine's) or debian13
 
     @property
     def gateway(self):
@@ -68,8 +70,9 @@ def _paths(name, state_dir):
 
 
 def _host(name, index, state):
+    server_os = (state / "os").read_text().strip() if (state / "os").is_file() else serverroots.DEFAULT_OS
     return Host(name=name, index=index, address=hostparts.host_address(index), root_key=str(state / "key"),
-                boot=(state / "boot").is_file())
+                boot=(state / "boot").is_file(), server_os=server_os)
 
 
 def _nspawn_pids(root):
@@ -113,17 +116,18 @@ def running_hosts(state_dir=None):
     return hosts
 
 
-def start_host(name, index, state_dir=None, boot=False):
+def start_host(name, index, state_dir=None, boot=False, server_os=serverroots.DEFAULT_OS):
     """Start host `name` at 10.131.<index>.2 and return it once root can run a command over SSH; with
-    `boot`, the container boots systemd. Idempotent: a running host that answers SSH is returned as it is;
-    a broken one is remade."""
+    `boot`, the container boots systemd; `server_os` debian13 runs it on the Debian 13 root (made first if this
+    machine has none). Idempotent: a running host that answers SSH is returned as it is; a broken one is remade."""
     if not 1 <= index <= 250:
         raise HostError(f"host {name}: index {index} is not in 1..250")
+    lower = serverroots.ensure_root(server_os)
     state = _paths(name, state_dir)
     if (state / "index").is_file():
         if int((state / "index").read_text()) == index and _nspawn_pids(state / "root"):
             host = _host(name, index, state)
-            if _answers_ssh(host) and host.boot == boot:
+            if _answers_ssh(host) and (host.boot, host.server_os) == (boot, server_os):
                 return host
     if state.exists() or hostparts.netns_exists(name):   # a broken host or the remains of one
         stop_host(name, state_dir)
@@ -131,18 +135,19 @@ def start_host(name, index, state_dir=None, boot=False):
         if other.index == index:
             raise HostError(f"host {name}: index {index} is already used by host {other.name}")
     try:
-        return _start(name, index, state, boot)
+        return _start(name, index, state, boot, server_os, lower)
     except BaseException:
         stop_host(name, state_dir)
         raise
 
 
-def _start(name, index, state, boot):
+def _start(name, index, state, boot, server_os, lower):
     state.mkdir(parents=True, exist_ok=True)
     (state / "index").write_text(f"{index}\n")   # first: stop_host finds the veth pair to remove by it
     if boot:
         (state / "boot").touch()
-    hostparts.make_root(state, name, index)
+    (state / "os").write_text(f"{server_os}\n")
+    hostparts.make_root(state, name, index, str(lower))
     if boot:
         hostparts.prepare_boot(state / "root")
     hostparts.make_network(name, index)

@@ -205,7 +205,8 @@ def test_missing_and_empty_files(tmp_path):
     assert "the file is empty" in problems_of(empty)[0]
     scalar = tmp_path / "scalar.yml"
     scalar.write_text("just words\n")
-    assert problems_of(scalar) == [f"{scalar}:1: must be a mapping with keys class, mongodb, tls, defaults, servers, teams"]
+    assert problems_of(scalar) == [
+        f"{scalar}:1: must be a mapping with keys class, mongodb, tls, forges, defaults, servers, teams"]
 
 
 def run_inv(*args):

@@ -277,13 +277,17 @@ def test_mongod_mode_uses_mongodbs_own_repository_and_turns_authorization_on(os_
     text = "\n".join(commands)
     assert f"https://repo.mongodb.org/apt/{suite}" in text
     assert "apt-get install -y -qq mongodb-org" in text
+    # MongoDB's key in a keyring of its own that only its repository's line trusts; never apt-key (Debian 13 has none)
+    assert "gpg --dearmor --yes -o /usr/share/keyrings/mongodb-server-8.0.gpg" in text
+    assert "signed-by=/usr/share/keyrings/mongodb-server-8.0.gpg ]" in text and "apt-key" not in text
     # the admin user exists before authorization is enabled, then mongod restarts with it
     assert text.index("hn_mongo create-admin") < text.index("authorization: enabled") < text.index("mongod restart")
 
 
-def test_mongod_mode_on_an_unsupported_system_says_what_to_do():
-    with pytest.raises(database.MongoPlanError, match="mode 'mongod'.*fedora 40.*'secantus' or 'external'"):
-        plan(make_inventory(mode="mongod"), bare_facts("fedora", "40"))
+@pytest.mark.parametrize("os_id, version", [("fedora", "40"), ("debian", "13")])   # MongoDB 8.0: Debian 12 only
+def test_mongod_mode_on_an_unsupported_system_says_what_to_do(os_id, version):
+    with pytest.raises(database.MongoPlanError, match=f"mode 'mongod'.*{os_id} {version}.*'secantus' or 'external'"):
+        plan(make_inventory(mode="mongod"), bare_facts(os_id, version))
 
 
 def test_team_database_uri_is_written_for_the_team_alone_and_never_holds_a_literal_password():

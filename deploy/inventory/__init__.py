@@ -16,6 +16,7 @@ from deploy.inventory.model import Inventory
 from deploy.inventory.names import NAME_RE, NAME_RULE, RESERVED_NAMES, team_name_problem
 from deploy.inventory.section_class import check_class
 from deploy.inventory.section_defaults import check_defaults
+from deploy.inventory.section_forges import check_forges
 from deploy.inventory.section_mongodb import check_mongodb
 from deploy.inventory.section_servers import check_servers
 from deploy.inventory.section_teams import check_teams
@@ -23,10 +24,10 @@ from deploy.inventory.section_tls import check_tls
 from deploy.inventory.ssh_keys import public_key_problem
 from deploy.inventory.yaml_lines import parse_yaml
 
-__all__ = ["load_inventory", "InventoryError", "public_key_problem",
+__all__ = ["load_inventory", "inventory_of_text", "InventoryError", "public_key_problem",
            "NAME_RE", "NAME_RULE", "RESERVED_NAMES", "team_name_problem"]
 
-TOP_KEYS = ("class", "mongodb", "tls", "defaults", "servers", "teams")
+TOP_KEYS = ("class", "mongodb", "tls", "forges", "defaults", "servers", "teams")
 
 
 def read_text(path):
@@ -46,7 +47,13 @@ def load_inventory(path):
     Raises InventoryError listing every problem (file:line: field: message) when the file
     is missing, is not valid YAML, or describes an invalid class."""
     path = os.fspath(path)
-    doc = parse_yaml(read_text(path), path)
+    return inventory_of_text(read_text(path), path)
+
+
+def inventory_of_text(text, path):
+    """The class the YAML `text` describes, as if read from `path` (key files relative to its folder): what
+    load_inventory returns, for a text not written yet (`fab roster` checks its result before writing it)."""
+    doc = parse_yaml(text, path)
     if doc is None:
         raise InventoryError(path, [f"{path}: the file is empty; it must describe class, servers and teams"])
     check = Checker(path)
@@ -56,10 +63,12 @@ def load_inventory(path):
     class_name, domain, page_seconds, routing = check_class(check, doc)
     mongodb = check_mongodb(check, doc)
     tls = check_tls(check, doc)
+    forges = check_forges(check, doc)
     defaults = check_defaults(check, doc)
     servers = check_servers(check, doc)
     teams = check_teams(check, doc, servers, defaults)
     if check.problems:
         raise InventoryError(path, check.problems)
     return Inventory(name=class_name, domain=domain, page_seconds=page_seconds, routing=routing, mongodb=mongodb,
-                     servers=tuple(servers.entries), teams=tuple(teams), path=path, tls=tls)
+                     servers=tuple(servers.entries), teams=tuple(teams), path=path, tls=tls,
+                     forges=forges)

@@ -39,6 +39,15 @@ class TlsSettings:
 
 
 @dataclass(frozen=True)
+class ForgeSettings:
+    """Where `github:NAME` / `gitlab:NAME` keys are fetched (the inventory's `forges:`); ca_bundle: a local PEM file
+    trusted for them beside the system's CAs (an institution's private CA, the lab's keys server)."""
+    github: str = "https://github.com"
+    gitlab: str = "https://gitlab.com"
+    ca_bundle: str = ""
+
+
+@dataclass(frozen=True)
 class Server:
     name: str
     address: str              # where SSH (and HTTP) reach it: IP or DNS name
@@ -52,6 +61,7 @@ class Team:
     name: str                 # ^[a-z][a-z0-9-]{0,30}$: UNIX user, group, database, file names
     server: str               # a Server.name: named in the inventory, or chosen by deploy/inventory/placement.py
     keys: tuple = ()          # members' SSH public keys, one "type base64 comment" string each
+    accounts: tuple = ()      # forge accounts (deploy/inventory/forges.py) whose keys provisioning adds to `keys`
     processes: int = 2        # uwsgi workers
     threads: int = 2
     # limits, sized for 30 teams on a 2-core / 4 GB server (deploy/configs/limits.py says where each applies)
@@ -82,6 +92,7 @@ class Inventory:
     page_seconds: int = 60    # each server rewrites its class page this often
     tls: TlsSettings = TlsSettings()
     routing: str = "subdomain"   # "subdomain": each team only on its own origin; "path": also <server>/<team>/
+    forges: ForgeSettings = ForgeSettings()
 
     @property
     def shared_origin(self):

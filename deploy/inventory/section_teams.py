@@ -7,6 +7,7 @@ in a class of several is placed by deploy/inventory/placement.py.
 import functools
 import os
 
+from deploy.inventory.forges import account_of_entry, is_account_entry
 from deploy.inventory.model import Team
 from deploy.inventory.names import team_name_problem
 from deploy.inventory.placement import place
@@ -44,11 +45,11 @@ def check_team(check, item, line, field, servers, defaults, seen):
     name = check.string(entry, "name", f"{field}.name", why_not=not_a_team_name)
     name = check.first_use(entry, field, name, seen, "team")
     server = check_team_server(check, entry, field, servers)
-    keys = check_keys(check, entry, field) if "keys" in entry else None
+    keys, accounts = check_keys(check, entry, field) if "keys" in entry else (None, None)
     settings = check_settings(check, entry, field, defaults)
     if None in (name, server, keys) or None in settings.values():
         return None
-    return Team(name=name, server=server, keys=keys, **settings)
+    return Team(name=name, server=server, keys=keys, accounts=accounts, **settings)
 
 
 def check_team_server(check, entry, field, servers):
@@ -64,20 +65,24 @@ def check_team_server(check, entry, field, servers):
 
 
 def check_keys(check, entry, field):
-    """The team's SSH public keys (keys given and keys read from files), or None after reporting why not."""
+    """(the team's SSH public keys: keys given and keys read from files; the forge accounts it names, whose keys
+    provisioning fetches), or (None, None) after reporting why not."""
     keys = check.sequence(entry.get("keys"), entry.lines.get("keys", entry.line), f"{field}.keys")
     if keys is None:
-        return None
+        return None, None
     if not keys:
         check.problem(keys.line, f"{field}.keys", "at least one SSH public key is needed")
-        return None
+        return None, None
     base_dir = os.path.dirname(os.path.abspath(check.path))   # key files are relative to the inventory
-    result, ok = [], True
+    result, accounts, ok = [], [], True
     for index, (item, line) in enumerate(zip(keys, keys.lines)):
-        found, why = keys_of_entry(item, base_dir)
+        if is_account_entry(item):
+            account, why = account_of_entry(item, f"{check.path}:{line}: {field}.keys[{index}]")
+            accounts += [account] if account else []
+        else:
+            found, why = keys_of_entry(item, base_dir)
+            result.extend(found or ())
         if why:
             check.problem(line, f"{field}.keys[{index}]", why)
             ok = False
-        else:
-            result.extend(found)
-    return tuple(result) if ok else None
+    return (tuple(result), tuple(accounts)) if ok else (None, None)

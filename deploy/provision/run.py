@@ -17,6 +17,7 @@ from deploy.core.errors import ProvisionError
 from deploy.core.fanout import on_each_server
 from deploy.inventory.placement import placement_check
 from deploy.provision import database
+from deploy.provision.account_keys import with_account_keys
 from deploy.provision.artifacts import ArtifactMaker, REPO
 from deploy.provision.bounds import cgroups_bound
 from deploy.provision.bundle import apply_script, make_bundle, server_script
@@ -149,11 +150,14 @@ class ProvisionResult(dict):
         self.round_trips = round_trips
 
 
-def provision_class(inventory, key=None, dry=False, say=print, cache_dir=str(REPO / ".cache"), prune=False):
+def provision_class(inventory, key=None, dry=False, say=print, cache_dir=str(REPO / ".cache"), prune=False,
+                    refresh_keys=False):
     """Provision every server of the inventory in parallel. Returns {server: steps} and the SSH round trips
-    in all; raises ProvisionError naming every server that failed, after all have finished."""
+    in all; raises ProvisionError naming every server that failed, after all have finished. Keys of forge accounts
+    come first (from their cache, or fetched: `refresh_keys` fetches them all): one missing, and nothing is sent."""
     started = time.monotonic()
     database.admin_uri_input(inventory.mongodb)      # mode external: its variable set, or one line before any SSH
+    inventory = with_account_keys(inventory, refresh=refresh_keys, say=say)
     tls = server_material(inventory, say=say)     # certificates checked or issued before anything is sent
     with tempfile.TemporaryDirectory(prefix="hacknode-app-") as work_dir:
         make_artifacts = ArtifactMaker(database.tools_packages(inventory.mongodb), cache_dir, work_dir)

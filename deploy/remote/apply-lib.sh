@@ -63,12 +63,13 @@ hn_restore() {
 }
 
 hn_install_slice() {  # TEAM SOURCE DEST: the team's user slice drop-in (DEST has {uid}, the team's uid here), checked
-  # by systemd-analyze verify first; it exits 0 on a bad value or key and only warns, so any output refuses it
+  # by systemd-analyze verify first; it exits 0 on a bad value or key and only warns, so any output refuses it.
+  # --man=no: a server without man (Debian 13 minimal) would fail it for user@.service(5), the slice's Documentation=
   local uid check out
   uid=$(id -u "$1" 2>/dev/null) || return 0     # no user: the team's job failed, and said so
   check="$HN_BACKUP/slice-check"
   mkdir -p "$check/user-$uid.slice.d" && cp "$2" "$check/user-$uid.slice.d/$(basename "$3")"
-  if ! out=$(SYSTEMD_UNIT_PATH="$check:" systemd-analyze verify "user-$uid.slice" 2>&1) || [ -n "$out" ]; then
+  if ! out=$(SYSTEMD_UNIT_PATH="$check:" systemd-analyze verify --man=no "user-$uid.slice" 2>&1) || [ -n "$out" ]; then
     echo "$out" >&2
     hn_restore
     hn_fail "systemd-analyze verify refused the slice limits of $1 (see above); the running config is untouched"

@@ -26,6 +26,14 @@ IDLE_SECONDS = 4     # provisioned_class's hacknode1
 PAGE_SECONDS = 10    # every test class's server rewrites its class page this often (a test sees it change)
 
 
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(items):
+    """Every test in this folder is end-to-end, marked or not: `./inv test --fast` (-m "not e2e") never starts a host."""
+    for item in items:
+        if Path(__file__).parent in Path(item.path).parents:
+            item.add_marker(pytest.mark.e2e)
+
+
 def host_slot(environ):
     """(name prefix, first index, last index, lock file name) of this session's test hosts."""
     slot = environ.get("HACKNODE_E2E_SLOT", "")
@@ -48,8 +56,9 @@ def host_slot(environ):
 
 @pytest.fixture(scope="session")
 def host_factory():
-    """make(suffix, boot=False) -> Host: starts host hn-t<suffix> (once per session; the same suffix gives the same
-    host); with boot, a host that boots systemd as a real server does (lab/testhost.py).
+    """make(suffix, boot=False, server_os="debian12") -> Host: starts host hn-t<suffix> (once per session; the same
+    suffix gives the same host); with boot, a host that boots systemd as a real server does; with server_os="debian13",
+    one on the Debian 13 root (made once per machine) instead of this machine's Debian 12 (lab/testhost.py).
     Stale hn-t* hosts of a killed run are stopped first; every host made is stopped at the end of the session."""
     try:
         localhost.require_root("the end-to-end tests start isolated hosts (or run: ./inv test --fast)")
@@ -74,13 +83,14 @@ def host_factory():
     testhost.stop_all(prefix)
     made = {}   # name -> index
 
-    def make(suffix, boot=False):
+    def make(suffix, boot=False, server_os="debian12"):
         name = f"{prefix}{suffix}"
         if name not in made:
             if first_index + len(made) > last_index:
                 raise testhost.HostError(f"more than {last_index - first_index + 1} test hosts in one session")
             made[name] = first_index + len(made)
-        return testhost.start_host(name, made[name], boot=boot)   # returns the running host as it is, or starts it
+        # returns the running host as it is, or starts it
+        return testhost.start_host(name, made[name], boot=boot, server_os=server_os)
 
     yield make
     for name in made:
@@ -205,6 +215,21 @@ def provisioned_class(host_factory, tmp_path_factory):
     made = ClassUnderTest(tmp_path_factory.mktemp("class"), {"main": host},
                           {"hacknode1": "main", "hacknode2": "main", "hacknode3": "main"},
                           team_lines={"hacknode1": [f"idle_seconds: {IDLE_SECONDS}"]})
+    made.first_run_lines, made.first_run_steps = made.provision()
+    return made
+
+
+@pytest.fixture(scope="session")
+def trixie_class(host_factory, tmp_path_factory):
+    """Two teams on server main, a Debian 13 host that boots systemd, provisioned through a sudoer's account (as on
+    a cloud image: Debian 13's sudo), and one on server old, a Debian 12 host (sshd alone): one class of both OSes,
+    provisioned once (tests/e2e/test_trixie.py shares it: the core of what the Debian 12 tests check, on the other
+    supported server OS). Its tests leave it healthy."""
+    hosts = {"main": host_factory("trixie", boot=True, server_os="debian13"), "old": host_factory("bookworm")}
+    add_sudoer(hosts["main"], "instructor", Path(hosts["main"].root_key + ".pub").read_text())
+    made = ClassUnderTest(tmp_path_factory.mktemp("trixie"), hosts,
+                          {"hacknode1": "main", "hacknode2": "main", "hacknode3": "old"},
+                          admin_users={"main": "instructor"})
     made.first_run_lines, made.first_run_steps = made.provision()
     return made
 
