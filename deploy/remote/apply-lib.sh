@@ -158,9 +158,10 @@ hn_supervisor_up() {  # supervisord running and answering supervisorctl
 }
 
 hn_supervisor_update() {  # [GROUP... | --except GROUP...]: supervisord takes the changed programs' configs (of those
-  # groups only, or of all but those after --except, when named). Reading them is its own check (Ansible's validate): a config it cannot read changes nothing, and ours are
-  # then put back. Through its socket by a small program the bundle carries (supervisor_update.py), as
-  # `supervisorctl update` does: supervisorctl, a Python program to start, cost a third of a second
+  # groups only, or of all but those after --except, when named). Reading them is its own check (Ansible's validate):
+  # a config it cannot read changes nothing, and ours are then put back. Through its socket by a small program the
+  # bundle carries (supervisor_update.py), as `supervisorctl update` does: supervisorctl, a Python program to start,
+  # cost a third of a second
   local out rc=0
   out=$(python3 "$HN_STAGE/supervisor_update.py" "$@" 2>&1) || rc=$?
   [ "$rc" -eq 0 ] && return 0
@@ -311,15 +312,15 @@ hn_socket_moved() {  # SOCKET INODE SECONDS: true once SOCKET is another socket 
   return 1
 }
 
-hn_restart_team() {  # TEAM CONF SOCKET LOG HOST: TEAM's program restarted with its changed supervisor config CONF (only a
-  # restart applies a program's command, user or limits) without a moment when nothing listens on its SOCKET: a
+hn_restart_team() {  # TEAM CONF SOCKET LOG HOST: TEAM's program restarted with its changed supervisor config CONF
+  # (only a restart applies a program's command, user or limits) without a moment when nothing listens on its SOCKET: a
   # stand-in, the new config's own command run here in its own process group, takes the socket's path first (uwsgi
   # replaces a path's socket at start, and its vacuum leaves a path another uwsgi took), so nginx's next requests go
   # to it while the old program finishes the ones it took; supervisor then stops the old program and starts the new,
   # which takes the path in turn, and the stand-in stops once its own requests are answered. Each new holder of the
   # socket answers /healthz through nginx (at HOST) before the one before it stops: it has a worker with the app
-  # loaded (lazy-apps: seconds on a busy server), so the requests the old one leaves are answered at once. A team whose
-  # setup failed (hn_team_jobs) is left as it is: it is reported already.
+  # loaded (lazy-apps: seconds on a busy server), so the requests the old one leaves are answered at once. A team
+  # whose setup failed (hn_team_jobs) is left as it is: it is reported already.
   local team=$1 conf=$2 sock=$3 log=$4 host=$5 inode standin rc=0
   hn_team_failed "$team" && return 0
   inode=$(hn_socket_inode "$sock")
