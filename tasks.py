@@ -17,15 +17,19 @@ def test(c, k="", fast=False):
         args += ["-k", k]
     if fast:
         args += ["-m", "not e2e"]
-    else:   # the end-to-end tests' hosts run this machine's programs (see lab/localhost.HOST_PACKAGES)
-        try:
+    try:
+        if not fast:    # the end-to-end tests' hosts run this machine's programs (see lab/localhost.HOST_PACKAGES)
             localhost.require_root("the end-to-end tests start isolated hosts (or run: ./inv test --fast)")
             installed = localhost.ensure_packages(localhost.HOST_PACKAGES + localhost.BROWSER_PACKAGES
-                                                   + localhost.ACME_CA_PACKAGES)
-        except localhost.LocalError as e:
-            raise Exit(str(e), code=1)
-        if installed:
-            print("installed Debian packages:", " ".join(installed))
+                                                   + localhost.ACME_CA_PACKAGES + localhost.CHECK_PACKAGES)
+        elif os.geteuid() == 0:
+            installed = localhost.ensure_packages(localhost.CHECK_PACKAGES)
+        else:           # not root: the test that needs a missing one says how to get it
+            installed = []
+    except localhost.LocalError as e:
+        raise Exit(str(e), code=1)
+    if installed:
+        print("installed Debian packages:", " ".join(installed))
     c.run(f"{sys.executable} -m pytest " + " ".join(f"'{a}'" for a in args), pty=False)
 
 

@@ -29,6 +29,10 @@ HOST_PACKAGES = [
 # class's domain (dnsmasq-base: the program alone, no service of this machine's).
 ACME_CA_PACKAGES = ["pebble", "dnsmasq-base"]
 
+# What the unit tests run here (`./inv test --fast` too): shellcheck on deploy/remote's programs
+# (tests/test_shell_contract.py).
+CHECK_PACKAGES = ["shellcheck"]
+
 # What the browser test (tests/e2e/test_browser.py) drives: Debian's Chromium through Playwright's Python
 # package (executable_path=/usr/bin/chromium); never a browser download. certutil (libnss3-tools) puts the class CA
 # into the browser's own certificate database, as a learner trusting it would.

@@ -1,6 +1,7 @@
 """What runs on servers, as its builders make it (the strings), and the server-side programs run here for real
 (no SSH): the facts script, the database chores against a real SecantusDB."""
 import os
+import re
 import subprocess
 import sys
 
@@ -102,8 +103,14 @@ def test_a_failure_says_the_scripts_reason_else_the_tail_of_its_output():
 
 def test_the_release_script_carries_the_teams_paths_and_the_servers_health_probe():
     text = commands.release_script_text(TeamPaths("hacknode2"))
-    assert f"healthz={layout.HEALTHZ_TOOL}" in text.splitlines()[:10]
+    header = text.split("\n# shellcheck shell=bash\n")[0].splitlines()
+    assert f"healthz={layout.HEALTHZ_TOOL}" in header
     assert "python3 \"$healthz\" \"$1\"" in text
+    # the names release.sh declares as its inputs are exactly those set before it
+    declared = re.findall(r"\$\{(\w+):\?\}", commands.remote_file("release.sh"))
+    assert set(declared) == {line.split("=")[0] for line in header}
+    # one text: every file it sources is in it (the server has none of them)
+    assert not commands.SOURCED.search(text) and "hn_uwsgi_master() {" in text and "cmd_settings() {" in text
 
 
 @pytest.fixture(scope="module")

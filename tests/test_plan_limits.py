@@ -9,7 +9,7 @@ import pytest
 
 from deploy.configs.render import render_server, render_slice
 from deploy.core import layout
-from deploy.core.commands import remote_file
+from deploy.core.commands import remote_file, remote_program
 from deploy.core.layout import TeamPaths
 from deploy.inventory import InventoryError, load_inventory
 from deploy.provision.bounds import SYSTEMD_RUNNING, plan_quotas, plan_slices
@@ -17,7 +17,7 @@ from test_provision_plan import bare_facts, make_inventory, root_file
 from test_render import nine_team_class, supervisor_parse
 from inventories.keys import ed25519_key
 
-APPLY_LIB = remote_file("apply-lib.sh")
+APPLY_LIB = remote_program("apply-lib.sh")
 
 
 def systemd_facts(inventory):

@@ -6,12 +6,11 @@ import subprocess
 
 from deploy.admin.tasks import teardown_commands
 from deploy.core import layout
-from deploy.core.commands import remote_file
-from deploy.inventory.model import MongoSettings
+from deploy.core.commands import remote_file, remote_program
 from deploy.provision.bounds import plan_scheduled_jobs
 from test_provision_plan import bare_facts, make_inventory, root_file
 
-LIBRARY = remote_file("apply-lib.sh") + remote_file("remove-team.sh")
+LIBRARY = remote_program("apply-lib.sh") + remote_file("remove-team.sh")
 
 
 def run(script, *args):
@@ -58,17 +57,30 @@ def test_nothing_is_left_of_a_uid_that_has_nothing():
     assert run("hn_uid_left 4000000; hn_uid_ipc 4000000").strip() == ""      # no such uid: no process, file, IPC
 
 
-def test_removal_kills_cleans_and_checks_before_the_user_goes_and_teardown_does_the_same():
+def test_removal_kills_cleans_and_checks_before_the_user_goes():
     library = remote_file("remove-team.sh")
-    body = library[library.index("hn_remove_account() {"):library.index("\n}\n")]
+    body = library[library.index("hn_remove_account() {"):]
+    body = body[:body.index("\n}\n")]
     order = ["hn_end_account", "hn_remove_jobs", "rm -rf", "hn_remove_files_of", "hn_remove_ipc",
              "hn_uid_left", "userdel", "groupdel", "hn_deny_edit /etc/cron.deny remove"]
     assert [body.index(step) for step in order] == sorted(body.index(step) for step in order)
     end = library[library.index("hn_end_account() {"):]
     end = end[:end.index("\n}\n")]
     assert end.index("hn_team_uid") < end.index("usermod --lock --expiredate 1") < end.index("hn_kill_uid")
-    teardown = "\n".join(teardown_commands(MongoSettings(mode="secantus")))
-    assert 'hn_remove_account $1 /etc/hacknode/teams/$1' in teardown
+
+
+def test_a_team_is_ended_before_its_archive_and_its_record_goes_last():
+    """Its program stopped first (supervisor would start it again as the uid), then every process of its uid ended,
+    before its archive; its slice's drop-in goes while its uid is known, hacknode's record of it last."""
+    library = remote_file("remove-team.sh")
+    end = library[library.index("hn_end_team() {"):]
+    end = end[:end.index("\n}\n")]
+    assert end.index("not a team hacknode made") < end.index("supervisorctl stop") < end.index("hn_end_account")
+    remove = library[library.index("hn_remove_team() {"):]
+    remove = remove[:remove.index("\n}\n")]
+    order = ["rm -f \"${files[@]}\"", "hn_mongo drop-team", "id -u \"$team\"", "hn_remove_account", "rm -rf",
+             "rm -f \"$record\""]
+    assert [remove.index(step) for step in order] == sorted(remove.index(step) for step in order)
 
 
 def test_every_team_has_a_line_in_cron_deny_and_at_deny_and_a_crontab_from_before_goes():
@@ -104,3 +116,37 @@ def test_the_archive_bounds_the_teams_tar_and_keeps_the_dump_from_other_teams():
     assert "mktemp -d \"$HN_ARCHIVE_DUMPS/" in archive and "install -d -m 0711 \"$HN_ARCHIVE_DUMPS\"" in archive
     assert "chmod" not in archive.replace('chmod 0600 "$archive"', "")        # nothing opened to every user
     assert 'prlimit --fsize=$((max_kib * 1024)) timeout -k 5 "$seconds" tar --sparse' in archive
+
+
+def test_teardown_removes_every_team_the_server_lists_with_its_own_paths_then_the_class(tmp_path):
+    """deploy/remote/teardown.sh run for real, the helpers and services it calls stubbed: each team of the
+    server's list gets the three steps of a removal, with its paths (the {team} templates filled in)."""
+    teams = tmp_path / "teams"
+    teams.mkdir()
+    for team in ("hacknode1", "hacknode2"):
+        (teams / team).touch()
+    (tmp_path / "class").mkdir()
+    text = teardown_commands()[0]
+    header = dict(line.split("=", 1) for line in text.split("\n# shellcheck shell=bash\n")[0].splitlines())
+    assert "/etc/hacknode/uwsgi/{team}.ini" in header["team_files"] and "/home/{team}" in header["team_folders"]
+    stubs = "".join(f"{name}() {{ echo {name} \"$@\"; }}\n" for name in
+                    ("hn_end_team", "hn_archive", "hn_remove_team", "supervisorctl", "hn_service", "systemctl"))
+    ours = {"teams_dir": teams, "program_confs": tmp_path / "p.conf", "profiles": tmp_path / "profile",
+            "acme_certs": tmp_path / "certs", "renewal_files": tmp_path / "renewal", "class_folders": tmp_path / "class",
+            "db_user": "hn-no-such-user"}
+    # the header's paths, those of this machine's folders replaced by temporary ones
+    program = stubs + "".join(f"{name}={value}\n" for name, value in {**header, **ours}.items()) + \
+        text.split("\n# shellcheck shell=bash\n", 1)[1]
+    done = subprocess.run(["bash", "-c", "set -euo pipefail\nnginx() { return 0; }\n" + program],
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    record = f"{teams}/hacknode1"
+    assert lines[:2] == [f"hn_end_team hacknode1 {record}", "hn_archive hacknode1"]
+    assert lines[2].startswith(f"hn_remove_team hacknode1 {record} {layout.SLICE_DROPIN} /etc/supervisor/")
+    assert "/etc/hacknode/uwsgi/hacknode1.ini" in lines[2] and lines[2].endswith(
+        f"-- /var/log/hacknode/hacknode1 /home/hacknode1 {layout.TEAM_ENVS}/hacknode1")
+    assert lines[3:6] == [f"hn_end_team hacknode2 {teams}/hacknode2", "hn_archive hacknode2",
+                          lines[2].replace("hacknode1", "hacknode2")]
+    assert lines[6] == "hn_service nginx reload" and lines[7:] in ([], ["systemctl daemon-reload"])
+    assert not (tmp_path / "class").exists()

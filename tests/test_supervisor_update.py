@@ -7,9 +7,9 @@ import time
 
 import pytest
 
-from deploy.core.commands import remote_file
+from deploy.core.commands import remote_file, remote_program
 
-APPLY_LIB = remote_file("apply-lib.sh")
+APPLY_LIB = remote_program("apply-lib.sh")
 UPDATE_TOOL = remote_file("supervisor_update.py")     # the bundle carries it beside apply.sh
 PROGRAM = "[program:{name}]\ncommand = /bin/sleep 600\nstartsecs = {startsecs}\n"
 

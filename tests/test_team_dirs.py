@@ -5,9 +5,9 @@ import os
 import pwd
 import subprocess
 
-from deploy.core.commands import remote_file
+from deploy.core.commands import remote_program
 
-APPLY_LIB = remote_file("apply-lib.sh")
+APPLY_LIB = remote_program("apply-lib.sh")
 
 
 def test_a_teams_folder_is_fixed_without_following_a_link_the_team_put_in_its_place(tmp_path):

@@ -4,12 +4,12 @@ import json
 
 from deploy.admin import audit
 from deploy.admin.status import as_table, class_report
-from deploy.core import commands, layout, runner
+from deploy.core import commands, runner
 from deploy.core.errors import DeployError
 from deploy.core.fanout import on_each_server
 from deploy.provision import database
 from deploy.provision.bundle import server_script
-from deploy.provision.team import removal_commands
+from deploy.provision.team import removal_commands, removal_paths
 from deploy.remote import class_status
 
 
@@ -53,37 +53,20 @@ def say_results(results, done, say):
 def remove_team(inventory, team_name, server_name, key=None, say=print):
     """Archive a team's code and database on its server, then remove all provisioning made for it."""
     results = on_each_server([inventory.server(server_name)], lambda c, server: run_removal(
-        c, server, f"removing {team_name}", removal_commands(team_name, inventory.mongodb), inventory.mongodb), key)
+        c, server, f"removing {team_name}", removal_commands(team_name), inventory.mongodb), key)
     say_results(results, f"removed {team_name}", say)
 
 
-def teardown_commands(mongodb):
-    """Every team archived and removed, then the class's shared pieces; packages stay installed."""
-    team_function = "hn_teardown_team() {\n" + "\n".join(
-        "  " + command for command in removal_commands("$1", mongodb)) + "\n}"
-    return [
-        team_function,
-        f"for f in {layout.TEAMS_DIR}/*; do [ -e \"$f\" ] || continue; hn_teardown_team \"$(basename \"$f\")\"; done",
-        "supervisorctl stop hacknode-secantus >/dev/null 2>&1 || true",
-        "supervisorctl stop hacknode-class-page >/dev/null 2>&1 || true",
-        f"rm -f {layout.SECANTUS_CONF} {layout.CLASS_PAGE_CONF} {layout.NGINX_SITE} && supervisorctl update >/dev/null 2>&1 || true",
-        f"rm -f {layout.TEAM_PROFILE} {layout.PAM_UMASK_PROFILE} && pam-auth-update --package >/dev/null 2>&1 || true",
-        "nginx -t 2>/dev/null && hn_service nginx reload || true",
-        # tls mode acme: certbot's certificates of the class and their renewal go too (left behind, certbot.timer
-        # or the cron entry would run the removed tool, and fail for every certificate of the server)
-        f"for d in {layout.ACME_CERTS}/*/; do [ -d \"$d\" ] || continue; n=$(basename \"$d\"); "
-        f"[ ! -e {layout.CERTBOT_RENEWAL}/\"$n\".conf ] || certbot delete --non-interactive --cert-name \"$n\" "
-        ">/dev/null 2>&1 || true; done",
-        f"rm -f {layout.CERTBOT_DROPIN} {layout.CERTBOT_CRON}; [ ! -d /run/systemd/system ] || systemctl daemon-reload || true",
-        f"rm -rf {layout.ETC} {layout.INDEX_ROOT} {layout.ACME_WEBROOT} /opt/hacknode /var/log/hacknode",
-        f"id -u {layout.DB_USER} >/dev/null 2>&1 && userdel {layout.DB_USER} || true",
-    ]
+def teardown_commands():
+    """Every team archived and removed, then the class's shared pieces; packages stay installed
+    (deploy/remote/teardown.sh)."""
+    return [commands.teardown_text(*removal_paths("{team}"))]
 
 
 def teardown(inventory, key=None, say=print):
     """Archive every team, then remove the whole class from every server (all servers at once)."""
     results = on_each_server(inventory.servers, lambda c, server: run_removal(
-        c, server, "teardown", teardown_commands(inventory.mongodb), inventory.mongodb), key)
+        c, server, "teardown", teardown_commands(), inventory.mongodb), key)
     say_results(results, "class removed (archives kept in /var/backups/hacknode)", say)
 
 

@@ -3,6 +3,7 @@ deploy/core/runner.py runs them (as Kamal's commands/ build and its cli/ runs). 
 deploy/remote/; a builder names the file, its arguments, whether it needs root, and what it reads on stdin.
 """
 import json
+import re
 import shlex
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -42,6 +43,15 @@ def remote_file(name):
     return (REMOTE / name).read_text()
 
 
+SOURCED = re.compile(r"^\. ([\w.-]+\.sh)$", re.MULTILINE)
+
+
+def remote_program(name):
+    """deploy/remote/<name> with each file it sources (a line `. FILE.sh`, FILE in deploy/remote/) put in that
+    line's place: a program travels as one text (in argv, or in the bundle's script), so what it sources goes in it."""
+    return SOURCED.sub(lambda m: remote_program(m.group(1)).rstrip("\n"), remote_file(name))
+
+
 def program(what, *argv, root=False):
     return RemoteCommand(what, tuple(argv), root=root)
 
@@ -75,6 +85,26 @@ def class_status(domain, hostname):
                          root=True)
 
 
+def helper(name, *args):
+    """A line of a root script: hacknode's shell helper `name` (defined in deploy/remote/*.sh), its arguments quoted."""
+    return " ".join([name, *(shlex.quote(str(a)) for a in args)])
+
+
+def teardown_text(team_files, team_folders):
+    """deploy/remote/teardown.sh with its paths first: `team_files` and `team_folders` are a team's, with {team} for
+    its name (the teams are those the server has)."""
+    header = {
+        "teams_dir": layout.TEAMS_DIR, "slice_dropin": layout.SLICE_DROPIN, "team_files": " ".join(team_files),
+        "team_folders": " ".join(team_folders), "programs": "hacknode-secantus hacknode-class-page",
+        "program_confs": f"{layout.SECANTUS_CONF} {layout.CLASS_PAGE_CONF} {layout.NGINX_SITE}",
+        "profiles": f"{layout.TEAM_PROFILE} {layout.PAM_UMASK_PROFILE}", "acme_certs": layout.ACME_CERTS,
+        "certbot_renewal": layout.CERTBOT_RENEWAL, "renewal_files": f"{layout.CERTBOT_DROPIN} {layout.CERTBOT_CRON}",
+        "class_folders": f"{layout.ETC} {layout.INDEX_ROOT} {layout.ACME_WEBROOT} /opt/hacknode /var/log/hacknode",
+        "db_user": layout.DB_USER,
+    }
+    return "".join(f"{name}={shlex.quote(value)}\n" for name, value in header.items()) + remote_file("teardown.sh")
+
+
 def root_script(what, text, admin_uri_input=""):
     """A script made of hacknode's shell helpers and planned commands (see deploy/provision/bundle.py)."""
     return RemoteCommand(what, (), text, root=True, stdin=admin_uri_input)
@@ -83,20 +113,18 @@ def root_script(what, text, admin_uri_input=""):
 # ---------- the team's ----------
 
 def release_script_text(paths: TeamPaths, keep=layout.KEEP_RELEASES, make_venv=layout.MAKE_VENV):
-    """deploy/remote/release.sh preceded by the team's paths as variable assignments, its uwsgi reload and health
-    check (deploy/remote/release-reload.sh) and the functions of its `settings` subcommand
-    (deploy/remote/release-settings.sh); `make_venv`: where the virtualenv maker is (the
-    tests run a copy of it)."""
+    """The release program, deploy/remote/release.sh with the files it sources, preceded by the team's paths as
+    variable assignments (the names release.sh declares); `make_venv`: where the virtualenv maker is (the tests run
+    a copy of it)."""
     header = {
         "team": paths.team, "releases": paths.releases, "current": paths.current, "envs": paths.envs,
-        "run_dir": paths.run_dir, "uwsgi_log": paths.uwsgi_log, "master_fifo": paths.master_fifo,
-        "wheelhouses": f"{paths.wheels} {layout.WHEELS}", "keep": str(keep), "healthz": layout.HEALTHZ_TOOL,
-        "settings": paths.mongo_uri_file,
-        "make_venv": make_venv, "uv_cache": paths.uv_cache,
+        "run_dir": paths.run_dir, "uwsgi_log": paths.uwsgi_log, "uwsgi_ini": paths.uwsgi_ini,
+        "master_fifo": paths.master_fifo, "wheelhouses": f"{paths.wheels} {layout.WHEELS}", "keep": str(keep),
+        "healthz": layout.HEALTHZ_TOOL, "settings": paths.mongo_uri_file, "make_venv": make_venv,
+        "uv_cache": paths.uv_cache,
     }
     lines = [f"{name}={shlex.quote(value)}" for name, value in header.items()]
-    return ("\n".join(lines) + "\n" + remote_file("release-reload.sh") + remote_file("release-settings.sh")
-            + remote_file("release.sh"))
+    return "\n".join(lines) + "\n" + remote_program("release.sh")
 
 
 def release(paths: TeamPaths, subcommand, *args, keep=layout.KEEP_RELEASES):

@@ -7,7 +7,7 @@ import tarfile
 from deploy.core import commands, layout
 from deploy.provision import database
 
-# deploy/remote/ shell helpers every root script starts with
+# deploy/remote/ shell helpers every root script starts with (with the files they source)
 LIBRARIES = ("apply-lib.sh", "archive.sh", "remove-team.sh")
 TOOLS = ("supervisor_update.py",)              # deploy/remote/ programs every bundle carries, for those helpers
 
@@ -21,7 +21,7 @@ def server_script(step_commands, mongodb, stage="$1"):
              f"HN_TEAM_ENV_CACHE={layout.TEAM_ENV_CACHE}", f"HN_TEAM_ENVS={layout.TEAM_ENVS}",
              database.script_header(mongodb),
              "exec </dev/null  # nothing below reads the instructor's terminal",
-             *(commands.remote_file(name) for name in LIBRARIES), *step_commands, "echo HN-DONE"]
+             *(commands.remote_program(name) for name in LIBRARIES), *step_commands, "echo HN-DONE"]
     return "\n".join(lines) + "\n"
 
 

@@ -198,10 +198,6 @@ def team_user_commands(mongodb, team):
     ]
 
 
-def drop_team_commands(mongodb, team):
-    return [f"[ -z \"$HN_ADMIN_URI\" ] || hn_mongo drop-team {team}"]
-
-
 def mongod_install_commands(mongodb, os_id, os_version):
     """MongoDB's official packages, its admin user created before authorization is turned on."""
     key = (os_id, os_version)

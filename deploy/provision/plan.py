@@ -114,10 +114,8 @@ def plan_packages(server, facts, required):
                      | (set() if facts.python_venv else {"python3-venv"}))
     if not missing:
         return Step(server, "packages", False)
-    return Step(server, "packages", True, "missing: " + " ".join(missing), [
-        "apt-get update -qq || hn_fail 'apt-get update failed: the server needs a package source for: "
-        + " ".join(missing) + "'",
-        "apt-get install -y -qq --no-install-recommends " + " ".join(missing) + " >/dev/null"])
+    return Step(server, "packages", True, "missing: " + " ".join(missing),
+                [commands.helper("hn_apt_install", *missing)])
 
 
 def plan_boot(server, facts, mongodb):
@@ -127,21 +125,17 @@ def plan_boot(server, facts, mongodb):
     off = [unit for unit in boot_units(mongodb) if not facts.has(wanted_at_boot(unit))]
     if not off:
         return Step(server, "start at boot", False)
-    return Step(server, "start at boot", True, "not enabled: " + " ".join(off), [
-        f"systemctl enable {' '.join(off)} >/dev/null 2>&1 || hn_fail 'systemctl enable {' '.join(off)} failed'"])
+    return Step(server, "start at boot", True, "not enabled: " + " ".join(off),
+                [commands.helper("hn_enable_at_boot", *off)])
 
 
 def plan_wheels(server, facts, artifacts):
     now = (facts.file_text(f"{layout.WHEELS}/.digest") or "").strip()
     if now == artifacts.wheels_digest:
         return Step(server, "wheels", False)
-    return Step(server, "wheels", True, "new wheelhouse" if now else "no wheelhouse", [
-        f"rm -rf {layout.WHEELS}.new && mkdir -p {os.path.dirname(layout.WHEELS)}",
-        f"mv \"$HN_STAGE/wheels\" {layout.WHEELS}.new && chmod -R a+rX {layout.WHEELS}.new",   # only this step uses it
-        f"rm -rf {layout.WHEELS} && mv {layout.WHEELS}.new {layout.WHEELS}",
-        f"hn_unpack_uv {layout.WHEELS} {layout.UV}",
-        f"echo {artifacts.wheels_digest} > {layout.WHEELS}/.digest",
-    ], uploads=[Upload("wheels", artifacts.wheels_dir)])
+    return Step(server, "wheels", True, "new wheelhouse" if now else "no wheelhouse",
+                [commands.helper("hn_install_wheels", layout.WHEELS, layout.UV, artifacts.wheels_digest)],
+                uploads=[Upload("wheels", artifacts.wheels_dir)])
 
 
 def plan_tools(server, facts, mongodb, artifacts):
@@ -162,7 +156,7 @@ def plan_tools(server, facts, mongodb, artifacts):
                      + " ".join(shlex.quote(p) for p in packages),
                      f"echo {shlex.quote(want)} > {marker}"]
     if commands:    # a running class page writer loads its code once (a new server has none yet)
-        commands.append("! pgrep -u root -x supervisord >/dev/null || supervisorctl restart hacknode-class-page >/dev/null 2>&1 || true")
+        commands.append("hn_restart_running hacknode-class-page")
     return Step(server, "server tools", bool(commands), ", ".join(why), commands, changed, diff)
 
 
@@ -215,8 +209,7 @@ def activate_commands(config_steps, view, checked_teams, facts):
     commands = ["hn_supervisor_up"]
     if configs_changed:
         commands += [
-            "if ! out=$(nginx -t 2>&1); then hn_restore; echo \"$out\" >&2; "
-            "hn_fail 'nginx -t refused the new config (see above); the running config is untouched'; fi",
+            "hn_nginx_check",
             # every changed program but the running teams' that need a restart (below, one by one)
             " ".join(["hn_supervisor_update"] + (["--except"] + [t.name for t in restarted] if restarted else [])),
         ]
@@ -255,7 +248,7 @@ def plan_removals(view, facts, prune):
     for gone in sorted(set(facts.present_teams) - {t.name for t in view.teams}):
         if prune:
             steps.append(Step(gone, "remove (not in inventory)", True, "archive, then remove",
-                              team_plan.removal_commands(gone, view.mongodb)))
+                              team_plan.removal_commands(gone)))
         else:   # a typo in a team name must not remove a team: say so and keep it
             steps.append(Step(gone, "not in inventory", False,
                               f"kept; `fab provision --prune` or `fab remove_team --team {gone}` removes it"))

@@ -74,20 +74,16 @@ def plan_first_release(team_name, facts, artifacts):
         return Step(t, "first release", False)
     release_dir = f"{p.releases}/{artifacts.release_id}"
     return Step(t, "first release", True, artifacts.release_id, [
-        # copied by the team (root reads the stage, the team writes in its own folder: root never writes below a
-        # team's home, where a link could take it elsewhere); -p keeps the modes nginx needs to read static files
-        f"hn_as_user {t} sh -c 'rm -rf \"$1\" && mkdir \"$1\" && tar -xpf - -C \"$1\"' sh {release_dir} "
-        f"< \"$HN_STAGE/app.tar\"",
+        # copied by the team into its own folder
+        commands.helper("hn_team_unpack", t, release_dir) + ' < "$HN_STAGE/app.tar"',
         # its virtualenv from the server's shared, compiled wheels (apply-lib.sh), by root's copy of the
         # requirements (the release's is the team's own file); prepare finds it complete
         f"hn_team_env {t} {artifacts.requirements_hash} \"$HN_STAGE/app-requirements.txt\" "
         f"{p.envs}/{artifacts.requirements_hash}",
         f"hn_as_user {t} bash -s -- prepare {artifacts.release_id} {artifacts.requirements_hash} "
         f"< \"$HN_STAGE/release-{t}.sh\"",
-        # live, with uwsgi's touch-reload file made before uwsgi starts: deploys signal uwsgi and never touch it,
-        # and uwsgi warns in the team's log about a missing one (and would reload when it appears)
-        f"hn_as_user {t} sh -c 'ln -sfn \"$1\" \"$2\" && touch \"$3\"' sh releases/{artifacts.release_id} "
-        f"{p.current} {p.reload_file}",
+        # live, with uwsgi's touch-reload file made before uwsgi starts
+        commands.helper("hn_team_live", t, f"releases/{artifacts.release_id}", p.current, p.reload_file),
     ], uploads=[Upload("app.tar", artifacts.app_tar, fill=artifacts.fill_app_tar),
                 Upload("app-requirements.txt", text=artifacts.requirements_text),
                 Upload(f"release-{t}.sh", text=commands.release_script_text(p))])
@@ -115,25 +111,19 @@ def team_files(team_name):
             f"{p.home}/.ssh/authorized_keys"}
 
 
-def removal_commands(team_name, mongodb):
+def removal_paths(team_name):
+    """(files, folders) of a team that its removal deletes; `team_name` may be "{team}" (teardown's templates)."""
+    p = TeamPaths(team_name)
+    return ([p.supervisor_conf, p.uwsgi_ini, p.nginx_conf, p.nginx_location, p.old_sudoers, p.limits, p.database_cap],
+            [p.log_dir, p.home, f"{layout.TEAM_ENVS}/{team_name}"])
+
+
+def removal_commands(team_name):
     """Stop a team's program and end its account (locked, every process of its uid killed: nothing of the team can
     then stop or change its archive), archive its code and database, remove its configs and database, then its account
     with nothing of its uid left (deploy/remote/remove-team.sh: crontab, at jobs, files outside its home, SysV IPC),
-    and last hacknode's record of it. `team_name` may be "$1" (teardown's shell function for every team)."""
-    p, record = TeamPaths(team_name), f"{layout.TEAMS_DIR}/{team_name}"
-    return [
-        f"[ -e {record} ] || hn_fail \"{team_name} is not a team hacknode made on this server\"",
-        # supervisor first: it would start the program again as the uid
-        f"supervisorctl stop {team_name} >/dev/null 2>&1 || true",
-        f"hn_end_account {team_name}",
-        f"hn_archive {team_name}",
-        f"rm -f {p.supervisor_conf} {p.uwsgi_ini} {p.nginx_conf} {p.nginx_location} {p.old_sudoers} {p.limits} "
-        f"{p.database_cap}",
-        "supervisorctl update >/dev/null",
-        "nginx -t 2>/dev/null && hn_service nginx reload",
-        *database.drop_team_commands(mongodb, team_name),
-        # its slice's limits would otherwise bound the next user given its uid
-        f"uid=$(id -u {team_name} 2>/dev/null) && rm -f {layout.SLICE_DROPIN.replace('{uid}', '$uid')} || true",
-        f"hn_remove_account {team_name} {record}",
-        f"rm -rf {p.log_dir} {p.home} {layout.TEAM_ENVS}/{team_name} && rm -f {record}",
-    ]
+    and last hacknode's record of it."""
+    record = f"{layout.TEAMS_DIR}/{team_name}"
+    files, folders = removal_paths(team_name)
+    return [commands.helper("hn_end_team", team_name, record), commands.helper("hn_archive", team_name),
+            commands.helper("hn_remove_team", team_name, record, layout.SLICE_DROPIN, *files, "--", *folders)]

@@ -20,6 +20,7 @@ case "$command" in
   stand-in)
     for name in "$@"; do
       [ -e "$certs/$name/fullchain.pem" ] && continue
+      # shellcheck disable=SC2174  # its parents as mkdir -p makes them; NAME's own folder 0700
       mkdir -p -m 0700 "$certs/$name"
       openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 30 -subj "/CN=$name" \
         -keyout "$certs/$name/privkey.pem" -out "$certs/$name/fullchain.pem" 2>/dev/null
@@ -28,6 +29,7 @@ case "$command" in
   link)
     for name in "$@"; do
       [ -e "$live/$name/fullchain.pem" ] || { echo "certbot has no certificate for $name" >&2; exit 1; }
+      # shellcheck disable=SC2174  # its parents as mkdir -p makes them; NAME's own folder 0700
       mkdir -p -m 0700 "$certs/$name"
       for file in fullchain.pem privkey.pem; do
         ln -sfn "$live/$name/$file" "$certs/$name/$file.hn-new" && mv -fT "$certs/$name/$file.hn-new" "$certs/$name/$file"

@@ -1,12 +1,20 @@
+# shellcheck shell=bash
 # managed by hacknode: the helpers every provisioning script starts with (bash, run as root).
 # The script that follows is made of steps; each prints "HN-STEP <scope> <name>" before it runs,
 # so the instructor's terminal shows where the server is.
+# Set before this file (deploy/provision/bundle.py server_script): HN_STAGE, HN_TOOLS, HN_MONGO_TOOL, HN_TEAM_DB_TOOL,
+# HN_HEALTHZ, HN_MAKE_VENV, HN_WHEELS, HN_TEAM_ENV_CACHE, HN_TEAM_ENVS, and HN_ADMIN_URI in some database modes.
 set -euo pipefail
 umask 022
 cd /   # steps run commands as other users (hn_as_user), who cannot enter root's home
 export DEBIAN_FRONTEND=noninteractive
 HN_BACKUP=$(mktemp -d /var/tmp/hacknode-backup.XXXXXX)
 trap 'rm -rf "$HN_STAGE" "$HN_BACKUP"' EXIT
+
+# hn_text, hn_uwsgi_master, hn_log_why: shared with release.sh
+. uwsgi-lib.sh
+# hn_service, hn_supervisor_*, hn_nginx_up, hn_uwsgi_reload, hn_health, hn_mongo...: the server's services
+. services-lib.sh
 
 hn_step() { echo "HN-STEP $1 $2"; }
 
@@ -32,6 +40,7 @@ hn_as_user() {  # USER COMMAND...: COMMAND as USER (a team, the database's user)
 hn_team_write() {  # TEAM DEST MODE: stdin into the team's file DEST, written by the team itself (umask 077, then
   # renamed into place), so that a link the team put in a folder's place leads nowhere it could not write itself.
   # Into a new name mktemp made (O_EXCL): a FIFO or link the team put at a fixed name is never opened
+  # shellcheck disable=SC2016  # that sh expands them
   hn_as_user "$1" sh -c 'umask 077 && new=$(mktemp "$1.hn-new.XXXXXX") && cat > "$new" && chmod "$2" "$new" &&
     mv -f "$new" "$1"' sh "$2" "$3"
 }
@@ -76,10 +85,6 @@ hn_install_slice() {  # TEAM SOURCE DEST: the team's user slice drop-in (DEST ha
   fi
   hn_install "$2" "${3//\{uid\}/$uid}" root root 0644
 }
-hn_service() {  # NAME ACTION: systemd where it runs, the init script elsewhere (containers)
-  if [ -d /run/systemd/system ]; then systemctl "$2" "$1"; else service "$1" "$2" >/dev/null; fi
-}
-
 hn_add_user() {  # TEAM HOME COMMENT TEAMS_DIR: the team's user and its own new group, one team at a time: useradd
   # refuses to run while another holds /etc/passwd's lock, and teams are set up side by side (hn_team_jobs). Never an
   # existing group (a team named disk joined the group disk: the raw disks): --user-group fails if there is one. The
@@ -125,11 +130,6 @@ hn_team_jobs() {  # TEAM...: hn_job_<TEAM> of each, side by side, at most as man
   done
 }
 
-hn_text() {  # stdin shown on the instructor's terminal, read by provisioning's StepPrinter: control bytes as "?"
-  # (a team's text in it must send the terminal no escape, nor end a line with a carriage return)
-  LC_ALL=C tr '\000-\010\013-\037\177' '?'
-}
-
 hn_job_lines() {  # TEAM: a team's job output shown: a line "HN-..." other than the job's own steps and its failure's
   # reason is the output of a command run as the team, and quoted (a forged HN-TEAM-FAILED or HN-DONE misled the report)
   hn_text | awk -v team="$1" '/^HN-STEP / && $2 == team || /^HN-FAIL / { print; next } /^HN-/ { print "  | " $0; next } 1'
@@ -142,44 +142,23 @@ hn_team_jobs_verdict() {  # after every other step: fail when a team's job faile
     "other teams are set up); run provision again once the cause is fixed: it goes on where each stopped"
 }
 
-hn_supervisor_start() {  # [wait]: supervisord started if it is not running. Without `wait`, in the background: its
-  # init script takes a second or more, and a step that needs supervisord later starts it first and does other work
-  # meanwhile (hn_supervisor_up then waits until it answers, and says so if it never does)
-  pgrep -u root -x supervisord >/dev/null && return 0   # root's: a team names its own program so too
-  if [ "${1:-}" = wait ]; then hn_service supervisor start; else hn_service supervisor start >/dev/null 2>&1 & fi
+hn_apt_install() {  # PACKAGE...: Debian's packages installed, without their recommended ones
+  apt-get update -qq || hn_fail "apt-get update failed: the server needs a package source for: $*"
+  apt-get install -y -qq --no-install-recommends "$@" >/dev/null
 }
 
-hn_supervisor_up() {  # supervisord running and answering supervisorctl
-  # running with its socket: answering (asking supervisorctl, a Python program to start, cost a quarter second)
-  if pgrep -u root -x supervisord >/dev/null && [ -S /var/run/supervisor.sock ]; then return 0; fi
-  hn_supervisor_start wait
-  for _ in $(seq 50); do supervisorctl pid >/dev/null 2>&1 && return 0; sleep 0.2; done
-  hn_fail "supervisord did not start (see /var/log/supervisor/supervisord.log)"
-}
-
-hn_supervisor_update() {  # [GROUP... | --except GROUP...]: supervisord takes the changed programs' configs (of those
-  # groups only, or of all but those after --except, when named). Reading them is its own check (Ansible's validate):
-  # a config it cannot read changes nothing, and ours are then put back. Through its socket by a small program the
-  # bundle carries (supervisor_update.py), as `supervisorctl update` does: supervisorctl, a Python program to start,
-  # cost a third of a second
-  local out rc=0
-  out=$(python3 "$HN_STAGE/supervisor_update.py" "$@" 2>&1) || rc=$?
-  [ "$rc" -eq 0 ] && return 0
-  echo "$out" >&2
-  if [ "$rc" -eq 1 ]; then
-    hn_restore
-    hn_fail 'supervisor refused the new config (see above); the running config is untouched'
-  fi
-  hn_fail 'supervisor could not apply the new config to every program (see above)'
-}
-
-hn_nginx_up() {  # [reload]: nginx running, and reloaded when asked and it was running already
-  if ! pgrep -u root -x nginx >/dev/null; then hn_service nginx start; elif [ "${1:-}" = reload ]; then hn_service nginx reload; fi
+hn_install_wheels() {  # DEST UV DIGEST: the bundle's wheelhouse ($HN_STAGE/wheels) in DEST's place, readable by all
+  # (the teams' virtualenvs are made from it), uv unpacked from it (hn_unpack_uv), DIGEST in DEST/.digest
+  rm -rf "$1.new" && mkdir -p "$(dirname "$1")"
+  mv "$HN_STAGE/wheels" "$1.new" && chmod -R a+rX "$1.new"
+  rm -rf "$1" && mv "$1.new" "$1"
+  hn_unpack_uv "$1" "$2"
+  echo "$3" > "$1/.digest"
 }
 
 hn_unpack_uv() {  # WHEELHOUSE DEST: uv's program out of its wheel (a zip) in the wheelhouse, for make-venv
-  local wheel tmp
-  wheel=$(ls "$1"/uv-*.whl 2>/dev/null | head -n 1 || true)
+  local wheel tmp wheels=("$1"/uv-*.whl)
+  wheel=${wheels[0]}; [ -e "$wheel" ] || wheel=""
   rm -f "$2"
   if [ -z "$wheel" ]; then echo "no uv wheel in $1: virtualenvs are made with python3 -m venv + pip"; return 0; fi
   tmp=$(mktemp -d)
@@ -218,6 +197,20 @@ for spec in sys.argv[1:]:
 PY
 }
 
+hn_team_unpack() {  # TEAM DIR: the tar on stdin unpacked into the team's new folder DIR by the team (root reads the
+  # stage, the team writes in its own folder: root never writes below a team's home, where a link could take it
+  # elsewhere); -p keeps the modes nginx needs to read static files
+  # shellcheck disable=SC2016  # that sh expands them
+  hn_as_user "$1" sh -c 'rm -rf "$1" && mkdir "$1" && tar -xpf - -C "$1"' sh "$2"
+}
+
+hn_team_live() {  # TEAM RELEASE CURRENT RELOAD_FILE: the team's CURRENT link to RELEASE (relative), made by the team,
+  # with uwsgi's touch-reload file made before uwsgi starts: deploys signal uwsgi and never touch it, and uwsgi warns
+  # in the team's log about a missing one (and would reload when it appears)
+  # shellcheck disable=SC2016  # that sh expands them
+  hn_as_user "$1" sh -c 'ln -sfn "$1" "$2" && touch "$3"' sh "$2" "$3" "$4"
+}
+
 hn_team_env() {  # TEAM HASH REQUIREMENTS LINK: a team's first virtualenv, made by root from the server's shared uv
   # cache of the teams' wheels, unpacked and compiled to bytecode once for all (each team used to unpack its own
   # copy, and to compile it at its site's first request: a second of CPU a team, most of a class's provisioning).
@@ -234,6 +227,7 @@ hn_team_env() {  # TEAM HASH REQUIREMENTS LINK: a team's first virtualenv, made 
     touch "$dir/.hacknode-complete"
   fi
   # as the team, in its own folder; a virtualenv of that name its deploys made stays
+  # shellcheck disable=SC2016  # that sh expands them
   hn_as_user "$1" sh -c '[ -e "$2" ] || ln -sfn "$1" "$2"' sh "$dir" "$4"
 }
 
@@ -252,161 +246,9 @@ hn_team_env_cache() {  # REQUIREMENTS: the shared cache holds their wheels unpac
   ) 8>"$HN_BACKUP/team-env-cache.lock"
 }
 
-hn_secret() {  # 24 random bytes as 32 URL-safe characters (Python's secrets.token_urlsafe(24), without starting
-  # a Python twice per team)
-  head -c 24 /dev/urandom | base64 -w 0 | tr '+/' '-_'
-  echo
-}
-
-hn_mongo() {  # the database chores of deploy/remote/mongo_tool.py (installed by the tools step); the admin URI is
-  # handed to it alone: exported, every command of the script (those run as a team too) would carry it
-  HN_ADMIN_URI=${HN_ADMIN_URI:-} "$HN_TOOLS/bin/python" "$HN_MONGO_TOOL" "$@"
-}
-
-hn_database_caps() {  # DIR: each team's database user read-only while its database is over its cap (DIR/TEAM, its
-  # database_mb), read-write once under (mongo-tool caps: it ends the team's processes connected with the old roles)
-  # a database that does not answer now must not stop provisioning: the class page's next round checks again
-  [ -z "${HN_ADMIN_URI:-}" ] || hn_mongo caps "$1" >/dev/null || echo "database caps not checked now (see above)" >&2
-}
-
-hn_mongo_wait() {  # URI_VARIABLE SECONDS: until the URI in that variable answers a ping
-  hn_mongo wait "$1" "$2"
-}
-
-hn_secantus_stop() {  # PID PORT: stop the SecantusDB started by hand (first start, without auth) under runuser PID.
-  # Signalled itself: runuser passes a SIGTERM on but then waits 2 s and kills it. Its accept thread, blocked in
-  # accept(), sees the closed socket only at a 2 s timeout too: a connection attempt, once the signal is handled,
-  # wakes it. A signal the kernel hands to one of its other threads never wakes its main thread (seen: once in a
-  # hundred-team run, it waited for good): after 2 s, runuser is signalled, as before (a second SIGTERM, then
-  # SIGKILL)
-  local waited=0
-  pkill -TERM -P "$1" || true
-  while kill -0 "$1" 2>/dev/null; do
-    timeout 0.5 bash -c ': </dev/tcp/127.0.0.1/$0' "$2" 2>/dev/null || true   # a full backlog makes it wait
-    sleep 0.05
-    waited=$(( waited + 1 ))
-    [ "$waited" -ne 40 ] || kill "$1" 2>/dev/null || true
-  done
-  wait "$1" || true
-}
-
-hn_uwsgi_reload() {  # TEAM INI [TEAM INI...]: each team's uwsgi takes its changed ini in a graceful reload (its
-  # master, the team's oldest process started with `--ini INI`, signalled, re-executes itself with the ini read again:
-  # requests wait, none fails), all teams at once. `supervisorctl restart` dropped requests and waited 3 s (startsecs)
-  # per team: two minutes for a class. A team whose uwsgi does not run (stopped, or given up on) is started with it.
-  while [ $# -ge 2 ]; do
-    pkill -HUP -o -u "$1" -f "[-]-ini ${2//./\\.}\$" || supervisorctl start "$1" >/dev/null 2>&1 || true
-    shift 2
-  done
-}
-
-hn_socket_inode() { stat -c %i "$1" 2>/dev/null || echo none; }
-
-hn_socket_moved() {  # SOCKET INODE SECONDS: true once SOCKET is another socket than INODE (a new uwsgi took its path)
-  local polls=0
-  while [ "$polls" -lt $(( $3 * 20 )) ]; do
-    [ -S "$1" ] && [ "$(hn_socket_inode "$1")" != "$2" ] && return 0
-    sleep 0.05
-    polls=$(( polls + 1 ))
-  done
-  return 1
-}
-
-hn_restart_team() {  # TEAM CONF SOCKET LOG HOST: TEAM's program restarted with its changed supervisor config CONF
-  # (only a restart applies a program's command, user or limits) without a moment when nothing listens on its SOCKET: a
-  # stand-in, the new config's own command run here in its own process group, takes the socket's path first (uwsgi
-  # replaces a path's socket at start, and its vacuum leaves a path another uwsgi took), so nginx's next requests go
-  # to it while the old program finishes the ones it took; supervisor then stops the old program and starts the new,
-  # which takes the path in turn, and the stand-in stops once its own requests are answered. Each new holder of the
-  # socket answers /healthz through nginx (at HOST) before the one before it stops: it has a worker with the app
-  # loaded (lazy-apps: seconds on a busy server), so the requests the old one leaves are answered at once. A team
-  # whose setup failed (hn_team_jobs) is left as it is: it is reported already.
-  local team=$1 conf=$2 sock=$3 log=$4 host=$5 inode standin rc=0
-  hn_team_failed "$team" && return 0
-  inode=$(hn_socket_inode "$sock")
-  hn_standin_start "$conf" "$log"
-  standin=$HN_STANDIN
-  if hn_socket_moved "$sock" "$inode" 20; then
-    python3 "$HN_HEALTHZ" --wait 30 "$host" >/dev/null 2>&1 || true
-    sleep "$HN_DRAIN_SECONDS"
-    inode=$(hn_socket_inode "$sock")
-  else
-    echo "$team: its stand-in did not take its socket: restarted without one (its requests fail meanwhile)" >&2
-    inode=""
-  fi
-  ( hn_supervisor_update "$team" ) || rc=$?    # a failure says why, once the stand-in is stopped
-  if [ "$rc" -eq 0 ] && [ -n "$inode" ] && hn_socket_moved "$sock" "$inode" 30; then
-    python3 "$HN_HEALTHZ" --wait 30 "$host" >/dev/null 2>&1 || true
-  fi
-  hn_standin_stop "$standin"
-  [ "$rc" -eq 0 ] || exit "$rc"
-}
-
-HN_DRAIN_SECONDS=1   # given to a program's requests under way as another takes its socket (a longer request fails)
-
-hn_standin_start() {  # CONF LOG: the command of supervisor program CONF started as supervisor starts it (in /, umask
-  # 027, as its `user` when it names one, output to LOG), in a process group of its own; its pid in HN_STANDIN. Root's
-  # environment never reaches the team's process: env -i first, as in hn_as_user.
-  local cmd user
-  local -a argv
-  cmd=$(sed -n 's/^command *= *//p' "$1" | head -n 1)
-  user=$(sed -n 's/^user *= *//p' "$1" | head -n 1)
-  read -ra argv <<< "$cmd"
-  ( cd / && umask 027 && if [ -n "$user" ]; then
-      exec setsid env -i /usr/bin/setpriv --reuid="$user" --regid="$user" --init-groups -- "${argv[@]}"
-    else exec setsid "${argv[@]}"; fi ) </dev/null >>"$2" 2>&1 &
-  HN_STANDIN=$!
-}
-
-hn_standin_stop() {  # PID: the stand-in's process group stopped once its requests are answered (uwsgi's die-on-term)
-  sleep "$HN_DRAIN_SECONDS"
-  kill -TERM -- "-$1" 2>/dev/null || true
-  for _ in $(seq 75); do kill -0 "$1" 2>/dev/null || break; sleep 0.2; done
-  kill -KILL -- "-$1" 2>/dev/null || true
-  wait "$1" 2>/dev/null || true
-}
-
 hn_remove() {  # PATH: remove a file, kept for hn_restore
   if [ -e "$1" ]; then
     mkdir -p "$HN_BACKUP/old$(dirname "$1")"
     mv "$1" "$HN_BACKUP/old$1"
   fi
-}
-
-hn_log_why() {  # LOG: why a program failed: its log from the last Python traceback on (a uwsgi that starts
-  # workers on demand logs its start banner again and again after it), else the log's last 20 lines
-  # the team's program wrote it: quoted, never a control line nor a terminal escape
-  tail -n 300 "$1" 2>/dev/null | hn_text | awk '/^Traceback \(most recent call last\)/ { n = 0; seen = 1 }
-    { line[++n] = $0 } END { start = seen ? 1 : (n > 20 ? n - 19 : 1); for (i = start; i <= n && i < start + 30; i++) print line[i] }' |
-    sed 's/^/  | /'
-}
-
-hn_health() {  # TEAM HOST LOG [TEAM HOST LOG...]: each team's site answers /healthz through nginx, so its program
-  # runs. One probe for all teams, asking each again until it answers (a Python program to start, and a class has
-  # dozens of teams), up to 30 s in all: a site that hangs makes each request wait its timeout. A team that passed
-  # once is not asked again: an idle team's probe wakes it (a second or more). Supervisor is asked only about the
-  # teams that never answered, for the message. A team whose setup failed (hn_team_jobs) is not checked: it is
-  # reported already.
-  local -a names=() hosts=() logs=() left=() codes=()
-  local -A state=()
-  local i name status why=""
-  while [ $# -ge 3 ]; do
-    if ! hn_team_failed "$1"; then names+=("$1"); hosts+=("$2"); logs+=("$3"); fi
-    shift 3
-  done
-  [ ${#names[@]} -gt 0 ] || return 0
-  mapfile -t codes < <(python3 "$HN_HEALTHZ" --wait 30 "${hosts[@]}")
-  for i in "${!names[@]}"; do
-    codes[$i]=${codes[$i]:-000 -}   # the probe died: no answer
-    [ "${codes[$i]%% *}" = 200 ] || left+=("$i")
-  done
-  [ ${#left[@]} -eq 0 ] && return 0
-  local -a left_names=()
-  for i in "${left[@]}"; do left_names+=("${names[$i]}"); done
-  while read -r name status _; do state[$name]=$status; done < <(supervisorctl status "${left_names[@]}" 2>/dev/null || true)
-  for i in "${left[@]}"; do
-    hn_log_why "${logs[$i]}" >&2
-    why="$why; ${names[$i]}: program ${state[${names[$i]}]:-missing}, /healthz through nginx answered ${codes[$i]%% *}"
-  done
-  hn_fail "${why#; } (their uwsgi logs' last lines are above)"
 }

@@ -10,7 +10,7 @@ zero=0000000000000000000000000000000000000000
 refuse() { echo "[$team] push refused: $*" >&2; exit 1; }
 
 sha=
-while read -r old new ref; do
+while read -r _ new ref; do
     [ "$ref" = "refs/heads/$branch" ] || refuse "$ref: only $branch deploys (git push <remote> $branch)"
     [ "$new" != "$zero" ] || refuse "deleting $branch would leave nothing to deploy"
     sha=$new

@@ -1,7 +1,8 @@
-# The uwsgi reload and the health check of release.sh: reload_uwsgi (signal_reload, wake_master, any_alive,
-# tell_deaf_workers, uwsgi_master), wait_healthy (health), site_url. deploy/core/commands.py puts this file before
-# release.sh (after the paths), so these functions use release.sh's say and log_lines, and the paths $team,
-# $run_dir, $uwsgi_log, $master_fifo and $healthz.
+# shellcheck shell=bash
+# Part of release.sh (sourced by it): uwsgi's graceful reload (reload_uwsgi: signal_reload, wake_master, any_alive,
+# tell_deaf_workers), the hard restart (hard_restart) and the health check (wait_healthy: health; site_url). Uses
+# release.sh's say, HEALTH_WAIT, last_health, reload_master, restarted_master, reload_offset, fds 8 and 9, the paths
+# $team, $uwsgi_log, $uwsgi_ini, $master_fifo and $healthz, and uwsgi-lib.sh's hn_uwsgi_master.
 
 reload_uwsgi() {
     # Graceful: uwsgi's master, signalled (or seeing the touched file), lets workers finish their requests,
@@ -9,11 +10,12 @@ reload_uwsgi() {
     # new `current`. The log from here on (a byte offset: supervisor rotates it by size) tells which workers
     # heard of it (tell_deaf_workers).
     reload_offset=$(stat -c %s "$uwsgi_log" 2>/dev/null || echo 0)
-    reload_master=$(uwsgi_master)     # a graceful reload keeps its pid (wait_healthy: a new one means a crash)
+    # a graceful reload keeps its master's pid (wait_healthy: that master gone means a crash)
+    reload_master=$(hn_uwsgi_master "$team" "$uwsgi_ini")
     signal_reload
     # in the background (the health check's first request waits for the new release meanwhile), holding none of
     # release.sh's files: its output would keep the SSH session open, fd 8 is the command's stdin, fd 9 the lock
-    local master; master=$(uwsgi_master)
+    local master; master=$(hn_uwsgi_master "$team" "$uwsgi_ini")
     wake_master "$master" </dev/null >/dev/null 2>&1 8<&- 9>&- &
 }
 
@@ -28,6 +30,7 @@ wake_master() {
     workers=$(pgrep -P "$master" || true)
     while [ "$polls" -lt $(( HEALTH_WAIT * 20 )) ]; do
         # (-p again: the master remakes its fifo after each writer, and a write meanwhile would make a plain file)
+        # shellcheck disable=SC2086  # one pid per argument
         if ! any_alive $workers; then [ ! -p "$master_fifo" ] || printf '\n' 1<>"$master_fifo"; return 0; fi
         sleep 0.05
         polls=$(( polls + 1 ))
@@ -46,19 +49,13 @@ any_alive() {
     return 1
 }
 
-uwsgi_master() {
-    # The master runs as this team's user, so the team may signal it and its workers; it is the team's oldest
-    # process running its uwsgi ini (asking supervisorctl, a Python program to start, took longer).
-    pgrep -o -u "$team" -f "/uwsgi/$team\.ini" || true
-}
-
 signal_reload() {
     # SIGHUP is the same graceful reload as touching the reload file, at once: uwsgi looks at the file once a
     # second. When no master runs (a broken release made it exit, or it never started), neither does anything:
     # supervisor starts the program again by itself (autorestart, and startretries that outlast a broken release),
     # the team cannot (no sudo rule: every team task runs as the team).
     local pid
-    pid=$(uwsgi_master)
+    pid=$(hn_uwsgi_master "$team" "$uwsgi_ini")
     if [ -n "$pid" ] && kill -HUP "$pid" 2>/dev/null; then
         say "uwsgi: graceful reload (SIGHUP to its master, pid $pid)"
         return 0
@@ -71,7 +68,7 @@ hard_restart() {
     # shutdown, as supervisor's TERM was (die-on-term): the master and its workers exit, requests fail meanwhile,
     # and supervisor starts a new master (autorestart: a new pid, a fresh environment and configuration). Leaves
     # the new master's pid in $restarted_master; fails if none came within HEALTH_WAIT seconds.
-    local old polls=0; old=$(uwsgi_master)
+    local old polls=0; old=$(hn_uwsgi_master "$team" "$uwsgi_ini")
     restarted_master=""
     if [ -n "$old" ] && [ -p "$master_fifo" ]; then
         say "uwsgi: stop (Q on $master_fifo, master pid $old); supervisor starts it again"
@@ -83,7 +80,7 @@ hard_restart() {
         say "uwsgi: not running; waiting for supervisor to start it"
     fi
     while [ "$polls" -lt $(( HEALTH_WAIT * 10 )) ]; do
-        restarted_master=$(uwsgi_master)
+        restarted_master=$(hn_uwsgi_master "$team" "$uwsgi_ini")
         [ -n "$restarted_master" ] && [ "$restarted_master" != "$old" ] && { say "uwsgi: started, master pid $restarted_master"; return 0; }
         sleep 0.1
         polls=$(( polls + 1 ))
@@ -101,9 +98,9 @@ tell_deaf_workers() {
     # once the master has begun ("...gracefully killing workers..."), its other children are told directly,
     # each once it is up (the same graceful exit). A master that has not begun is signalled again instead.
     local master pid news size from
-    master=$(uwsgi_master); [ -n "$master" ] || return 0
+    master=$(hn_uwsgi_master "$team" "$uwsgi_ini"); [ -n "$master" ] || return 0
     size=$(stat -c %s "$uwsgi_log" 2>/dev/null || echo 0)
-    from=$(( size < ${reload_offset:-0} ? 1 : ${reload_offset:-0} + 1 ))     # rotated meanwhile: the new file
+    from=$(( size < reload_offset ? 1 : reload_offset + 1 ))     # rotated meanwhile: the new file
     news=$(tail -c "+$from" "$uwsgi_log" 2>/dev/null | grep -o -e '\.\.\.gracefully killing workers\.\.\.' \
            -e 'Gracefully killing worker [0-9]* (pid: [0-9]*)' || true)
     [[ "$news" == *"...gracefully killing workers..."* ]] || return 0
@@ -152,7 +149,7 @@ wait_healthy() {
             [ "$now" -ge "$resignal" ] && { signal_reload; resignal=$(( now + 5 )); }
         fi
         polls=$(( polls + 1 ))
-        if [ $(( polls % 5 )) -eq 0 ] && [ -n "${reload_master:-}" ] && ! kill -0 "$reload_master" 2>/dev/null; then
+        if [ $(( polls % 5 )) -eq 0 ] && [ -n "$reload_master" ] && ! kill -0 "$reload_master" 2>/dev/null; then
             last_health="$last_health; uwsgi: its master (pid $reload_master) exited: the release failed to start"
             return 1
         fi

@@ -1,7 +1,8 @@
-# Server side of `fab config` (deploy/team/config.py): release.sh's `settings` subcommand. deploy/core/commands.py
-# puts this file before release.sh (after the paths), so these functions use release.sh's: say, die,
-# current_id, log_lines, show_log_since, $HEALTH_WAIT, the path $settings (the team's settings file), and
-# release-reload.sh's reload_uwsgi and wait_healthy.
+# shellcheck shell=bash
+# Part of release.sh (sourced by it): the server side of `fab config` (deploy/team/config.py), its `settings`
+# subcommand. Uses release.sh's say, die, current_id, log_lines, show_log_since, HEALTH_WAIT, last_health,
+# reload_master, restarted_master, fd 8 (the changes), the path $settings (the team's settings file), and
+# release-reload.sh's reload_uwsgi, hard_restart, wait_healthy and site_url.
 
 reload_checked() {
     # A graceful reload of release $1 (same release, new settings $3), then /healthz until it reports them:

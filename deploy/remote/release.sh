@@ -1,10 +1,14 @@
-# Server side of a team's releases: run as the team's UNIX user, inside the command by deploy/team/tasks.py
-# (`bash -c <script> release.sh SUBCOMMAND ...`, see commands.release), or by provisioning as root from a
-# file: `hn_as_user <team> bash -s -- SUBCOMMAND ... < release-<team>.sh` (apply-lib.sh).
-# deploy/core/commands.py prepends the paths (from deploy/core/layout.py) as variable assignments:
-#   team releases current envs run_dir uwsgi_log master_fifo wheelhouses keep healthz settings make_venv uv_cache
-# so this script names no path itself and works with what is on every class server (bash, python3, coreutils,
-# and hacknode's make-venv, installed by provisioning).
+# shellcheck shell=bash
+# managed by hacknode: a team's releases on the server, run as the team's UNIX user. One program read top to bottom:
+# this file (the names its parts share, declared below, then its subcommands), and the files it sources:
+# release-reload.sh (uwsgi's graceful reload, its hard restart, the health check), release-settings.sh (`fab config`)
+# and uwsgi-lib.sh (what provisioning asks of a team's uwsgi too: its master, why it failed).
+# commands.release_script_text sends it as one text (commands.remote_program puts each sourced file in place of its
+# `. FILE` line), after the team's paths; it runs inside the command of a team task (`bash -c <script> release.sh
+# SUBCOMMAND ...`, deploy/team/tasks.py), as provisioning's first release (`hn_as_user <team> bash -s -- SUBCOMMAND
+# ... < release-<team>.sh`, deploy/provision/team.py) and from a `git push` (hooks/hacknode-release.sh, deploy/team/git.py).
+# It names no path itself and works with what is on every class server (bash, python3, coreutils, and hacknode's
+# make-venv and healthz probe, installed by provisioning).
 #
 # Subcommands:
 #   facts <req-hash> [<new-id>]        print "python=3.11 arch=x86_64 env=present|missing current=<id>"; with
@@ -27,12 +31,30 @@
 # script from stdin as it goes, so a command reading stdin (pip, python3) would otherwise swallow the rest.
 set -euo pipefail
 
+# The team's paths (deploy/core/layout.py TeamPaths), set before this text by commands.release_script_text:
+: "${team:?}" "${releases:?}" "${current:?}" "${envs:?}" "${run_dir:?}" "${uwsgi_log:?}" "${uwsgi_ini:?}" \
+  "${master_fifo:?}" "${wheelhouses:?}" "${keep:?}" "${healthz:?}" "${settings:?}" "${make_venv:?}" "${uv_cache:?}"
+
+# Shared by the parts:
 HEALTH_WAIT=20      # seconds a new release has to answer /healthz with its id
 FAILED_MARK=.hacknode-failed     # in a release that failed its health check: rollback never goes there
 ENV_COMPLETE=.hacknode-complete  # in a virtualenv whose pip install finished
+last_health=""      # wait_healthy's last answer from /healthz, for the message when it gives up
+reload_master=""    # the uwsgi master a graceful reload kept (reload_uwsgi): gone means the release crashed at start
+restarted_master="" # the new master after hard_restart
+reload_offset=0     # the uwsgi log's size when the reload began (tell_deaf_workers reads from there)
+# fd 8: the command's stdin, which `settings` reads (its changes); every other command reads /dev/null (main's line)
+# fd 9: the release lock (with_lock), held until the program ends
 
 say() { echo "[$team] $*"; }
 die() { echo "[$team] ERROR: $*" >&2; exit 1; }
+
+# reload_uwsgi, hard_restart, wait_healthy, site_url
+. release-reload.sh
+# cmd_settings
+. release-settings.sh
+# hn_uwsgi_master, hn_log_why
+. uwsgi-lib.sh
 
 with_lock() {
     # One release operation at a time per team (two members deploying at once). Opened read-write (<>), which
@@ -42,6 +64,11 @@ with_lock() {
     flock -w 300 9 || die "another deploy of $team has held $run_dir/release.lock for 5 minutes"
 }
 
+release_ids() {  # every release's folder name, newest first (a release id starts with its UTC time)
+    # shellcheck disable=SC2012  # names this program made: letters, digits and -
+    ls -1 "$releases" | sort -r
+}
+
 current_id() { local target; target=$(readlink "$current" 2>/dev/null) || return 0; basename "$target"; }
 
 is_good_release() { [ -f "$releases/$1/RELEASE" ] && [ ! -e "$releases/$1/$FAILED_MARK" ]; }
@@ -49,7 +76,7 @@ is_good_release() { [ -f "$releases/$1/RELEASE" ] && [ ! -e "$releases/$1/$FAILE
 previous_id() {
     # The newest good release older than current: where `rollback` goes.
     local cur r; cur=$(current_id)
-    for r in $(ls -1 "$releases" | sort -r); do
+    for r in $(release_ids); do
         if [[ "$r" < "$cur" ]] && is_good_release "$r"; then echo "$r"; return 0; fi
     done
 }
@@ -94,7 +121,7 @@ cmd_prepare() {
     ln -sfn "../../envs/$want" "$dir/rapid-env"
     # into a new name (mktemp: O_EXCL), never a file or FIFO put at a fixed name beforehand
     local new; new=$(mktemp "$dir/.RELEASE.XXXXXX")
-    printf '%s\n' "$id" > "$new" && chmod =rw "$new" && mv -f "$new" "$dir/RELEASE"
+    printf '%s\n' "$id" > "$new" && chmod "=rw" "$new" && mv -f "$new" "$dir/RELEASE"
     say "release $id: prepared (rapid-env -> envs/$want)"
 }
 
@@ -104,21 +131,12 @@ switch_to() {
     mv -T "$current.tmp" "$current"
 }
 
-log_lines() { wc -l < "$uwsgi_log" 2>/dev/null || echo 0; }
+log_lines() { wc -l 2>/dev/null < "$uwsgi_log" || echo 0; }
 
-show_log_since() {
-    # What uwsgi logged since line $1 (the failed start's traceback comes first; the restart of the previous
-    # release after it would push it out of a plain tail), at most 80 lines; the last 40 if the log rotated.
-    local mark=$1
-    if [ "$(log_lines)" -gt "$mark" ]; then
-        echo "[$team] what $uwsgi_log says since the switch (up to 80 lines):" >&2
-        # head stops reading after 80 lines: tail then dies of SIGPIPE, which pipefail would make fatal (seen: a
-        # failed release with a long log was never switched back)
-        { tail -n "+$(( mark + 1 ))" "$uwsgi_log" 2>/dev/null || true; } | head -n 80 >&2
-    else
-        echo "[$team] last lines of $uwsgi_log:" >&2
-        tail -n 40 "$uwsgi_log" >&2 2>/dev/null || echo "(cannot read $uwsgi_log)" >&2
-    fi
+show_log_since() {  # LINE: why the release failed, from what uwsgi logged after line LINE (the failed start's
+    # traceback comes first; the restart of the previous release after it would push it out of a plain tail)
+    echo "[$team] what $uwsgi_log says since the switch:" >&2
+    hn_log_why "$uwsgi_log" "$1" >&2
 }
 
 activate() {
@@ -176,7 +194,7 @@ cmd_restart() {
 cmd_prune() {
     local cur prev r n=0 e name used
     cur=$(current_id); prev=$(previous_id)
-    for r in $(ls -1 "$releases" | sort -r); do
+    for r in $(release_ids); do
         n=$(( n + 1 ))
         if [ "$n" -le "$keep" ] || [ "$r" = "$cur" ] || [ "$r" = "$prev" ]; then continue; fi
         rm -rf "${releases:?}/$r"
@@ -205,7 +223,7 @@ cmd_abandon() {
 cmd_list() {
     local cur r mark
     cur=$(current_id)
-    for r in $(ls -1 "$releases" | sort -r); do
+    for r in $(release_ids); do
         mark="  "
         [ "$r" = "$cur" ] && mark="* "
         if [ -e "$releases/$r/$FAILED_MARK" ]; then echo "$mark$r  (failed its health check)"
@@ -218,7 +236,7 @@ main() {
     local sub=${1:-}; shift || true
     cd "$(dirname "$releases")"
     case "$sub" in
-        facts)    [ $# -ge 1 ] && [ $# -le 2 ] || die "usage: facts <req-hash> [<new-id>]"; cmd_facts "$@" ;;
+        facts)    (( $# >= 1 && $# <= 2 )) || die "usage: facts <req-hash> [<new-id>]"; cmd_facts "$@" ;;
         env)      [ $# -eq 2 ] || die "usage: env <req-hash> <requirements>"; with_lock; cmd_env "$@" ;;
         prepare)  [ $# -eq 2 ] || die "usage: prepare <id> <req-hash>"; with_lock; cmd_prepare "$@" ;;
         activate) [ $# -eq 2 ] || die "usage: activate <id> <host-header>"; with_lock; activate "$@"; cmd_prune ;;

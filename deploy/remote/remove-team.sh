@@ -1,8 +1,33 @@
+# shellcheck shell=bash
 # managed by hacknode: a team's account removed so that nothing of it is left for the next team given its uid (useradd
 # hands a freed uid on): every process killed, its home, crontab, at jobs, files outside its home and SysV IPC removed,
 # then the user and its own group deleted. If anything of the uid remains, the account stays, locked, and the removal
 # fails saying what: its uid goes to no new team. Also the lines of /etc/cron.deny and /etc/at.deny that refuse the
 # teams' scheduled jobs (they would run outside the team's slice and limits).
+
+hn_end_team() {  # TEAM RECORD: a team hacknode made (RECORD: its record) whose program is stopped (supervisor first:
+  # it would start the program again as the uid) and its account ended: nothing of the team can then stop or change
+  # its archive (hn_archive, next)
+  [ -e "$2" ] || hn_fail "$1 is not a team hacknode made on this server"
+  supervisorctl stop "$1" >/dev/null 2>&1 || true
+  hn_end_account "$1"
+}
+
+hn_remove_team() {  # TEAM RECORD SLICE_DROPIN FILE... -- FOLDER...: after its archive, a team's configs (FILEs) and
+  # database removed, its slice's drop-in (SLICE_DROPIN has {uid}: its limits would otherwise bound the next user given
+  # its uid), then its account with nothing of its uid left, its FOLDERs, and last hacknode's RECORD of it
+  local team=$1 record=$2 slice=$3 uid files=()
+  shift 3
+  while [ $# -gt 0 ] && [ "$1" != -- ]; do files+=("$1"); shift; done
+  shift    # the --
+  rm -f "${files[@]}"
+  supervisorctl update >/dev/null
+  if nginx -t 2>/dev/null; then hn_service nginx reload; fi
+  [ -z "$HN_ADMIN_URI" ] || hn_mongo drop-team "$team"
+  if uid=$(id -u "$team" 2>/dev/null); then rm -f "${slice//\{uid\}/$uid}" || true; fi
+  hn_remove_account "$team" "$record"
+  if rm -rf "$@"; then rm -f "$record"; fi
+}
 
 hn_remove_account() {  # TEAM RECORD: the team's user (RECORD: hacknode's record of the team, with its group's gid)
   local team=$1 uid own_gid home left

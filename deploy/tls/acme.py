@@ -89,9 +89,7 @@ def issue_commands(view, names):
     """certbot for each name, once nginx (its config checked) serves the challenge location on port 80 from the
     webroot the tls step made (deploy/tls/plan.py)."""
     tls = view.tls
-    lines = ["if ! out=$(nginx -t 2>&1); then hn_restore; echo \"$out\" >&2; hn_fail 'nginx -t refused the new "
-             "config (see above); the running config is untouched'; fi",
-             "hn_nginx_up reload"]
+    lines = ["hn_nginx_check", "hn_nginx_up reload"]
     for name in names:
         why = (f"certbot could not get a certificate for {name} from {tls.directory} (see above, and "
                f"/var/log/letsencrypt/letsencrypt.log): does {name} resolve to this server?")

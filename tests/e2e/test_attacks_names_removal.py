@@ -289,7 +289,7 @@ def test_a_removed_teams_archive_past_its_deadline_or_size_keeps_its_database_an
     made = names_class
     made.provision(load_inventory(made.write_inventory({**KEEPERS, CUTTER: "main"}, "cutter.yml")))
     root_run(made, f"head -c 200M /dev/urandom > /home/{CUTTER}/noise && chown {CUTTER}: /home/{CUTTER}/noise")
-    steps = removal_commands(CUTTER, made.inventory.mongodb)
+    steps = removal_commands(CUTTER)
     at = steps.index(f"hn_archive {CUTTER}")
     steps[at:at + 1] = [f"hn_archive {CUTTER} 1", f"hn_archive {CUTTER} 600 1024"]     # 1 s; 1 MiB
     server = made.inventory.server("main")
