@@ -4,6 +4,7 @@ from dataclasses import dataclass
 
 ETC = "/etc/hacknode"                       # rendered configs, owned by root
 VERSION_FILE = f"{ETC}/version"             # which hacknode last provisioned this server (its version, one line)
+UWSGI_DIR = f"{ETC}/uwsgi"                  # <team>.ini: one per team on this server (the collector's list of teams)
 TEAMS_DIR = f"{ETC}/teams"                  # one empty file per team provisioning made on this server
 NGINX_SITE = "/etc/nginx/sites-enabled/hacknode.conf"   # includes ETC/nginx/*.conf
 SUPERVISOR_DIR = "/etc/supervisor/conf.d"  # supervisor ignores [include] inside included files: programs go here
@@ -28,8 +29,10 @@ DB_USER = "hacknode-db"                     # secantus mode: the system user Sec
 MONGO_ADMIN_FILE = f"{ETC}/mongo-admin"     # 0600 root: the admin URI, generated on the server
 INDEX_ROOT = "/var/www/hacknode"            # 0755 root: the class page nginx serves at /, written by root only
 CLASS_PAGE = f"{INDEX_ROOT}/index.html"     # the instructor's live class page (deploy/remote/class_page.py)
-CLASS_STATUS_TOOL = f"{TOOLS_BIN}/class-status"       # the class's figures (deploy/remote/status.sh), root only
-CLASS_STATUS_MODULE = f"{TOOLS_BIN}/class_status.py"  # their parser, imported by class-page
+CLASS_STATUS_TOOL = f"{TOOLS_BIN}/class_collect.py"  # the class's figures (deploy/remote/class_collect.py), root only
+CLASS_STATUS_MODULE = f"{TOOLS_BIN}/class_status.py"  # their parser, imported by class-page and the collector
+# this very module, shipped beside them: the collector takes every path from it (standard library only)
+LAYOUT_MODULE = f"{TOOLS_BIN}/hacknode_layout.py"
 CLASS_PAGE_TOOL = f"{TOOLS_BIN}/class-page"           # rewrites CLASS_PAGE every page_seconds (supervisor program)
 CLASS_PAGE_TEMPLATE = f"{TOOLS_BIN}/class-page.html.j2"   # deploy/templates/class-page.html.j2, rendered by it
 CLASS_PAGE_CONF = f"{SUPERVISOR_DIR}/hacknode-class-page.conf"   # its supervisor program
@@ -104,6 +107,10 @@ class TeamPaths:
         return f"{self.run_dir}/uwsgi.sock"
 
     @property
+    def stats_socket(self):    # uwsgi's stats (its master answers, no worker): root's collector reads the team's health
+        return f"{self.run_dir}/stats.sock"
+
+    @property
     def log_dir(self):         # supervisor's stdout/stderr logs of the team's uwsgi
         return f"{LOG_ROOT}/{self.team}"
 
@@ -112,7 +119,7 @@ class TeamPaths:
         return f"{self.log_dir}/uwsgi.log"
 
     @property
-    def access_log(self):      # nginx's "$msec $status $request_uri" per request: status.sh counts recent requests
+    def access_log(self):      # nginx's "$msec $status $request_uri" per request: class_collect counts recent ones
         return f"{self.log_dir}/access.log"
 
     @property
@@ -153,7 +160,7 @@ class TeamPaths:
 
     @property
     def uwsgi_ini(self):
-        return f"{ETC}/uwsgi/{self.team}.ini"
+        return f"{UWSGI_DIR}/{self.team}.ini"
 
     @property
     def supervisor_conf(self):
