@@ -114,7 +114,7 @@ def release_script_text(paths: TeamPaths, keep=layout.KEEP_RELEASES, make_venv=l
         "run_dir": paths.run_dir, "uwsgi_log": paths.uwsgi_log, "uwsgi_ini": paths.uwsgi_ini,
         "master_fifo": paths.master_fifo, "wheelhouses": f"{paths.wheels} {layout.WHEELS}", "keep": str(keep),
         "healthz": layout.HEALTHZ_TOOL, "settings": paths.mongo_uri_file, "make_venv": make_venv,
-        "uv_cache": paths.uv_cache,
+        "uv_cache": paths.uv_cache, "freeze_dir": layout.FREEZE_DIR,
     }
     lines = [f"{name}={shlex.quote(value)}" for name, value in header.items()]
     return "\n".join(lines) + "\n" + remote_program("release.sh")

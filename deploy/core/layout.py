@@ -50,6 +50,11 @@ AT_JOBS = "/var/spool/cron/atjobs"          # Debian's at: one file per job, own
 HOMES = "/home"                             # the teams' homes: user quotas, where on, are set on its filesystem
 TEAM_GECOS = "hacknode team,umask=0027"     # a team account's comment: pam_umask takes its umask from there
 KEEP_RELEASES = 5
+# `fab freeze` (deploy/remote/term.sh): 0755 root; <team> holds the deadline ("deadline=EPOCH ISO"), <team>.submission
+# the release taken at it: release.sh, run as the team, reads both (refuses after the deadline, never prunes that one)
+FREEZE_DIR = f"{ETC}/freeze"
+SUBMISSIONS = "/var/backups/hacknode-submissions"   # 0700 root: <team>/ the submitted code and database dump
+TERM_ARCHIVE = "/var/backups/hacknode-term"        # 0700, the admin user's: what `fab archive` fetches by rsync
 OLD_SUDOERS_DIR = "/etc/sudoers.d"         # no team has a sudo rule; older provisioning left one here
 TLS_DIR = f"{ETC}/tls"                      # 0755 root: the class's certificate (files, class-ca), its key 0600 root
 ACME_WEBROOT = "/var/www/hacknode-acme"     # root's; nginx serves /.well-known/acme-challenge/ from it on port 80
