@@ -11,6 +11,7 @@ from contextlib import contextmanager
 from fabric import task
 from invoke import Exit
 
+from deploy import __version__
 from deploy.admin import audit, backups as nightly, status as status_report, tasks as admin, term
 from deploy.core.errors import one_line_errors
 from deploy.core.ssh import admin_key
@@ -41,6 +42,13 @@ def valid_team_name(team):
 
 
 # ---------- instructors ----------
+
+# `fab --version` is Fabric's own (Fabric, Paramiko, Invoke): hacknode's is this task's
+@task
+def version(c):
+    """Print hacknode's version (provisioning records it on each server; `fab status` shows it per server)."""
+    print(f"hacknode {__version__}")
+
 
 @task(help={"inventory": "the class (default inventory.yml or $HACKNODE_INVENTORY)",
             "dry": "show what would change (diffs, commands) and change nothing",

@@ -4,6 +4,7 @@ import sys
 
 from invoke import Exit, task
 
+from deploy import __version__
 from deploy.team.choice import DEFAULT_INVENTORY, inventory_path
 from lab import localhost
 
@@ -121,6 +122,12 @@ def demo(c, stop=False, hosts=False, server_os="debian12"):
 
 def say_now(line):
     print(line, flush=True)
+
+
+@task
+def version(c):
+    """Print hacknode's version (the one `fab provision` records on each server and `fab status` shows)."""
+    print(f"hacknode {__version__}")
 
 
 @task

@@ -49,12 +49,13 @@ def check_target(url):
     return url
 
 
-def wrk_command(url, host_header, connections, seconds, threads=2, timeout=10):
+def wrk_command(url, host_header, connections, seconds, threads=2, timeout=10, close=False):
     """wrk's command line: `connections` keep-alive connections for `seconds`, latency percentiles."""
     if not (1 <= connections <= MAX_CONNECTIONS and 0 < seconds <= MAX_SECONDS):
         raise LoadError(f"load is bounded: 1..{MAX_CONNECTIONS} connections, at most {MAX_SECONDS} s")
     return ["wrk", f"-t{min(threads, connections)}", f"-c{connections}", f"-d{seconds}s", f"--timeout={timeout}s",
-            "--latency", "-H", f"Host: {host_header}", check_target(url)]
+            "--latency", "-H", f"Host: {host_header}", *(["-H", "Connection: close"] if close else []),
+            check_target(url)]
 
 
 def _milliseconds(text):
@@ -98,9 +99,10 @@ class Running:
 
 
 @contextmanager
-def load_during(url, host_header, connections, max_seconds=60):
+def load_during(url, host_header, connections, max_seconds=60, close=False):
     """Load `url` while the block runs (at most `max_seconds`); wrk stops on SIGINT and reports."""
-    process = subprocess.Popen(wrk_command(url, host_header, connections, max_seconds), stdout=subprocess.PIPE,
+    process = subprocess.Popen(wrk_command(url, host_header, connections, max_seconds, close=close),
+                               stdout=subprocess.PIPE,
                                stderr=subprocess.STDOUT, text=True)
     running = Running()
     try:

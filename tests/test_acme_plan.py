@@ -102,7 +102,7 @@ def test_a_removed_team_s_certificate_is_deleted_from_certbot_after_the_team_is_
     facts.present_teams = ("hacknode1", "hacknode2")
     inventory = acme_inventory(tmp_path, teams=("hacknode1",))
     steps = plan_server(inventory.view("main"), facts, [], ARTIFACTS, prune=True)
-    assert [s.name for s in steps][-2:] == ["remove (not in inventory)", "old certificates"]
+    assert [s.name for s in steps][-3:] == ["remove (not in inventory)", "old certificates", "version"]
     assert step(steps, "old certificates").commands == [
         "certbot delete --non-interactive --cert-name hacknode2.hacknode.test",
         f"{layout.ACME_TOOL} forget hacknode2.hacknode.test"]

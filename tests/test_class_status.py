@@ -28,6 +28,7 @@ SERVER_LINES = "\n".join([
     "\t".join(["stray", "FATAL", "-", "-", "000", "0", "0", "40", "-", "rlimits", "0", "-"]),
     "quota\tunavailable (no user quotas on the filesystem of /home)",
     f"now\t{NOW}",
+    "version\t0.22.0",
     "tls\tmain.example.org\tJan  6 12:00:00 2028 GMT",
     # the nightly backups' last rounds (deploy/remote/class_backups): one proven, one whose restore failed
     f"backup\thacknode1\t{NOW - 3600}\t1234567\thacknode1-20261202T020000Z-6b7f8cd.tar.gz\tverified",
@@ -59,6 +60,8 @@ def test_status_lines_become_typed_figures_with_ages():
     assert parsed["now"] == NOW and parsed["quota"].startswith("unavailable")
     assert [row["team"] for row in parsed["teams"]] == ["hacknode1", "hacknode2", "stray"]
     assert parsed["certificates"] == [{"name": "main.example.org", "expires": "Jan  6 12:00:00 2028 GMT"}]
+    assert parsed["version"] == "0.22.0"
+    assert parse(SERVER_LINES.replace("version\t0.22.0", "version\t-"))["version"] is None     # provisioned before it
     assert age_text(None) == "-" and [age_text(s) for s in (42, 720, 11100, 187200)] == ["42s", "12m", "3h05m", "2d04h"]
 
 
@@ -86,9 +89,10 @@ def test_the_json_report_has_every_figure_per_team_and_per_server(inventory):
     assert report["servers"] == [
         {"name": "main", "address": "192.0.2.10", "reachable": True, "error": None, "time": "2026-12-02T03:00:00Z",
          "disk_quotas": "unavailable (no user quotas on the filesystem of /home)",
-         "certificates": [{"name": "main.example.org", "expires": "Jan  6 12:00:00 2028 GMT"}]},
+         "certificates": [{"name": "main.example.org", "expires": "Jan  6 12:00:00 2028 GMT"}],
+         "hacknode_version": "0.22.0"},
         {"name": "spare", "address": "192.0.2.11", "reachable": False, "error": "cannot reach spare over SSH",
-         "time": None, "disk_quotas": None, "certificates": []}]
+         "time": None, "disk_quotas": None, "certificates": [], "hacknode_version": None}]
     assert report["class"] == "spring" and report["routing"] == "subdomain" and report["warnings"] == [
         "warning: hacknode1 uses 208 MB of disk (home 200 MB, database 8 MB), above its disk_warn_mb 150"]
 
@@ -108,6 +112,7 @@ def test_the_table_shows_the_same_report(inventory):
     assert rows["hacknode2"][3] == "-" and rows["stray"][3:7] == ["000", "-", "-", "-"]
     assert rows["hacknode3"][1:4] == ["main", "NOT", "PROVISIONED"]
     assert "main: disk quotas: unavailable (no user quotas on the filesystem of /home)" in table
+    assert "main: provisioned by hacknode 0.22.0" in table and "spare: provisioned" not in table
     assert "main: HTTPS certificate of main.example.org expires Jan  6 12:00:00 2028 GMT" in table
     assert table.endswith("above its disk_warn_mb 150")
 

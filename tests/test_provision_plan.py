@@ -19,6 +19,7 @@ from deploy.provision.facts import Facts, PathFact
 from deploy.provision.plan import (REQUIRED_COMMANDS, SYSTEMD_RUNNING, boot_units, desired_files, facts_query,
                                    plan_server, tool_files, wanted_at_boot)
 from deploy.provision.team import removal_commands, team_dirs
+from deploy.provision.upgrade import version_file
 from deploy.provision.run import provision_class
 
 KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHv4pJc1xKyD2u0x9mJ2Q8m3q4u2S3vY1xXo3N9gZp7B ada@laptop"
@@ -49,7 +50,7 @@ def provisioned_facts(inventory):
     facts = bare_facts()
     facts.commands = {c: True for c in REQUIRED_COMMANDS}
     facts.python_venv = True
-    for f in desired_files(inventory.view("main")) + tool_files():
+    for f in desired_files(inventory.view("main")) + tool_files() + [version_file()]:
         facts.files[f.path] = PathFact(f.owner, f.group, f.mode, text=f.content)
     facts.files[f"{layout.WHEELS}/.digest"] = root_file(text="w1\n")
     tools = " ".join(database.tools_packages(inventory.mongodb)) + " w1\n"
@@ -81,6 +82,10 @@ def changed(steps):
     return [(s.scope, s.name) for s in steps if s.changed]
 
 
+def services_step(steps):
+    return next(s for s in steps if s.name == "services")
+
+
 def test_a_fresh_server_gets_every_step_in_order():
     inventory = make_inventory()
     steps = plan(inventory, bare_facts())
@@ -89,7 +94,8 @@ def test_a_fresh_server_gets_every_step_in_order():
         ("main", "secantus"),
         ("hacknode1", "user"), ("hacknode1", "directories"), ("hacknode1", "database"), ("hacknode1", "first release"),
         ("hacknode2", "user"), ("hacknode2", "directories"), ("hacknode2", "database"), ("hacknode2", "first release"),
-        ("main", "configs"), ("hacknode1", "configs"), ("hacknode2", "configs"), ("main", "services")]
+        ("main", "configs"), ("hacknode1", "configs"), ("hacknode2", "configs"), ("main", "services"),
+        ("main", "version")]
     packages = steps[0].commands[-1]
     assert packages.split()[0] == "hn_apt_install" and packages.split()[-6:] == \
         ["curl", "git", "nginx", "python3-venv", "rsync", "supervisor"]
@@ -149,7 +155,7 @@ def test_a_changed_team_setting_touches_only_that_teams_config():
     assert changed(steps) == [("hacknode2", "configs"), ("main", "services")]
     configs = steps[[s.name for s in steps].index("configs") + 2]
     assert [f.path for f in configs.files] == [TeamPaths("hacknode2").uwsgi_ini]
-    services = steps[-1].commands
+    services = services_step(steps).commands
     assert "hn_uwsgi_reload hacknode2 /etc/hacknode/uwsgi/hacknode2.ini" in services                   # a graceful reload reads the ini again
     assert not any("hacknode1" in c for c in services if "reload" in c or "restart" in c)
     diff = "".join(s.diff for s in steps)
@@ -242,7 +248,7 @@ def test_a_sudo_rule_an_older_provisioning_gave_a_team_is_removed_and_the_facts_
 def test_changed_configs_are_checked_before_services_use_them():
     inventory = make_inventory()
     steps = plan(inventory, bare_facts())
-    services = steps[-1].commands
+    services = services_step(steps).commands
     order = [next(i for i, c in enumerate(services) if needle in c)
              for needle in ("hn_nginx_check", "hn_supervisor_update", "hn_nginx_up reload")]
     assert order == sorted(order)

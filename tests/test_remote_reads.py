@@ -216,12 +216,14 @@ def test_a_release_folder_linked_elsewhere_shows_no_name_from_there(tmp_path):
 
 def test_the_collectors_lines_read_back_as_collected():
     row = dict(zip(FIELDS, team_line("hacknode1").split("\t")))
-    collected = {"teams": [row], "quota": "on", "now": 1764900000,
+    collected = {"teams": [row], "quota": "on", "now": 1764900000, "version": "0.22.0",
                  "certificates": [{"name": "main.example.org", "expires": "Jan  6 12:00:00 2028 GMT"}],
                  "submissions": {"hacknode1": {"release": "20261121T082416Z", "taken": "2026-11-21T09:00:00Z",
                                                "freeze": "frozen since 2026-11-21T09:00:00Z", "live": True}},
                  "backups": {"hacknode1": ["1764890000", "2048", "hacknode1-x.tar.gz", "verified"]}}
     assert class_status.parse(class_status.lines(collected)) == collected
+    unrecorded = {**collected, "version": None}       # a server an older hacknode provisioned
+    assert class_status.parse(class_status.lines(unrecorded)) == unrecorded
 
 
 def team_line(team, release="20261121T082416Z", healthz_code="200"):

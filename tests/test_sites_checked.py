@@ -6,13 +6,13 @@ import time
 
 from deploy.core.steps import Step
 from deploy.provision.plan import sites_to_check
-from tests.test_provision_plan import bare_facts, changed, make_inventory, plan, provisioned_facts
+from tests.test_provision_plan import bare_facts, changed, make_inventory, plan, provisioned_facts, services_step
 from tests.test_remote_reads import remote_module
 
 
 def checked_sites(steps):
     """The teams whose sites the services step checks (hn_health TEAM HOST LOG ...)."""
-    health = [c for c in steps[-1].commands if c.startswith("hn_health ")]
+    health = [c for c in services_step(steps).commands if c.startswith("hn_health ")]
     return health[0].split()[1::3] if health else []
 
 

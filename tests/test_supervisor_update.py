@@ -85,3 +85,21 @@ def test_a_changed_config_restarts_its_program_and_a_removed_one_stops_it(superv
     (conf_d / "good.conf").unlink()
     done = run_helpers(env, "hn_supervisor_update")
     assert done.returncode == 0 and "good" not in status(env), done.stderr
+
+
+def pid_of(env, name):
+    return subprocess.run(["supervisorctl", "pid", name], env=env, capture_output=True, text=True).stdout.strip()
+
+
+def test_a_program_left_for_later_keeps_running_until_it_is_named(supervisor):
+    """An upgrade restarts the teams whose program changed one at a time: the first update leaves them running."""
+    conf_d, env = supervisor
+    (conf_d / "team.conf").write_text(PROGRAM.format(name="team", startsecs=0))
+    assert run_helpers(env, "hn_supervisor_update").returncode == 0
+    good, team = pid_of(env, "good"), pid_of(env, "team")
+    for name in ("good", "team"):
+        (conf_d / f"{name}.conf").write_text(PROGRAM.format(name=name, startsecs=0).replace("sleep 600", "sleep 601"))
+    assert run_helpers(env, "hn_supervisor_update --except team").returncode == 0
+    assert pid_of(env, "good") != good and pid_of(env, "team") == team     # only the other one restarted
+    assert run_helpers(env, "hn_supervisor_update team").returncode == 0
+    assert pid_of(env, "team") not in (team, "")

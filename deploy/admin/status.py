@@ -8,6 +8,7 @@ from deploy.remote import class_backups
 from deploy.remote.class_status import FIELDS, age_text, iso, team_figures
 
 NOT_PROVISIONED = "NOT PROVISIONED"
+UNRECORDED = "unrecorded (a hacknode before 0.22.0, or not provisioned)"
 HEADER = ("TEAM", "SERVER", "STATE", "HEALTHZ", "RELEASE", "UPTIME", "MEM", "TASKS", "DISK", "BOUND BY", "DB", "REQ/5M",
           "LIVE-FOR", "DEPLOYED", "BACKUP", "URL")
 
@@ -45,7 +46,8 @@ def team_entry(inventory, server, figures, team, submission=None):
 def server_entries(inventory, result):
     """(server entry, team entries, warnings) of one server's result (deploy.fanout): its teams as it reports
     them, then the inventory's teams it does not have (not provisioned; unknown when it could not be asked)."""
-    parsed = result.value or {"teams": [], "quota": None, "now": None, "certificates": [], "backups": {}}
+    parsed = {"teams": [], "quota": None, "now": None, "certificates": [], "backups": {}, "version": None,
+              **(result.value or {})}
     teams = {t.name: t for t in inventory.teams_on(result.server.name)}
     entries, warnings = [], []
     for row in parsed["teams"]:
@@ -67,7 +69,8 @@ def server_entries(inventory, result):
             for name, team in teams.items() if name not in seen]
     server = {"name": result.server.name, "address": result.server.address, "reachable": not result.error,
               "error": str(result.error) if result.error else None, "disk_quotas": parsed["quota"],
-              "time": iso(parsed["now"]), "certificates": parsed["certificates"]}
+              "time": iso(parsed["now"]), "certificates": parsed["certificates"],
+              "hacknode_version": parsed["version"]}
     return server, entries, warnings
 
 
@@ -120,7 +123,9 @@ def as_table(inventory, report):
     rows = [HEADER] + [tuple(str(cell) for cell in table_row(inventory, entry)) for entry in report["teams"]]
     widths = [max(len(row[i]) for row in rows) for i in range(len(HEADER))]
     lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in rows]
-    notes = [f"{s['name']}: disk quotas: {s['disk_quotas']}" for s in report["servers"] if s["disk_quotas"]]
+    notes = [f"{s['name']}: provisioned by hacknode {s['hacknode_version'] or UNRECORDED}" for s in report["servers"]
+             if s["reachable"]]
+    notes += [f"{s['name']}: disk quotas: {s['disk_quotas']}" for s in report["servers"] if s["disk_quotas"]]
     notes += [submission_note(entry) for entry in report["teams"] if entry.get("submission")]
     notes += [f"{s['name']}: HTTPS certificate of {c['name']} expires {c['expires']}"
               for s in report["servers"] for c in s["certificates"]]

@@ -3,6 +3,7 @@ templates, provisioning and team tasks all ask here."""
 from dataclasses import dataclass
 
 ETC = "/etc/hacknode"                       # rendered configs, owned by root
+VERSION_FILE = f"{ETC}/version"             # which hacknode last provisioned this server (its version, one line)
 UWSGI_DIR = f"{ETC}/uwsgi"                  # <team>.ini: one per team on this server (the collector's list of teams)
 TEAMS_DIR = f"{ETC}/teams"                  # one empty file per team provisioning made on this server
 NGINX_SITE = "/etc/nginx/sites-enabled/hacknode.conf"   # includes ETC/nginx/*.conf

@@ -11,6 +11,8 @@ from deploy.core.steps import File, Step, Upload, file_changes, install_commands
 from deploy.inventory.model import team_host
 from deploy.provision import database, team as team_plan
 from deploy.provision.bounds import SYSTEMD_RUNNING, plan_quotas, plan_scheduled_jobs, plan_slices
+from deploy.provision.upgrade import (changed_contents, how_teams_take_configs, nginx_changed, plan_version,
+                                      services_why, version_file)
 from deploy.tls import acme
 from deploy.tls.material import ServerTls
 from deploy.tls.plan import plan_tls, tls_fact_paths
@@ -92,7 +94,7 @@ def facts_query(view, files):
     return {
         "commands": sorted(set(required_commands(view))),
         "users": names + [layout.DB_USER],
-        "files": [f.path for f in files + tool_files()] + [f"{layout.WHEELS}/.digest",
+        "files": [f.path for f in files + tool_files() + [version_file()]] + [f"{layout.WHEELS}/.digest",
                                                            f"{layout.TOOLS_VENV}/.hacknode", DEBIAN_DEFAULT_SITE]
                  + tls_files + certificates["files"] + list(layout.JOB_DENY_FILES),
         "paths": [p for name in names for p in team_plan.team_fact_paths(name)] + [layout.MONGO_ADMIN_FILE,
@@ -204,28 +206,37 @@ def plan_old_sudo_rules(server, teams, facts):
                 ["rm -f " + " ".join(shlex.quote(p) for p in found)])
 
 
-def activate_commands(config_steps, view, checked_teams):
+def health_args(view, teams):
+    return " ".join(f"{t.name} {team_host(t.name, view.domain)} {TeamPaths(t.name).uwsgi_log}" for t in teams)
+
+
+def activate_commands(config_steps, view, checked_teams, facts):
     """After files are in place: check them, make the services use them, then check the sites of
     `checked_teams` (sites_to_check)."""
     changed_files = {f.path for s in config_steps if s.changed for f in s.files}
     configs_changed = any(s.changed for s in config_steps)
+    reloaded, restarted = how_teams_take_configs(view, facts, changed_contents(config_steps))
     commands = ["hn_supervisor_up"]
     if configs_changed:
         commands += [
             "hn_nginx_check",
-            "hn_supervisor_update",
+            # every changed program but the running teams' that need a restart (below, one by one)
+            " ".join(["hn_supervisor_update"] + (["--except"] + [t.name for t in restarted] if restarted else [])),
         ]
-    # supervisor restarts a program whose own config changed; a changed uwsgi ini is read again in a graceful reload
-    reloaded = [f"{t.name} {TeamPaths(t.name).uwsgi_ini}" for t in view.teams
-                if TeamPaths(t.name).uwsgi_ini in changed_files and TeamPaths(t.name).supervisor_conf not in changed_files]
     if reloaded:
-        commands.append("hn_uwsgi_reload " + " ".join(reloaded))
+        commands.append("hn_uwsgi_reload " + " ".join(f"{t.name} {TeamPaths(t.name).uwsgi_ini}" for t in reloaded))
     if view.teams:   # a database over its cap is read-only from now (then each class page round checks again)
         commands.append(f"hn_database_caps {layout.DATABASE_CAPS}")
-    commands.append("hn_nginx_up reload" if configs_changed else "hn_nginx_up")
+    # a reload only when nginx's own files changed: it closes the clients' idle keep-alive connections
+    commands.append("hn_nginx_up reload" if nginx_changed(config_steps) else "hn_nginx_up")
+    for team in restarted:      # the next team only once this one's site answers again
+        p = TeamPaths(team.name)
+        commands += [f"hn_restart_team {team.name} {p.supervisor_conf} {p.socket} {p.uwsgi_log} "
+                     f"{team_host(team.name, view.domain)}",
+                     f"hn_health {health_args(view, [team])}"]
+    checked_teams = [t for t in checked_teams if t not in restarted]
     if checked_teams:
-        commands.append("hn_health " + " ".join(f"{t.name} {team_host(t.name, view.domain)} {TeamPaths(t.name).uwsgi_log}"
-                                                for t in checked_teams))
+        commands.append(f"hn_health {health_args(view, checked_teams)}")
     if layout.CLASS_PAGE_CONF in changed_files:   # its program writes its first page 30 s after it starts
         commands.append(class_page_command(view, once=True))
     return commands
@@ -278,6 +289,7 @@ def plan_server(view, facts, files, artifacts, prune=False, tls=ServerTls()):
     services_down = [name for name, up in facts.running.items() if not up]
     any_change = any(s.changed for s in steps)
     steps.append(Step(server, "services", bool(services_down) or any_change,
-                      "not running: " + " ".join(services_down) if services_down else "",
-                      activate_commands(config_steps, view, sites_to_check(view, steps, services_down))))
-    return steps + plan_removals(view, facts, prune) + acme.plan_old_certificates(view, facts, prune)
+                      services_why(view, facts, config_steps, services_down),
+                      activate_commands(config_steps, view, sites_to_check(view, steps, services_down), facts)))
+    steps += plan_removals(view, facts, prune) + acme.plan_old_certificates(view, facts, prune)
+    return steps + [plan_version(server, facts)]

@@ -2,7 +2,8 @@
 # beside class_status.py and hacknode_layout.py, deploy/layout.py itself: every path comes from there). The class page
 # (class_page.py) calls collect() in-process; `fab status` runs this file over SSH and reads its lines
 #   TOOLS_VENV/bin/python class_collect.py DOMAIN HOSTNAME [all|quiet]
-# (class_status.lines: "teams", one line per team, "quota", "now", "tls"; parsed back by class_status.parse).
+# (class_status.lines: "teams", one line per team, "quota", "now", "version", "tls"; parsed back by
+# class_status.parse).
 # Health: "all" asks every team's /healthz through nginx (`fab status`: the instructor asks, an idle team wakes);
 # "quiet" sends no request at all (the class page, every minute: a request, even to /healthz, restarts uwsgi's idle
 # timer, so no team would ever sleep): an idle team is "idle", an awake one "up" when its uwsgi master's stats
@@ -251,6 +252,15 @@ def quota():
     return "unavailable (no user quotas on the filesystem of /home)"
 
 
+def version():
+    """Which hacknode provisioned this server (root's file, written by provisioning's last step); None before 0.22.0."""
+    try:
+        with open(layout.VERSION_FILE, "rb") as f:
+            return safe_name(f.read(NAME_BYTES).split(b"\n")[0]) or None
+    except OSError:
+        return None
+
+
 def certificates(teams, domain, hostname):
     """[{"name", "expires"}] of the server's name and, in tls mode acme, each team's (its own certificate), with TLS
     on; every name's expiry in one run of the probe."""
@@ -261,13 +271,13 @@ def certificates(teams, domain, hostname):
 
 def collect(domain, hostname, probe="quiet"):
     """The class's figures as class_status.parse gives them: {"teams": [row], "quota", "now", "certificates",
-    "submissions", "backups"}, every cell without control characters."""
+    "submissions", "backups", "version"}, every cell without control characters."""
     teams, now = team_names(), int(time.time())
     rows = [{field: class_status.clean(cell) for field, cell in row.items()}
             for row in team_rows(teams, domain, probe, now)]
     submissions = {t: {**s, "release": safe_name(s["release"]) or "-"}
                    for t in teams if (s := class_submissions.submission(t, now))}
-    return {"teams": rows, "quota": quota(), "now": now, "certificates": [
+    return {"teams": rows, "quota": quota(), "now": now, "version": version(), "certificates": [
         {key: class_status.clean(value) for key, value in c.items()} for c in certificates(teams, domain, hostname)],
         "submissions": {t: {k: class_status.clean(v) if isinstance(v, str) else v for k, v in s.items()}
                         for t, s in submissions.items()},

@@ -22,13 +22,14 @@ def clean(cell):
 def lines(collected):
     """The collector's figures (class_collect.collect: what parse gives) as text: "teams<TAB>every team's name" first
     (root's list: parse takes no line for another name), a tab-separated line per team (FIELDS), "quota<TAB>...",
-    "now<TAB>epoch seconds", "tls<TAB>NAME<TAB>expiry" per certificate,
+    "now<TAB>epoch seconds", "version<TAB>the hacknode that provisioned the server ("-": unrecorded)",
+    "tls<TAB>NAME<TAB>expiry" per certificate,
     "submission<TAB>TEAM<TAB>RELEASE<TAB>TAKEN<TAB>FREEZE<TAB>yes|no" per team with a deadline (`fab freeze`) and
     "backup<TAB>TEAM<TAB>..." per team with a nightly backup (class_backups.cells)."""
     rows = collected["teams"]
     out = ["teams\t" + " ".join(row["team"] for row in rows)]
     out += ["\t".join(row[field] for field in FIELDS) for row in rows]
-    out += [f"quota\t{collected['quota']}", f"now\t{collected['now']}"]
+    out += [f"quota\t{collected['quota']}", f"now\t{collected['now']}", f"version\t{collected.get('version') or '-'}"]
     out += [f"tls\t{c['name']}\t{c['expires']}" for c in collected["certificates"]]
     out += [f"submission\t{team}\t{s['release']}\t{s['taken']}\t{s['freeze']}\t{'yes' if s['live'] else 'no'}"
             for team, s in collected.get("submissions", {}).items()]
@@ -39,9 +40,11 @@ def lines(collected):
 def parse(text):
     """The collector's lines -> {"teams": [{field: text}], "quota": text or None, "now": epoch seconds or None,
     "certificates": [{"name": the name it is served for, "expires": when}] (TLS on), "submissions": {team: {"release",
-    "taken", "freeze", "live": whether its site still runs it}} (`fab freeze`)}. A team's line counts only for
+    "taken", "freeze", "live": whether its site still runs it}} (`fab freeze`), "version": the hacknode that provisioned
+    the server, or None}. A team's line counts only for
     a name of the first "teams" line (root's list of teams), once; every cell comes without control characters."""
-    parsed = {"teams": [], "quota": None, "now": None, "certificates": [], "submissions": {}, "backups": {}}
+    parsed = {"teams": [], "quota": None, "now": None, "certificates": [], "submissions": {}, "backups": {},
+              "version": None}
     known, seen = None, set()
     for line in text.split("\n"):
         cells = [clean(cell) for cell in line.split("\t")]
@@ -55,6 +58,8 @@ def parse(text):
             parsed["quota"] = cells[1]
         elif cells[0] == "now" and len(cells) == 2 and cells[1].isdigit():
             parsed["now"] = int(cells[1])
+        elif cells[0] == "version" and len(cells) == 2 and cells[1] != "-":
+            parsed["version"] = cells[1]
         elif cells[0] == "submission" and len(cells) == 6 and (known is None or cells[1] in known):
             parsed["submissions"][cells[1]] = {"release": cells[2], "taken": cells[3] or None, "freeze": cells[4],
                                                "live": cells[5] == "yes"}

@@ -22,10 +22,11 @@ hn_supervisor_up() {  # supervisord running and answering supervisorctl
   hn_fail "supervisord did not start (see /var/log/supervisor/supervisord.log)"
 }
 
-hn_supervisor_update() {  # [GROUP...]: supervisord takes the changed programs' configs (of those groups only, when
-  # named). Reading them is its own check (Ansible's validate): a config it cannot read changes nothing, and ours are
-  # then put back. Through its socket by a small program the bundle carries (supervisor_update.py), as
-  # `supervisorctl update` does: supervisorctl, a Python program to start, cost a third of a second
+hn_supervisor_update() {  # [GROUP... | --except GROUP...]: supervisord takes the changed programs' configs (of those
+  # groups only, or of all but those after --except, when named). Reading them is its own check (Ansible's validate):
+  # a config it cannot read changes nothing, and ours are then put back. Through its socket by a small program the
+  # bundle carries (supervisor_update.py), as `supervisorctl update` does: supervisorctl, a Python program to start,
+  # cost a third of a second
   local out rc=0
   out=$(python3 "$HN_STAGE/supervisor_update.py" "$@" 2>&1) || rc=$?
   [ "$rc" -eq 0 ] && return 0
@@ -108,6 +109,72 @@ hn_uwsgi_reload() {  # TEAM INI [TEAM INI...]: each team's uwsgi takes its chang
     if [ -z "$master" ] || ! kill -HUP "$master" 2>/dev/null; then supervisorctl start "$1" >/dev/null 2>&1 || true; fi
     shift 2
   done
+}
+
+hn_socket_inode() { stat -c %i "$1" 2>/dev/null || echo none; }
+
+hn_socket_moved() {  # SOCKET INODE SECONDS: true once SOCKET is another socket than INODE (a new uwsgi took its path)
+  local polls=0
+  while [ "$polls" -lt $(( $3 * 20 )) ]; do
+    [ -S "$1" ] && [ "$(hn_socket_inode "$1")" != "$2" ] && return 0
+    sleep 0.05
+    polls=$(( polls + 1 ))
+  done
+  return 1
+}
+
+hn_restart_team() {  # TEAM CONF SOCKET LOG HOST: TEAM's program restarted with its changed supervisor config CONF
+  # (only a restart applies a program's command, user or limits) without a moment when nothing listens on its SOCKET: a
+  # stand-in, the new config's own command run here in its own process group, takes the socket's path first (uwsgi
+  # replaces a path's socket at start, and its vacuum leaves a path another uwsgi took), so nginx's next requests go
+  # to it while the old program finishes the ones it took; supervisor then stops the old program and starts the new,
+  # which takes the path in turn, and the stand-in stops once its own requests are answered. Each new holder of the
+  # socket answers /healthz through nginx (at HOST) before the one before it stops: it has a worker with the app
+  # loaded (lazy-apps: seconds on a busy server), so the requests the old one leaves are answered at once. A team
+  # whose setup failed (hn_team_jobs) is left as it is: it is reported already.
+  local team=$1 conf=$2 sock=$3 log=$4 host=$5 inode standin rc=0
+  hn_team_failed "$team" && return 0
+  inode=$(hn_socket_inode "$sock")
+  hn_standin_start "$conf" "$log"
+  standin=$HN_STANDIN
+  if hn_socket_moved "$sock" "$inode" 20; then
+    python3 "$HN_HEALTHZ" --wait 30 "$host" >/dev/null 2>&1 || true
+    sleep "$HN_DRAIN_SECONDS"
+    inode=$(hn_socket_inode "$sock")
+  else
+    echo "$team: its stand-in did not take its socket: restarted without one (its requests fail meanwhile)" >&2
+    inode=""
+  fi
+  ( hn_supervisor_update "$team" ) || rc=$?    # a failure says why, once the stand-in is stopped
+  if [ "$rc" -eq 0 ] && [ -n "$inode" ] && hn_socket_moved "$sock" "$inode" 30; then
+    python3 "$HN_HEALTHZ" --wait 30 "$host" >/dev/null 2>&1 || true
+  fi
+  hn_standin_stop "$standin"
+  [ "$rc" -eq 0 ] || exit "$rc"
+}
+
+HN_DRAIN_SECONDS=1   # given to a program's requests under way as another takes its socket (a longer request fails)
+
+hn_standin_start() {  # CONF LOG: the command of supervisor program CONF started as supervisor starts it (in /, umask
+  # 027, as its `user` when it names one, output to LOG), in a process group of its own; its pid in HN_STANDIN. Root's
+  # environment never reaches the team's process: env -i first, as in hn_as_user.
+  local cmd user
+  local -a argv
+  cmd=$(sed -n 's/^command *= *//p' "$1" | head -n 1)
+  user=$(sed -n 's/^user *= *//p' "$1" | head -n 1)
+  read -ra argv <<< "$cmd"
+  ( cd / && umask 027 && if [ -n "$user" ]; then
+      exec setsid env -i /usr/bin/setpriv --reuid="$user" --regid="$user" --init-groups -- "${argv[@]}"
+    else exec setsid "${argv[@]}"; fi ) </dev/null >>"$2" 2>&1 &
+  HN_STANDIN=$!
+}
+
+hn_standin_stop() {  # PID: the stand-in's process group stopped once its requests are answered (uwsgi's die-on-term)
+  sleep "$HN_DRAIN_SECONDS"
+  kill -TERM -- "-$1" 2>/dev/null || true
+  for _ in $(seq 75); do kill -0 "$1" 2>/dev/null || break; sleep 0.2; done
+  kill -KILL -- "-$1" 2>/dev/null || true
+  wait "$1" 2>/dev/null || true
 }
 
 hn_health() {  # TEAM HOST LOG [TEAM HOST LOG...]: each team's site answers /healthz through nginx, so its program

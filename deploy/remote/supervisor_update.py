@@ -1,9 +1,9 @@
 # managed by hacknode: what `supervisorctl update [GROUP...]` does, through supervisord's socket with the standard
 # library only (supervisorctl, a Python program with many imports, took a third of a second to start, and provisioning
 # runs it on every change). supervisord reads its configs again; the program groups added, changed or removed
-# (those named, when names are given) follow. A config supervisord cannot read changes nothing: its reason
-# ("CANT_REREAD: ...") is printed and the exit status is 1. A group it could not apply, or no supervisord: the reason,
-# exit status 2. Runs as root (shipped in each provisioning bundle).
+# (those named, when names are given; all but those named after --except: teams restarted one by one later) follow.
+# A config supervisord cannot read changes nothing: its reason ("CANT_REREAD: ...") is printed and the exit status is
+# 1. A group it could not apply, or no supervisord: the reason, exit status 2. Runs as root (shipped in each provisioning bundle).
 import http.client
 import os
 import socket
@@ -24,14 +24,14 @@ class UnixTransport(xmlrpc.client.Transport):
         return UnixConnection("localhost")
 
 
-def update(supervisor, only=()):
+def update(supervisor, only=(), skip=()):
     """supervisorctl's update, group by group: a removed group is stopped and removed, a changed one stopped,
     removed and added again, a new one added (supervisord starts its programs that autostart). A group that cannot
     be stopped is left as it is, and said; the others go on. Returns the problems."""
     [[added, changed, removed]] = supervisor.reloadConfig()
     problems = []
     for name in removed + changed + added:
-        if only and name not in only:
+        if (only and name not in only) or name in skip:
             continue
         try:
             if name not in added:
@@ -46,8 +46,9 @@ def update(supervisor, only=()):
 
 def main(names):
     supervisor = xmlrpc.client.ServerProxy("http://localhost", transport=UnixTransport()).supervisor
+    only, skip = (names, []) if names[:1] != ["--except"] else ([], names[1:])
     try:
-        problems = update(supervisor, names)
+        problems = update(supervisor, only, skip)
     except xmlrpc.client.Fault as fault:        # CANT_REREAD: nothing was changed
         print(fault.faultString, file=sys.stderr)
         return 1
