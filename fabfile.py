@@ -43,10 +43,9 @@ def valid_team_name(team):
 
 # ---------- instructors ----------
 
-# `fab --version` is Fabric's own (Fabric, Paramiko, Invoke): hacknode's is this task's
 @task
 def version(c):
-    """Print hacknode's version (provisioning records it on each server; `fab status` shows it per server)."""
+    """Print hacknode's version, which provisioning records on each server (`fab --version` is Fabric's own)."""
     print(f"hacknode {__version__}")
 
 
@@ -224,27 +223,21 @@ def team_task(name, doc, work):
     return task(help=TEAM_HELP)(run)
 
 
-deploy = team_task(
-    "deploy", "Deploy this working tree as a new release; back to the previous one if it is unhealthy.",
-    lambda inv, team, conn: team_tasks.deploy_release(conn, team, inv, REPO, cache_dir=WHEEL_CACHE))
-setup_virtualenv = team_task(
-    "setup_virtualenv", "Build the virtualenv of requirements.txt on the server (deploy does it when needed).",
-    lambda inv, team, conn: team_tasks.setup_virtualenv(conn, team.name, REPO, cache_dir=WHEEL_CACHE))
-rollback = team_task(
-    "rollback", "Make the release before the current one live again.",
-    lambda inv, team, conn: team_tasks.rollback(conn, team, inv))
-run_devserver = team_task(
-    "run_devserver", "Run the dev Flask server of the live release on the server (Ctrl-C stops it).",
-    lambda inv, team, conn: team_tasks.run_devserver(conn, team, inv))
-list_deploys = team_task(
-    "list_deploys", "List the releases on the server, the live one marked *.",
-    lambda inv, team, conn: team_tasks.list_deploys(conn, team.name))
-list_home = team_task(
-    "list_home", "List files in your team's home directory.",
-    lambda inv, team, conn: team_tasks.list_home(conn))
-print_my_id = team_task(
-    "print_my_id", "Print your unique identifier, and who you are on the server.",
-    lambda inv, team, conn: team_tasks.print_my_id(conn))
+deploy = team_task("deploy", "Deploy this working tree as a new release; back to the previous one if it is unhealthy.",
+                   lambda inv, team, conn: team_tasks.deploy_release(conn, team, inv, REPO, cache_dir=WHEEL_CACHE))
+setup_virtualenv = team_task("setup_virtualenv", "Build requirements.txt's virtualenv on the server (deploy does it too).",
+                             lambda inv, team, conn: team_tasks.setup_virtualenv(conn, team.name, REPO,
+                                                                                 cache_dir=WHEEL_CACHE))
+rollback = team_task("rollback", "Make the release before the current one live again.",
+                     lambda inv, team, conn: team_tasks.rollback(conn, team, inv))
+run_devserver = team_task("run_devserver", "Run the live release's dev Flask server on the server (Ctrl-C stops it).",
+                          lambda inv, team, conn: team_tasks.run_devserver(conn, team, inv))
+list_deploys = team_task("list_deploys", "List the releases on the server, the live one marked *.",
+                         lambda inv, team, conn: team_tasks.list_deploys(conn, team.name))
+list_home = team_task("list_home", "List files in your team's home directory.",
+                      lambda inv, team, conn: team_tasks.list_home(conn))
+print_my_id = team_task("print_my_id", "Print your unique identifier, and who you are on the server.",
+                        lambda inv, team, conn: team_tasks.print_my_id(conn))
 
 
 # no short flags: -h would be --hard, not --help
@@ -296,9 +289,8 @@ def restore(c, file, team=None, key=None, yes=False):
         team_backup.restore_database(conn, chosen.name, file, (lambda question: True) if yes else ask)
 
 
-dbshell = team_task(
-    "dbshell", "An interactive Python prompt on the server with your database as `db` (pymongo).",
-    lambda inv, team, conn: team_backup.dbshell(conn, team.name))
+dbshell = team_task("dbshell", "An interactive Python prompt on the server with your database as `db` (pymongo).",
+                    lambda inv, team, conn: team_backup.dbshell(conn, team.name))
 
 
 @task(help={**TEAM_HELP, "name": "the git remote's name (default hacknode)", "branch": "the branch that deploys (main)"})

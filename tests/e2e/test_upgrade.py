@@ -99,7 +99,10 @@ def old_class(host_factory, tmp_path_factory, make_class):
 
 def test_an_upgrade_under_load_fails_no_request_keeps_the_data_and_records_the_version(old_class, capsys):
     cls = old_class
-    # (no `fab status` before the upgrade: this hacknode's collector is installed on the server by provisioning)
+    before = subprocess.run([FAB, "status", "--inventory", cls.path, "--key", cls.root_key], cwd=REPO,
+                            capture_output=True, text=True, timeout=120)     # this hacknode's collector is not there yet
+    assert before.returncode == 1 and "Traceback" not in before.stderr
+    assert "an older hacknode provisioned this server; run fab provision" in before.stderr, before.stderr
     links = {team: add_article(cls, team) for team in TEAMS}
     dry = fab(cls, "provision", "--dry")
     assert re.search(rf"version +would change +\(hacknode unrecorded \(before 0.22.0\) -> {re.escape(__version__)}\)",
