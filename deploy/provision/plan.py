@@ -5,6 +5,7 @@ import shlex
 
 from deploy.configs.render import class_page_command, render_server, template_text
 from deploy.core import commands, layout
+from deploy.core.commands import helper
 from deploy.core.layout import TeamPaths
 from deploy.core.steps import File, Step, Upload, file_changes, install_commands
 from deploy.inventory.model import team_host
@@ -152,7 +153,7 @@ def plan_tools(server, facts, mongodb, artifacts):
         why.insert(0, "virtualenv " + ("missing" if not now else "wheels changed"))
         commands += [f"{layout.MAKE_VENV} {layout.TOOLS_VENV} {layout.TOOLS_UV_CACHE} {layout.WHEELS} -- "
                      + " ".join(shlex.quote(p) for p in packages),
-                     f"echo {shlex.quote(want)} > {marker}"]
+                     helper("hn_put_line", marker, want)]
     if commands:    # a running class page writer loads its code once (a new server has none yet)
         commands.append("hn_restart_running hacknode-class-page")
     return Step(server, "server tools", bool(commands), ", ".join(why), commands, changed, diff)

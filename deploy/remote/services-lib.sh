@@ -46,6 +46,10 @@ hn_nginx_check() {  # nginx -t passes the configs in place, else they are put ba
   fi
 }
 
+hn_enable_now() {  # UNIT WHY: systemd starts UNIT now and at boot, else the script stops saying WHY
+  systemctl enable --now "$1" >/dev/null 2>&1 || hn_fail "$2"
+}
+
 hn_enable_at_boot() {  # UNIT...: systemd starts them at boot
   systemctl enable "$@" >/dev/null 2>&1 || hn_fail "systemctl enable $* failed"
 }
