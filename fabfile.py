@@ -13,7 +13,7 @@ import paramiko
 from fabric import task
 from invoke import Exit
 
-from deploy.admin import audit, status as status_report, tasks as admin
+from deploy.admin import audit, status as status_report, tasks as admin, term
 from deploy.core.errors import DeployError
 from deploy.inventory import InventoryError, load_inventory, roster as class_roster, team_name_problem
 from deploy.provision import run as provisioning
@@ -153,6 +153,29 @@ def teardown(c, inventory=DEFAULT_INVENTORY, key=None, yes=False):
     with one_line_errors():
         admin.teardown(class_inventory(inventory), admin_key(key))
 
+
+
+@task(help={"inventory": "the class", "key": "SSH key of the servers' admin user",
+            "team": "this team only (default: every team)",
+            "at": "the deadline (2026-12-18T23:59: this machine's time; ...Z: UTC); default: now",
+            "undo": "lift the deadline (the submission stays)"})
+def freeze(c, inventory=DEFAULT_INVENTORY, key=None, team=None, at=None, undo=False):
+    """The deadline: from then on deploys, git pushes, rollbacks and config changes are refused; the live release
+    is each team's submission (kept, with its database dump); the sites keep running."""
+    with one_line_errors():
+        term.freeze(class_inventory(inventory), team, at, undo, admin_key(key))
+
+
+@task(help={"inventory": "the class", "key": "SSH key of the servers' admin user",
+            "out": "the folder the teams' archives go to (default: <class>-archive)",
+            "dry": "fetch and check the archives, list them, remove nothing",
+            "yes": "remove the class once archived without asking"})
+def archive(c, inventory=DEFAULT_INVENTORY, key=None, out=None, dry=False, yes=False):
+    """Every team's submission, database and logs fetched here with checksums, then the class removed from its
+    servers (asks first; run again after an interruption: it resumes)."""
+    inv = class_inventory(inventory)
+    with one_line_errors():
+        term.archive(inv, out or f"{inv.name}-archive", dry, (lambda question: True) if yes else ask, admin_key(key))
 
 # ---------- teams ----------
 # The team comes from --team, $HACKNODE_TEAM or .hacknode/team (`fab use_team`); the key from --key,

@@ -24,7 +24,23 @@ def table(figures):
               f"{r['total_mb']} MB | {r['loaded_total_mb']} MB with {r['loaded_teams']} ({r['loaded_failed']} of "
               f"{r['loaded_requests']}) | {r['wake_p50_s']} s, {r['wake_max_s']} s ({r['wake_errors']} of "
               f"{r['wake_ups']}) |" for r in figures["density"]]
-    return lines
+    return lines + shipped_class_table(figures.get("shipped_class"))
+
+
+def shipped_class_table(r):
+    """The class of 100 teams with the shipped settings (lab/class_bench.py) as table lines; none without it."""
+    if not r:
+        return []
+    problem = f" (provisioning said: {r['provision_problem']})" if r.get("provision_problem") else ""
+    return ["", f"{r['teams']} teams, shipped settings (idle_seconds {r['idle_seconds']}, page_seconds "
+                f"{r['page_seconds']}), PSS{problem}:", "",
+            "| | teams' uwsgi | secantus | nginx | supervisord | class page | total | the whole host |",
+            "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+            f"| all idle ({r['asleep']} of {r['teams']} asleep {r['idle_after_s']} s after provisioning) | "
+            f"{r['uwsgi_mb']} MB | {r['secantus_mb']} MB | {r['nginx_mb']} MB | {r['supervisord_mb']} MB | "
+            f"{r['class-page_mb']} MB | {r['total_mb']} MB | {r['host_mb']} MB |",
+            f"| {r['loaded_teams']} under load ({r['loaded_failed']} of {r['loaded_requests']} requests failed) | "
+            f"{r['loaded_uwsgi_mb']} MB | | | | | {r['loaded_total_mb']} MB | {r['loaded_host_mb']} MB |"]
 
 
 def draw(figures, path):
@@ -52,7 +68,14 @@ def draw(figures, path):
     memory.plot(teams, [r["total_mb"] / r["teams"] for r in density], marker="s", label="total / teams, all idle")
     memory.plot(teams, [r["loaded_total_mb"] / r["teams"] for r in density], marker="^",
                 label="total / teams, some under load")
+    shipped = figures.get("shipped_class")
+    if shipped:
+        memory.plot([shipped["teams"]] * 2, [shipped["total_mb"] / shipped["teams"],
+                                             shipped["loaded_total_mb"] / shipped["teams"]],
+                    "D", color="black", label=f"total / teams, shipped settings (all idle; {shipped['loaded_teams']} "
+                                              "under load)")
     memory.axhline(15, color="gray", linestyle="--", label="target 15 MB")
+    memory.axhline(10.24, color="black", linestyle=":", label="100 idle teams in 1 GB")
     memory.set(title="memory of idle teams (PSS)", xlabel="teams on the server", ylabel="MB")
     memory.legend()
     fig.tight_layout()

@@ -9,7 +9,8 @@ from pathlib import Path
 
 from deploy.core.errors import DeployError
 from deploy.team import tasks as team_tasks
-from lab import benchmarks, demo_class, load, testhost
+from lab import benchmarks, class_bench, demo_class, load, testhost
+from lab.memory import OWN_PROGRAMS, idle_memory, memory_under_load, total_mb
 
 REPO = Path(__file__).resolve().parents[1]
 PAGES = {"front page /": "/", "/healthz": "/healthz", "static file": "/static/css/main.css"}
@@ -17,12 +18,8 @@ CONNECTIONS = (1, 10, 50)
 LOAD_SECONDS = 5
 UNDER_LOAD_CONNECTIONS = 50
 IDLE_SECONDS = 5              # the bench's teams stop their workers this soon, so the figures come fast
-LOADED_TEAMS, LOADED_SECONDS = 10, 8    # memory with this many teams under load, measured after this long
 # rsync's ssh: the bench host makes new host keys at each start; keep them out of the user's known_hosts
 SSH_OPTIONS = ("-o", "UserKnownHostsFile=/dev/null", "-o", "StrictHostKeyChecking=no", "-o", "LogLevel=ERROR")
-MEMORY_COMMAND = ("ps -eo pid=,ppid=,user:32=,args= ; echo '--- pss'; "
-                  "grep -H '^Pss:' /proc/[0-9]*/smaps_rollup 2>/dev/null || true")
-
 
 def team_settings():
     """The bench's teams: the default processes and threads, a short idle time."""
@@ -94,45 +91,6 @@ def team_operations(host, inventory, key_dir, say):
     return rows
 
 
-def memory_by_program(text, team_names):
-    """From MEMORY_COMMAND's output: {program: {"pss_kb", "processes"}} for each team (its uwsgi, by its
-    UNIX user), secantus, nginx and supervisord."""
-    listing, _, pss_text = text.partition("--- pss")
-    pss = {int(m.group(1)): int(m.group(2)) for m in re.finditer(r"/proc/(\d+)/smaps_rollup:Pss:\s+(\d+)", pss_text)}
-    found = {}
-    for line in listing.strip().splitlines():
-        pid, _ppid, user, args = line.split(None, 3)
-        program = (user if user in team_names else "secantus" if "secantus" in args
-                   else "nginx" if args.startswith("nginx") else "supervisord" if "supervisord" in args else None)
-        if program:
-            entry = found.setdefault(program, {"pss_kb": 0, "processes": 0})
-            entry["pss_kb"] += pss.get(int(pid), 0)
-            entry["processes"] += 1
-    return found
-
-
-def memory_now(root, team_names):
-    """{program: {"pss_kb", "processes"}} of the host's programs now (each team's uwsgi by its UNIX user)."""
-    return memory_by_program(root.run(MEMORY_COMMAND, hide=True).stdout, set(team_names))
-
-
-def idle_memory(root, team_names, seconds=60):
-    """Memory once every team is idle (its uwsgi master alone, waited for at most `seconds`)."""
-    deadline = time.monotonic() + seconds
-    while True:
-        found = memory_now(root, team_names)
-        if all(found.get(t, {}).get("processes") == 1 for t in team_names) or time.monotonic() > deadline:
-            return found
-        time.sleep(1)
-
-
-def total_mb(found, team_names):
-    """MB of PSS of every team's uwsgi, and of all of uwsgi, secantus, nginx and supervisord together."""
-    uwsgi = sum(found.get(t, {}).get("pss_kb", 0) for t in team_names) / 1024
-    others = sum(found.get(p, {}).get("pss_kb", 0) for p in ("secantus", "nginx", "supervisord")) / 1024
-    return round(uwsgi, 1), round(uwsgi + others, 1)
-
-
 def wake_ups(address, host_headers):
     """The first request after idle of each of these idle teams' front page, one after the other: the errors
     (anything but 200), the median and the slowest answer's seconds."""
@@ -144,20 +102,6 @@ def wake_ups(address, host_headers):
     seconds = sorted(took for took, _ in answers)
     return {"wake_ups": len(answers), "wake_errors": sum(status != 200 for _, status in answers),
             "wake_p50_s": round(seconds[len(seconds) // 2], 2), "wake_max_s": round(seconds[-1], 2)}
-
-
-def memory_under_load(root, address, team_names, host_headers):
-    """Memory while the first LOADED_TEAMS teams' front pages are under load at once (wrk, LOADED_SECONDS, all
-    their connections together UNDER_LOAD_CONNECTIONS): their workers grown, the others idle."""
-    loaded = host_headers[:LOADED_TEAMS]
-    each = max(1, UNDER_LOAD_CONNECTIONS // len(loaded))
-    with ExitStack() as stack:
-        runs = [stack.enter_context(load.load_during(f"http://{address}/", h, each, LOADED_SECONDS + 10)) for h in loaded]
-        time.sleep(LOADED_SECONDS)
-        found = memory_now(root, team_names)
-    uwsgi, total = total_mb(found, team_names)
-    return {"loaded_teams": len(loaded), "loaded_uwsgi_mb": uwsgi, "loaded_total_mb": total,
-            "loaded_requests": sum(r.result.requests for r in runs), "loaded_failed": sum(r.result.failed for r in runs)}
 
 
 def class_figures(root, host, inventory, team_names):
@@ -173,10 +117,10 @@ def class_figures(root, host, inventory, team_names):
     per_team = [found[t]["pss_kb"] / 1024 for t in team_names if t in found]
     row["uwsgi_mb"], row["total_mb"] = total_mb(found, team_names)
     row.update({"idle_team_mb": round(sum(per_team) / len(per_team), 1), "idle_team_max_mb": round(max(per_team), 1),
-                **{f"{p}_mb": round(found.get(p, {}).get("pss_kb", 0) / 1024, 1)
-                   for p in ("secantus", "nginx", "supervisord")}})
+                **{f"{p}_mb": round(found.get(p, {}).get("pss_kb", 0) / 1024, 1) for p in OWN_PROGRAMS}})
     row.update(wake_ups(host.address, headers))
-    row.update(memory_under_load(root, host.address, team_names, headers))
+    loaded = memory_under_load(root, host.address, team_names, headers, UNDER_LOAD_CONNECTIONS)
+    row.update(loaded, loaded_host_mb=loaded.pop("host_mb"))
     row["healthy_after_load"] = healthy()
     return row
 
@@ -209,9 +153,11 @@ def machine():
         "kernel": Path("/proc/sys/kernel/osrelease").read_text().strip()}
 
 
-def run(density_counts=(10, 30, 50), say=print, host_name=benchmarks.BENCH_HOST, index=benchmarks.BENCH_INDEX):
+def run(density_counts=(10, 30, 50), say=print, host_name=benchmarks.BENCH_HOST, index=benchmarks.BENCH_INDEX,
+        class_teams=class_bench.TEAMS):
     """Every serving figure on a fresh bench host: throughput, failed requests during team operations, idle
-    memory at each class size. Returns them as one dict (bench_report writes and draws it)."""
+    memory at each class size, and a class of `class_teams` with the shipped settings (class_bench). Returns them as
+    one dict (bench_report writes and draws it)."""
     host = testhost.start_host(host_name, index)
     try:
         with tempfile.TemporaryDirectory() as tmp:
@@ -227,6 +173,8 @@ def run(density_counts=(10, 30, 50), say=print, host_name=benchmarks.BENCH_HOST,
             figures["under_load"] = team_operations(host, inventory, Path(tmp) / "keys", say)
             say(f"memory of idle teams (idle_seconds: {IDLE_SECONDS}; PSS, all processes of each program):")
             figures["density"] = density(host, tmp, density_counts, say)
+            say(f"memory of a class of {class_teams} teams with the shipped settings (PSS of every program):")
+            figures["shipped_class"] = class_bench.run(host, tmp, say, class_teams)
     finally:
         testhost.stop_host(host_name)
     return figures

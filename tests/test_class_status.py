@@ -1,4 +1,4 @@
-"""`fab status` and the class page from the same parsed figures (pure): status.sh's lines parsed once
+"""`fab status` and the class page from the same parsed figures (pure): the collector's lines parsed once
 (deploy/remote/class_status), joined with the inventory into one report (deploy/status_report) printed as JSON or
 as a table, and rendered as the server's class page (deploy/remote/class_page)."""
 import dataclasses
@@ -19,7 +19,7 @@ from deploy.remote.class_page import cap_access_logs, page_context, parse_option
 from deploy.remote.class_status import age_text, parse, release_time
 
 NOW = release_time("20261202T030000Z")
-# what status.sh prints on a server: a line per team, its quotas, its time and (TLS on) its certificates' expiry
+# what the collector prints on a server (class_collect.py): a line per team, its quotas, its time and (TLS on) its certificates' expiry
 SERVER_LINES = "\n".join([
     "\t".join(["hacknode1", "RUNNING", "2:00:00", "20261202T010000Z-6b7f8cd", "200", "102400", "19", "204800", "8192",
                "slice", "42", "20261202T020000Z-aaaaaaa"]),
@@ -100,8 +100,9 @@ def test_the_table_shows_the_same_report(inventory):
 
 
 def class_page(*options):
-    options = parse_options(["--class", "spring", "--server", "main", "--domain", "class.example.org", *options,
-                             "--template", "unused", "--out", "unused", "--every", "30", "--", "collector"])
+    options = parse_options(["--class", "spring", "--server", "main", "--hostname", "main.example.org",
+                             "--domain", "class.example.org", *options,
+                             "--template", "unused", "--out", "unused", "--every", "30"])
     return render_page(template_text("class-page.html.j2"), page_context(parse(SERVER_LINES), options))
 
 

@@ -32,8 +32,8 @@ def test_a_program_is_quoted_word_by_word():
 
 def test_root_commands_go_through_sudo_only_for_an_admin_who_is_not_root():
     status = commands.class_status("class.example.org", "main.example.org")
-    assert status.root and "status.sh class.example.org /opt/hacknode/bin/healthz" in status.line()
-    assert "/opt/hacknode/bin/mongo-tool /etc/hacknode/mongo-admin" in status.line()   # a path, never the URI
+    assert status.root and status.line() == ("/opt/hacknode/venv/bin/python /opt/hacknode/bin/class_collect.py "
+                                             "class.example.org main.example.org all")
     assert runner.command_line(fabric.Connection("h", user="root"), status) == status.line()
     assert runner.command_line(fabric.Connection("h", user="ada"), status) == "sudo -n " + status.line()
     restart = commands.release(TeamPaths("hacknode2"), "restart", "hacknode2.example.org")   # as the team: no sudo

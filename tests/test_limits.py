@@ -17,7 +17,7 @@ def test_memory_in_each_mechanisms_unit():
 
 
 def figures(memory_kib, tasks, home_kib, database_kib):
-    """A team's figures as parsed from a status.sh line with these use cells."""
+    """A team's figures as parsed from a collector's line with these use cells."""
     cells = ["t", "RUNNING", "0:01:00", "-", "200", memory_kib, tasks, home_kib, database_kib, "rlimits", "0", "-"]
     return team_figures(dict(zip(FIELDS, cells)), now=None)
 

@@ -21,9 +21,6 @@ DEPLOY = Path(__file__).parent.parent / "deploy"
 HELPER = re.compile(r"\bhn_[a-z0-9_]+")
 STRING_TOKENS = {tokenize.STRING} | ({tokenize.FSTRING_MIDDLE} if hasattr(tokenize, "FSTRING_MIDDLE") else set())
 PATHS = TeamPaths("hacknode1")
-# status.sh is being replaced by a Python collector (issue 22, item 3): checked for warnings and errors, its three
-# notes (lists split on purpose) left to that change
-WARNINGS_ONLY = {"status.sh"}
 
 
 def programs():
@@ -47,8 +44,7 @@ def shellcheck(name, text, tmp_path):
     path = tmp_path / name
     path.write_text(text)
     shell = [] if text.startswith("#!") else ["--shell=bash"]
-    severity = ["--severity=warning"] if name in WARNINGS_ONLY else []
-    done = subprocess.run(["shellcheck", "--format=tty", "--color=never", *shell, *severity, path.name], cwd=tmp_path,
+    done = subprocess.run(["shellcheck", "--format=tty", "--color=never", *shell, path.name], cwd=tmp_path,
                           capture_output=True, text=True)
     return done.stdout + done.stderr
 

@@ -1,10 +1,13 @@
 """Which teams' sites provisioning checks at its end (pure): a check wakes an idle team, so only the teams
 something changed for, and all of them after a change of the server's own."""
 import dataclasses
+import functools
+import time
 
 from deploy.core.steps import Step
 from deploy.provision.plan import sites_to_check
 from tests.test_provision_plan import bare_facts, changed, make_inventory, plan, provisioned_facts
+from tests.test_remote_reads import remote_module
 
 
 def checked_sites(steps):
@@ -48,3 +51,19 @@ def test_new_slice_limits_check_every_teams_site():
     names = [t.name for t in sites_to_check(view, [Step("main", "team slices", True, "hacknode2")], [])]
     assert names == ["hacknode1", "hacknode2"]
     assert sites_to_check(view, [Step("main", "team slices", False)], []) == []
+
+
+def test_each_site_gets_its_own_wait_however_many_wake_before_it():
+    """Provisioning's probe (healthz --wait) wakes a class four teams at a time: each team has its own time to
+    answer, so the teams asked last are not failed by the class's size (a hundred teams on two cores)."""
+    healthz = remote_module("healthz")
+    first_ask = {}
+
+    def wakes_after_a_second(host):
+        first_ask.setdefault(host, time.monotonic())
+        return "200 r" if time.monotonic() - first_ask[host] >= 1.0 else "000 -"
+
+    hosts = [f"team{n}.example.org" for n in range(12)]     # three rounds of four: 3 s in all, 2 s for each
+    answers = healthz.probe_all(hosts, functools.partial(healthz.probe_until_healthy, seconds=2.0,
+                                                          ask=wakes_after_a_second))
+    assert answers == ["200 r"] * len(hosts)

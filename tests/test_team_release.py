@@ -56,6 +56,18 @@ def test_rsync_ships_the_tree_without_git_venvs_caches_or_secrets(tmp_path):
     assert oct((dest / "app/static/x.css").stat().st_mode & 0o777) == "0o644"   # nginx reads static files
 
 
+
+def test_a_venv_that_is_a_link_is_not_shipped_either(tmp_path):
+    """A git worktree often links .venv to its main checkout's: the link (rsync copies it as a link) stays home."""
+    src, dest, elsewhere = tmp_path / "src", tmp_path / "dest", tmp_path / "main-venv"
+    (src / "app").mkdir(parents=True)
+    (src / "app/wsgi.py").write_text("app")
+    elsewhere.mkdir()
+    (src / ".venv").symlink_to(elsewhere)
+    command = release.rsync_command(src, str(dest), "ssh")
+    subprocess.run([part for part in command if part not in ("--rsh", "ssh")], check=True)
+    assert sorted(p.name for p in dest.iterdir()) == ["app"]
+
 def test_ssh_command_for_rsync_uses_the_key_only():
     assert release.ssh_command(2222, "/k/team key") == (
         "ssh -p 2222 -o BatchMode=yes -o StrictHostKeyChecking=accept-new -i '/k/team key' -o IdentitiesOnly=yes")

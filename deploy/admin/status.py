@@ -31,9 +31,11 @@ def shared_origin_warning(inventory, server):
             "on the others' as their visitors; routing: subdomain gives each team its own")
 
 
-def team_entry(inventory, server, figures, team):
-    """A team's figures with its server, URLs and limits (None for a team the inventory does not list)."""
+def team_entry(inventory, server, figures, team, submission=None):
+    """A team's figures with its server, URLs, limits (None for a team the inventory does not list) and its
+    submission (`fab freeze`: release, taken, freeze; only once it has one)."""
     return {**figures, "server": server.name, "in_inventory": team is not None,
+            **({"submission": submission} if submission else {}),
             "memory_limit_mb": team and team.memory_mb, "tasks_limit": team and team.tasks,
             "disk_warn_mb": team and team.disk_warn_mb, "database_limit_mb": team and team.database_mb,
             "urls": team_urls(inventory, server, figures["name"])}
@@ -47,7 +49,9 @@ def server_entries(inventory, result):
     entries, warnings = [], []
     for row in parsed["teams"]:
         team = teams.get(row["team"])
-        entries.append(team_entry(inventory, result.server, team_figures(row, parsed["now"]), team))
+        submission = parsed.get("submissions", {}).get(row["team"])
+        entries.append(team_entry(inventory, result.server, team_figures(row, parsed["now"]), team, submission))
+        warnings += [w for w in [submission_warning(entries[-1])] if w]
         if team:
             figures = entries[-1]
             warnings += [w for w in (usage.disk_warning(team, figures), usage.database_warning(team, figures)) if w]
@@ -60,6 +64,22 @@ def server_entries(inventory, result):
               "error": str(result.error) if result.error else None, "disk_quotas": parsed["quota"],
               "time": iso(parsed["now"]), "certificates": parsed["certificates"]}
     return server, entries, warnings
+
+
+def submission_warning(entry):
+    """A frozen team whose site no longer runs its submission (`current` pointed elsewhere by hand after the
+    deadline); the submission, root's copy, is kept as it was and is what `fab archive` takes."""
+    submission = entry.get("submission")
+    if not submission or not submission["freeze"].startswith("frozen") or submission["live"]:
+        return ""
+    return (f"warning: {entry['name']}: its site no longer runs its submission {submission['release']} (its current "
+            "link was changed by hand after the deadline; the submission is kept as it was)")
+
+
+def submission_note(entry):
+    submission = entry["submission"]
+    taken = f"release {submission['release']}, taken {submission['taken']}" if submission["taken"] else "none yet"
+    return f"{entry['name']}: submission: {taken}; {submission['freeze']}"
 
 
 def class_report(inventory, results):
@@ -96,6 +116,7 @@ def as_table(inventory, report):
     widths = [max(len(row[i]) for row in rows) for i in range(len(HEADER))]
     lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in rows]
     notes = [f"{s['name']}: disk quotas: {s['disk_quotas']}" for s in report["servers"] if s["disk_quotas"]]
+    notes += [submission_note(entry) for entry in report["teams"] if entry.get("submission")]
     notes += [f"{s['name']}: HTTPS certificate of {c['name']} expires {c['expires']}"
               for s in report["servers"] for c in s["certificates"]]
     return "\n".join(lines + notes + report["warnings"])

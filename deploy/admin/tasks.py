@@ -14,7 +14,7 @@ from deploy.remote import class_status
 
 
 def server_status(c, server, domain):
-    """One server's figures (deploy/remote/class_status.parse of status.sh's lines), every team's /healthz asked."""
+    """One server's figures (deploy/remote/class_collect.py's lines, class_status.parse), every team's /healthz asked."""
     return class_status.parse(runner.run(c, commands.class_status(domain, server.hostname or server.address)).stdout)
 
 

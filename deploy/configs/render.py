@@ -12,7 +12,6 @@ import jinja2
 
 from deploy.configs import limits
 from deploy.core import layout
-from deploy.core.commands import class_status_args
 from deploy.core.layout import TeamPaths
 from deploy.inventory.model import team_host
 
@@ -92,12 +91,11 @@ def class_page_command(view, once=False):
     writes the first page with it). At the lowest CPU priority: the instructor's page never slows a team's requests."""
     hostname = view.server.hostname or view.server.address
     return " ".join(["/usr/bin/nice", "-n", "19", f"{layout.TOOLS_VENV}/bin/python", layout.CLASS_PAGE_TOOL,
-                     "--class", view.class_name, "--server", view.server.name, "--domain", view.domain,
+                     "--class", view.class_name, "--server", view.server.name, "--hostname", hostname,
+                     "--domain", view.domain,
                      "--scheme", view.tls.scheme, "--routing", view.routing, "--template", layout.CLASS_PAGE_TEMPLATE,
                      "--out", layout.CLASS_PAGE, "--every", str(view.page_seconds), *(["--once"] if once else []),
-                     *database_cap_options(view),
-                     "--", "/bin/bash", layout.CLASS_STATUS_TOOL,
-                     *class_status_args(view.domain, hostname, probe="awake")])
+                     *database_cap_options(view)])
 
 
 def render_server(view, cgroups=False):

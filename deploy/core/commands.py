@@ -10,7 +10,6 @@ from pathlib import Path
 
 from deploy.core import layout
 from deploy.core.layout import TeamPaths
-from deploy.remote.class_status import REQUEST_WINDOW
 
 REMOTE = Path(__file__).resolve().parents[1] / "remote"
 
@@ -70,19 +69,13 @@ def apply_bundle(upload, admin_uri_input=""):
                          root=True, stdin=admin_uri_input)
 
 
-def class_status_args(domain, hostname, probe="all"):
-    """deploy/remote/status.sh's arguments: `fab status` asks every team's /healthz ("all"), the class page only
-    awake teams' ("awake"); hostname is the server's name (its certificate's expiry is reported with TLS on)."""
-    return (domain, layout.HEALTHZ_TOOL, f"{layout.TOOLS_VENV}/bin/python", layout.MONGO_TOOL, layout.MONGO_ADMIN_FILE,
-            hostname, layout.ACME_CERTS, layout.LOG_ROOT, probe, str(REQUEST_WINDOW))
-
-
 def class_status(domain, hostname):
-    """Every team's program state, uptime, releases, /healthz code, requests, use (memory, tasks, disk) and what
-    bounds it, one tab-separated line each, then whether the server has disk quotas, its time and (TLS on) when its
-    certificates expire (deploy/remote/class_status)."""
-    return RemoteCommand("status", class_status_args(domain, hostname), remote_file("status.sh"), "status.sh",
-                         root=True)
+    """Every team's program state, uptime, releases, /healthz code (each team asked), requests, use (memory, tasks,
+    disk) and what bounds it, one tab-separated line each, then whether the server has disk quotas, its time and (TLS
+    on) when its certificates expire: the collector provisioning installed (deploy/remote/class_collect.py), whose
+    lines deploy/remote/class_status.parse reads; hostname is the server's name (its certificate's expiry)."""
+    return program("status", f"{layout.TOOLS_VENV}/bin/python", layout.CLASS_STATUS_TOOL, domain, hostname, "all",
+                   root=True)
 
 
 def helper(name, *args):
@@ -121,7 +114,7 @@ def release_script_text(paths: TeamPaths, keep=layout.KEEP_RELEASES, make_venv=l
         "run_dir": paths.run_dir, "uwsgi_log": paths.uwsgi_log, "uwsgi_ini": paths.uwsgi_ini,
         "master_fifo": paths.master_fifo, "wheelhouses": f"{paths.wheels} {layout.WHEELS}", "keep": str(keep),
         "healthz": layout.HEALTHZ_TOOL, "settings": paths.mongo_uri_file, "make_venv": make_venv,
-        "uv_cache": paths.uv_cache,
+        "uv_cache": paths.uv_cache, "freeze_dir": layout.FREEZE_DIR,
     }
     lines = [f"{name}={shlex.quote(value)}" for name, value in header.items()]
     return "\n".join(lines) + "\n" + remote_program("release.sh")

@@ -3,6 +3,7 @@ templates, provisioning and team tasks all ask here."""
 from dataclasses import dataclass
 
 ETC = "/etc/hacknode"                       # rendered configs, owned by root
+UWSGI_DIR = f"{ETC}/uwsgi"                  # <team>.ini: one per team on this server (the collector's list of teams)
 TEAMS_DIR = f"{ETC}/teams"                  # one empty file per team provisioning made on this server
 NGINX_SITE = "/etc/nginx/sites-enabled/hacknode.conf"   # includes ETC/nginx/*.conf
 SUPERVISOR_DIR = "/etc/supervisor/conf.d"  # supervisor ignores [include] inside included files: programs go here
@@ -27,8 +28,10 @@ DB_USER = "hacknode-db"                     # secantus mode: the system user Sec
 MONGO_ADMIN_FILE = f"{ETC}/mongo-admin"     # 0600 root: the admin URI, generated on the server
 INDEX_ROOT = "/var/www/hacknode"            # 0755 root: the class page nginx serves at /, written by root only
 CLASS_PAGE = f"{INDEX_ROOT}/index.html"     # the instructor's live class page (deploy/remote/class_page.py)
-CLASS_STATUS_TOOL = f"{TOOLS_BIN}/class-status"       # the class's figures (deploy/remote/status.sh), root only
-CLASS_STATUS_MODULE = f"{TOOLS_BIN}/class_status.py"  # their parser, imported by class-page
+CLASS_STATUS_TOOL = f"{TOOLS_BIN}/class_collect.py"  # the class's figures (deploy/remote/class_collect.py), root only
+CLASS_STATUS_MODULE = f"{TOOLS_BIN}/class_status.py"  # their parser, imported by class-page and the collector
+# this very module, shipped beside them: the collector takes every path from it (standard library only)
+LAYOUT_MODULE = f"{TOOLS_BIN}/hacknode_layout.py"
 CLASS_PAGE_TOOL = f"{TOOLS_BIN}/class-page"           # rewrites CLASS_PAGE every page_seconds (supervisor program)
 CLASS_PAGE_TEMPLATE = f"{TOOLS_BIN}/class-page.html.j2"   # deploy/templates/class-page.html.j2, rendered by it
 CLASS_PAGE_CONF = f"{SUPERVISOR_DIR}/hacknode-class-page.conf"   # its supervisor program
@@ -46,6 +49,11 @@ AT_JOBS = "/var/spool/cron/atjobs"          # Debian's at: one file per job, own
 HOMES = "/home"                             # the teams' homes: user quotas, where on, are set on its filesystem
 TEAM_GECOS = "hacknode team,umask=0027"     # a team account's comment: pam_umask takes its umask from there
 KEEP_RELEASES = 5
+# `fab freeze` (deploy/remote/term.sh): 0755 root; <team> holds the deadline ("deadline=EPOCH ISO"), <team>.submission
+# the release taken at it: release.sh, run as the team, reads both (refuses after the deadline, never prunes that one)
+FREEZE_DIR = f"{ETC}/freeze"
+SUBMISSIONS = "/var/backups/hacknode-submissions"   # 0700 root: <team>/ the submitted code and database dump
+TERM_ARCHIVE = "/var/backups/hacknode-term"        # 0700, the admin user's: what `fab archive` fetches by rsync
 OLD_SUDOERS_DIR = "/etc/sudoers.d"         # no team has a sudo rule; older provisioning left one here
 TLS_DIR = f"{ETC}/tls"                      # 0755 root: the class's certificate (files, class-ca), its key 0600 root
 ACME_WEBROOT = "/var/www/hacknode-acme"     # root's; nginx serves /.well-known/acme-challenge/ from it on port 80
@@ -103,6 +111,10 @@ class TeamPaths:
         return f"{self.run_dir}/uwsgi.sock"
 
     @property
+    def stats_socket(self):    # uwsgi's stats (its master answers, no worker): root's collector reads the team's health
+        return f"{self.run_dir}/stats.sock"
+
+    @property
     def log_dir(self):         # supervisor's stdout/stderr logs of the team's uwsgi
         return f"{LOG_ROOT}/{self.team}"
 
@@ -111,7 +123,7 @@ class TeamPaths:
         return f"{self.log_dir}/uwsgi.log"
 
     @property
-    def access_log(self):      # nginx's "$msec $status $request_uri" per request: status.sh counts recent requests
+    def access_log(self):      # nginx's "$msec $status $request_uri" per request: class_collect counts recent ones
         return f"{self.log_dir}/access.log"
 
     @property
@@ -152,7 +164,7 @@ class TeamPaths:
 
     @property
     def uwsgi_ini(self):
-        return f"{ETC}/uwsgi/{self.team}.ini"
+        return f"{UWSGI_DIR}/{self.team}.ini"
 
     @property
     def supervisor_conf(self):

@@ -13,10 +13,11 @@ import subprocess
 from datetime import datetime, timezone
 
 
-# Never shipped: version control (".git": a folder, or a file in a git worktree), virtualenvs, caches, local secrets (.hacknode/ holds keys), and what the
-# server makes itself (RELEASE, rapid-env). Anchored ("/x") = only at the top of the tree.
+# Never shipped: version control (".git": a folder, or a file in a git worktree), virtualenvs (".venv": a folder,
+# or a link to one), caches, local secrets (.hacknode/ holds keys), and what the server makes itself (RELEASE,
+# rapid-env). Anchored ("/x") = only at the top of the tree.
 RSYNC_EXCLUDES = (
-    ".git", "/.venv/", "venv/", "rapid-env", "__pycache__/", "*.pyc", ".pytest_cache/", "/.cache/",
+    ".git", "/.venv", "venv/", "rapid-env", "__pycache__/", "*.pyc", ".pytest_cache/", "/.cache/",
     "/.hacknode/", "/test-artifacts/", "/bench-results/", "node_modules/", "*.egg-info/", ".mypy_cache/", "/RELEASE",
 )
 

@@ -2,6 +2,7 @@
 with the commands and uploads that would change it. Nothing here touches a server."""
 import os
 import shlex
+from pathlib import Path
 
 from deploy.configs.render import class_page_command, render_server, template_text
 from deploy.core import commands, layout
@@ -60,8 +61,10 @@ def desired_files(view, cgroups=False):
 
 
 def class_page_files():
-    """The class page's writer, its collector (the lines `fab status` reads), their parser and its template (root)."""
-    return [File(layout.CLASS_STATUS_TOOL, commands.remote_file("status.sh"), mode="0700"),
+    """The class page's writer, its collector (`fab status` runs it too), their lines' parser, the paths they take
+    (deploy/layout.py itself) and the page's template (root)."""
+    return [File(layout.CLASS_STATUS_TOOL, commands.remote_file("class_collect.py"), mode="0700"),
+            File(layout.LAYOUT_MODULE, Path(layout.__file__).read_text(), mode="0644"),
             File(layout.CLASS_STATUS_MODULE, commands.remote_file("class_status.py"), mode="0644"),
             File(layout.CLASS_PAGE_TOOL, commands.remote_file("class_page.py"), mode="0700"),
             File(layout.CLASS_PAGE_TEMPLATE, template_text("class-page.html.j2"), mode="0644")]

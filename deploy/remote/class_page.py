@@ -1,11 +1,12 @@
 # managed by hacknode: the instructor's live class page (installed as /opt/hacknode/bin/class-page, run by root
-# under supervisor, program hacknode-class-page). Every --every seconds it runs the collector given after `--`
-# (class-status: the lines `fab status` reads too), renders --template with the parsed figures and replaces
-# --out at once (a new file renamed over it), 0644 in a 0755 folder, both root's: no team can write it.
+# under supervisor, program hacknode-class-page). Every --every seconds it collects the class's figures in-process
+# (class_collect.py, the figures `fab status` reads too, but asking no team's site: a request would keep an idle team
+# awake), renders --template with them and replaces --out at once (a new file renamed over it), 0644 in a 0755
+# folder, both root's: no team can write it.
 # Each round also keeps the teams' nginx access logs (the collector counts requests from them) under a size.
 # Runs by root's tools virtualenv (Jinja2). Usage:
-#   class-page --class C --server S --domain D --scheme http|https [--routing subdomain|path] --template T --out PAGE
-#              --every SECONDS [--once] [--mongo-tool TOOL --admin-file FILE --database-caps DIR] -- COLLECTOR ARGS...
+#   class-page --class C --server S --hostname H --domain D --scheme http|https [--routing subdomain|path]
+#              --template T --out PAGE --every SECONDS [--once] [--mongo-tool TOOL --admin-file FILE --database-caps DIR]
 # With --database-caps, each round first makes the database user of each team over its cap (DIR/TEAM: its database_mb)
 # read-only, read-write again once it is back under (TOOL caps, as root with the admin URI of FILE).
 import argparse
@@ -27,16 +28,18 @@ ACCESS_LOGS = "/var/log/hacknode/*/access.log"      # deploy/core/layout.py Team
 ACCESS_LOG_MAX_BYTES = 20 * 1024 * 1024
 
 try:
-    import class_status                         # on a server: installed beside this program
+    import class_collect                        # on a server: installed beside this program
+    import class_status
 except ImportError:
-    from deploy.remote import class_status      # in the repository (its tests
+    from deploy.remote import class_collect, class_status      # in the repository (its tests)
 
 
 def page_context(parsed, options):
     """What the template shows: the class, the time the figures were read, every team's figures and the scheme of
     its links (https with TLS on)."""
     now = parsed["now"] if parsed["now"] is not None else int(time.time())
-    teams = [class_status.team_figures(row, now) for row in parsed["teams"]]
+    # health: the cell as collected, an HTTP code or (the page asks no team) the master's word: up, idle, down, -
+    teams = [dict(class_status.team_figures(row, now), health=row["healthz"]) for row in parsed["teams"]]
     return {"class_name": options.class_name, "server": options.server, "domain": options.domain,
             "scheme": options.scheme, "every": options.every, "shared_origin": options.routing == "path",
             "written": class_status.iso(now), "teams": teams, "age_text": class_status.age_text,
@@ -92,14 +95,13 @@ def enforce_database_caps(options):
 def write_once(options):
     with open(options.template, encoding="utf-8") as handle:     # read each round: provisioning may renew it
         template_text = handle.read()
-    collected = subprocess.run(options.collector, capture_output=True, text=True, timeout=max(60, options.every))
-    context = page_context(class_status.parse(collected.stdout), options)
+    context = page_context(class_collect.collect(options.domain, options.hostname, "quiet"), options)
     write_page(options.out, render_page(template_text, context))
 
 
 def parse_options(argv):
     parser = argparse.ArgumentParser(prog="class-page")
-    for name in ("--class", "--server", "--domain", "--template", "--out"):
+    for name in ("--class", "--server", "--hostname", "--domain", "--template", "--out"):
         parser.add_argument(name, required=True, dest=None if name != "--class" else "class_name")
     parser.add_argument("--scheme", choices=("http", "https"), default="http")
     parser.add_argument("--routing", choices=("subdomain", "path"), default="subdomain")
@@ -108,7 +110,6 @@ def parse_options(argv):
     parser.add_argument("--mongo-tool")
     parser.add_argument("--admin-file")
     parser.add_argument("--database-caps")
-    parser.add_argument("collector", nargs="+")
     return parser.parse_args(argv)
 
 

@@ -1,16 +1,17 @@
-# managed by hacknode: the class's figures (the lines of status.sh) parsed once, for `fab status` (table, JSON) on
-# the instructor's machine and for the class page on the server (installed beside class-page). Standard library only.
+# managed by hacknode: the class's figures (the collector's, class_collect.py) as lines and parsed back once, for
+# `fab status` (table, JSON) on the instructor's machine and for the class page on the server (installed beside
+# class-page). Standard library only.
 import re
 from datetime import datetime, timezone
 
-# the fields of a team's line of status.sh, in order
+# the fields of a team's line, in order
 FIELDS = ("team", "state", "uptime", "release", "healthz", "memory_kib", "tasks", "home_kib", "database_kib",
           "bound", "requests", "newest_release")
 REQUEST_WINDOW = 300        # seconds: "requests in the last minutes" counts this window of the access log
 KIB_PER_MB = 1024
 RELEASE_TIME = "%Y%m%dT%H%M%SZ"     # a release's name starts with its UTC time (release.sh)
 # what no cell may carry to a terminal or a page: control characters (C0, DEL, C1) and the ones that reorder or
-# split text (Unicode line separators, bidirectional overrides); status.sh already cleans the names teams choose
+# split text (Unicode line separators, bidirectional overrides); the collector already cleans the names teams choose
 UNSHOWABLE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
 
 
@@ -18,11 +19,27 @@ def clean(cell):
     return UNSHOWABLE.sub("?", cell)
 
 
+def lines(collected):
+    """The collector's figures (class_collect.collect: what parse gives) as text: "teams<TAB>every team's name" first
+    (root's list: parse takes no line for another name), a tab-separated line per team (FIELDS), "quota<TAB>...",
+    "now<TAB>epoch seconds", "tls<TAB>NAME<TAB>expiry" per certificate and
+    "submission<TAB>TEAM<TAB>RELEASE<TAB>TAKEN<TAB>FREEZE<TAB>yes|no" per team with a deadline (`fab freeze`)."""
+    rows = collected["teams"]
+    out = ["teams\t" + " ".join(row["team"] for row in rows)]
+    out += ["\t".join(row[field] for field in FIELDS) for row in rows]
+    out += [f"quota\t{collected['quota']}", f"now\t{collected['now']}"]
+    out += [f"tls\t{c['name']}\t{c['expires']}" for c in collected["certificates"]]
+    out += [f"submission\t{team}\t{s['release']}\t{s['taken']}\t{s['freeze']}\t{'yes' if s['live'] else 'no'}"
+            for team, s in collected.get("submissions", {}).items()]
+    return "\n".join(out) + "\n"
+
+
 def parse(text):
-    """status.sh's output -> {"teams": [{field: text}], "quota": text or None, "now": epoch seconds or None,
-    "certificates": [{"name": the name it is served for, "expires": when}] (TLS on)}. A team's line counts only for
+    """The collector's lines -> {"teams": [{field: text}], "quota": text or None, "now": epoch seconds or None,
+    "certificates": [{"name": the name it is served for, "expires": when}] (TLS on), "submissions": {team: {"release",
+    "taken", "freeze", "live": whether its site still runs it}} (`fab freeze`)}. A team's line counts only for
     a name of the first "teams" line (root's list of teams), once; every cell comes without control characters."""
-    parsed = {"teams": [], "quota": None, "now": None, "certificates": []}
+    parsed = {"teams": [], "quota": None, "now": None, "certificates": [], "submissions": {}}
     known, seen = None, set()
     for line in text.split("\n"):
         cells = [clean(cell) for cell in line.split("\t")]
@@ -36,6 +53,9 @@ def parse(text):
             parsed["quota"] = cells[1]
         elif cells[0] == "now" and len(cells) == 2 and cells[1].isdigit():
             parsed["now"] = int(cells[1])
+        elif cells[0] == "submission" and len(cells) == 6 and (known is None or cells[1] in known):
+            parsed["submissions"][cells[1]] = {"release": cells[2], "taken": cells[3] or None, "freeze": cells[4],
+                                               "live": cells[5] == "yes"}
         elif cells[0] == "tls" and len(cells) == 3:
             parsed["certificates"].append({"name": cells[1], "expires": cells[2]})
     return parsed
@@ -69,7 +89,8 @@ def age(epoch, now):
 
 def team_figures(row, now):
     """One team's figures, typed (None when unknown): the one source of the table, the JSON and the page.
-    healthz is the HTTP code (0: nothing answered), None when not asked (an idle team, on the class page)."""
+    healthz is the HTTP code (0: nothing answered), None when none was asked (the class page asks no team: the cell
+    then says "idle", "up" or "down" from the team's uwsgi master, "-" unknown)."""
     home, database = megabytes(row["home_kib"]), megabytes(row["database_kib"])
     live, newest = release_time(row["release"]), release_time(row["newest_release"])
     return {

@@ -33,7 +33,8 @@ set -euo pipefail
 
 # The team's paths (deploy/core/layout.py TeamPaths), set before this text by commands.release_script_text:
 : "${team:?}" "${releases:?}" "${current:?}" "${envs:?}" "${run_dir:?}" "${uwsgi_log:?}" "${uwsgi_ini:?}" \
-  "${master_fifo:?}" "${wheelhouses:?}" "${keep:?}" "${healthz:?}" "${settings:?}" "${make_venv:?}" "${uv_cache:?}"
+  "${master_fifo:?}" "${wheelhouses:?}" "${keep:?}" "${healthz:?}" "${settings:?}" "${make_venv:?}" "${uv_cache:?}" \
+  "${freeze_dir:?}"
 
 # Shared by the parts:
 HEALTH_WAIT=20      # seconds a new release has to answer /healthz with its id
@@ -62,6 +63,26 @@ with_lock() {
     exec 9<>"$run_dir/release.lock"
     [ -f /dev/fd/9 ] || die "$run_dir/release.lock is not a plain file: remove it (rm $run_dir/release.lock) and run again"
     flock -w 300 9 || die "another deploy of $team has held $run_dir/release.lock for 5 minutes"
+}
+
+frozen_check() {  # [SUBCOMMAND]
+    # The instructor's deadline (`fab freeze`, deploy/remote/term.sh): $freeze_dir/$team is root's, outside the
+    # team's home, so no team can change it; past its time every subcommand that changes the site is refused. A
+    # mark that cannot be read refuses too.
+    local line="" epoch
+    [ -e "$freeze_dir/$team" ] || return 0
+    read -r line < "$freeze_dir/$team" || true
+    epoch=${line#deadline=}; epoch=${epoch%% *}
+    if [[ "$epoch" =~ ^[0-9]+$ ]] && [ "$(date +%s)" -lt "$epoch" ]; then return 0; fi
+    # `settings` has its changes on stdin (fd 8): read to the end, so the sender sees them taken, not a broken pipe
+    [ "${1:-}" != settings ] || cat <&8 >/dev/null || true
+    echo "HN-FAIL [$team] frozen: the deadline was ${line#* }; deploys, git pushes, rollbacks and config changes are" \
+         "refused (the site keeps running; the instructor's \`fab freeze --undo\` lifts it)" >&2
+    exit 1
+}
+
+submitted_id() {  # the release the team's submission took at the deadline (`fab freeze`): never pruned
+    sed -n 's/^release=//p' "$freeze_dir/$team.submission" 2>/dev/null || true
 }
 
 release_ids() {  # every release's folder name, newest first (a release id starts with its UTC time)
@@ -192,11 +213,13 @@ cmd_restart() {
 }
 
 cmd_prune() {
-    local cur prev r n=0 e name used
-    cur=$(current_id); prev=$(previous_id)
+    local cur prev submitted r n=0 e name used
+    cur=$(current_id); prev=$(previous_id); submitted=$(submitted_id)
     for r in $(release_ids); do
         n=$(( n + 1 ))
-        if [ "$n" -le "$keep" ] || [ "$r" = "$cur" ] || [ "$r" = "$prev" ]; then continue; fi
+        if [ "$n" -le "$keep" ] || [ "$r" = "$cur" ] || [ "$r" = "$prev" ] || [ "$r" = "$submitted" ]; then
+            continue
+        fi
         rm -rf "${releases:?}/$r"
         say "pruned release $r"
     done
@@ -235,6 +258,11 @@ cmd_list() {
 main() {
     local sub=${1:-}; shift || true
     cd "$(dirname "$releases")"
+    # what changes the site, after the deadline: refused (facts with an id claims a new release)
+    case "$sub" in
+        facts) [ $# -lt 2 ] || frozen_check ;;
+        env|prepare|activate|deploy|rollback|settings) frozen_check "$sub" ;;
+    esac
     case "$sub" in
         facts)    (( $# >= 1 && $# <= 2 )) || die "usage: facts <req-hash> [<new-id>]"; cmd_facts "$@" ;;
         env)      [ $# -eq 2 ] || die "usage: env <req-hash> <requirements>"; with_lock; cmd_env "$@" ;;

@@ -116,7 +116,7 @@ hn_uwsgi_reload() {  # TEAM INI [TEAM INI...]: each team's uwsgi takes its chang
 
 hn_health() {  # TEAM HOST LOG [TEAM HOST LOG...]: each team's site answers /healthz through nginx, so its program
   # runs. One probe for all teams, asking each again until it answers (a Python program to start, and a class has
-  # dozens of teams), up to 30 s in all: a site that hangs makes each request wait its timeout. A team that passed
+  # dozens of teams), up to 30 s each: a site that hangs makes each request wait its timeout. A team that passed
   # once is not asked again: an idle team's probe wakes it (a second or more). Supervisor is asked only about the
   # teams that never answered, for the message. A team whose setup failed (hn_team_jobs) is not checked: it is
   # reported already.

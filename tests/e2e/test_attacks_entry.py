@@ -282,7 +282,7 @@ def test_a_teams_log_forges_no_report_line_and_its_decoy_nginx_is_not_roots(prov
 
 
 def test_status_never_lists_a_folder_a_teams_releases_link_leads_to(provisioned_class):
-    """status.sh (root) showed the newest name in ~/releases: linked to /root, a name of root's was on the page."""
+    """The collector (root) showed the newest name in ~/releases: linked to /root, a name of root's was on the page."""
     made = provisioned_class
     planted = "/root/20991231T235959Z-root"
     with made.as_root("main") as root:

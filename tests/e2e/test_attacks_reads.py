@@ -25,7 +25,7 @@ KEYS_OWNER = "hacknode3"          # the team that traps its own authorized_keys
 PROBED = "hacknode2"              # the team whose app and releases fool root's status (hacknode3 comes after it)
 KEYS = f"{TeamPaths(KEYS_OWNER).home}/.ssh/authorized_keys"
 FACTS = Path(__file__).resolve().parents[2] / "deploy" / "remote" / "facts.py"
-# a release name made to split status.sh's line and forge one for a team that does not exist, in red
+# a release name made to split the collector's line and forge one for a team that does not exist, in red
 FORGED_RELEASE = "evil\tname\x1b[31mred\nhacknode9\tRUNNING\t1:00\tforged\t200\t0\t0\t0\t0\trlimits\t0\tforged"
 STATUS_SECONDS = 15               # what `fab status` may take when a team's /healthz never ends
 

@@ -1,14 +1,18 @@
 """An idle team costs only its uwsgi master: after idle_seconds without a request its workers stop; the next
 request starts one again and is answered 200 (it waits, never fails); load grows the workers up to the team's
-`processes`. On provisioned_class's hacknode1 (idle_seconds: conftest.IDLE_SECONDS, processes: 2)."""
+`processes`. On provisioned_class's hacknode1 (idle_seconds: conftest.IDLE_SECONDS, processes: 2), and on its
+hacknode2 with the shipped inventory's idle_seconds while the class page runs: nothing hacknode runs keeps it awake."""
 import json
+import re
 import time
 from pathlib import Path
 
 import pytest
+import yaml
 
 from deploy.core.layout import TeamPaths
-from tests.e2e.conftest import IDLE_SECONDS
+from deploy.inventory.model import Inventory
+from tests.e2e.conftest import IDLE_SECONDS, PAGE_SECONDS
 from lab import load
 
 pytestmark = pytest.mark.e2e
@@ -16,6 +20,9 @@ TEAM = "hacknode1"
 # requests aimed at the moment uwsgi stops the workers of an idle team, sent by a program on the host
 AIMED_WAKEUPS = Path(__file__).with_name("aimed_wakeups.py")
 WAKE_UPS = 6
+SHIPPED = yaml.safe_load((Path(__file__).resolve().parents[2] / "inventory.yml").read_text())
+SHIPPED_IDLE = SHIPPED["defaults"].get("idle_seconds")
+SHIPPED_PAGE = SHIPPED["class"].get("page_seconds", Inventory.__dataclass_fields__["page_seconds"].default)
 
 
 def master_pid(root):
@@ -78,3 +85,58 @@ def test_requests_arriving_as_the_idle_timer_stops_the_workers_are_all_answered(
     with capsys.disabled():
         print(f"\n{TEAM}: {len(answers)} requests over {WAKE_UPS} idle stops, all 200; "
               f"median {seconds[len(seconds) // 2]:.2f}s, slowest {seconds[-1]:.2f}s")
+
+
+def uwsgi_processes(root, team):
+    """The team's uwsgi processes as a user counts them: pgrep -u TEAM -f uwsgi."""
+    return root.run(f"pgrep -u {team} -f uwsgi", hide=True, warn=True).stdout.split()
+
+
+def page_health(cls, team):
+    """The team's health cell on the class page and the time the page says it was written (None: not listed)."""
+    status, page = cls.http(team, "/", by="server")
+    assert status == 200, page
+    row = re.search(rf'>{team}</a></td>\s*<td[^>]*>[^<]*</td>\s*<td[^>]*>([^<]*)</td>', page)
+    return row and row.group(1), re.search(r'<time datetime="([^"]+)">', page).group(1)
+
+
+def wait_for_page(cls, team, wanted, seconds):
+    """The team's health on the class page once it is `wanted`; fails after `seconds`."""
+    deadline = time.monotonic() + seconds
+    while (health := page_health(cls, team)[0]) != wanted:
+        if time.monotonic() > deadline:
+            pytest.fail(f"the class page shows {team} {health!r}, not {wanted!r}, after {seconds}s")
+        time.sleep(1)
+
+
+def test_with_the_shipped_idle_seconds_a_team_nobody_visits_costs_only_its_master(provisioned_class, capsys):
+    """hacknode2 has the shipped inventory's idle_seconds; the class page runs (every PAGE_SECONDS, more often than
+    the shipped page_seconds). Once visited, then left alone, within idle_seconds plus one shipped class-page period
+    it is its uwsgi master alone and stays so while the page shows it idle; nothing (the page, its collector) sent it
+    a request meanwhile; a visitor then wakes it."""
+    cls, team = provisioned_class, "hacknode2"
+    assert next(t for t in cls.inventory.teams if t.name == team).idle_seconds == SHIPPED_IDLE
+    assert cls.http(team, "/")[0] == 200
+    wait_for_page(cls, team, "up", 3 * PAGE_SECONDS)          # awake: its master's stats say a worker accepts
+    with cls.as_root(team) as root:
+        awake = uwsgi_processes(root, team)
+        awake_kb = pss_kb(root, awake)
+        log_size = int(root.run(f"stat -c %s {TeamPaths(team).access_log}", hide=True).stdout)
+        started = time.monotonic()
+        deadline = started + SHIPPED_IDLE + SHIPPED_PAGE
+        while len(idle := uwsgi_processes(root, team)) > 1 and time.monotonic() < deadline:
+            time.sleep(1)
+        asleep_after = time.monotonic() - started
+        wait_for_page(cls, team, "idle", 2 * PAGE_SECONDS)              # still listed, shown asleep
+        idle = uwsgi_processes(root, team)                              # and still asleep after the page's rounds
+        idle_kb = pss_kb(root, idle)
+        logged = root.run(f"tail -c +{log_size + 1} {TeamPaths(team).access_log}", hide=True).stdout
+    assert len(awake) >= 2 and len(idle) == 1, (awake, idle)          # its master alone
+    assert not logged, f"requests sent to {team} while nobody visited it:\n{logged}"
+    assert idle_kb < awake_kb / 2, (idle_kb, awake_kb)                  # its worker's memory given back
+    assert cls.http(team, "/")[0] == 200
+    wait_for_page(cls, team, "up", 3 * PAGE_SECONDS)
+    with capsys.disabled():
+        print(f"\n{team} (idle_seconds {SHIPPED_IDLE}, class page every {PAGE_SECONDS} s): awake "
+              f"{awake_kb / 1024:.1f} MB PSS in {len(awake)} processes; its master alone {asleep_after:.0f} s after "
+              f"the last visit, {idle_kb / 1024:.1f} MB in {len(idle)}")
