@@ -1,20 +1,19 @@
 """hacknode's remote tasks: `fab -l` lists them.
 
-Instructors: provision, status, audit, add_team, remove_team, teardown (the class from inventory.yml).
+Instructors: provision, status, audit, backups, add_team, remove_team, teardown (the class from inventory.yml).
 Teams: deploy, setup_virtualenv, restart, logs, rollback, ... (the workshop's names).
 Each task is thin: the work is in deploy/.
 """
-import difflib
 import logging
 import os
 from contextlib import contextmanager
 
-import paramiko
 from fabric import task
 from invoke import Exit
 
-from deploy.admin import audit, status as status_report, tasks as admin, term
-from deploy.core.errors import DeployError
+from deploy.admin import audit, backups as nightly, status as status_report, tasks as admin, term
+from deploy.core.errors import one_line_errors
+from deploy.core.ssh import admin_key
 from deploy.inventory import InventoryError, load_inventory, roster as class_roster, team_name_problem
 from deploy.provision import run as provisioning
 from deploy.team import (backup as team_backup, choice as team_choice, config as team_config, git as team_git,
@@ -22,6 +21,7 @@ from deploy.team import (backup as team_backup, choice as team_choice, config as
 from deploy.team.backup_file import BACKUP_DIR
 
 DEFAULT_INVENTORY = team_choice.inventory_path(os.environ)
+ADMIN_HELP = {"inventory": "the class", "key": "SSH key of the servers' admin user"}
 # paramiko logs a traceback of every failed connection on its own; the tasks say it in one line instead
 logging.getLogger("paramiko").addHandler(logging.NullHandler())
 
@@ -31,30 +31,6 @@ def class_inventory(path):
         return load_inventory(path)
     except InventoryError as e:
         raise Exit(str(e), code=2)
-
-
-def admin_key(key):
-    """The instructor's SSH key: --key, $HACKNODE_ADMIN_KEY, the demo's key, else the usual SSH setup."""
-    if key:
-        return key
-    if os.environ.get("HACKNODE_ADMIN_KEY"):
-        return os.environ["HACKNODE_ADMIN_KEY"]
-    return ".hacknode/admin_key" if os.path.exists(".hacknode/admin_key") else None
-
-
-def fail(e):
-    raise Exit(f"error: {e}", code=1)
-
-
-@contextmanager
-def one_line_errors(where="a server"):
-    """A failed step, an unreachable server or a missing setting ends with one line, not a traceback."""
-    try:
-        yield
-    except DeployError as e:
-        fail(e)
-    except (paramiko.SSHException, OSError) as e:
-        fail(f"cannot reach {where} over SSH: {e}")
 
 
 def valid_team_name(team):
@@ -84,19 +60,11 @@ def provision(c, inventory=DEFAULT_INVENTORY, dry=False, prune=False, key=None, 
 def roster(c, file, inventory=DEFAULT_INVENTORY, yes=False):
     """Write the roster's teams and keys into the inventory's teams: (shown as a diff first; comments kept)."""
     try:
-        old, new, left_out = class_roster.roster_change(inventory, file)
+        written = class_roster.apply_roster(inventory, file, (lambda question: True) if yes else ask)
     except class_roster.RosterError as e:
         raise Exit(str(e), code=2)
-    for team in left_out:
-        print(f"note: {team} is in {inventory} but not in {file}: kept as it is")
-    if new == old:
-        print(f"{inventory}: its teams match {file} already; nothing to change")
-        return
-    print("".join(difflib.unified_diff(old.splitlines(True), new.splitlines(True), inventory, inventory)), end="")
-    if not yes and not ask(f"write these changes to {inventory}?"):
+    if not written:
         raise Exit(f"{inventory}: nothing written", code=1)
-    class_roster.write_inventory(inventory, new)
-    print(f"wrote {inventory}; fab provision sets the teams up")
 
 
 @task(help={"inventory": "the class, with the new team added", "key": "SSH key of the servers' admin user"})
@@ -122,7 +90,7 @@ def remove_team(c, team, server=None, inventory=DEFAULT_INVENTORY, key=None):
         print(f"note: {team} is still in {inventory}: remove it there, or the next provision brings it back")
 
 
-@task(help={"inventory": "the class", "key": "SSH key of the servers' admin user",
+@task(help={**ADMIN_HELP,
             "json": "print one JSON document instead of the table (keys: README, For instructors)"})
 def status(c, inventory=DEFAULT_INVENTORY, key=None, json=False):
     """Every team: state, /healthz, releases, requests, memory, tasks, disk, URLs (a table, or --json)."""
@@ -133,8 +101,25 @@ def status(c, inventory=DEFAULT_INVENTORY, key=None, json=False):
         raise Exit("\n".join(problems), code=1)
 
 
+@task(help={**ADMIN_HELP,
+            "fetch": "copy the servers' nightly dumps here (rsync: only what is new)",
+            "out": f"where they go, a folder per server (default {nightly.NIGHTLY_OUT})"})
+def backups(c, inventory=DEFAULT_INVENTORY, key=None, fetch=False, out=nightly.NIGHTLY_OUT):
+    """The nightly backups (inventory's backups:): each team's last one, its size and its restore's check; --fetch
+    copies them here."""
+    inv = class_inventory(inventory)
+    with one_line_errors():
+        if fetch:
+            nightly.fetch(inv, admin_key(key), out)
+            return
+    report, problems = admin.status_report(inv, admin_key(key))
+    print(status_report.backups_table(report))
+    if problems:
+        raise Exit("\n".join(problems), code=1)
+
+
 # named audit_class: a function called audit would hide the module deploy.audit
-@task(name="audit", help={"inventory": "the class", "key": "SSH key of the servers' admin user"})
+@task(name="audit", help=ADMIN_HELP)
 def audit_class(c, inventory=DEFAULT_INVENTORY, key=None):
     """As each team, try one team's attacks on another and on the server: one table; exit 1 if any is OPEN."""
     rows = admin.audit_rows(class_inventory(inventory), admin_key(key))
@@ -143,7 +128,7 @@ def audit_class(c, inventory=DEFAULT_INVENTORY, key=None):
         raise Exit(code=1)
 
 
-@task(help={"inventory": "the class", "key": "SSH key of the servers' admin user",
+@task(help={**ADMIN_HELP,
             "yes": "really remove the whole class (every team archived first)"})
 def teardown(c, inventory=DEFAULT_INVENTORY, key=None, yes=False):
     """Archive every team, then remove the whole class from its servers."""
@@ -154,8 +139,7 @@ def teardown(c, inventory=DEFAULT_INVENTORY, key=None, yes=False):
         admin.teardown(class_inventory(inventory), admin_key(key))
 
 
-
-@task(help={"inventory": "the class", "key": "SSH key of the servers' admin user",
+@task(help={**ADMIN_HELP,
             "team": "this team only (default: every team)",
             "at": "the deadline (2026-12-18T23:59: this machine's time; ...Z: UTC); default: now",
             "undo": "lift the deadline (the submission stays)"})
@@ -166,7 +150,7 @@ def freeze(c, inventory=DEFAULT_INVENTORY, key=None, team=None, at=None, undo=Fa
         term.freeze(class_inventory(inventory), team, at, undo, admin_key(key))
 
 
-@task(help={"inventory": "the class", "key": "SSH key of the servers' admin user",
+@task(help={**ADMIN_HELP,
             "out": "the folder the teams' archives go to (default: <class>-archive)",
             "dry": "fetch and check the archives, list them, remove nothing",
             "yes": "remove the class once archived without asking"})
@@ -212,7 +196,7 @@ def use_team(c, team, key=None):
         for written in team_choice.save_choice(chosen.name, key):
             print(f"wrote {written}")
     except team_choice.TeamChoiceError as e:
-        fail(e)
+        raise Exit(f"error: {e}", code=1)
 
 
 @task(help=TEAM_HELP)

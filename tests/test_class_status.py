@@ -29,6 +29,10 @@ SERVER_LINES = "\n".join([
     "quota\tunavailable (no user quotas on the filesystem of /home)",
     f"now\t{NOW}",
     "tls\tmain.example.org\tJan  6 12:00:00 2028 GMT",
+    # the nightly backups' last rounds (deploy/remote/class_backups): one proven, one whose restore failed
+    f"backup\thacknode1\t{NOW - 3600}\t1234567\thacknode1-20261202T020000Z-6b7f8cd.tar.gz\tverified",
+    f"backup\thacknode2\t{NOW - 3600}\t900\thacknode2-20261202T020000Z-x.tar.gz\tFAILED: collection <b>: 3 documents "
+    "restored, the dump has 4",
 ]) + "\n"
 
 
@@ -69,7 +73,12 @@ def test_the_json_report_has_every_figure_per_team_and_per_server(inventory):
         "memory_mb": 100, "memory_limit_mb": 512, "tasks": 19, "tasks_limit": 128,
         "disk_mb": 208, "disk_home_mb": 200, "disk_database_mb": 8, "disk_warn_mb": 150, "bound_by": "slice",
         "database_kib": 8192, "database_limit_mb": 256,
+        "backup_made": "2026-12-02T02:00:00Z", "backup_age_seconds": 3600, "backup_bytes": 1234567,
+        "backup_file": "hacknode1-20261202T020000Z-6b7f8cd.tar.gz", "backup_verified": True, "backup_problem": None,
         "urls": {"subdomain": "http://hacknode1.class.example.org/"}}     # its own origin only, by default
+    assert (teams["hacknode2"]["backup_verified"], teams["hacknode2"]["backup_problem"]) == (
+        False, "collection <b>: 3 documents restored, the dump has 4")
+    assert teams["stray"]["backup_verified"] is None and teams["hacknode3"]["backup_made"] is None
     assert teams["hacknode2"]["healthz"] is None and teams["hacknode2"]["disk_mb"] is None
     assert teams["stray"]["in_inventory"] is False and teams["stray"]["memory_limit_mb"] is None
     assert teams["hacknode3"]["state"] == "NOT PROVISIONED" and teams["hacknode3"]["release"] is None
@@ -89,8 +98,12 @@ def test_the_table_shows_the_same_report(inventory):
     rows = {line.split()[0]: line.split() for line in table.splitlines()}
     assert rows["TEAM"][:13] == ["TEAM", "SERVER", "STATE", "HEALTHZ", "RELEASE", "UPTIME", "MEM", "TASKS", "DISK",
                                  "BOUND", "BY", "DB", "REQ/5M"]
-    assert rows["hacknode1"][:14] == ["hacknode1", "main", "RUNNING", "200", "20261202T010000Z-6b7f8cd", "2:00:00",
-                                      "100M/512M", "19/128", "208M/150M!", "slice", "8M/256M", "42", "2h00m", "1h00m"]
+    assert rows["hacknode1"][:18] == ["hacknode1", "main", "RUNNING", "200", "20261202T010000Z-6b7f8cd", "2:00:00",
+                                      "100M/512M", "19/128", "208M/150M!", "slice", "8M/256M", "42", "2h00m", "1h00m",
+                                      "verified", "1h00m", "ago,", "1.2MB"]
+    assert "FAILED 1h00m ago" in " ".join(rows["hacknode2"])
+    assert ("main: hacknode2: nightly backup hacknode2-20261202T020000Z-x.tar.gz FAILED: collection <b>: 3 documents "
+            "restored, the dump has 4") in table
     assert rows["hacknode2"][9] == "rlimits"
     assert rows["hacknode2"][3] == "-" and rows["stray"][3:7] == ["000", "-", "-", "-"]
     assert rows["hacknode3"][1:4] == ["main", "NOT", "PROVISIONED"]
@@ -118,6 +131,8 @@ def test_the_class_page_lists_every_team_readable_on_a_phone_with_nothing_from_e
     assert all(cell in one for cell in (">RUNNING<", ">200<", ">2h00m<", ">1h00m ago<", ">42<"))
     assert '<td class="idle">idle</td>' in page and '<td class="bad">000</td>' in page
     assert "&lt;b&gt;" in page and "<b>" not in page            # a release name is text, never markup
+    assert "<td>verified 1h00m ago, 1.2MB</td>" in page
+    assert '<td class="bad">FAILED 1h00m ago: collection &lt;b&gt;: 3 documents restored, the dump has 4</td>' in page
     # no CDN, no script, no stylesheet or image from anywhere: the only URLs are the teams' own links
     assert not re.search(r"<(script|link|img|iframe)\b|src=|@import|url\(", page)
     # each team on its own origin (routing: subdomain, the default): no team under the class page's origin

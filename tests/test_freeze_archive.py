@@ -137,26 +137,26 @@ def test_past_the_deadline_release_sh_refuses_every_change_of_the_site_and_prune
 def test_the_collector_reads_each_deadline_and_whether_the_site_still_runs_the_submission(tmp_path, monkeypatch):
     from types import SimpleNamespace
 
-    from deploy.remote import class_collect
+    from deploy.remote import class_submissions
     marks, homes = tmp_path / "freeze", tmp_path / "home"
     marks.mkdir()
-    monkeypatch.setattr(class_collect, "layout", SimpleNamespace(
+    monkeypatch.setattr(class_submissions, "layout", SimpleNamespace(
         FREEZE_DIR=str(marks), TeamPaths=lambda team: SimpleNamespace(home=str(homes / team))))
     (homes / "hacknode1" / "releases" / IDS[0]).mkdir(parents=True)
     (homes / "hacknode1" / "current").symlink_to(f"releases/{IDS[0]}")
     (marks / "hacknode1").write_text("deadline=1000 1970-01-01T00:16:40Z\n")
     (marks / "hacknode1.submission").write_text(f"release={IDS[0]}\nsubmitted=1970-01-01T00:16:41Z\n")
-    found = class_collect.submission("hacknode1", 2000)
+    found = class_submissions.submission("hacknode1", 2000)
     sealed = os.lstat(homes / "hacknode1" / "releases").st_uid == 0        # root's, as term.sh seals it (run as root)
     assert found == {"release": IDS[0], "taken": "1970-01-01T00:16:41Z", "freeze": "frozen since 1970-01-01T00:16:40Z",
                      "live": sealed}
-    assert class_collect.submission("hacknode1", 999)["freeze"] == "freezes at 1970-01-01T00:16:40Z"
+    assert class_submissions.submission("hacknode1", 999)["freeze"] == "freezes at 1970-01-01T00:16:40Z"
     (homes / "hacknode1" / "current").unlink()
     (homes / "hacknode1" / "current").symlink_to("/tmp")                       # pointed elsewhere by hand
-    assert class_collect.submission("hacknode1", 2000)["live"] is False
+    assert class_submissions.submission("hacknode1", 2000)["live"] is False
     (marks / "hacknode1").unlink()
-    assert class_collect.submission("hacknode1", 2000)["freeze"] == "lifted"
-    assert class_collect.submission("hacknode2", 2000) is None
+    assert class_submissions.submission("hacknode1", 2000)["freeze"] == "lifted"
+    assert class_submissions.submission("hacknode2", 2000) is None
     collected = {"teams": [], "quota": "q", "now": 2000, "certificates": [], "submissions": {"hacknode1": found}}
     text = "teams\thacknode1\n" + lines(collected).split("\n", 1)[1]          # root's list names the team
     assert parse(text)["submissions"] == {"hacknode1": found}

@@ -206,7 +206,7 @@ def test_missing_and_empty_files(tmp_path):
     scalar = tmp_path / "scalar.yml"
     scalar.write_text("just words\n")
     assert problems_of(scalar) == [
-        f"{scalar}:1: must be a mapping with keys class, mongodb, tls, forges, defaults, servers, teams"]
+        f"{scalar}:1: must be a mapping with keys class, mongodb, tls, backups, forges, defaults, servers, teams"]
 
 
 def run_inv(*args):

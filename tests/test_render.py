@@ -66,7 +66,7 @@ def in_mount_namespace(script, *args):
 def test_server_gets_every_config_at_its_layout_path(demo):
     files = render_server(demo.view("local"))
     expected = {layout.NGINX_SITE, layout.CLASS_PAGE_CONF, layout.SECANTUS_CONF, layout.TEAM_PROFILE,
-                layout.PAM_UMASK_PROFILE}
+                layout.PAM_UMASK_PROFILE, layout.NIGHTLY_CONF}
     for team in ("hacknode1", "hacknode2", "hacknode3"):
         p = TeamPaths(team)
         expected |= {p.uwsgi_ini, p.supervisor_conf, p.nginx_conf, p.nginx_location, p.limits, p.database_cap}
@@ -90,7 +90,7 @@ def test_same_inventory_same_bytes(tmp_path, demo):
     tasks.render(Context(), inventory=demo.path, out=str(second))
     names = sorted(str(p.relative_to(first)) for p in first.rglob("*") if p.is_file())
     assert names == sorted(str(p.relative_to(second)) for p in second.rglob("*") if p.is_file())
-    assert len(names) == 26      # no sudoers/: no team has a sudo rule
+    assert len(names) == 27      # no sudoers/: no team has a sudo rule
     for name in names:
         assert (first / name).read_bytes() == (second / name).read_bytes()
 
@@ -131,7 +131,7 @@ def test_inv_render_prints_what_it_wrote(tmp_path, demo):
     assert result.returncode == 0, result.stderr
     assert f"wrote {out}/uwsgi/hacknode2.ini" in result.stdout.splitlines()
     assert f"wrote {out}/supervisor/local.secantus.conf" in result.stdout.splitlines()
-    assert len(result.stdout.splitlines()) == 26
+    assert len(result.stdout.splitlines()) == 27
 
 
 def test_database_program_only_in_secantus_mode(tmp_path):
@@ -304,7 +304,7 @@ def test_supervisor_parses_every_program_as_intended(tmp_path):
     programs = supervisor_parse(tmp_path, render_server(inventory.view("main")),
                                 [t.name for t in inventory.teams] + ["hacknode-db"])
     assert sorted(programs) == sorted([f"hacknode{n}" for n in range(1, 10)] + ["hacknode-secantus",
-                                                                                "hacknode-class-page"])
+                                                                                "hacknode-class-page", "hacknode-backups"])
     for n in range(1, 10):
         team, paths = f"hacknode{n}", TeamPaths(f"hacknode{n}")
         program = programs[team]
@@ -328,6 +328,10 @@ def test_supervisor_parses_every_program_as_intended(tmp_path):
     assert page["command"].startswith(f"/usr/bin/nice -n 19 {layout.TOOLS_VENV}/bin/python {layout.CLASS_PAGE_TOOL} --class ")
     assert page["command"].endswith(f"--out {layout.CLASS_PAGE} --every 60 --mongo-tool {layout.MONGO_TOOL} --admin-file "
                                     f"{layout.MONGO_ADMIN_FILE} --database-caps {layout.DATABASE_CAPS}")
+    backups = programs["hacknode-backups"]     # root's, at the lowest CPU and I/O priority; off without backups:
+    assert backups["uid"] == 0 and not backups["autostart"] and backups["directory"] == "/"
+    assert backups["command"].startswith(f"/usr/bin/nice -n 19 /usr/bin/ionice -c 3 {layout.TOOLS_VENV}/bin/python "
+                                         f"{layout.NIGHTLY_TOOL} run ")
 
 
 def test_uwsgi_accepts_the_ini_strictly(tmp_path, demo):

@@ -4,11 +4,12 @@ import json
 
 from deploy.admin import usage
 from deploy.inventory.model import team_host
+from deploy.remote import class_backups
 from deploy.remote.class_status import FIELDS, age_text, iso, team_figures
 
 NOT_PROVISIONED = "NOT PROVISIONED"
 HEADER = ("TEAM", "SERVER", "STATE", "HEALTHZ", "RELEASE", "UPTIME", "MEM", "TASKS", "DISK", "BOUND BY", "DB", "REQ/5M",
-          "LIVE-FOR", "DEPLOYED", "URL")
+          "LIVE-FOR", "DEPLOYED", "BACKUP", "URL")
 
 
 def team_urls(inventory, server, team_name):
@@ -44,21 +45,25 @@ def team_entry(inventory, server, figures, team, submission=None):
 def server_entries(inventory, result):
     """(server entry, team entries, warnings) of one server's result (deploy.fanout): its teams as it reports
     them, then the inventory's teams it does not have (not provisioned; unknown when it could not be asked)."""
-    parsed = result.value or {"teams": [], "quota": None, "now": None, "certificates": []}
+    parsed = result.value or {"teams": [], "quota": None, "now": None, "certificates": [], "backups": {}}
     teams = {t.name: t for t in inventory.teams_on(result.server.name)}
     entries, warnings = [], []
     for row in parsed["teams"]:
         team = teams.get(row["team"])
         submission = parsed.get("submissions", {}).get(row["team"])
-        entries.append(team_entry(inventory, result.server, team_figures(row, parsed["now"]), team, submission))
+        backup = class_backups.figures(class_backups.parse_cells(parsed.get("backups", {}).get(row["team"], [])),
+                                       parsed["now"])
+        entries.append(team_entry(inventory, result.server, {**team_figures(row, parsed["now"]), **backup}, team,
+                                  submission))
         warnings += [w for w in [submission_warning(entries[-1])] if w]
         if team:
             figures = entries[-1]
             warnings += [w for w in (usage.disk_warning(team, figures), usage.database_warning(team, figures)) if w]
     seen = {row["team"] for row in parsed["teams"]}
     if not result.error:
-        entries += [team_entry(inventory, result.server, team_figures(
-            dict(dict.fromkeys(FIELDS, "-"), team=name, state=NOT_PROVISIONED), None), team)
+        entries += [team_entry(inventory, result.server, {**team_figures(
+            dict(dict.fromkeys(FIELDS, "-"), team=name, state=NOT_PROVISIONED), None), **class_backups.figures(None, None)},
+            team)
             for name, team in teams.items() if name not in seen]
     server = {"name": result.server.name, "address": result.server.address, "reachable": not result.error,
               "error": str(result.error) if result.error else None, "disk_quotas": parsed["quota"],
@@ -106,7 +111,7 @@ def table_row(inventory, entry):
     return (entry["name"], entry["server"], entry["state"], code,
             usage.shown(entry["release"]), usage.shown(entry["uptime"]), *cells, usage.shown(entry["bound_by"]),
             usage.database_cell(team, entry) if team else "-", usage.shown(entry["requests_5min"]),
-            age_text(entry["release_age_seconds"]), age_text(entry["last_deploy_age_seconds"]),
+            age_text(entry["release_age_seconds"]), age_text(entry["last_deploy_age_seconds"]), class_backups.cell(entry),
             "  ".join(entry["urls"].values()) if provisioned else "")
 
 
@@ -119,4 +124,22 @@ def as_table(inventory, report):
     notes += [submission_note(entry) for entry in report["teams"] if entry.get("submission")]
     notes += [f"{s['name']}: HTTPS certificate of {c['name']} expires {c['expires']}"
               for s in report["servers"] for c in s["certificates"]]
-    return "\n".join(lines + notes + report["warnings"])
+    return "\n".join(lines + notes + backup_failures(report) + report["warnings"])
+
+
+def backup_failures(report):
+    """A line per team whose last nightly backup did not restore whole (or was not made), saying what went wrong."""
+    return [f"{e['server']}: {e['name']}: nightly backup {e['backup_file'] or '(none made)'} FAILED: {e['backup_problem']}"
+            for e in report["teams"] if e.get("backup_verified") is False]
+
+
+def backups_table(report):
+    """`fab backups`: per team its last nightly backup, when, its size and its restore's verdict."""
+    rows = [("TEAM", "SERVER", "LAST BACKUP", "SIZE", "RESTORE", "FILE")]
+    for e in report["teams"]:
+        verdict = {True: "verified", False: "FAILED", None: "-"}[e.get("backup_verified")]
+        size = "-" if e.get("backup_bytes") is None else class_backups.size_text(e["backup_bytes"])
+        rows.append((e["name"], e["server"], e.get("backup_made") or "none yet", size, verdict, e.get("backup_file") or "-"))
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in rows]
+    return "\n".join(lines + backup_failures(report))

@@ -98,13 +98,21 @@ def class_page_command(view, once=False):
                      *database_cap_options(view)])
 
 
+def nightly_command(view):
+    """The nightly backups' supervisor command: at the lowest CPU and I/O priority (a dump is the database's reads and
+    the disk's writes: the teams' requests come first)."""
+    return " ".join(["/usr/bin/nice", "-n", "19", "/usr/bin/ionice", "-c", "3", f"{layout.TOOLS_VENV}/bin/python",
+                     layout.NIGHTLY_TOOL, "run", "--at", view.backups.at or "03:00", "--keep", str(view.backups.keep),
+                     "--dir", layout.NIGHTLY_DIR, "--teams", layout.TEAMS_DIR, "--admin-file", layout.MONGO_ADMIN_FILE])
+
+
 def render_server(view, cgroups=False):
     """Every config of one server (a model.ServerView): {absolute path on the server: file content}.
 
     Per team on the server: uwsgi ini, supervisor program, nginx server block (subdomain),
     nginx location (path prefix; empty unless the class's routing is path), its SSH sessions' limits, its database cap
     (no sudo rule: a team runs everything as itself). Per server: the nginx site (class index and every team's
-    location), the class page's program, the teams' login profile, and in mongodb mode
+    location), the class page's program, the nightly backups' program, the teams' login profile, and in mongodb mode
     secantus the database's program. `cgroups`: systemd runs the server, so each team's user slice bounds it (its
     drop-in: render_slice) and the team's program starts there; else rlimits bound each team."""
     teams = view.teams
@@ -128,6 +136,8 @@ def render_server(view, cgroups=False):
                                    pair=layout.tls_pair(view.tls.mode, view.server.hostname or view.server.address)))
     files[layout.CLASS_PAGE_CONF] = render_template("supervisor-class-page.conf.j2", dict(
         common, page_seconds=view.page_seconds, command=class_page_command(view), log=layout.CLASS_PAGE_LOG))
+    files[layout.NIGHTLY_CONF] = render_template("supervisor-backups.conf.j2", dict(
+        common, backups=view.backups, command=nightly_command(view), log=layout.NIGHTLY_LOG))
     files[layout.TEAM_PROFILE] = render_template("profile-team.sh.j2", dict(common, teams_dir=layout.TEAMS_DIR))
     files[layout.PAM_UMASK_PROFILE] = render_template("pam-umask.j2", common)
     if view.mongodb.mode == "secantus":
@@ -159,6 +169,8 @@ def review_name(server_name, path):
         return f"supervisor/{server_name}.class-page.conf"
     if path == layout.SECANTUS_CONF:
         return f"supervisor/{server_name}.secantus.conf"
+    if path == layout.NIGHTLY_CONF:
+        return f"supervisor/{server_name}.backups.conf"
     if path == layout.TEAM_PROFILE:
         return f"limits/{server_name}.profile.sh"
     if path == layout.PAM_UMASK_PROFILE:

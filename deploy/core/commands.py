@@ -88,8 +88,8 @@ def teardown_text(team_files, team_folders):
     its name (the teams are those the server has)."""
     header = {
         "teams_dir": layout.TEAMS_DIR, "slice_dropin": layout.SLICE_DROPIN, "team_files": " ".join(team_files),
-        "team_folders": " ".join(team_folders), "programs": "hacknode-secantus hacknode-class-page",
-        "program_confs": f"{layout.SECANTUS_CONF} {layout.CLASS_PAGE_CONF} {layout.NGINX_SITE}",
+        "team_folders": " ".join(team_folders), "programs": "hacknode-secantus hacknode-class-page hacknode-backups",
+        "program_confs": f"{layout.SECANTUS_CONF} {layout.CLASS_PAGE_CONF} {layout.NIGHTLY_CONF} {layout.NGINX_SITE}",
         "profiles": f"{layout.TEAM_PROFILE} {layout.PAM_UMASK_PROFILE}", "acme_certs": layout.ACME_CERTS,
         "certbot_renewal": layout.CERTBOT_RENEWAL, "renewal_files": f"{layout.CERTBOT_DROPIN} {layout.CERTBOT_CRON}",
         "class_folders": f"{layout.ETC} {layout.INDEX_ROOT} {layout.ACME_WEBROOT} /opt/hacknode /var/log/hacknode",

@@ -2,6 +2,10 @@
 
 fabfile.py and tasks.py catch DeployError and print it; everything else is a bug and shows its traceback.
 """
+from contextlib import contextmanager
+
+import paramiko
+from invoke import Exit
 
 
 class DeployError(Exception):
@@ -14,3 +18,15 @@ class ProvisionError(DeployError):
 
 class RemoteError(DeployError):
     """A command on a server failed: the host, what it was doing and why (its reason or output's tail)."""
+
+
+@contextmanager
+def one_line_errors(where="a server"):
+    """A task's failure (a failed step, an unreachable server, a missing setting) as one line and exit 1, not a
+    traceback."""
+    try:
+        yield
+    except DeployError as e:
+        raise Exit(f"error: {e}", code=1)
+    except (paramiko.SSHException, OSError) as e:
+        raise Exit(f"error: cannot reach {where} over SSH: {e}", code=1)

@@ -1,4 +1,6 @@
 """SSH connections to class servers, from the inventory."""
+import os
+
 import fabric
 
 
@@ -28,3 +30,12 @@ def server_connection(server, user, key=None):
 def admin_connection(server, key=None):
     """The instructor's connection to a server: its admin user."""
     return server_connection(server, server.admin_user, key)
+
+
+def admin_key(key, environ=os.environ):
+    """The instructor's SSH key: --key, $HACKNODE_ADMIN_KEY, the demo's key, else the usual SSH setup (None)."""
+    if key:
+        return key
+    if environ.get("HACKNODE_ADMIN_KEY"):
+        return environ["HACKNODE_ADMIN_KEY"]
+    return ".hacknode/admin_key" if os.path.exists(".hacknode/admin_key") else None

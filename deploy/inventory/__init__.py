@@ -14,6 +14,7 @@ from deploy.inventory.checker import Checker
 from deploy.inventory.errors import InventoryError
 from deploy.inventory.model import Inventory
 from deploy.inventory.names import NAME_RE, NAME_RULE, RESERVED_NAMES, team_name_problem
+from deploy.inventory.section_backups import check_backups
 from deploy.inventory.section_class import check_class
 from deploy.inventory.section_defaults import check_defaults
 from deploy.inventory.section_forges import check_forges
@@ -27,7 +28,7 @@ from deploy.inventory.yaml_lines import parse_yaml
 __all__ = ["load_inventory", "inventory_of_text", "InventoryError", "public_key_problem",
            "NAME_RE", "NAME_RULE", "RESERVED_NAMES", "team_name_problem"]
 
-TOP_KEYS = ("class", "mongodb", "tls", "forges", "defaults", "servers", "teams")
+TOP_KEYS = ("class", "mongodb", "tls", "backups", "forges", "defaults", "servers", "teams")
 
 
 def read_text(path):
@@ -63,6 +64,7 @@ def inventory_of_text(text, path):
     class_name, domain, page_seconds, routing = check_class(check, doc)
     mongodb = check_mongodb(check, doc)
     tls = check_tls(check, doc)
+    backups = check_backups(check, doc, mongodb)
     forges = check_forges(check, doc)
     defaults = check_defaults(check, doc)
     servers = check_servers(check, doc)
@@ -70,5 +72,5 @@ def inventory_of_text(text, path):
     if check.problems:
         raise InventoryError(path, check.problems)
     return Inventory(name=class_name, domain=domain, page_seconds=page_seconds, routing=routing, mongodb=mongodb,
-                     servers=tuple(servers.entries), teams=tuple(teams), path=path, tls=tls,
+                     servers=tuple(servers.entries), teams=tuple(teams), path=path, tls=tls, backups=backups,
                      forges=forges)

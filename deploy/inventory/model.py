@@ -39,6 +39,18 @@ class TlsSettings:
 
 
 @dataclass(frozen=True)
+class BackupSettings:
+    """Nightly backups (the inventory's `backups:`): every team's database dumped at `at` and each dump restored into a
+    scratch database to prove it; the last `keep` dumps of each team stay on its server. at "": none."""
+    at: str = ""              # "HH:MM" on the server's clock
+    keep: int = 7
+
+    @property
+    def on(self):
+        return bool(self.at)
+
+
+@dataclass(frozen=True)
 class ForgeSettings:
     """Where `github:NAME` / `gitlab:NAME` keys are fetched (the inventory's `forges:`); ca_bundle: a local PEM file
     trusted for them beside the system's CAs (an institution's private CA, the lab's keys server)."""
@@ -92,6 +104,7 @@ class Inventory:
     page_seconds: int = 60    # each server rewrites its class page this often
     tls: TlsSettings = TlsSettings()
     routing: str = "subdomain"   # "subdomain": each team only on its own origin; "path": also <server>/<team>/
+    backups: BackupSettings = BackupSettings()
     forges: ForgeSettings = ForgeSettings()
 
     @property
@@ -109,7 +122,8 @@ class Inventory:
         """What one server needs to know of the class (planning and rendering read only this)."""
         return ServerView(class_name=self.name, domain=self.domain, mongodb=self.mongodb,
                           server=self.server(server_name), teams=self.teams_on(server_name),
-                          page_seconds=self.page_seconds, tls=self.tls, routing=self.routing)
+                          page_seconds=self.page_seconds, tls=self.tls, routing=self.routing,
+                          backups=self.backups)
 
 
 @dataclass(frozen=True)
@@ -123,6 +137,7 @@ class ServerView:
     page_seconds: int = 60    # the class page's refresh
     tls: TlsSettings = TlsSettings()
     routing: str = "subdomain"   # Inventory.routing
+    backups: BackupSettings = BackupSettings()
 
 
 def server_names(view):

@@ -6,6 +6,7 @@ A row is refused for a missing column, a bad team name, a member already in anot
 or a key that is not one (checked as the inventory checks it: deploy/inventory/ssh_keys.py, forges.py).
 """
 import csv
+import difflib
 import io
 import os
 import unicodedata
@@ -173,3 +174,21 @@ def write_inventory(path, text):
         handle.write(text)
     os.chmod(path + ".roster-tmp", mode)
     os.replace(path + ".roster-tmp", path)
+
+
+def apply_roster(inventory_path, roster_path, confirm, say=print):
+    """`fab roster`: the change shown as a diff, written once `confirm(question)` says yes. Whether it was written
+    (or nothing was to change); RosterError for a bad roster."""
+    old, new, left_out = roster_change(inventory_path, roster_path)
+    for team in left_out:
+        say(f"note: {team} is in {inventory_path} but not in {roster_path}: kept as it is")
+    if new == old:
+        say(f"{inventory_path}: its teams match {roster_path} already; nothing to change")
+        return True
+    say("".join(difflib.unified_diff(old.splitlines(True), new.splitlines(True), inventory_path, inventory_path))
+        .rstrip("\n"))
+    if not confirm(f"write these changes to {inventory_path}?"):
+        return False
+    write_inventory(inventory_path, new)
+    say(f"wrote {inventory_path}; fab provision sets the teams up")
+    return True

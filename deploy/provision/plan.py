@@ -66,6 +66,8 @@ def class_page_files():
     return [File(layout.CLASS_STATUS_TOOL, commands.remote_file("class_collect.py"), mode="0700"),
             File(layout.LAYOUT_MODULE, Path(layout.__file__).read_text(), mode="0644"),
             File(layout.CLASS_STATUS_MODULE, commands.remote_file("class_status.py"), mode="0644"),
+            File(layout.CLASS_BACKUPS_MODULE, commands.remote_file("class_backups.py"), mode="0644"),
+            File(layout.CLASS_SUBMISSIONS_MODULE, commands.remote_file("class_submissions.py"), mode="0644"),
             File(layout.CLASS_PAGE_TOOL, commands.remote_file("class_page.py"), mode="0700"),
             File(layout.CLASS_PAGE_TEMPLATE, template_text("class-page.html.j2"), mode="0644")]
 
@@ -73,12 +75,14 @@ def class_page_files():
 def tool_files():
     """hacknode's own programs on the server: the one /healthz probe and the virtualenv maker (every user), the
     database chores (root), a team's database dump (root's archives of removed teams, in `fab backup`'s format),
-    where systemd runs, the starter of a team's program in its slice (team-scope), and the class page's."""
+    where systemd runs, the starter of a team's program in its slice (team-scope), the nightly backups (root) and the
+    class page's."""
     return [File(layout.HEALTHZ_TOOL, commands.remote_file("healthz.py"), mode="0755"),
             File(layout.MAKE_VENV, commands.remote_file("make-venv.sh"), mode="0755"),
             File(layout.TEAM_SCOPE, commands.remote_file("team-scope.sh"), mode="0755"),
             File(layout.MONGO_TOOL, commands.remote_file("mongo_tool.py"), mode="0700"),
-            File(layout.TEAM_DB_TOOL, commands.remote_file("team_db.py"), mode="0755")] + class_page_files()
+            File(layout.TEAM_DB_TOOL, commands.remote_file("team_db.py"), mode="0755"),
+            File(layout.NIGHTLY_TOOL, commands.remote_file("nightly_backups.py"), mode="0700")] + class_page_files()
 
 
 def facts_query(view, files):
@@ -159,6 +163,8 @@ def plan_tools(server, facts, mongodb, artifacts):
                      helper("hn_put_line", marker, want)]
     if commands:    # a running class page writer loads its code once (a new server has none yet)
         commands.append("hn_restart_running hacknode-class-page")
+        # the nightly backups too, where they run (a program off stays off: restart would start it)
+        commands.append("hn_restart_if_running hacknode-backups")
     return Step(server, "server tools", bool(commands), ", ".join(why), commands, changed, diff)
 
 

@@ -18,11 +18,13 @@ import sys
 import time
 
 try:                                            # on a server: installed beside this program
+    import class_backups
     import class_status
+    import class_submissions
     import hacknode_layout as layout
 except ImportError:                             # in the repository (its tests)
     from deploy.core import layout
-    from deploy.remote import class_status
+    from deploy.remote import class_backups, class_status, class_submissions
 
 ROOT_ENV = {"PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "LC_ALL": "C"}
 SAFE_BYTES = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._+-")
@@ -257,45 +259,20 @@ def certificates(teams, domain, hostname):
     return [{"name": name, "expires": expiry} for name, expiry in zip(names, expiries) if expiry not in ("", "-")]
 
 
-def small_file(path, limit=4096):
-    """The start of one of root's small files, or None when it is not there."""
-    try:
-        with open(path, encoding="utf-8", errors="replace") as handle:
-            return handle.read(limit)
-    except OSError:
-        return None
-
-
-def submission(team, now):
-    """The team's deadline and submission (`fab freeze`: root's files in FREEZE_DIR, deploy/remote/term.sh), or None
-    before any: {"release", "taken", "freeze": lifted | frozen since T | freezes at T, "live": its `current` still
-    leads to the submitted release in the releases folder root sealed}. The link and folder are read, never followed."""
-    mark, record = small_file(f"{layout.FREEZE_DIR}/{team}"), small_file(f"{layout.FREEZE_DIR}/{team}.submission")
-    if mark is None and record is None:
-        return None
-    fields = dict(line.partition("=")[::2] for line in (record or "").splitlines())
-    epoch, _, when = (mark or "").strip().partition("=")[2].partition(" ")
-    freeze = "lifted" if not epoch.isdigit() else f"frozen since {when}" if now >= int(epoch) else f"freezes at {when}"
-    release, home = fields.get("release", ""), layout.TeamPaths(team).home
-    try:
-        live = (os.readlink(f"{home}/current") == f"releases/{release}"
-                and os.lstat(f"{home}/releases").st_uid == 0)
-    except OSError:
-        live = False
-    return {"release": safe_name(release) or "-", "taken": fields.get("submitted", ""), "freeze": freeze, "live": live}
-
-
 def collect(domain, hostname, probe="quiet"):
     """The class's figures as class_status.parse gives them: {"teams": [row], "quota", "now", "certificates",
-    "submissions"}, every cell without control characters."""
+    "submissions", "backups"}, every cell without control characters."""
     teams, now = team_names(), int(time.time())
     rows = [{field: class_status.clean(cell) for field, cell in row.items()}
             for row in team_rows(teams, domain, probe, now)]
-    submissions = {t: s for t in teams if (s := submission(t, now))}
+    submissions = {t: {**s, "release": safe_name(s["release"]) or "-"}
+                   for t in teams if (s := class_submissions.submission(t, now))}
     return {"teams": rows, "quota": quota(), "now": now, "certificates": [
         {key: class_status.clean(value) for key, value in c.items()} for c in certificates(teams, domain, hostname)],
         "submissions": {t: {k: class_status.clean(v) if isinstance(v, str) else v for k, v in s.items()}
-                        for t, s in submissions.items()}}
+                        for t, s in submissions.items()},
+        "backups": {team: [class_status.clean(cell) for cell in cells]      # each team's last nightly backup
+                    for team, cells in class_backups.collected(layout.NIGHTLY_DIR, teams).items()}}
 
 
 def main(args):

@@ -22,8 +22,9 @@ def clean(cell):
 def lines(collected):
     """The collector's figures (class_collect.collect: what parse gives) as text: "teams<TAB>every team's name" first
     (root's list: parse takes no line for another name), a tab-separated line per team (FIELDS), "quota<TAB>...",
-    "now<TAB>epoch seconds", "tls<TAB>NAME<TAB>expiry" per certificate and
-    "submission<TAB>TEAM<TAB>RELEASE<TAB>TAKEN<TAB>FREEZE<TAB>yes|no" per team with a deadline (`fab freeze`)."""
+    "now<TAB>epoch seconds", "tls<TAB>NAME<TAB>expiry" per certificate,
+    "submission<TAB>TEAM<TAB>RELEASE<TAB>TAKEN<TAB>FREEZE<TAB>yes|no" per team with a deadline (`fab freeze`) and
+    "backup<TAB>TEAM<TAB>..." per team with a nightly backup (class_backups.cells)."""
     rows = collected["teams"]
     out = ["teams\t" + " ".join(row["team"] for row in rows)]
     out += ["\t".join(row[field] for field in FIELDS) for row in rows]
@@ -31,6 +32,7 @@ def lines(collected):
     out += [f"tls\t{c['name']}\t{c['expires']}" for c in collected["certificates"]]
     out += [f"submission\t{team}\t{s['release']}\t{s['taken']}\t{s['freeze']}\t{'yes' if s['live'] else 'no'}"
             for team, s in collected.get("submissions", {}).items()]
+    out += ["\t".join(["backup", team, *cells]) for team, cells in sorted(collected.get("backups", {}).items())]
     return "\n".join(out) + "\n"
 
 
@@ -39,7 +41,7 @@ def parse(text):
     "certificates": [{"name": the name it is served for, "expires": when}] (TLS on), "submissions": {team: {"release",
     "taken", "freeze", "live": whether its site still runs it}} (`fab freeze`)}. A team's line counts only for
     a name of the first "teams" line (root's list of teams), once; every cell comes without control characters."""
-    parsed = {"teams": [], "quota": None, "now": None, "certificates": [], "submissions": {}}
+    parsed = {"teams": [], "quota": None, "now": None, "certificates": [], "submissions": {}, "backups": {}}
     known, seen = None, set()
     for line in text.split("\n"):
         cells = [clean(cell) for cell in line.split("\t")]
@@ -58,6 +60,8 @@ def parse(text):
                                                "live": cells[5] == "yes"}
         elif cells[0] == "tls" and len(cells) == 3:
             parsed["certificates"].append({"name": cells[1], "expires": cells[2]})
+        elif cells[0] == "backup" and len(cells) > 2 and (known is None or cells[1] in known):
+            parsed["backups"][cells[1]] = cells[2:]     # class_backups.parse_cells reads them
     return parsed
 
 

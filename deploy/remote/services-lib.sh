@@ -59,6 +59,11 @@ hn_restart_running() {  # PROGRAM: supervisor's PROGRAM restarted if supervisord
   ! pgrep -u root -x supervisord >/dev/null || supervisorctl restart "$1" >/dev/null 2>&1 || true
 }
 
+hn_restart_if_running() {  # PROGRAM: supervisor's PROGRAM restarted if it runs (a program off stays off)
+  ! pgrep -u root -x supervisord >/dev/null || ! supervisorctl status "$1" 2>/dev/null | grep -q RUNNING ||
+    supervisorctl restart "$1" >/dev/null 2>&1 || true
+}
+
 hn_nginx_up() {  # [reload]: nginx running, and reloaded when asked and it was running already
   if ! pgrep -u root -x nginx >/dev/null; then hn_service nginx start; elif [ "${1:-}" = reload ]; then hn_service nginx reload; fi
 }

@@ -5,6 +5,7 @@
 #                               mongodump writes them) and <name>.metadata.json (indexes, options), and the
 #                               manifest hacknode-backup.json (team, database, live release, time)
 #                               (with DB: database DB through $HN_ADMIN_URI, root archiving a removed team)
+# (root's nightly backups, deploy/remote/nightly_backups.py, import dump, read_archive and restore_into)
 #   load ARCHIVE                check the whole archive, then replace every collection with the archive's
 #   shell                       an interactive Python prompt with `db` bound to the team's database
 import code
@@ -37,9 +38,10 @@ def add(tar, name, data):
     tar.addfile(info, io.BytesIO(data))
 
 
-def dump(archive, team, name=None):
-    db = database(name)
-    release = open("RELEASE").read().strip() if os.path.exists("RELEASE") else "-"   # run in `current`
+def dump(archive, team, name=None, release=None, db=None):
+    db = database(name) if db is None else db
+    if release is None:         # run in `current` by the team
+        release = open("RELEASE").read().strip() if os.path.exists("RELEASE") else "-"
     manifest = {"format": FORMAT, "version": VERSION, "team": team, "database": db.name, "release": release,
                 "made": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "collections": {}}
     with tarfile.open(archive, "w:gz") as tar:
@@ -55,6 +57,7 @@ def dump(archive, team, name=None):
         add(tar, MANIFEST, json.dumps(manifest, indent=1).encode())
     counts = ", ".join(f"{n} {c['documents']} documents" for n, c in manifest["collections"].items())
     print(f"dumped database {db.name}: {counts or 'no collections'}")
+    return manifest
 
 
 def refuse(why):
@@ -90,9 +93,8 @@ def read_archive(archive):
     return manifest, collections
 
 
-def load(archive):
-    manifest, collections = read_archive(archive)
-    db = database()
+def restore_into(db, collections):
+    """Every collection of `db` replaced by the archive's (read_archive's collections)."""
     for name in db.list_collection_names():
         db.drop_collection(name)
     for name, (documents, indexes, options) in collections.items():
@@ -103,6 +105,12 @@ def load(archive):
                  if index.get("name") != "_id_"]
         if specs:
             db.command("createIndexes", name, indexes=specs)
+
+
+def load(archive):
+    manifest, collections = read_archive(archive)
+    db = database()
+    restore_into(db, collections)
     counts = ", ".join(f"{n} {len(c[0])} documents" for n, c in collections.items())
     print(f"restored database {db.name} from the backup of {manifest['team']} made {manifest['made']}: "
           f"{counts or 'no collections'}")
@@ -118,4 +126,5 @@ def main(command, *args):
     {"dump": dump, "load": load, "shell": shell}[command](*args)
 
 
-main(*sys.argv[1:])
+if __name__ == "__main__":      # root's nightly backups import it
+    main(*sys.argv[1:])
