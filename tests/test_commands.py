@@ -177,3 +177,13 @@ def test_roots_python_imports_nothing_from_the_folder_it_runs_in(tmp_path):
     assert command.line().startswith("python3 -I -c ")
     subprocess.run(["bash", "-c", command.line()], cwd=tmp_path, capture_output=True, timeout=60)
     assert not (tmp_path / "imported-from-here").exists()
+
+
+def test_a_team_command_runs_in_the_live_release_with_the_settings_exported_as_written(tmp_path):
+    settings, current = tmp_path / "mongo_uri", tmp_path / "current"
+    current.mkdir()
+    settings.write_text("FLASK_MONGO_URI=mongodb://t:p$w`x`@h/t\n\nFLASK_NOTE=two words; $(no)\n")
+    paths = type("Paths", (), {"mongo_uri_file": str(settings), "current": str(current)})
+    command = commands.with_settings(paths, "show", "sh", "-c", 'echo "$PWD|$FLASK_MONGO_URI|$FLASK_NOTE|$0"', "a b")
+    done = subprocess.run(["bash", "-c", command.line()], capture_output=True, text=True, timeout=30)
+    assert done.stdout == f"{current}|mongodb://t:p$w`x`@h/t|two words; $(no)|a b\n", done.stderr

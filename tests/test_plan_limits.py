@@ -114,14 +114,13 @@ def test_where_quotas_are_on_each_team_gets_its_disk_mb_and_files_as_hard_block_
     view = make_inventory().view("main")
     step = plan_quotas(view, quota_facts(True, {"hacknode1": [0, 0]}))     # hacknode2: a new user, not listed yet
     assert step.changed and step.why == "hacknode1 hacknode2"
-    assert step.commands[0] == ("setquota -u hacknode1 0 2097152 0 100000 /srv "
-                                "|| hn_fail 'setquota refused hacknode1'")
+    assert step.commands[0] == "hn_must 'setquota refused hacknode1' setquota -u hacknode1 0 2097152 0 100000 /srv"
     in_place = quota_facts(True, {"hacknode1": [2097152, 100000], "hacknode2": [2097152, 100000]})
     assert not plan_quotas(view, in_place).changed
     smaller = dataclasses.replace(view, teams=(view.teams[0], dataclasses.replace(view.teams[1], disk_mb=100)))
     step = plan_quotas(smaller, in_place)
     assert step.why == "hacknode2" and step.commands == [
-        "setquota -u hacknode2 0 102400 0 100000 /srv || hn_fail 'setquota refused hacknode2'"]
+        "hn_must 'setquota refused hacknode2' setquota -u hacknode2 0 102400 0 100000 /srv"]
 
 
 def test_a_block_limit_in_place_without_its_inode_limit_is_set_again():
@@ -130,7 +129,7 @@ def test_a_block_limit_in_place_without_its_inode_limit_is_set_again():
     fewer = dataclasses.replace(view, teams=(dataclasses.replace(view.teams[0], files=5000), view.teams[1]))
     step = plan_quotas(fewer, quota_facts(True, {"hacknode1": [2097152, 0], "hacknode2": [2097152, 100000]}))
     assert step.why == "hacknode1" and step.commands == [
-        "setquota -u hacknode1 0 2097152 0 5000 /srv || hn_fail 'setquota refused hacknode1'"]
+        "hn_must 'setquota refused hacknode1' setquota -u hacknode1 0 2097152 0 5000 /srv"]
 
 
 @pytest.mark.parametrize("setting, bad, good, limits", [("disk_mb", 5, 4096, "10..1048576"),

@@ -9,6 +9,7 @@ from pymongo.uri_parser import parse_uri
 
 from deploy.configs.render import render_slice
 from deploy.core import layout
+from deploy.core.commands import REMOTE
 from deploy.core.errors import ProvisionError
 from deploy.core.layout import TeamPaths
 from deploy.inventory.model import Inventory, MongoSettings, Server, Team
@@ -275,13 +276,20 @@ def test_mongod_mode_uses_mongodbs_own_repository_and_turns_authorization_on(os_
     steps = plan(inventory, bare_facts(os_id, version))
     commands = next(s for s in steps if s.name == "mongod").commands
     text = "\n".join(commands)
-    assert f"https://repo.mongodb.org/apt/{suite}" in text
-    assert "apt-get install -y -qq mongodb-org" in text
     # MongoDB's key in a keyring of its own that only its repository's line trusts; never apt-key (Debian 13 has none)
-    assert "gpg --dearmor --yes -o /usr/share/keyrings/mongodb-server-8.0.gpg" in text
-    assert "signed-by=/usr/share/keyrings/mongodb-server-8.0.gpg ]" in text and "apt-key" not in text
+    keyring = "/usr/share/keyrings/mongodb-server-8.0.gpg"
+    assert [shlex.split(line) for line in commands] == [
+        ["hn_mongod_packages", "https://www.mongodb.org/static/pgp/server-8.0.asc", keyring,
+         f"deb [ arch=amd64,arm64 signed-by={keyring} ] https://repo.mongodb.org/apt/{suite}",
+         "/etc/apt/sources.list.d/mongodb-org-8.0.list"],
+        ["hn_mongod_secured", "27017", layout.MONGO_ADMIN_FILE, "mongodb://admin:${HN_PW}@127.0.0.1:27017/admin"]]
     # the admin user exists before authorization is enabled, then mongod restarts with it
-    assert text.index("hn_mongo create-admin") < text.index("authorization: enabled") < text.index("mongod restart")
+    library = (REMOTE / "database-lib.sh").read_text()
+    packages, secured = (library.split(f"{name}() ")[1].split("\n}\n")[0]
+                         for name in ("hn_mongod_packages", "hn_mongod_secured"))
+    assert "apt-get install -y -qq mongodb-org" in packages and "gpg --dearmor --yes" in packages
+    assert "apt-key" not in library
+    assert secured.index("hn_mongo create-admin") < secured.index("authorization: enabled") < secured.index("mongod restart")
 
 
 @pytest.mark.parametrize("os_id, version", [("fedora", "40"), ("debian", "13")])   # MongoDB 8.0: Debian 12 only
@@ -294,11 +302,10 @@ def test_team_database_uri_is_written_for_the_team_alone_and_never_holds_a_liter
     inventory = make_inventory(teams=("hacknode1",))
     steps = plan(inventory, bare_facts())
     database = next(s for s in steps if s.scope == "hacknode1" and s.name == "database").commands
-    text = "\n".join(database)
-    assert "HN_PW=$(hn_secret)" in text
-    assert "mongodb://hacknode1:${HN_PW}@127.0.0.1:27017/hacknode1?journal=true" in text
-    # written by the team itself into its own folder (a link there leads nowhere it could not write), 0400
-    assert text.rstrip().endswith("\" | hn_team_write hacknode1 /home/hacknode1/.hacknode/mongo_uri 0400\nunset HN_PW HN_KEY")
+    # the password is made on the server (deploy/remote/database-lib.sh, tests/test_database_lib.py): ${HN_PW} here
+    assert [shlex.split(line) for line in database] == [
+        ["hn_team_database", "hacknode1", "/home/hacknode1/.hacknode/mongo_uri",
+         "mongodb://hacknode1:${HN_PW}@127.0.0.1:27017/hacknode1?journal=true"]]
 
 
 def test_external_mode_needs_the_admin_uri_in_the_environment(monkeypatch):

@@ -1,6 +1,7 @@
 """The shell contract: every program of deploy/remote/ passes shellcheck as it runs on a server (with the header
 its builder puts first and the files it sources put in place), and every shell helper (hn_*) a Python builder names
 is defined there, so a misspelt variable, helper or unquoted path is found here, not on a class server."""
+import ast
 import re
 import shutil
 import subprocess
@@ -81,3 +82,49 @@ def test_every_helper_a_builder_emits_is_defined_and_every_helper_is_used():
     called = {name for code in shell.values() for name in HELPER.findall(re.sub(r"^hn_\w+\(\)", "", code,
                                                                                  flags=re.MULTILINE))}
     assert defined - emitted - called == set(), "defined in deploy/remote/ but used nowhere"
+
+
+# Shell control syntax: ||, &&, $( ), `...$...`, if/then, loops, [ tests ], a pipe, a background &, a redirection to or
+# from a file or fd. In a string, it is shell composed in Python: it belongs in a helper of deploy/remote/.
+SHELL_SYNTAX = re.compile(r"\|\||&&|\$\(|`[^`]*[$|][^`]*`|;\s*(then|do|else|fi|done)\b|\bif \[|\[ -[a-z] |\s\|\s|\s&(\s|$)"
+                          r"|(^|\s)\d?>>?(\s|[/&$\"])|(^|\s)<\s*[\"']?[/$]")
+# {(file, the string as composed_strings gives it): why it stays}: local commands (the user's own machine), no server's
+SHELL_ALLOWED = {
+    ("deploy/team/tasks.py", "X -o ConnectTimeout=15 X true </dev/null"):
+        "the local ssh that opens the rsyncs' master connection in the background: it must not read the terminal",
+}
+
+
+def composed_strings(path):
+    """(line, text) for each string a Python file composes (an f-string's values as X), docstrings left out."""
+    tree = ast.parse(path.read_text())
+    skip = set()
+    for node in ast.walk(tree):
+        body = getattr(node, "body", None)
+        if isinstance(body, list) and body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant):
+            skip.add(id(body[0].value))
+        if isinstance(node, ast.JoinedStr):
+            skip |= {id(value) for value in node.values}
+    for node in ast.walk(tree):
+        if id(node) in skip:
+            continue
+        if isinstance(node, ast.Constant) and isinstance(node.value, str):
+            yield node.lineno, node.value
+        elif isinstance(node, ast.JoinedStr):
+            yield node.lineno, "".join(v.value if isinstance(v, ast.Constant) else "X" for v in node.values)
+
+
+def test_no_python_string_in_deploy_composes_shell():
+    found = {(str(path.relative_to(DEPLOY.parent)), text): line for path in sorted(DEPLOY.rglob("*.py"))
+             if REMOTE not in path.parents for line, text in composed_strings(path) if SHELL_SYNTAX.search(text)}
+    assert set(found) - set(SHELL_ALLOWED) == set(), "\n".join(f"{f}:{line}: {text}" for (f, text), line in found.items()
+                                                             if (f, text) not in SHELL_ALLOWED)
+    assert set(SHELL_ALLOWED) - set(found) == set(), "allowed, but no longer found there"
+
+
+def test_shell_syntax_is_told_from_prose():
+    assert all(SHELL_SYNTAX.search(line) for line in ["a || b", "a && b", "x=$(hn_secret)", "if [ -e X ]; then b; fi",
+                                                      "echo X > /etc/f", "cmd 2>/dev/null", "a | b", "a & b=$!",
+                                                      "done < /etc/f", "`cat $f`"])
+    assert not any(SHELL_SYNTAX.search(line) for line in ["run `fab status` first", ">I", "a -> b", "hn_must 'why' a",
+                                                          "for <team>.<domain>", "python_version < '3.11'"])

@@ -41,7 +41,7 @@ def status_table(inventory, key=None):
 
 def run_removal(c, server, what, step_commands, mongodb):
     """Run removal commands as root with hacknode's helpers; the lines saying what was archived."""
-    script = server_script(step_commands, mongodb, stage="$(mktemp -d)")
+    script = server_script(step_commands, mongodb)
     result = runner.run(c, commands.root_script(what, script, database.admin_uri_input(mongodb)))
     return [f"{server.name}: {line}" for line in result.stdout.splitlines() if line.startswith("archived ")]
 

@@ -51,7 +51,7 @@ def pack_lines(admin_user):
 
 def run_term(c, server, what, lines, mongodb):
     """term.sh's functions run as root with `lines`; the lines it said (SAID), each naming the server."""
-    script = server_script([commands.remote_file("term.sh"), "hn_term_lock", *lines], mongodb, stage="$(mktemp -d)")
+    script = server_script([commands.remote_file("term.sh"), "hn_term_lock", *lines], mongodb)
     result = runner.run(c, commands.root_script(what, script, database.admin_uri_input(mongodb)))
     return [f"{server.name}: {line}" for line in result.stdout.splitlines() if line.startswith(SAID)]
 

@@ -159,20 +159,17 @@ def log_end(paths: TeamPaths, size=800):
     return program(f"end of {paths.uwsgi_log}", "tail", "-c", str(int(size)), paths.uwsgi_log)
 
 
-def with_settings(paths: TeamPaths, what, command):
-    """`command` (a shell line) in the live release with the team's settings exported: the settings file holds
-    NAME=value lines (uwsgi reads it the same way), exported without the shell interpreting the values."""
-    script = (f"while IFS= read -r line; do [ -n \"$line\" ] && export \"$line\"; done < {paths.mongo_uri_file}; "
-              f"cd {paths.current} && exec {command}")
-    return RemoteCommand(what, (), script)
+def with_settings(paths: TeamPaths, what, *argv):
+    """`argv` run in the live release with the team's settings exported (deploy/remote/with-settings.sh): the
+    settings file holds NAME=value lines (uwsgi reads it the same way), exported without the shell interpreting them."""
+    return RemoteCommand(what, (paths.mongo_uri_file, paths.current, *argv), remote_file("with-settings.sh"),
+                         "with-settings.sh")
 
 
 def team_db(paths: TeamPaths, what, *args):
     """deploy/remote/team_db.py ARGS (dump, load, shell) as the team, by the live release's python, with the
     team's settings: its own database with its own credentials."""
-    line = " ".join(["rapid-env/bin/python", "-c", shlex.quote(remote_file("team_db.py")),
-                     *(shlex.quote(str(a)) for a in args)])
-    return with_settings(paths, what, line)
+    return with_settings(paths, what, "rapid-env/bin/python", "-c", remote_file("team_db.py"), *(str(a) for a in args))
 
 
 def remove_file(path):
@@ -209,14 +206,14 @@ def acme_tool(*args):
 
 
 def certbot_certonly(name, email, directory, ca_bundle=False):
-    """The shell line that gets certbot's certificate for `name` by HTTP-01 from the webroot nginx serves on port 80,
+    """The argv that gets certbot's certificate for `name` by HTTP-01 from the webroot nginx serves on port 80,
     renewed later with the same deploy hook (certbot keeps it in renewal/<name>.conf); `ca_bundle`: certbot trusts
     layout.ACME_CA_BUNDLE to talk to the ACME directory (a private CA)."""
     argv = ["certbot", "certonly", "--quiet", "--webroot", "-w", layout.ACME_WEBROOT, "--non-interactive",
             "--agree-tos", "-m", email, "--server", directory, "-d", name, "--cert-name", name,
             "--deploy-hook", acme_tool("reload")]
-    env = [f"REQUESTS_CA_BUNDLE={layout.ACME_CA_BUNDLE}"] if ca_bundle else []
-    return " ".join(env + [shlex.quote(a) for a in argv])
+    env = ["env", f"REQUESTS_CA_BUNDLE={layout.ACME_CA_BUNDLE}"] if ca_bundle else []
+    return (*env, *argv)
 
 
 def certbot_delete(name):

@@ -7,6 +7,7 @@ inode of the filesystem all teams share, and no one could write a file there). N
 would run outside its slice and limits."""
 from deploy.configs.render import render_slice
 from deploy.core import layout
+from deploy.core.commands import helper
 from deploy.core.steps import Step, Upload
 
 SYSTEMD_RUNNING = "/run/systemd/system"     # present where systemd is the init (a server, not a container's stub)
@@ -52,8 +53,8 @@ def plan_quotas(view, facts):
     if not off:
         return Step(server, "disk quotas", False)
     return Step(server, "disk quotas", True, " ".join(team.name for team in off), [
-        f"setquota -u {team.name} 0 {quota_kib(team)} 0 {team.files} {quota['mount']} "
-        f"|| hn_fail 'setquota refused {team.name}'" for team in off])
+        helper("hn_must", f"setquota refused {team.name}", "setquota", "-u", team.name, 0, quota_kib(team), 0, team.files,
+               quota["mount"]) for team in off])
 
 
 def plan_scheduled_jobs(view, facts):

@@ -12,16 +12,17 @@ LIBRARIES = ("apply-lib.sh", "archive.sh", "remove-team.sh")
 TOOLS = ("supervisor_update.py",)              # deploy/remote/ programs every bundle carries, for those helpers
 
 
-def server_script(step_commands, mongodb, stage="$1"):
+def server_script(step_commands, mongodb):
     """A root script for a server: our shell helpers, the admin URI (read from stdin in external mode), then
-    `step_commands`. It runs from a file or argv, never from stdin: pip and python would read it."""
-    lines = [f"HN_STAGE={stage}", f"HN_TOOLS={layout.TOOLS_VENV}", f"HN_MONGO_TOOL={layout.MONGO_TOOL}",
+    `step_commands`. It runs from a file or argv, never from stdin: pip and python would read it. Its stage is its
+    argument (the bundle's folder, run-bundle.sh), else a folder of its own (apply-lib.sh)."""
+    lines = [f"HN_TOOLS={layout.TOOLS_VENV}", f"HN_MONGO_TOOL={layout.MONGO_TOOL}",
              f"HN_TEAM_DB_TOOL={layout.TEAM_DB_TOOL}",
              f"HN_HEALTHZ={layout.HEALTHZ_TOOL}", f"HN_MAKE_VENV={layout.MAKE_VENV}", f"HN_WHEELS={layout.WHEELS}",
              f"HN_TEAM_ENV_CACHE={layout.TEAM_ENV_CACHE}", f"HN_TEAM_ENVS={layout.TEAM_ENVS}",
-             database.script_header(mongodb),
-             "exec </dev/null  # nothing below reads the instructor's terminal",
-             *(commands.remote_program(name) for name in LIBRARIES), *step_commands, "echo HN-DONE"]
+             *(commands.remote_program(name) for name in LIBRARIES),
+             database.script_header(mongodb),     # then stdin is closed: nothing below reads the instructor's terminal
+             *step_commands, "echo HN-DONE"]
     return "\n".join(lines) + "\n"
 
 

@@ -9,9 +9,9 @@ file only the team can read. Passwords are generated on the server and never pri
 """
 import os
 import re
-import shlex
 
 from deploy.core import layout
+from deploy.core.commands import helper
 from deploy.core.errors import DeployError
 from deploy.core.layout import TeamPaths
 from deploy.core.steps import Step, file_changes, install_commands
@@ -60,11 +60,10 @@ def admin_uri_input(mongodb):
 
 
 def script_header(mongodb):
-    """Makes HN_ADMIN_URI available to the steps that need it, without printing it. Not exported: hn_mongo and
-    hn_archive hand it to root's database tools alone, never to a command run as a team."""
-    if mongodb.mode == "external":
-        return "IFS= read -r HN_ADMIN_URI || true"
-    return f"HN_ADMIN_URI=$(cat {layout.MONGO_ADMIN_FILE} 2>/dev/null || true)"
+    """Makes HN_ADMIN_URI available to the steps that need it, without printing it, from stdin (external) or the
+    server's file, then closes stdin (deploy/remote/database-lib.sh). Not exported: hn_mongo and hn_archive hand it
+    to root's database tools alone, never to a command run as a team."""
+    return helper("hn_admin_uri", "-" if mongodb.mode == "external" else layout.MONGO_ADMIN_FILE)
 
 
 def database_addresses(mongodb):
@@ -125,8 +124,7 @@ def plan_server_db(server, mongodb, facts, files):
     why = ", ".join(w for w, on in [("first start", admin_missing), ("config changed", changed_conf),
                                     ("not running", down)] if on)
     commands = [
-        f"id -u {layout.DB_USER} >/dev/null 2>&1 || useradd --system --home-dir {layout.SECANTUS_HOME} "
-        f"--shell /usr/sbin/nologin {layout.DB_USER}",
+        helper("hn_system_user", layout.DB_USER, layout.SECANTUS_HOME),
         f"install -d -o {layout.DB_USER} -g {layout.DB_USER} -m 0700 {layout.SECANTUS_HOME} {layout.SECANTUS_HOME}/data",
         f"install -d -m 0755 {os.path.dirname(layout.SECANTUS_LOG)}",
     ]
@@ -136,34 +134,18 @@ def plan_server_db(server, mongodb, facts, files):
         "hn_supervisor_up",
         "hn_supervisor_update hacknode-secantus",
         # update started it if it was new or changed; started here if it is down (a Python program less if it is up)
-        f"pgrep -u {layout.DB_USER} -x secantusd-py >/dev/null || supervisorctl start hacknode-secantus >/dev/null 2>&1 || true",
-        "HN_ADMIN_URI=$(cat " + layout.MONGO_ADMIN_FILE + ")",
-        "hn_mongo_wait HN_ADMIN_URI 60 || hn_fail 'SecantusDB did not start: supervisorctl tail hacknode-secantus'",
+        helper("hn_secantus_up", layout.DB_USER),
+        helper("hn_admin_wait", layout.MONGO_ADMIN_FILE, "SecantusDB did not start: supervisorctl tail hacknode-secantus"),
     ]
     return [Step(server, "secantus", True, why, commands, changed_conf, diff)]
 
 
 def secantus_bootstrap_commands(mongodb):
     """SecantusDB has no localhost exception: create the admin user on a first start without auth,
-    then the supervisor program runs it with --auth from then on."""
-    data = f"{layout.SECANTUS_HOME}/data"
-    boot_port = mongodb.port
-    admin_uri = local_uri(mongodb, "admin", "HN_PW", "admin")
-    return [
-        "HN_PW=$(hn_secret)",
-        # a program of an earlier, failed first start must not take the port; without one, supervisord starts now,
-        # while SecantusDB starts by hand (each takes a second)
-        f"if [ -e {layout.SECANTUS_CONF} ]; then hn_supervisor_up; supervisorctl stop hacknode-secantus >/dev/null 2>&1 "
-        "|| true; else hn_supervisor_start; fi",
-        f"runuser -u {layout.DB_USER} -- {layout.TOOLS_VENV}/bin/secantusd-py --host 127.0.0.1 --port {boot_port} "
-        f"--storage-path {data} --standalone --cache-size 128M >/dev/null 2>&1 & HN_BOOT=$!",
-        f"HN_BOOT_URI=mongodb://127.0.0.1:{boot_port}/ hn_mongo_wait HN_BOOT_URI 60",
-        f"HN_BOOT_URI=mongodb://127.0.0.1:{boot_port}/ HN_PW=$HN_PW hn_mongo create-admin",
-        f"hn_secantus_stop $HN_BOOT {boot_port}",
-        f"install -d -m 0755 {layout.ETC} && (umask 077; echo \"{admin_uri}\" > {layout.MONGO_ADMIN_FILE}.new) && "
-        f"mv {layout.MONGO_ADMIN_FILE}.new {layout.MONGO_ADMIN_FILE}",
-        "unset HN_PW",
-    ]
+    then the supervisor program runs it with --auth from then on (deploy/remote/database-lib.sh)."""
+    return [helper("hn_secantus_bootstrap", layout.DB_USER, f"{layout.TOOLS_VENV}/bin/secantusd-py",
+                   f"{layout.SECANTUS_HOME}/data", mongodb.port, layout.SECANTUS_CONF, layout.MONGO_ADMIN_FILE,
+                   local_uri(mongodb, "admin", "HN_PW", "admin"))]
 
 
 def durable_options(mongodb):
@@ -186,16 +168,7 @@ def team_uri_template(mongodb, team):
 
 def team_user_commands(mongodb, team):
     """Create the team's database user with a fresh password and write its secrets file (0400 team)."""
-    p = TeamPaths(team)
-    return [
-        "[ -n \"$HN_ADMIN_URI\" ] || hn_fail 'no MongoDB admin URI on this server'",
-        "HN_PW=$(hn_secret); HN_KEY=$(hn_secret)",
-        f"HN_PW=$HN_PW hn_mongo team-user {team}",
-        # written by the team into its own folder (printf is bash's own: the secrets are in no process's arguments)
-        f"printf 'FLASK_MONGO_URI=%s\\nFLASK_SECRET_KEY=%s\\n' \"{team_uri_template(mongodb, team)}\" \"$HN_KEY\" | "
-        f"hn_team_write {team} {p.mongo_uri_file} 0400",
-        "unset HN_PW HN_KEY",
-    ]
+    return [helper("hn_team_database", team, TeamPaths(team).mongo_uri_file, team_uri_template(mongodb, team))]
 
 
 def mongod_install_commands(mongodb, os_id, os_version):
@@ -208,23 +181,8 @@ def mongod_install_commands(mongodb, os_id, os_version):
     v = MONGODB_SERIES
     keyring = f"/usr/share/keyrings/mongodb-server-{v}.gpg"
     repo = f"https://repo.mongodb.org/apt/{MONGODB_REPOS[key].format(v=v)}"
-    admin_uri = local_uri(mongodb, "admin", "HN_PW", "admin")
     return [
-        "apt-get install -y -qq gnupg curl >/dev/null",
-        f"curl -fsSL https://www.mongodb.org/static/pgp/server-{v}.asc | gpg --dearmor --yes -o {keyring}",
-        f"echo {shlex.quote(f'deb [ arch=amd64,arm64 signed-by={keyring} ] {repo}')} "
-        f"> /etc/apt/sources.list.d/mongodb-org-{v}.list",
-        "apt-get update -qq && apt-get install -y -qq mongodb-org >/dev/null",
-        f"sed -i 's/^  port: .*/  port: {mongodb.port}/' /etc/mongod.conf",
-        "hn_service mongod start",
-        f"HN_BOOT_URI=mongodb://127.0.0.1:{mongodb.port}/ hn_mongo_wait HN_BOOT_URI 60",
-        "HN_PW=$(hn_secret)",
-        f"HN_BOOT_URI=mongodb://127.0.0.1:{mongodb.port}/ HN_PW=$HN_PW hn_mongo create-admin",
-        "grep -q '^security:' /etc/mongod.conf || printf 'security:\\n  authorization: enabled\\n' >> /etc/mongod.conf",
-        "hn_service mongod restart",
-        f"install -d -m 0755 {layout.ETC} && (umask 077; echo \"{admin_uri}\" > {layout.MONGO_ADMIN_FILE})",
-        "HN_ADMIN_URI=$(cat " + layout.MONGO_ADMIN_FILE + ")",
-        "hn_mongo_wait HN_ADMIN_URI 60",
-        "[ -d /run/systemd/system ] && systemctl enable mongod >/dev/null 2>&1 || true",
-        "unset HN_PW",
+        helper("hn_mongod_packages", f"https://www.mongodb.org/static/pgp/server-{v}.asc", keyring,
+               f"deb [ arch=amd64,arm64 signed-by={keyring} ] {repo}", f"/etc/apt/sources.list.d/mongodb-org-{v}.list"),
+        helper("hn_mongod_secured", mongodb.port, layout.MONGO_ADMIN_FILE, local_uri(mongodb, "admin", "HN_PW", "admin")),
     ]

@@ -6,6 +6,7 @@ from pathlib import Path
 
 from deploy.configs.render import class_page_command, render_server, template_text
 from deploy.core import commands, layout
+from deploy.core.commands import helper
 from deploy.core.layout import TeamPaths
 from deploy.core.steps import File, Step, Upload, file_changes, install_commands
 from deploy.inventory.model import team_host
@@ -161,12 +162,11 @@ def plan_tools(server, facts, mongodb, artifacts):
         why.insert(0, "virtualenv " + ("missing" if not now else "wheels changed"))
         commands += [f"{layout.MAKE_VENV} {layout.TOOLS_VENV} {layout.TOOLS_UV_CACHE} {layout.WHEELS} -- "
                      + " ".join(shlex.quote(p) for p in packages),
-                     f"echo {shlex.quote(want)} > {marker}"]
+                     helper("hn_put_line", marker, want)]
     if commands:    # a running class page writer loads its code once (a new server has none yet)
         commands.append("hn_restart_running hacknode-class-page")
         # the nightly backups too, where they run (a program off stays off: restart would start it)
-        commands.append("! pgrep -u root -x supervisord >/dev/null || ! supervisorctl status hacknode-backups 2>/dev/null "
-                        "| grep -q RUNNING || supervisorctl restart hacknode-backups >/dev/null 2>&1 || true")
+        commands.append("hn_restart_if_running hacknode-backups")
     return Step(server, "server tools", bool(commands), ", ".join(why), commands, changed, diff)
 
 

@@ -101,8 +101,7 @@ def apply_steps(c, view, steps, say):
 def check_database_caps(c, view, say):
     """The teams' database caps checked on a run with nothing else to change (database.caps_need_a_run_of_their_own):
     a step per team whose access changed, else one that is ok."""
-    # a stage of its own: apply-lib.sh's exit trap removes it
-    script = server_script([f"hn_mongo caps {layout.DATABASE_CAPS}"], view.mongodb, stage="$(mktemp -d)")
+    script = server_script([f"hn_mongo caps {layout.DATABASE_CAPS}"], view.mongodb)
     admin_uri = database.admin_uri_input(view.mongodb)
     result = runner.run(c, commands.root_script("the database caps' check", script, admin_uri))
     for line in result.stderr.splitlines():     # a team's database that did not answer: mongo-tool's line

@@ -75,13 +75,12 @@ def plan_first_release(team_name, facts, artifacts):
     release_dir = f"{p.releases}/{artifacts.release_id}"
     return Step(t, "first release", True, artifacts.release_id, [
         # copied by the team into its own folder
-        commands.helper("hn_team_unpack", t, release_dir) + ' < "$HN_STAGE/app.tar"',
+        commands.helper("hn_team_unpack", t, release_dir, "app.tar"),
         # its virtualenv from the server's shared, compiled wheels (apply-lib.sh), by root's copy of the
         # requirements (the release's is the team's own file); prepare finds it complete
         f"hn_team_env {t} {artifacts.requirements_hash} \"$HN_STAGE/app-requirements.txt\" "
         f"{p.envs}/{artifacts.requirements_hash}",
-        f"hn_as_user {t} bash -s -- prepare {artifacts.release_id} {artifacts.requirements_hash} "
-        f"< \"$HN_STAGE/release-{t}.sh\"",
+        commands.helper("hn_team_prepare", t, f"release-{t}.sh", artifacts.release_id, artifacts.requirements_hash),
         # live, with uwsgi's touch-reload file made before uwsgi starts
         commands.helper("hn_team_live", t, f"releases/{artifacts.release_id}", p.current, p.reload_file),
     ], uploads=[Upload("app.tar", artifacts.app_tar, fill=artifacts.fill_app_tar),

@@ -2,12 +2,14 @@
 # managed by hacknode: the helpers every provisioning script starts with (bash, run as root).
 # The script that follows is made of steps; each prints "HN-STEP <scope> <name>" before it runs,
 # so the instructor's terminal shows where the server is.
-# Set before this file (deploy/provision/bundle.py server_script): HN_STAGE, HN_TOOLS, HN_MONGO_TOOL, HN_TEAM_DB_TOOL,
-# HN_HEALTHZ, HN_MAKE_VENV, HN_WHEELS, HN_TEAM_ENV_CACHE, HN_TEAM_ENVS, and HN_ADMIN_URI in some database modes.
+# Set before this file (deploy/provision/bundle.py server_script): HN_TOOLS, HN_MONGO_TOOL, HN_TEAM_DB_TOOL,
+# HN_HEALTHZ, HN_MAKE_VENV, HN_WHEELS, HN_TEAM_ENV_CACHE, HN_TEAM_ENVS; HN_ADMIN_URI comes after (hn_admin_uri).
 set -euo pipefail
 umask 022
 cd /   # steps run commands as other users (hn_as_user), who cannot enter root's home
 export DEBIAN_FRONTEND=noninteractive
+# the bundle's unpacked folder (run-bundle.sh's argument), else (removal, the caps' check) a folder of its own
+HN_STAGE=${1:-$(mktemp -d)}
 HN_BACKUP=$(mktemp -d /var/tmp/hacknode-backup.XXXXXX)
 trap 'rm -rf "$HN_STAGE" "$HN_BACKUP"' EXIT
 
@@ -15,10 +17,20 @@ trap 'rm -rf "$HN_STAGE" "$HN_BACKUP"' EXIT
 . uwsgi-lib.sh
 # hn_service, hn_supervisor_*, hn_nginx_up, hn_uwsgi_reload, hn_health, hn_mongo...: the server's services
 . services-lib.sh
+# hn_admin_uri, hn_secantus_*, hn_mongod_*, hn_team_database: the class database and each team's user
+. database-lib.sh
 
 hn_step() { echo "HN-STEP $1 $2"; }
 
 hn_fail() { echo "HN-FAIL $*" >&2; exit 3; }
+
+hn_must() {  # WHY COMMAND...: COMMAND, else the script stops saying WHY
+  "${@:2}" || hn_fail "$1"
+}
+
+hn_put_line() {  # FILE TEXT: FILE holds the line TEXT
+  printf '%s\n' "$2" > "$1"
+}
 
 hn_as_user() {  # USER COMMAND...: COMMAND as USER (a team, the database's user) with a clean environment: only
   # PATH, HOME, LANG, USER and LOGNAME, none of root's (runuser passed it all on, and a team reads its own processes'
@@ -197,11 +209,16 @@ for spec in sys.argv[1:]:
 PY
 }
 
-hn_team_unpack() {  # TEAM DIR: the tar on stdin unpacked into the team's new folder DIR by the team (root reads the
-  # stage, the team writes in its own folder: root never writes below a team's home, where a link could take it
-  # elsewhere); -p keeps the modes nginx needs to read static files
+hn_team_unpack() {  # TEAM DIR TAR: the stage's file TAR unpacked into the team's new folder DIR by the team (root
+  # reads the stage, the team writes in its own folder: root never writes below a team's home, where a link could take
+  # it elsewhere); -p keeps the modes nginx needs to read static files
   # shellcheck disable=SC2016  # that sh expands them
-  hn_as_user "$1" sh -c 'rm -rf "$1" && mkdir "$1" && tar -xpf - -C "$1"' sh "$2"
+  hn_as_user "$1" sh -c 'rm -rf "$1" && mkdir "$1" && tar -xpf - -C "$1"' sh "$2" < "$HN_STAGE/$3"
+}
+
+hn_team_prepare() {  # TEAM SCRIPT RELEASE HASH: the team's release program (the stage's file SCRIPT) prepares its
+  # release RELEASE with the virtualenv HASH, as the team
+  hn_as_user "$1" bash -s -- prepare "$3" "$4" < "$HN_STAGE/$2"
 }
 
 hn_team_live() {  # TEAM RELEASE CURRENT RELOAD_FILE: the team's CURRENT link to RELEASE (relative), made by the team,

@@ -47,6 +47,10 @@ hn_nginx_check() {  # nginx -t passes the configs in place, else they are put ba
   fi
 }
 
+hn_enable_now() {  # UNIT WHY: systemd starts UNIT now and at boot, else the script stops saying WHY
+  systemctl enable --now "$1" >/dev/null 2>&1 || hn_fail "$2"
+}
+
 hn_enable_at_boot() {  # UNIT...: systemd starts them at boot
   systemctl enable "$@" >/dev/null 2>&1 || hn_fail "systemctl enable $* failed"
 }
@@ -54,6 +58,11 @@ hn_enable_at_boot() {  # UNIT...: systemd starts them at boot
 hn_restart_running() {  # PROGRAM: supervisor's PROGRAM restarted if supervisord runs (a running program loads its code
   # once; a new server has none running yet)
   ! pgrep -u root -x supervisord >/dev/null || supervisorctl restart "$1" >/dev/null 2>&1 || true
+}
+
+hn_restart_if_running() {  # PROGRAM: supervisor's PROGRAM restarted if it runs (a program off stays off)
+  ! pgrep -u root -x supervisord >/dev/null || ! supervisorctl status "$1" 2>/dev/null | grep -q RUNNING ||
+    supervisorctl restart "$1" >/dev/null 2>&1 || true
 }
 
 hn_nginx_up() {  # [reload]: nginx running, and reloaded when asked and it was running already

@@ -224,6 +224,6 @@ def run_devserver(c, team, inventory):
     server = inventory.server(team.server)
     say(c, f"flask run in {paths.current} on port {port}: http://{server.hostname or server.address}:{port}/ "
            f"(Ctrl-C stops it)")
-    command = commands.with_settings(paths, "flask run", f"rapid-env/bin/flask --app app.wsgi:app run --host 0.0.0.0 "
-                                                        f"--port {port}")
+    command = commands.with_settings(paths, "flask run", "rapid-env/bin/flask", "--app", "app.wsgi:app", "run",
+                                     "--host", "0.0.0.0", "--port", str(port))
     runner.run(c, command, show=True, check=False, pty=True)

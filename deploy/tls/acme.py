@@ -11,7 +11,6 @@ and the deploy hook reloads nginx.
 import ipaddress
 import os
 import random
-import shlex
 
 from deploy.configs.render import render_template
 from deploy.core import commands, layout
@@ -80,8 +79,8 @@ def renewal_commands(changed, systemd, facts):
     if systemd and any(f.path == layout.CERTBOT_DROPIN for f in changed):
         commands_.append("systemctl daemon-reload")
     if systemd and not facts.has(layout.CERTBOT_TIMER_ON):
-        commands_.append("systemctl enable --now certbot.timer >/dev/null 2>&1 "
-                         "|| hn_fail 'systemctl enable certbot.timer failed: certificates would not be renewed'")
+        commands_.append(commands.helper("hn_enable_now", "certbot.timer",
+                                         "systemctl enable certbot.timer failed: certificates would not be renewed"))
     return commands_
 
 
@@ -93,8 +92,8 @@ def issue_commands(view, names):
     for name in names:
         why = (f"certbot could not get a certificate for {name} from {tls.directory} (see above, and "
                f"/var/log/letsencrypt/letsencrypt.log): does {name} resolve to this server?")
-        lines.append(commands.certbot_certonly(name, tls.email, tls.directory, bool(tls.ca_bundle))
-                     + " || hn_fail " + shlex.quote(why))
+        lines.append(commands.helper("hn_must", why,
+                                     *commands.certbot_certonly(name, tls.email, tls.directory, bool(tls.ca_bundle))))
     return lines
 
 
