@@ -15,8 +15,6 @@ def test(c, k="", fast=False):
     args = ["-q", "--durations=15"]    # the slowest tests, to keep the suite within its 20 minutes
     if k:
         args += ["-k", k]
-    if fast:
-        args += ["-m", "not e2e"]
     try:
         if not fast:    # the end-to-end tests' hosts run this machine's programs (see lab/localhost.HOST_PACKAGES)
             localhost.require_root("the end-to-end tests start isolated hosts (or run: ./inv test --fast)")
@@ -30,7 +28,21 @@ def test(c, k="", fast=False):
         raise Exit(str(e), code=1)
     if installed:
         print("installed Debian packages:", " ".join(installed))
-    c.run(f"{sys.executable} -m pytest " + " ".join(f"'{a}'" for a in args), pty=False)
+    unit = c.run(pytest_line(args + ["-m", "not e2e"]), pty=False, warn=True)
+    # the end-to-end tests mostly wait (on hosts, networks, timers): two sessions side by side, each with its own
+    # hosts (tests/e2e/conftest.py), a whole file to each so the files' shared classes are made once per session
+    e2e = None if fast else c.run(pytest_line(args + ["-m", "e2e", "-n", "2", "--dist", "loadfile"]), pty=False,
+                                  warn=True)
+    codes = [r.exited for r in (unit, e2e) if r is not None]
+    if any(code not in (0, NO_TESTS) for code in codes) or all(code == NO_TESTS for code in codes):
+        raise Exit(code=1)
+
+
+NO_TESTS = 5    # pytest's exit code when -k selects nothing in a part (the other part may have run)
+
+
+def pytest_line(args):
+    return f"{sys.executable} -m pytest " + " ".join(f"'{a}'" for a in args)
 
 
 @task(help={"inventory": "the class's inventory file (default $HACKNODE_INVENTORY, else inventory.yml)",
