@@ -111,7 +111,7 @@ def seed_team(c, team):
     """Add the app's sample articles to the team's database, as the team's user with its settings;
     returns how many were added (0 when they were all there)."""
     seed = commands.with_settings(TeamPaths(team.name), f"seeding {team.name}'s database",
-                                  "rapid-env/bin/flask --app app seed")
+                                  "rapid-env/bin/flask", "--app", "app", "seed")
     result = runner.run(c, commands.as_team_user(team.name, seed))
     match = re.search(r"seed: (\d+) articles added", result.stdout)
     if not match:

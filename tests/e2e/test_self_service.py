@@ -4,7 +4,6 @@ settings without a commit (`fab config`), a backup and a restore of its database
 the settings it had."""
 import json
 import os
-import shlex
 import subprocess
 import threading
 from dataclasses import replace
@@ -111,7 +110,7 @@ DATABASE_STATE = ("import json, os, pymongo; db = pymongo.MongoClient(os.environ
 
 
 def database_state(c, python=DATABASE_STATE):
-    command = commands.with_settings(TeamPaths(TEAM), "read the database", "rapid-env/bin/python -c " + shlex.quote(python))
+    command = commands.with_settings(TeamPaths(TEAM), "read the database", "rapid-env/bin/python", "-c", python)
     return json.loads(runner.run(c, command).stdout)
 
 
