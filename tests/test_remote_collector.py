@@ -1,0 +1,125 @@
+"""The class status collector, run here against files and sockets it would meet on a server: the names it shows are
+safe bytes, class_status.parse refuses forged lines, and an awake team's health comes from its uwsgi master's stats
+socket, bounded in size and time."""
+import json
+import os
+import socket
+import threading
+import time
+
+import pytest
+
+from deploy.remote import class_status
+from deploy.remote.class_collect import STATS_BYTES, STATS_SECONDS, health, releases, safe_name, stats_health
+from deploy.remote.class_status import FIELDS
+
+
+# ---------- the collector's names and their parse ----------
+
+def test_the_collector_shows_a_teams_release_name_as_safe_bytes():
+    assert safe_name("20261121T082416Z-6b7f8cd") == "20261121T082416Z-6b7f8cd"
+    assert safe_name("evil\tname\x1b[31mred\nhacknode9\tRUNNING") == "evil?name??31mred?hacknode9?RUNNING"
+    assert safe_name("é" + "a" * 100) == "??" + "a" * 62      # bytes, at most 64
+    assert safe_name(b"\xff\xfe20261121T082416Z") == "??20261121T082416Z"      # a folder's name, any bytes
+
+
+def test_a_release_folder_linked_elsewhere_shows_no_name_from_there(tmp_path):
+    home = tmp_path / "hacknode1"
+    (tmp_path / "elsewhere").mkdir()
+    (tmp_path / "elsewhere" / "root-secret-name").mkdir()
+    home.mkdir()
+    (home / "releases").symlink_to(tmp_path / "elsewhere")
+    (home / "current").symlink_to("releases/evil\nname")
+    assert releases(str(home)) == ("evil?name", "-")
+
+
+def test_the_collectors_lines_read_back_as_collected():
+    row = dict(zip(FIELDS, team_line("hacknode1").split("\t")))
+    collected = {"teams": [row], "quota": "on", "now": 1764900000, "version": "0.22.0",
+                 "certificates": [{"name": "main.example.org", "expires": "Jan  6 12:00:00 2028 GMT"}],
+                 "submissions": {"hacknode1": {"release": "20261121T082416Z", "taken": "2026-11-21T09:00:00Z",
+                                               "freeze": "frozen since 2026-11-21T09:00:00Z", "live": True}},
+                 "backups": {"hacknode1": ["1764890000", "2048", "hacknode1-x.tar.gz", "verified"]}}
+    assert class_status.parse(class_status.lines(collected)) == collected
+    unrecorded = {**collected, "version": None}       # a server an older hacknode provisioned
+    assert class_status.parse(class_status.lines(unrecorded)) == unrecorded
+
+
+def team_line(team, release="20261121T082416Z", healthz_code="200"):
+    return "\t".join([team, "RUNNING", "1:00:00", release, healthz_code, "1024", "3", "2048", "-", "rlimits", "0",
+                      release])
+
+
+def test_a_forged_line_cannot_add_a_team_nor_replace_one():
+    text = "\n".join(["teams\thacknode1 hacknode2", team_line("hacknode1"), team_line("hacknode9"),
+                      team_line("hacknode2", healthz_code="502"), team_line("hacknode2"), "now\t1764900000"])
+    parsed = class_status.parse(text)
+    assert [(row["team"], row["healthz"]) for row in parsed["teams"]] == [("hacknode1", "200"), ("hacknode2", "502")]
+
+
+def test_no_cell_carries_a_control_character():
+    text = "teams\thacknode1\n" + team_line("hacknode1", release="a\x1bb\x9bc\u202ed\x0be") + "\nquota\ton\x07"
+    parsed = class_status.parse(text)
+    assert parsed["teams"][0]["release"] == "a?b?c?d?e" and parsed["quota"] == "on?"
+    assert len(FIELDS) == len(team_line("x").split("\t"))
+
+
+def test_lines_of_a_collector_from_before_the_teams_line_still_count():
+    assert [row["team"] for row in class_status.parse(team_line("hacknode1"))["teams"]] == ["hacknode1"]
+
+
+# ---------- an awake team's health from its uwsgi master's stats socket ----------
+
+def stats_server(path, answer, drip=False):
+    """A stats socket at `path` answering `answer` (bytes; with `drip`, a byte every 0.2 s without end)."""
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    listener.bind(str(path))
+    listener.listen(1)
+
+    def serve():
+        conn, _ = listener.accept()
+        with conn:
+            try:
+                while drip:
+                    conn.sendall(b" ")
+                    time.sleep(0.2)
+                conn.sendall(answer)
+            except OSError:
+                pass
+        listener.close()
+    threading.Thread(target=serve, daemon=True).start()
+    return str(path)
+
+
+def workers(*states):
+    return json.dumps({"workers": [{"pid": 10 + n, "accepting": accepting, "status": status}
+                                   for n, (accepting, status) in enumerate(states)]}).encode()
+
+
+@pytest.mark.parametrize("answer, health", [
+    (workers((1, "idle"), (0, "cheap")), "up"), (workers((1, "busy")), "up"),
+    (workers((0, "cheap"), (0, "cheap")), "idle"), (workers((0, "idle")), "down"), (b"not json", "-"),
+    (b'{"workers": "x"}', "-"), (b"[1]", "-")])
+def test_an_awake_teams_health_is_read_from_its_masters_stats(tmp_path, answer, health):
+    assert stats_health(stats_server(tmp_path / "stats.sock", answer), os.getuid()) == health
+
+
+def test_stats_that_never_end_or_a_link_or_anothers_socket_show_unknown_health(tmp_path):
+    started = time.monotonic()
+    assert stats_health(stats_server(tmp_path / "drip.sock", b"", drip=True), os.getuid()) == "-"
+    assert time.monotonic() - started < STATS_SECONDS + 1
+    huge = stats_server(tmp_path / "huge.sock", b"[" + b"1," * STATS_BYTES + b"1]")
+    assert stats_health(huge, os.getuid()) == "-"
+    good = stats_server(tmp_path / "good.sock", workers((1, "idle")))
+    (tmp_path / "link.sock").symlink_to(good)
+    assert stats_health(str(tmp_path / "link.sock"), os.getuid()) == "-"      # a link to another team's socket
+    assert stats_health(good, os.getuid() + 1) == "-"                           # a socket the team did not make
+    assert stats_health(str(tmp_path / "none.sock"), os.getuid()) == "-"
+
+
+def test_the_class_page_asks_no_team_and_tells_idle_awake_and_stopped_apart():
+    program = {"asleep": ("RUNNING", 100, "1:00:00"), "awake": ("RUNNING", 200, "1:00:00"), "stopped": ("FATAL", None, "-")}
+    children = {200: 1}                  # only awake's master has a worker; no stats socket here for awake
+    found = health(["asleep", "awake", "stopped", "missing"], "example.org", "quiet", program, {}, children)
+    assert found == {"asleep": "idle", "awake": "-", "stopped": "down", "missing": "down"}
+
