@@ -157,24 +157,22 @@ def render_class(inventory):
     return {server.name: render_server(inventory.view(server.name)) for server in inventory.servers}
 
 
+# the server's own files (one per server), by the review name each gets
+SERVER_REVIEW_NAMES = {
+    layout.NGINX_SITE: "nginx/{server}.site.conf", layout.CLASS_PAGE_CONF: "supervisor/{server}.class-page.conf",
+    layout.SECANTUS_CONF: "supervisor/{server}.secantus.conf", layout.NIGHTLY_CONF: "supervisor/{server}.backups.conf",
+    layout.TEAM_PROFILE: "limits/{server}.profile.sh", layout.PAM_UMASK_PROFILE: "limits/{server}.pam-umask",
+}
+
+
 def review_name(server_name, path):
     """Where the server file `path` goes in a review folder: nginx/hacknode2.conf, uwsgi/hacknode2.ini...
 
     Team names have no dots, so per-server files (<server>.site.conf, <server>.class-page.conf,
     <server>.secantus.conf) never collide with a team's file."""
     base = os.path.basename(path)
-    if path == layout.NGINX_SITE:
-        return f"nginx/{server_name}.site.conf"
-    if path == layout.CLASS_PAGE_CONF:
-        return f"supervisor/{server_name}.class-page.conf"
-    if path == layout.SECANTUS_CONF:
-        return f"supervisor/{server_name}.secantus.conf"
-    if path == layout.NIGHTLY_CONF:
-        return f"supervisor/{server_name}.backups.conf"
-    if path == layout.TEAM_PROFILE:
-        return f"limits/{server_name}.profile.sh"
-    if path == layout.PAM_UMASK_PROFILE:
-        return f"limits/{server_name}.pam-umask"
+    if path in SERVER_REVIEW_NAMES:
+        return SERVER_REVIEW_NAMES[path].format(server=server_name)
     if path.startswith(f"{layout.DATABASE_CAPS}/"):
         return f"limits/{base}.database-mb"
     if path.startswith("/etc/security/limits.d/hacknode-"):
