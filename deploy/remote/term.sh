@@ -51,7 +51,7 @@ hn_submitted() {  # TEAM: the release its submission took ("none" before any)
 hn_seal() {  # TEAM ID OWNER: with OWNER root, a frozen team's submitted release is root's where it runs: its releases
   # folder (no release in it can be renamed or replaced), release ID's files and ID's virtualenv where the team made
   # it; the team and nginx read them as before, nobody changes them. With OWNER the team, back as they were. The home
-  # stays the team's (it must enter it): `current` can still be pointed elsewhere by hand, which status.sh reports.
+  # stays the team's (it must enter it): `current` can still be pointed elsewhere by hand, which the collector reports.
   # chown works from inside the folder it opened (cd -P, checked), never through a path the team could swap meanwhile
   local home=/home/$1 env
   [ "$2" != none ] || return 0
