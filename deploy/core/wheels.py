@@ -13,6 +13,7 @@ downloads what the server needs, reads each wheel's Requires-Dist, and downloads
 until nothing is.
 """
 import email.parser
+import fcntl
 import hashlib
 import os
 import re
@@ -166,12 +167,11 @@ def build_wheelhouse(requirements_file, python_version, arch, cache_dir=".cache/
                                       f"failed:\n{(done.stdout + done.stderr).strip()}")
         (partial / COMPLETE).write_text("\n".join(asked) + "\n")
         os.chmod(partial, 0o755)   # mkdtemp makes 0700; provisioning ships this readable by all
-        shutil.rmtree(target, ignore_errors=True)   # an interrupted earlier attempt
-        try:
-            partial.rename(target)
-        except OSError:            # another process finished the same wheelhouse first
+        with open(target.parent / f".{target.name}.lock", "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)     # one run puts a wheelhouse in place; another may be using it
             if not (target / COMPLETE).is_file():
-                raise
+                shutil.rmtree(target, ignore_errors=True)   # an interrupted earlier attempt
+                partial.rename(target)
     finally:
         shutil.rmtree(partial, ignore_errors=True)
     return str(target)

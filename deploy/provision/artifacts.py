@@ -3,6 +3,7 @@ the server's Python and CPU, and a copy of the repo as `fab deploy` ships it (th
 import datetime
 import fcntl
 import hashlib
+import os
 import subprocess
 import tarfile
 import threading
@@ -34,8 +35,10 @@ def server_requirements(tool_packages, cache_dir):
     text = (REPO / "requirements.txt").read_text() + "".join(f"{p}\n" for p in (*tool_packages, UV_REQUIREMENT))
     path = Path(cache_dir) / f"server-requirements-{hashlib.sha256(text.encode()).hexdigest()[:12]}.txt"
     path.parent.mkdir(parents=True, exist_ok=True)
-    if not path.exists():
-        path.write_text(text)
+    if not path.exists():           # written whole, then renamed: another run may read it meanwhile
+        partial = path.with_name(f".{path.name}.{os.getpid()}")
+        partial.write_text(text)
+        partial.replace(path)
     return path
 
 
