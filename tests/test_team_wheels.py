@@ -116,3 +116,22 @@ def test_wheelhouse_holds_what_the_servers_python_needs(tmp_path):
     missing = wheels.missing_requirements(built["3.10"], wheels.read_requirements(path),
                                           wheels.target_environment("3.10", "x86_64"))
     assert [str(r) for r in missing] == ['tomli>=2.0; python_version < "3.11"']
+
+
+def test_a_wheelhouse_another_run_finished_meanwhile_is_kept_not_replaced(tmp_path, monkeypatch):
+    """Two provisioning runs on a cold cache (the suite's two sessions, two instructors' terminals) build the same
+    wheelhouse: the one that finishes second must not delete the first's, which its run may be shipping."""
+    path = requirements(tmp_path, "")
+    cache = tmp_path / "cache"
+    target = cache / wheels.wheelhouse_key(path, "3.11", "x86_64")
+
+    def the_other_run_finishes_first(wheelhouse, wanted, environment):
+        target.mkdir(parents=True, exist_ok=True)
+        (target / "theirs-1.0-py3-none-any.whl").write_text("in use")
+        (target / wheels.COMPLETE).write_text("theirs\n")
+        return []
+
+    monkeypatch.setattr(wheels, "missing_requirements", the_other_run_finishes_first)
+    assert wheels.build_wheelhouse(path, "3.11", "x86_64", cache_dir=cache) == str(target)
+    assert (target / "theirs-1.0-py3-none-any.whl").read_text() == "in use"
+    assert [p.name for p in cache.iterdir() if p.name.startswith(f".{target.name}-")] == []   # no partial left
