@@ -160,3 +160,28 @@ def test_the_collector_reads_each_deadline_and_whether_the_site_still_runs_the_s
     collected = {"teams": [], "quota": "q", "now": 2000, "certificates": [], "submissions": {"hacknode1": found}}
     text = "teams\thacknode1\n" + lines(collected).split("\n", 1)[1]          # root's list names the team
     assert parse(text)["submissions"] == {"hacknode1": found}
+
+
+SEAL_ATTACKS = {   # what a team leaves in its home before `fab freeze` seals its submitted release as root's
+    "releases is a link elsewhere": "ln -s $OUT /home/t1/releases",
+    "a link inside the release": "mkdir -p /home/t1/releases/$ID && ln -s $OUT/$ID/file /home/t1/releases/$ID/x",
+    "envs is a link elsewhere": "mkdir -p /home/t1/releases/$ID && mkdir -p $OUT/envs/abc && "
+                                "ln -s ../../envs/abc /home/t1/releases/$ID/rapid-env && ln -s $OUT/envs /home/t1/envs",
+}
+
+
+@pytest.mark.parametrize("attack", SEAL_ATTACKS, ids=list(SEAL_ATTACKS))
+def test_sealing_a_frozen_release_never_changes_the_owner_of_what_a_teams_link_points_at(attack, tmp_path):
+    """term.sh's hn_seal runs as root on /home/TEAM (a tmpfs in a private mount namespace here): a file outside the
+    team's tree, reached through a link the team made, keeps its owner."""
+    out = tmp_path / "outside"
+    script = f"""mount -t tmpfs tmpfs /home && mkdir -p /home/t1 $OUT/$ID && : > $OUT/$ID/file
+    {SEAL_ATTACKS[attack]}
+    chown -R 65534 $OUT
+    bash -c '. "$0" && hn_seal t1 "$1" root' {commands.REMOTE / "term.sh"} $ID
+    find $OUT -exec stat -c '%u %n' {{}} +"""
+    done = subprocess.run(["unshare", "--mount", "--propagation", "private", "sh", "-ec", script],
+                          env={**os.environ, "OUT": str(out), "ID": IDS[0]}, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    owners = dict(reversed(line.split(" ", 1)) for line in done.stdout.splitlines())
+    assert owners and set(owners.values()) == {"65534"}, owners
