@@ -53,7 +53,8 @@ out["shown"] = shown
 # the database: own credentials on the other's database, none at all, listing databases
 import pymongo
 from pymongo.errors import OperationFailure
-uri = dict(l.split("=", 1) for l in open(f"/home/{me}/.hacknode/mongo_uri").read().split())["FLASK_MONGO_URI"]
+settings = open(f"/home/{me}/.hacknode/mongo_uri").read().splitlines()    # NAME=value lines (values may hold spaces)
+uri = dict(l.split("=", 1) for l in settings if "=" in l)["FLASK_MONGO_URI"]
 def refused(action):
     try:
         action()
