@@ -35,6 +35,14 @@ CLASS_BACKUPS_MODULE = f"{TOOLS_BIN}/class_backups.py"  # each team's last night
 CLASS_SUBMISSIONS_MODULE = f"{TOOLS_BIN}/class_submissions.py"  # each team's deadline and submission (fab freeze)
 # this very module, shipped beside them: the collector takes every path from it (standard library only)
 LAYOUT_MODULE = f"{TOOLS_BIN}/hacknode_layout.py"
+# a team's own app (its Procfile, deploy/core/procfile.py): the checker that writes a release's PROCS_DIR, as the team;
+# the program its uwsgi master starts for each worker and for its cron jobs, as the team; the WSGI loader of any entry
+# point, alone in ENTRY_DIR (every team's uwsgi pythonpath)
+PROCFILE_MODULE = f"{TOOLS_BIN}/hacknode_procfile.py"
+PROCFILE_TOOL = f"{TOOLS_BIN}/procfile"
+TEAM_PROCS = f"{TOOLS_BIN}/team-procs"
+ENTRY_DIR = "/opt/hacknode/wsgi"
+PROCS_DIR = ".hacknode-procs"               # in each release: what its Procfile asks for, written at prepare
 CLASS_PAGE_TOOL = f"{TOOLS_BIN}/class-page"           # rewrites CLASS_PAGE every page_seconds (supervisor program)
 CLASS_PAGE_TEMPLATE = f"{TOOLS_BIN}/class-page.html.j2"   # deploy/templates/class-page.html.j2, rendered by it
 CLASS_PAGE_CONF = f"{SUPERVISOR_DIR}/hacknode-class-page.conf"   # its supervisor program
@@ -144,6 +152,14 @@ class TeamPaths:
     @property
     def static_dir(self):      # served by nginx directly, under / and under /<team>/
         return f"{self.current}/app/static"
+
+    @property
+    def cron_runs(self):       # 0750 team:team: the team's cron runs, the last ones of each job (team-procs cron)
+        return f"{self.home}/cron"
+
+    @property
+    def switch_lock(self):     # held by release.sh while a release is switched: no cron job starts meanwhile
+        return f"{self.run_dir}/switch.lock"
 
     @property
     def reload_file(self):     # uwsgi's touch-reload: deploy touches it for a graceful reload
