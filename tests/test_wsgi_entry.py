@@ -6,6 +6,7 @@ import functools
 import http.server
 import json
 import socketserver
+import subprocess
 import sys
 import threading
 
@@ -179,3 +180,64 @@ def test_waiting_stops_at_the_first_healthy_answer():
     answers = iter(["000 -", f"502 {RELEASE} -", f"404 {RELEASE} -", "never asked"])
     wait = functools.partial(healthz.probe_until_healthy, seconds=5, ask=lambda host: next(answers))
     assert wait("a.example.org") == f"404 {RELEASE} -"
+
+
+# ---------- release.sh's health check (release-reload.sh wait_healthy), with a stand-in probe ----------
+
+FAKE_PROBE = """import sys
+answers = open(ANSWERS).read().splitlines()
+asked = open(ASKED, "a"); asked.write(" ".join(sys.argv[1:]) + "\\n"); asked.close()
+count = sum(1 for _ in open(ASKED))
+print(answers[min(count, len(answers)) - 1])
+"""
+
+
+def wait_healthy(tmp_path, answers, health=None, settings=""):
+    """release-reload.sh's wait_healthy for release r1 against the probe's `answers` (one per ask, the last one
+    repeated): (its exit code, its last answer, the probe's arguments of each ask)."""
+    release_dir = tmp_path / "releases" / RELEASE
+    (release_dir / ".hacknode-procs").mkdir(parents=True)
+    if health is not None:
+        (release_dir / ".hacknode-procs" / "health").write_text(health)
+    (tmp_path / "answers").write_text("\n".join(answers) + "\n")
+    (tmp_path / "probe.py").write_text(f"ANSWERS = {str(tmp_path / 'answers')!r}\nASKED = "
+                                       f"{str(tmp_path / 'asked')!r}\n" + FAKE_PROBE)
+    script = (f'. "{healthz.__file__.replace("healthz.py", "release-reload.sh")}"\n'
+              'say() { :; }; tell_deaf_workers() { :; }; signal_reload() { :; }\n'
+              'reload_master=""; last_health=""; health_path=""\n'
+              f'wait_healthy {RELEASE} t.example.org 3 "{settings}" && rc=0 || rc=$?\n'
+              'printf "%s\\n%s\\n%s" "$rc" "$last_health" "$health_path"\n')
+    done = subprocess.run(["bash", "-c", script], capture_output=True, text=True, timeout=30,
+                          env={"PATH": "/usr/bin:/bin", "healthz": str(tmp_path / "probe.py"),
+                               "releases": str(tmp_path / "releases")})
+    rc, last, path = done.stdout.split("\n")
+    asked = (tmp_path / "asked").read_text().splitlines() if (tmp_path / "asked").exists() else []
+    return int(rc), last, path, asked
+
+
+def test_a_release_is_healthy_once_its_health_path_answers_below_500_with_its_id(tmp_path):
+    rc, last, path, asked = wait_healthy(tmp_path, ["000 -", "502 -", f"200 20261201T000000Z -",
+                                                    f"404 {RELEASE} -"], health="/\n")
+    assert (rc, last, path) == (0, f"404 {RELEASE} -", "/")
+    assert asked == ["--path / t.example.org"] * 4
+
+
+def test_a_release_without_a_health_file_is_asked_healthz_and_a_500_is_never_healthy(tmp_path):
+    rc, last, path, asked = wait_healthy(tmp_path, [f"500 {RELEASE} -"])
+    assert (rc, last, path) == (1, f"500 {RELEASE} -", "/healthz")
+    assert asked[0] == "--path /healthz t.example.org"
+
+
+def test_new_settings_are_waited_for_unless_the_app_reports_none(tmp_path):
+    assert wait_healthy(tmp_path / "a", [f"200 {RELEASE} 17.1", f"200 {RELEASE} 17.2"], settings="17.2")[:2] == (
+        0, f"200 {RELEASE} 17.2")
+    assert wait_healthy(tmp_path / "b", [f"200 {RELEASE}"], settings="17.2")[:2] == (0, f"200 {RELEASE}")
+    assert wait_healthy(tmp_path / "c", [f"200 {RELEASE} -"], settings="17.2")[:2] == (1, f"200 {RELEASE} -")
+
+
+@pytest.mark.parametrize("health", ["healthz\n", "/a b\n", "/$(id)\n", "/`id`\n", "/x;id\n", "\n"])
+def test_a_health_file_that_is_no_plain_path_fails_the_check_before_any_ask(tmp_path, health):
+    rc, last, _path, asked = wait_healthy(tmp_path, [f"200 {RELEASE} -"], health=health)
+    assert (rc, asked) == (1, [])
+    assert last == (f"release {RELEASE}'s .hacknode-procs/health is not an absolute path of letters, digits and "
+                    "._~/?=&%+-")
