@@ -150,8 +150,8 @@ class TeamPaths:
         return f"{self.home}/.cache/uv"
 
     @property
-    def static_dir(self):      # served by nginx directly, under / and under /<team>/
-        return f"{self.current}/app/static"
+    def public_dir(self):      # the live release's static files by URL (links public/<prefix> -> its folders, written
+        return f"{self.current}/{PROCS_DIR}/public"      # from its Procfile): nginx serves them, under / and /<team>/
 
     @property
     def cron_runs(self):       # 0750 team:team: the team's cron runs, the last ones of each job (team-procs cron)
