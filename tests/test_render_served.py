@@ -193,6 +193,14 @@ ATTACKS = [("another team's file", "/leak.txt"), ("another team's folder", "/oth
            ("dot dot encoded", "/static/%2e%2e/%2e%2e/RELEASE"), ("dot dot to the other team", "/../../other/secret.txt")]
 
 
+def never_the_file(replies, how, app_answer, refusals):
+    """Every attack's answer is nginx's refusal or the app's own (nginx refused the link): never the file."""
+    for name, _url in ATTACKS:
+        reply = replies[f"{name} {how}"]
+        assert reply[0] in refusals or (reply[0] == 200 and reply[2].startswith(app_answer)), (name, reply)
+        assert "the other team's secret" not in reply[2] and R1 not in reply[2], (name, reply)
+
+
 @pytest.mark.parametrize("routing", ["subdomain", "path"])
 def test_nginx_and_uwsgi_serve_a_team_on_its_origin_and_by_path_when_chosen(tmp_path, demo, routing):
     """The rendered nginx site and team files and the team's uwsgi ini, run for real in a mount
@@ -201,8 +209,7 @@ def test_nginx_and_uwsgi_serve_a_team_on_its_origin_and_by_path_when_chosen(tmp_
     from the secrets file at import, nginx serves static files itself (through the release's public/ links) and obeys
     none of the app's X-Accel-* headers nor passes them or Service-Worker-Allowed on, the socket is 0660 and TERM stops
     uwsgi cleanly. A release without a Procfile is loaded as Rapid News (app.wsgi:app), every answer names it."""
-    uri = "mongodb://hacknode2:p%40ss@127.0.0.1:27017/hacknode2?authSource=hacknode2"
-    paths = TeamPaths("hacknode2")
+    uri, paths = "mongodb://hacknode2:p%40ss@127.0.0.1:27017/hacknode2?authSource=hacknode2", TeamPaths("hacknode2")
     site, origin = "10.131.1.2", "hacknode2.hacknode.test"
     plan = [["get", "by path", "/hacknode2/news?page=2", site], ["get", "by subdomain", "/news?page=2", origin],
             ["get", "prefix without slash", "/hacknode2", site],
@@ -217,8 +224,8 @@ def test_nginx_and_uwsgi_serve_a_team_on_its_origin_and_by_path_when_chosen(tmp_
             ["get", "service worker by path", "/hacknode2/r?h=Service-Worker-Allowed:/", site],
             ["get", "service worker", "/r?h=Service-Worker-Allowed:/", origin],
             ["health", "health", origin, "/healthz"]]
-    plan += [["get", f"{name} on its origin", url, origin] for name, url in ATTACKS]
-    plan += [["get", f"{name} by path", f"/hacknode2{url}", site] for name, url in ATTACKS]
+    plan += [["get", f"{name} on its origin", url, origin] for name, url in ATTACKS] + [
+        ["get", f"{name} by path", f"/hacknode2{url}", site] for name, url in ATTACKS]
     root, replies = serve(tmp_path, demo, routing, team_home(tmp_path, {"r1": RAPID_NEWS_SHAPED}, uri), plan)
     for name in ("redirect to another location", "redirect to the class page", "rate, buffering, expires",
                  "service worker"):     # the app's own answer (not the style sheet, not the index), nothing passed
@@ -228,10 +235,7 @@ def test_nginx_and_uwsgi_serve_a_team_on_its_origin_and_by_path_when_chosen(tmp_
     assert replies["static by subdomain"][:4] == [200, None, "body { color: teal }\n", []]
     assert replies["health"] == f"200 {R1} -"     # the loader's header, whatever the app answers
     assert replies["index"][0] == 404          # the class page is the server's to write (class-page), never rendered
-    for name, _url in ATTACKS:                 # nothing but the team's own files: the app is asked instead
-        reply = replies[f"{name} on its origin"]
-        assert reply[0] == 400 or (reply[0] == 200 and reply[2].startswith("|/")), (name, reply)
-        assert "the other team's secret" not in reply[2] and R1 not in reply[2], (name, reply)
+    never_the_file(replies, "on its origin", "|/", (400,))
     if routing == "subdomain":                 # the server's origin serves no team
         assert [replies[n][0] for n in ("by path", "prefix without slash", "static by path", "redirect by path",
                                         "service worker by path")] == [404] * 5
@@ -242,13 +246,8 @@ def test_nginx_and_uwsgi_serve_a_team_on_its_origin_and_by_path_when_chosen(tmp_
         assert replies["prefix without slash"][:2] == [301, "/hacknode2/"]
         assert replies["static by path"][:4] == [200, None, "body { color: teal }\n", []]
         for name in ("redirect by path", "service worker by path"):
-            assert replies[name][:2] == [200, None] and replies[name][2].startswith("/hacknode2|/r|"), replies[name]
-            assert replies[name][3] == [], replies[name]
-        for name, _url in ATTACKS:
-            reply = replies[f"{name} by path"]
-            # nginx's refusal, the server's own 404 (the URL left /hacknode2/) or the app: never the file
-            assert reply[0] in (400, 404) or (reply[0] == 200 and reply[2].startswith("/hacknode2|/")), (name, reply)
-            assert "the other team's secret" not in reply[2] and R1 not in reply[2], (name, reply)
+            assert replies[name][:4:3] == [200, []] and replies[name][2].startswith("/hacknode2|/r|"), replies[name]
+        never_the_file(replies, "by path", "/hacknode2|/", (400, 404))   # 404: the URL left /hacknode2/
         expected = [["200", "/hacknode2/news?page=2"], ["200", "/news?page=2"],
                     ["200", "/hacknode2/static/style.css"], ["200", "/static/style.css"]]
     # every request of the team, by path and by subdomain, is a line of its own access log: time, status, URI

@@ -124,7 +124,7 @@ health_path() {
     local file="$releases/$1/.hacknode-procs/health" line="" safe='^/[A-Za-z0-9._~/?=&%+-]{0,255}$'
     health_path=/healthz
     [ -e "$file" ] || [ -L "$file" ] || return 0
-    [ -f "$file" ] && IFS= read -r line < "$file" || true
+    if [ -f "$file" ]; then IFS= read -r line < "$file" || true; fi
     if [[ ! "$line" =~ $safe ]]; then
         last_health="release $1's .hacknode-procs/health is not an absolute path of letters, digits and ._~/?=&%+-"
         return 1
