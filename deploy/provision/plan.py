@@ -70,6 +70,7 @@ def class_page_files():
             File(layout.CLASS_STATUS_MODULE, commands.remote_file("class_status.py"), mode="0644"),
             File(layout.CLASS_BACKUPS_MODULE, commands.remote_file("class_backups.py"), mode="0644"),
             File(layout.CLASS_SUBMISSIONS_MODULE, commands.remote_file("class_submissions.py"), mode="0644"),
+            File(layout.CLASS_HEALTH_MODULE, commands.remote_file("class_health.py"), mode="0644"),
             File(layout.CLASS_PAGE_TOOL, commands.remote_file("class_page.py"), mode="0700"),
             File(layout.CLASS_PAGE_TEMPLATE, template_text("class-page.html.j2"), mode="0644")]
 
