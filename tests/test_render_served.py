@@ -63,12 +63,14 @@ try:
             switch(step[1], step[2])
         else:
             replies[step[1]] = get(step[2], step[3])
-    replies["socket mode"] = oct(os.stat(sock).st_mode & 0o777)
+    replies["socket mode"] = oct(os.stat(sock).st_mode & 0o777) if os.path.exists(sock) else "-"
 finally:
     web_server.terminate()
     app_server.terminate()
     replies["uwsgi exit"] = app_server.wait(timeout=30)
     web_server.wait(timeout=30)
+    log.flush()
+    replies["log"] = open("/home/serve.log").read()[-20000:]
 print(json.dumps(replies))
 """
 
@@ -285,3 +287,17 @@ def test_any_wsgi_app_by_its_entry_point_its_static_prefix_and_the_next_releases
     assert replies["no static"][0::2] == [200, "plain|/assets/app.js|r2", [f"X-Hacknode-Release: {R2}"]]
     assert replies["plain health"] == f"200 {R2} -"
     assert replies["uwsgi exit"] == 0
+
+
+def test_an_entry_point_that_fails_to_load_is_one_line_in_uwsgis_log_and_the_app_stops(tmp_path, demo):
+    """A release whose factory raises at import: uwsgi's log has the team's traceback and one line naming the entry
+    point and the error; the worker ends (need-app) and so does uwsgi (supervisor starts it again)."""
+    broken = {"RELEASE": f"{R1}\n", "src/__init__.py": "", ".hacknode-procs/web": "src.app:create_app()\n",
+              "src/app.py": "import flask_sqlalchemy_missing\n"}
+    _root, replies = serve(tmp_path, demo, "subdomain", team_home(tmp_path, {"r1": broken}),
+                           [["get", "home", "/", "hacknode2.hacknode.test"]])
+    assert replies["home"][0] == 502
+    assert ("hacknode: the release's WSGI app did not load: entry point src.app:create_app(): ModuleNotFoundError: "
+            "No module named 'flask_sqlalchemy_missing'\n") in replies["log"]
+    assert 'File "/home/hacknode2/r1/src/app.py", line 1' in replies["log"]       # the team's own traceback
+    assert replies["uwsgi exit"] != 0
