@@ -157,15 +157,14 @@ def tree(base, files, owner=TEAM_UID):
 def team_home(tmp_path, releases, uri="-"):
     """/home as the namespace gets it: the team's home with `releases` ({folder: files}), `current` -> the first,
     its settings file; another team's secret file beside it."""
-    paths, home = TeamPaths("hacknode2"), tmp_path / "home"
     files = {"run/.keep": "", ".hacknode/mongo_uri": f"FLASK_MONGO_URI={uri}\nFLASK_SECRET_KEY=s3cret=\n",
-             "current": f"-> {paths.home}/{next(iter(releases))}"}
+             "current": f"-> {TeamPaths('hacknode2').home}/{next(iter(releases))}"}
     for folder, content in releases.items():
         files.update({f"{folder}/{name}": text for name, text in content.items()})
         files[f"{folder}/rapid-env"] = f"-> {REPO}/.venv"
-    tree(home / "hacknode2", files)
-    tree(home / "other", {"secret.txt": "the other team's secret\n"}, owner=OTHER_UID)
-    return home
+    tree(tmp_path / "home" / "hacknode2", files)
+    tree(tmp_path / "home" / "other", {"secret.txt": "the other team's secret\n"}, owner=OTHER_UID)
+    return tmp_path / "home"
 
 
 def serve(tmp_path, demo, routing, home, plan):
@@ -181,14 +180,12 @@ def serve(tmp_path, demo, routing, home, plan):
     return root, json.loads(result.stdout)
 
 
+# public/static: what `procfile write` makes of the default `static: /static/ app/static`; the other links, what a
+# team could put there to read what is not its own (refused)
 RAPID_NEWS_SHAPED = {"RELEASE": f"{R1}\n", "app/__init__.py": "", "app/wsgi.py": APP,
-                     "app/static/style.css": "body { color: teal }\n",
-                     # what `procfile write` makes of the default `static: /static/ app/static`
-                     ".hacknode-procs/public/static": "-> ../../app/static",
-                     # links a team could put there to read what is not its own: refused
+                     "app/static/style.css": "body { color: teal }\n", ".hacknode-procs/public/static": "-> ../../app/static",
                      ".hacknode-procs/public/leak.txt": "-> /home/other/secret.txt",
-                     ".hacknode-procs/public/other": "-> /home/other",
-                     ".hacknode-procs/public/hostname": "-> /etc/hostname"}
+                     ".hacknode-procs/public/other": "-> /home/other", ".hacknode-procs/public/hostname": "-> /etc/hostname"}
 ATTACKS = [("another team's file", "/leak.txt"), ("another team's folder", "/other/secret.txt"),
            ("a root file", "/hostname"), ("dot dot", "/static/../../RELEASE"),
            ("dot dot encoded", "/static/%2e%2e/%2e%2e/RELEASE"), ("dot dot to the other team", "/../../other/secret.txt")]
@@ -216,6 +213,7 @@ def test_nginx_and_uwsgi_serve_a_team_on_its_origin_and_by_path_when_chosen(tmp_
             ["get", "prefix without slash", "/hacknode2", site],
             ["get", "static by path", "/hacknode2/static/style.css", site],
             ["get", "static by subdomain", "/static/style.css", origin], ["get", "index", "/", site],
+            ["get", "front page", "/", origin], ["get", "front page by path", "/hacknode2/", site],
             # the app's orders to nginx and its widening of a service worker's reach: ignored, passed to no one
             ["get", "redirect to another location", "/r?h=X-Accel-Redirect:/hacknode2/static/style.css", origin],
             ["get", "redirect to the class page", "/r?h=X-Accel-Redirect:/", origin],
@@ -236,15 +234,17 @@ def test_nginx_and_uwsgi_serve_a_team_on_its_origin_and_by_path_when_chosen(tmp_
     assert replies["static by subdomain"][:4] == [200, None, "body { color: teal }\n", []]
     assert replies["health"] == f"200 {R1} -"     # the loader's header, whatever the app answers
     assert replies["index"][0] == 404          # the class page is the server's to write (class-page), never rendered
+    assert replies["front page"][:3] == [200, None, f"|/||{uri}|s3cret="]     # a folder of public/ is not a file
     never_the_file(replies, "on its origin", "|/", (400,))
     if routing == "subdomain":                 # the server's origin serves no team
         assert [replies[n][0] for n in ("by path", "prefix without slash", "static by path", "redirect by path",
-                                        "service worker by path")] == [404] * 5
+                                        "service worker by path", "front page by path")] == [404] * 6
         expected = [["200", "/news?page=2"], ["200", "/static/style.css"]]
     else:
         assert replies["by path"] == [200, None, f"/hacknode2|/news|page=2|{uri}|s3cret=", [],
                                       [f"X-Hacknode-Release: {R1}"]]
         assert replies["prefix without slash"][:2] == [301, "/hacknode2/"]
+        assert replies["front page by path"][:3] == [200, None, f"/hacknode2|/||{uri}|s3cret="]
         assert replies["static by path"][:4] == [200, None, "body { color: teal }\n", []]
         for name in ("redirect by path", "service worker by path"):
             assert replies[name][:4:3] == [200, []] and replies[name][2].startswith("/hacknode2|/r|"), replies[name]
