@@ -4,8 +4,9 @@
 # (written from its Procfile at prepare; a release made before has none: Rapid News's app.wsgi:app), imports it,
 # calls it when it is a factory (`()`), and wraps it so every answer names the release and settings it comes from
 # (X-Hacknode-Release, X-Hacknode-Settings): the health checks read them whatever the app answers. Names are checked,
-# never evaluated. A bad entry point or a failed import raises with one line naming the entry point and the error:
-# uwsgi logs it and, with need-app, the worker exits (a deploy then shows the log's tail). Standard library only.
+# never evaluated. A bad entry point or a failed import leaves no `application`: uwsgi's log gets the team's traceback
+# and one line naming the entry point and the error, and need-app ends uwsgi (a deploy shows the log's tail then).
+# Standard library only.
 import importlib
 import os
 import re
