@@ -11,8 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from deploy.core import commands, release, wheels
+from deploy.core import commands, layout, release, wheels
 from deploy.core.layout import TeamPaths
+from deploy.provision import plan
 
 
 def test_release_id_is_utc_timestamp_then_sha():
@@ -129,13 +130,15 @@ class LocalPaths:
 
 
 def run_script(paths, *args):
-    script = commands.release_script_text(paths, keep=3, make_venv=local_tools(paths.root) + "/make-venv")
+    tools = local_tools(paths.root)
+    script = commands.release_script_text(paths, keep=3, make_venv=tools + "/make-venv", procfile_tool=tools + "/procfile")
     done = subprocess.run(["bash", "-s", "--", *args], input=script, capture_output=True, text=True, timeout=60)
     return done.returncode, done.stdout + done.stderr
 
 
 def local_tools(root, uv=True):
-    """The server's tools folder under `root`: make-venv, and uv beside it (this checkout's .venv has it)."""
+    """The server's tools folder under `root`: make-venv, and uv beside it (this checkout's .venv has it); the
+    Procfile's checker with the modules it imports, as provisioning installs them."""
     tools = Path(root) / "opt-hacknode-bin"
     tools.mkdir(exist_ok=True)
     if not (tools / "make-venv").exists():
@@ -143,7 +146,16 @@ def local_tools(root, uv=True):
         (tools / "make-venv").chmod(0o755)
         if uv:
             (tools / "uv").symlink_to(Path(sys.executable).parent / "uv")
+        for name, text in procfile_tools().items():
+            (tools / name).write_text(text)
     return str(tools)
+
+
+def procfile_tools():
+    """{name in TOOLS_BIN: text}: the checker and its modules, as the plan installs them."""
+    installed = {f.path: f.content for f in plan.tool_files()}
+    return {Path(path).name: installed[path] for path in (layout.PROCFILE_TOOL, layout.PROCFILE_MODULE,
+                                                           layout.LAYOUT_MODULE)}
 
 
 @pytest.fixture
