@@ -45,7 +45,7 @@ def test_rsync_ships_the_tree_without_git_venvs_caches_or_secrets(tmp_path):
     src, dest = tmp_path / "src", tmp_path / "dest"
     for name in ("app/wsgi.py", "app/static/x.css", "requirements.txt", ".git/HEAD", ".venv/bin/python",
                  "rapid-env/bin/python", "app/__pycache__/wsgi.cpython-311.pyc", "app/old.pyc",
-                 ".pytest_cache/v", ".cache/wheels/a.whl", ".hacknode/keys/hacknode1", "RELEASE",
+                 ".pytest_cache/v", ".cache/wheels/a.whl", ".hacknode/keys/hacknode1", "RELEASE", ".hacknode-procs/web",
                  "app/RELEASE.md", "docs/.cache/keep", "test-artifacts/shot.png", "bench-results/serving.png",
                  "docs/worktree/.git"):          # in a git worktree, .git is a file
         (src / name).parent.mkdir(parents=True, exist_ok=True)
@@ -131,7 +131,8 @@ class LocalPaths:
 
 def run_script(paths, *args):
     tools = local_tools(paths.root)
-    script = commands.release_script_text(paths, keep=3, make_venv=tools + "/make-venv", procfile_tool=tools + "/procfile")
+    script = commands.release_script_text(paths, keep=3, make_venv=tools + "/make-venv",
+                                          procfile_tool=tools + "/procfile")
     done = subprocess.run(["bash", "-s", "--", *args], input=script, capture_output=True, text=True, timeout=60)
     return done.returncode, done.stdout + done.stderr
 

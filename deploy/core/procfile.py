@@ -33,8 +33,9 @@ SEGMENT = re.compile(r"[A-Za-z0-9_~-][A-Za-z0-9._~-]*")     # of a static prefix
 FOLDER_SEGMENT = re.compile(r"[A-Za-z0-9._~-]+")
 CRON_PART = re.compile(r"(\*|([0-9]{1,2})(?:-([0-9]{1,2}))?)(?:/([0-9]{1,2}))?")
 CRON_FIELDS = (("minute", 0, 59), ("hour", 0, 23), ("day of month", 1, 31), ("month", 1, 12), ("day of week", 0, 7))
-CRON_HELP = ("five fields (minute hour day-of-month month day-of-week, each a number, *, a-b, a,b, */n or a-b/n) "
-             "then the command, e.g. */10 * * * * python scrape.py")
+CRON_PARTS = "a number, *, a-b, a,b, */n or a-b/n"
+CRON_HELP = (f"five fields (minute hour day-of-month month day-of-week, each {CRON_PARTS}) then the command, "
+             "e.g. */10 * * * * python scrape.py")
 ENTRY_HELP = ("expected module:callable, e.g. app.wsgi:app, mysite.wsgi:application, or src.app:create_app() for "
               "a factory")
 
@@ -113,13 +114,16 @@ def cron_values(text, name, low, high):
     for part in text.split(","):
         found = CRON_PART.fullmatch(part)
         if not found or (found.group(4) and found.group(2) and not found.group(3)):
-            raise _Wrong(f"{name} {text!r}: each part is a number, *, a-b, */n or a-b/n ({CRON_HELP})")
+            raise _Wrong(f"{name} {text!r}: expected {CRON_PARTS} (the fields: minute hour day-of-month month "
+                         "day-of-week, then the command)")
         start, end = low, high
         if found.group(1) != "*":
             start, end = int(found.group(2)), int(found.group(3) or found.group(2))
         step = int(found.group(4) or 1)
-        if not (low <= start <= end <= high) or not 1 <= step <= high:
-            raise _Wrong(f"{name} {text!r}: outside {low}-{high}, a range backwards or a step of 0")
+        if not (low <= start <= high and low <= end <= high):
+            raise _Wrong(f"{name} {text!r}: outside {low}-{high}")
+        if start > end or not 1 <= step <= high:
+            raise _Wrong(f"{name} {text!r}: a range is low-high, a step from 1 to {high}")
         values.update(range(start, end + 1, step))
     return frozenset(0 if name == "day of week" and v == 7 else v for v in values)
 
