@@ -109,15 +109,6 @@ def test_script_command_carries_the_script_and_quotes_its_arguments(tmp_path):
     assert done.returncode == 0 and done.stdout == "  20260101T000000Z  (incomplete)\n"
 
 
-def test_script_text_starts_with_the_layout_paths():
-    text = commands.release_script_text(TeamPaths("hacknode2"), keep=3)
-    head = text.splitlines()[:12]
-    assert "releases=/home/hacknode2/releases" in head
-    assert "current=/home/hacknode2/current" in head
-    assert "wheelhouses='/home/hacknode2/wheels /opt/hacknode/wheels'" in head
-    assert "keep=3" in head
-
-
 @dataclass
 class LocalPaths:
     """The layout's names for a team, under a temporary directory instead of /home."""
@@ -138,8 +129,8 @@ def run_script(paths, *args):
 
 
 def local_tools(root, uv=True):
-    """The server's tools folder under `root`: make-venv, and uv beside it (this checkout's .venv has it); the
-    Procfile's checker with the modules it imports, as provisioning installs them."""
+    """The server's tools folder under `root`: make-venv, uv beside it (this checkout's .venv has it), the
+    Procfile's checker and the modules it imports, as provisioning installs them."""
     tools = Path(root) / "opt-hacknode-bin"
     tools.mkdir(exist_ok=True)
     if not (tools / "make-venv").exists():
@@ -147,16 +138,10 @@ def local_tools(root, uv=True):
         (tools / "make-venv").chmod(0o755)
         if uv:
             (tools / "uv").symlink_to(Path(sys.executable).parent / "uv")
-        for name, text in procfile_tools().items():
-            (tools / name).write_text(text)
+        for f in plan.tool_files():
+            if f.path in (layout.PROCFILE_TOOL, layout.PROCFILE_MODULE, layout.LAYOUT_MODULE):
+                (tools / Path(f.path).name).write_text(f.content)
     return str(tools)
-
-
-def procfile_tools():
-    """{name in TOOLS_BIN: text}: the checker and its modules, as the plan installs them."""
-    installed = {f.path: f.content for f in plan.tool_files()}
-    return {Path(path).name: installed[path] for path in (layout.PROCFILE_TOOL, layout.PROCFILE_MODULE,
-                                                           layout.LAYOUT_MODULE)}
 
 
 @pytest.fixture
