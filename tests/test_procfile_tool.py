@@ -135,13 +135,13 @@ def test_writing_again_replaces_the_first_write(tmp_path, tree):
 
 @pytest.mark.parametrize("make, expected", [
     (lambda tree, out: (tree / "src/static").rmdir() or (tree / "src/static").symlink_to(out),
-     "HN-FAIL Procfile: static: src/static leads outside the release"),
+     "HN-FAIL Procfile:4: static: src/static leads outside the release"),
     (lambda tree, out: (tree / "src/static").rmdir() or (tree / "src/static").symlink_to("../../.."),
-     "HN-FAIL Procfile: static: src/static leads outside the release"),
+     "HN-FAIL Procfile:4: static: src/static leads outside the release"),
     (lambda tree, out: (tree / "src/static").rmdir() or (tree / "src/static").symlink_to(".."),
-     "HN-FAIL Procfile: static: src/static leads outside"),            # its parent is fine, the tree itself is not
+     "HN-FAIL Procfile:4: static: src/static leads outside"),            # its parent is fine, the tree itself is not
     (lambda tree, out: (tree / "src/static").rmdir() or (tree / "src/static").write_text("x"),
-     "HN-FAIL Procfile: static: src/static is not a folder (for /static/)"),
+     "HN-FAIL Procfile:4: static: src/static is not a folder"),
 ])
 def test_a_static_folder_that_leads_outside_the_release_or_is_no_folder_is_refused(tmp_path, tree, make, expected):
     outside = tmp_path / "other-team-home"
@@ -151,6 +151,14 @@ def test_a_static_folder_that_leads_outside_the_release_or_is_no_folder_is_refus
     code, _, err = tool(tmp_path, "write", tree)
     assert code == 1 and err.startswith(expected), err
     assert not (tree / PROCS).exists()
+
+
+def test_without_procfile_rapid_news_static_folder_must_be_inside_the_release_too(tmp_path, tree):
+    (tree / "app").mkdir()
+    (tree / "app/static").symlink_to(tmp_path)
+    code, _, err = tool(tmp_path, "write", tree)
+    assert code == 1 and err.startswith("HN-FAIL Procfile (none: Rapid News's static folder): static: app/static "
+                                        "leads outside the release"), err
 
 
 def test_a_static_folder_the_release_command_makes_later_may_be_missing(tmp_path, tree):

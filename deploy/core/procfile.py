@@ -37,7 +37,7 @@ CRON_PARTS = "a number, *, a-b, a,b, */n or a-b/n"
 CRON_HELP = (f"five fields (minute hour day-of-month month day-of-week, each {CRON_PARTS}) then the command, "
              "e.g. */10 * * * * python scrape.py")
 ENTRY_HELP = ("expected module:callable, e.g. app.wsgi:app, mysite.wsgi:application, or src.app:create_app() for "
-              "a factory")
+              "a factory (not a command: hacknode's uwsgi serves it)")
 
 
 class ProcfileError(ValueError):

@@ -37,11 +37,11 @@ def open_release(path):
 
 
 def read_procfile(release):
-    """The release's Procfile (DEFAULT when it has none), from the folder `release` (an fd)."""
+    """(the release's Procfile, its text), from the folder `release` (an fd); (DEFAULT, None) when it has none."""
     try:
         fd = os.open("Procfile", os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK, dir_fd=release)
     except FileNotFoundError:
-        return procfile.DEFAULT
+        return procfile.DEFAULT, None
     except OSError as error:        # ELOOP: a link
         raise Refused(f"Procfile: cannot be read as a plain file ({error.strerror})") from None
     with os.fdopen(fd, "rb") as f:
@@ -49,21 +49,32 @@ def read_procfile(release):
             raise Refused("Procfile: not a plain file")
         data = f.read(procfile.MAX_BYTES + 1)
     try:
-        return procfile.parse(procfile.decode(data))
+        text = procfile.decode(data)
+        return procfile.parse(text), text
     except procfile.ProcfileError as error:
         raise Refused(str(error)) from None
 
 
-def check_static(release_path, parsed):
+def static_line(text, prefix):
+    """`Procfile:LINE` of the static line of `prefix` (the file is known good); the default's words without one."""
+    for number, line in enumerate((text or "").split("\n"), 1):
+        pair = procfile.key_value(line.strip())
+        if pair and pair[0] == "static" and procfile.words(pair[1]).split()[0] == prefix:
+            return f"Procfile:{number}"
+    return "Procfile (none: Rapid News's static folder)"
+
+
+def check_static(release_path, parsed, text):
     """Each static folder is a folder inside the release, after every link on the way is followed (nginx follows
     them too, as far as its disable_symlinks allows)."""
     root = os.path.realpath(release_path)
     for prefix, folder in parsed.static:
         where = os.path.realpath(os.path.join(root, folder))
         if os.path.commonpath([root, where]) != root or where == root:
-            raise Refused(f"Procfile: static: {folder} leads outside the release: a static folder is in the tree")
+            raise Refused(f"{static_line(text, prefix)}: static: {folder} leads outside the release: a static "
+                          "folder is one of the tree's")
         if os.path.exists(where) and not os.path.isdir(where):     # missing: the release command may make it
-            raise Refused(f"Procfile: static: {folder} is not a folder (for {prefix})")
+            raise Refused(f"{static_line(text, prefix)}: static: {folder} is not a folder")
 
 
 def write_file(folder, name, text):
@@ -138,8 +149,8 @@ def main(argv):
     release_path = argv[2]
     release = open_release(release_path)
     try:
-        parsed = read_procfile(release)
-        check_static(release_path, parsed)
+        parsed, text = read_procfile(release)
+        check_static(release_path, parsed, text)
         if argv[1] == "write":
             write(release, parsed)
     finally:
