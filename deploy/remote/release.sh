@@ -180,6 +180,9 @@ activate() {
         say "switching back: $id -> $before"
         switch_to "$before"
         reload_uwsgi
+        # the failed release's master may be exiting as it is signalled (its app failed to load): supervisor then
+        # starts another on the previous release, so that pid gone says nothing here: the whole wait is given
+        reload_master=""
         if wait_healthy "$before" "$host" "$HEALTH_WAIT"; then
             say "release $before is serving again"
         else
