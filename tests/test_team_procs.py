@@ -236,3 +236,31 @@ def test_the_installed_runner_runs_a_due_job_and_its_run_outlives_a_reload(tmp_p
     assert len(cron_records.runs(paths.cron_runs, os.getuid())["cron"]) == 1      # claimed once
     os.killpg(second.pid, signal.SIGTERM)
     assert second.wait(5) == 0
+
+
+# ---------- release.sh's switch and a due run ----------
+
+def test_a_run_due_during_a_failing_switch_starts_after_it_in_the_release_live_again(tmp_path):
+    from deploy.core import commands
+    from tests.test_team_release import IDS, LocalPaths
+    paths = LocalPaths(tmp_path)
+    script = commands.release_script_text(paths).replace("HEALTH_WAIT=20 ", "HEALTH_WAIT=2 ")
+
+    def run_script(*args):
+        done = subprocess.run(["bash", "-s", "--", *args], input=script, capture_output=True, text=True, timeout=60)
+        return done.returncode, done.stdout + done.stderr
+    for folder in (paths.envs, paths.run_dir, paths.secrets, paths.tmp):
+        Path(folder).mkdir(parents=True)
+    for rid in IDS[:2]:
+        make_release(Path(paths.releases) / rid, {"cron": ("* * * * *", "date +%s.%N")}, release_id=rid)
+    Path(paths.current).symlink_to(f"releases/{IDS[0]}")
+    activate = threading.Thread(target=lambda: ended.append((run_script("activate", IDS[1], "x"), time.time())))
+    ended = []
+    activate.start()        # no uwsgi, no probe here: the health check fails, and the switch back too
+    wait_for(lambda: os.readlink(paths.current).endswith(IDS[1]))
+    header = team_procs.cron_run("cron", 6000, paths)
+    activate.join()
+    (code, out), activate_end = ended[0]
+    assert code == 1 and f"switching back: {IDS[1]} -> {IDS[0]}" in out, out
+    assert header["status"] == "ok" and header["release"] == IDS[0]
+    assert float(record(paths, "cron", 6000)["output"]) > activate_end - 0.5

@@ -14,9 +14,9 @@ reload_uwsgi() {
     reload_master=$(hn_uwsgi_master "$team" "$uwsgi_ini")
     signal_reload
     # in the background (the health check's first request waits for the new release meanwhile), holding none of
-    # release.sh's files: its output would keep the SSH session open, fd 8 is the command's stdin, fd 9 the lock
+    # release.sh's files: its output would keep the SSH session open, fd 8 is the command's stdin, fds 7 and 9 locks
     local master; master=$(hn_uwsgi_master "$team" "$uwsgi_ini")
-    wake_master "$master" </dev/null >/dev/null 2>&1 8<&- 9>&- &
+    wake_master "$master" </dev/null >/dev/null 2>&1 7>&- 8<&- 9>&- &
 }
 
 wake_master() {

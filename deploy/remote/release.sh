@@ -65,6 +65,14 @@ with_lock() {
     flock -w 300 9 || die "another deploy of $team has held $run_dir/release.lock for 5 minutes"
 }
 
+switch_lock() {
+    # fd 7, from a switch of `current` until its health check (and the switch back) ends: team-procs takes it shared
+    # to start a cron job (deploy/remote/team_procs.py), so none starts in a release being switched or failing
+    exec 7<>"$run_dir/switch.lock"
+    [ -f /dev/fd/7 ] || die "$run_dir/switch.lock is not a plain file: remove it (rm $run_dir/switch.lock) and run again"
+    flock -w 60 7 || die "$run_dir/switch.lock was held for a minute (a cron job starting?): deploy again"
+}
+
 frozen_check() {  # [SUBCOMMAND]
     # The instructor's deadline (`fab freeze`, deploy/remote/term.sh): $freeze_dir/$team is root's, outside the
     # team's home, so no team can change it; past its time every subcommand that changes the site is refused. A
@@ -164,10 +172,12 @@ activate() {
     local id=$1 host=$2 before mark; before=$(current_id); mark=$(log_lines)
     is_good_release "$id" || die "release $id is not prepared or failed before; not switching"
     say "switching current: ${before:-(none)} -> $id"
+    switch_lock
     switch_to "$id"
     reload_uwsgi
     if wait_healthy "$id" "$host" "$HEALTH_WAIT"; then
         say "$(site_url "$host")/healthz: 200, release $id: ok"
+        flock -u 7
         return 0
     fi
     echo "[$team] FAILED: release $id did not answer $(site_url "$host")/healthz with 200 and its id" \
