@@ -70,6 +70,7 @@ def class_page_files():
             File(layout.CLASS_STATUS_MODULE, commands.remote_file("class_status.py"), mode="0644"),
             File(layout.CLASS_BACKUPS_MODULE, commands.remote_file("class_backups.py"), mode="0644"),
             File(layout.CLASS_SUBMISSIONS_MODULE, commands.remote_file("class_submissions.py"), mode="0644"),
+            File(layout.CLASS_PROCS_MODULE, commands.remote_file("class_procs.py"), mode="0644"),
             File(layout.CLASS_PAGE_TOOL, commands.remote_file("class_page.py"), mode="0700"),
             File(layout.CLASS_PAGE_TEMPLATE, template_text("class-page.html.j2"), mode="0644")]
 
@@ -77,13 +78,15 @@ def class_page_files():
 def tool_files():
     """hacknode's own programs on the server: the one /healthz probe and the virtualenv maker (every user), the
     database chores (root), a team's database dump (root's archives of removed teams, in `fab backup`'s format),
-    where systemd runs, the starter of a team's program in its slice (team-scope), the nightly backups (root) and the
-    class page's."""
+    where systemd runs, the starter of a team's program in its slice (team-scope), a team's workers and cron runner
+    (team-procs, as the team, and its runs' records), the nightly backups (root) and the class page's."""
     return [File(layout.HEALTHZ_TOOL, commands.remote_file("healthz.py"), mode="0755"),
             File(layout.MAKE_VENV, commands.remote_file("make-venv.sh"), mode="0755"),
             File(layout.TEAM_SCOPE, commands.remote_file("team-scope.sh"), mode="0755"),
             File(layout.MONGO_TOOL, commands.remote_file("mongo_tool.py"), mode="0700"),
             File(layout.TEAM_DB_TOOL, commands.remote_file("team_db.py"), mode="0755"),
+            File(layout.TEAM_PROCS, commands.remote_file("team_procs.py"), mode="0755"),
+            File(layout.CRON_RECORDS_MODULE, commands.remote_file("cron_records.py"), mode="0644"),
             File(layout.NIGHTLY_TOOL, commands.remote_file("nightly_backups.py"), mode="0700")] + class_page_files()
 
 
