@@ -264,3 +264,17 @@ def test_a_run_due_during_a_failing_switch_starts_after_it_in_the_release_live_a
     assert code == 1 and f"switching back: {IDS[1]} -> {IDS[0]}" in out, out
     assert header["status"] == "ok" and header["release"] == IDS[0]
     assert float(record(paths, "cron", 6000)["output"]) > activate_end - 0.5
+
+
+def test_fab_logs_cron_shows_each_jobs_last_runs_with_their_output(tmp_path):
+    from deploy.team.cron import runs_text
+    paths = make_home(tmp_path, {"cron": ("* * * * *", "seq 30; exit 4"), "cron-ok": ("* * * * *", "echo fine")})
+    for minute in range(6000, 6000 + 7 * 60, 60):
+        team_procs.cron_run("cron", minute, paths)
+    team_procs.cron_run("cron-ok", 6000, paths)
+    text = runs_text("hacknode1", json.loads(json.dumps(cron_records.runs(paths.cron_runs, os.getuid()))))
+    lines = text.splitlines()
+    assert lines[0] == "cron: 7 run(s) kept, the last 5:" and "cron-ok: 1 run(s) kept, the last 1:" in lines
+    assert sum("failed (exit 4)" in line and "release 20261207T200000Z-abc" in line for line in lines) == 5
+    assert lines[2:12] == [f"    | {n}" for n in range(21, 31)] and "    | fine" in lines
+    assert runs_text("hacknode1", {}).startswith("hacknode1: no cron run yet")
