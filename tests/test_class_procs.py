@@ -120,9 +120,11 @@ def test_a_teams_workers_are_its_masters_daemons_and_its_cron_runner_is_told_apa
         101: (100, 100, ["uwsgi"]),                                              # a uwsgi worker: the master's session
         102: (100, 102, ["python", "-m", "bot"]),                                # a worker after its exec
         103: (100, 103, ["/bin/sh", "-c", "cron"]),                              # a worker whose command says cron
-        104: (100, 104, ["/usr/bin/python3", "-I", layout.TEAM_PROCS, "cron"]),  # the cron runner
+        104: (100, 104, ["/bin/sh", "-c", f"{layout.TEAM_PROCS} cron"]),         # the cron runner (uwsgi's shell)
+        106: (100, 106, ["/usr/bin/python3", "-I", layout.TEAM_PROCS, "cron"]),  # the runner, where the shell execs
         105: (1, 105, ["python", "elsewhere"])})                                 # not this master's
     assert class_procs.daemons(100, [101, 102, 103, 104, 105, 999], proc) == (2, True)
+    assert class_procs.daemons(100, [102, 106], proc) == (1, True)
     assert class_procs.daemons(None, [101], proc) == (0, False)
 
 

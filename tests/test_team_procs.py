@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from deploy.remote import cron_records, team_procs
+from deploy.remote import cron_records, team_procs, team_procs_run
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -59,11 +59,11 @@ def test_the_runner_spawns_each_due_run_once_per_minute_with_a_fake_clock(tmp_pa
     def sleep(seconds):
         now[0] += seconds
         if now[0] > 6000 + 185:
-            team_procs.stopping.append("test")
+            team_procs_run.stopping.append("test")
     try:
         team_procs.runner(clock=lambda: now[0], sleep=sleep, spawn=lambda name, minute: spawned.append((name, minute)))
     finally:
-        team_procs.stopping.clear()
+        team_procs_run.stopping.clear()
     assert spawned == [("cron", 6000), ("cron", 6060), ("cron", 6120), ("cron", 6180)]
 
 
@@ -106,25 +106,25 @@ def record(paths, job, minute):
 def test_a_run_records_its_start_end_exit_release_and_output_tail_in_the_live_release(tmp_path):
     paths = make_home(tmp_path, {"cron": ("* * * * *", 'echo "$PWD|$FLASK_MONGO_URI|$NOTE|${PATH%%:*}|$TMPDIR";'
                                            ' head -c 9000 /dev/zero | tr "\\0" x; echo; echo done; exit 3')})
-    header = team_procs.cron_run("cron", 6000, paths)
+    header = team_procs_run.cron_run("cron", 6000, paths)
     assert header["status"] == "failed" and header["exit"] == 3
     found = record(paths, "cron", 6000)
     assert (found["status"], found["exit"], found["release"]) == ("failed", 3, "20261207T200000Z-abc")
     assert found["start"] <= found["end"]
     assert found["output"].endswith("x\ndone\n") and len(found["output"]) == cron_records.TAIL_BYTES
-    first = team_procs.cron_run("cron", 6060, paths)
+    first = team_procs_run.cron_run("cron", 6060, paths)
     assert first["status"] == "failed"
     (Path(paths.home) / "releases" / "r1" / ".hacknode-procs" / "procs.json").write_text(json.dumps(
         {"cron": {"cron": {"schedule": "* * * * *", "command": 'echo "$PWD|$FLASK_MONGO_URI|$NOTE|${PATH%%:*}"'}}}))
-    team_procs.cron_run("cron", 6120, paths)
+    team_procs_run.cron_run("cron", 6120, paths)
     release = os.path.realpath(paths.current)
     assert record(paths, "cron", 6120)["output"] == f"{release}|mongodb://x y|a=b $(id)|{release}/rapid-env/bin\n"
 
 
 def test_a_minute_runs_once_whichever_runner_claims_it(tmp_path):
     paths = make_home(tmp_path, {"cron": ("* * * * *", "echo once >> $HOME/ran")})
-    assert team_procs.cron_run("cron", 6000, paths)["status"] == "ok"
-    assert team_procs.cron_run("cron", 6000, paths) is None          # the runner started after a reload
+    assert team_procs_run.cron_run("cron", 6000, paths)["status"] == "ok"
+    assert team_procs_run.cron_run("cron", 6000, paths) is None          # the runner started after a reload
     assert (Path(paths.home) / "ran").read_text() == "once\n"
 
 
@@ -133,7 +133,7 @@ def test_a_run_due_while_the_previous_one_still_goes_is_skipped_and_recorded(tmp
     (Path(paths.cron_runs) / "cron").mkdir(parents=True)
     with open(Path(paths.cron_runs) / "cron" / "lock", "a") as held:      # the previous run's lock
         fcntl.flock(held, fcntl.LOCK_EX)
-        header = team_procs.cron_run("cron", 6000, paths)
+        header = team_procs_run.cron_run("cron", 6000, paths)
     assert header["status"] == "skipped" and "previous run" in record(paths, "cron", 6000)["note"]
     assert not (Path(paths.home) / "ran").exists()
 
@@ -144,25 +144,25 @@ def test_no_run_starts_during_a_release_switch_and_a_due_one_runs_after_it(tmp_p
     fcntl.flock(switch, fcntl.LOCK_EX)                  # release.sh activate: switch, reload, health check
     released = []
     threading.Timer(1.0, lambda: (released.append(time.time()), switch.close())).start()
-    header = team_procs.cron_run("cron", 6000, paths)
+    header = team_procs_run.cron_run("cron", 6000, paths)
     assert header["status"] == "ok" and float(record(paths, "cron", 6000)["output"]) > released[0]
 
 
 def test_a_switch_that_holds_its_lock_too_long_makes_the_run_skipped(tmp_path, monkeypatch):
     paths = make_home(tmp_path, {"cron": ("* * * * *", "echo ran >> $HOME/ran")})
-    monkeypatch.setattr(team_procs, "SWITCH_WAIT", 0.5)
+    monkeypatch.setattr(team_procs_run, "SWITCH_WAIT", 0.5)
     with open(paths.switch_lock, "a") as switch:
         fcntl.flock(switch, fcntl.LOCK_EX)
-        header = team_procs.cron_run("cron", 6000, paths)
+        header = team_procs_run.cron_run("cron", 6000, paths)
     assert header["status"] == "skipped" and "switch" in record(paths, "cron", 6000)["note"]
     assert not (Path(paths.home) / "ran").exists()
 
 
 def test_a_run_past_its_time_is_stopped_with_what_it_started_and_recorded(tmp_path, monkeypatch):
     paths = make_home(tmp_path, {"cron": ("* * * * *", "(sleep 60; echo late >> $HOME/late) & echo started; sleep 60")})
-    monkeypatch.setattr(team_procs, "RUN_SECONDS", 1)
+    monkeypatch.setattr(team_procs_run, "RUN_SECONDS", 1)
     started = time.monotonic()
-    header = team_procs.cron_run("cron", 6000, paths)
+    header = team_procs_run.cron_run("cron", 6000, paths)
     assert header["status"] == "timeout" and time.monotonic() - started < 5
     assert record(paths, "cron", 6000)["output"] == "started\n"
     time.sleep(0.5)
@@ -172,7 +172,7 @@ def test_a_run_past_its_time_is_stopped_with_what_it_started_and_recorded(tmp_pa
 def test_each_job_keeps_its_last_20_runs(tmp_path):
     paths = make_home(tmp_path, {"cron-often": ("* * * * *", "true")})
     for minute in range(6000, 6000 + 25 * 60, 60):
-        team_procs.cron_run("cron-often", minute, paths)
+        team_procs_run.cron_run("cron-often", minute, paths)
     runs = cron_records.runs(paths.cron_runs, os.getuid())
     assert [r["due"] for r in runs["cron-often"]] == list(range(6000 + 5 * 60, 6000 + 25 * 60, 60))
 
@@ -184,7 +184,9 @@ def installed(tmp_path):
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
     shutil.copy(REPO / "deploy/remote/team_procs.py", bin_dir / "team-procs")
+    (bin_dir / "team-procs").chmod(0o755)
     shutil.copy(REPO / "deploy/remote/cron_records.py", bin_dir / "cron_records.py")
+    shutil.copy(REPO / "deploy/remote/team_procs_run.py", bin_dir / "team_procs_run.py")
     layout = (REPO / "deploy/core/layout.py").read_text()
     (bin_dir / "hacknode_layout.py").write_text(layout.replace('f"/home/{self.team}"', f'f"{tmp_path}/{{self.team}}"'))
     procfile = REPO / "deploy/core/procfile.py"
@@ -258,7 +260,7 @@ def test_a_run_due_during_a_failing_switch_starts_after_it_in_the_release_live_a
     ended = []
     activate.start()        # no uwsgi, no probe here: the health check fails, and the switch back too
     wait_for(lambda: os.readlink(paths.current).endswith(IDS[1]))
-    header = team_procs.cron_run("cron", 6000, paths)
+    header = team_procs_run.cron_run("cron", 6000, paths)
     activate.join()
     (code, out), activate_end = ended[0]
     assert code == 1 and f"switching back: {IDS[1]} -> {IDS[0]}" in out, out
@@ -270,8 +272,8 @@ def test_fab_logs_cron_shows_each_jobs_last_runs_with_their_output(tmp_path):
     from deploy.team.cron import runs_text
     paths = make_home(tmp_path, {"cron": ("* * * * *", "seq 30; exit 4"), "cron-ok": ("* * * * *", "echo fine")})
     for minute in range(6000, 6000 + 7 * 60, 60):
-        team_procs.cron_run("cron", minute, paths)
-    team_procs.cron_run("cron-ok", 6000, paths)
+        team_procs_run.cron_run("cron", minute, paths)
+    team_procs_run.cron_run("cron-ok", 6000, paths)
     text = runs_text("hacknode1", json.loads(json.dumps(cron_records.runs(paths.cron_runs, os.getuid()))))
     lines = text.splitlines()
     assert lines[0] == "cron: 7 run(s) kept, the last 5:" and "cron-ok: 1 run(s) kept, the last 1:" in lines

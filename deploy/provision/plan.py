@@ -86,6 +86,7 @@ def tool_files():
             File(layout.MONGO_TOOL, commands.remote_file("mongo_tool.py"), mode="0700"),
             File(layout.TEAM_DB_TOOL, commands.remote_file("team_db.py"), mode="0755"),
             File(layout.TEAM_PROCS, commands.remote_file("team_procs.py"), mode="0755"),
+            File(layout.TEAM_PROCS_RUN, commands.remote_file("team_procs_run.py"), mode="0644"),
             File(layout.CRON_RECORDS_MODULE, commands.remote_file("cron_records.py"), mode="0644"),
             File(layout.NIGHTLY_TOOL, commands.remote_file("nightly_backups.py"), mode="0700")] + class_page_files()
 

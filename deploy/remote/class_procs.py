@@ -18,7 +18,7 @@ FIELDS = ("workers", "cron", "job", "start", "status", "exit")
 
 def daemons(master, children, proc="/proc"):
     """(workers, whether the cron runner runs) among the pids `children` of the team's uwsgi `master`: each a session
-    leader (uwsgi's setsid); the runner is team-procs itself (`team-procs cron` keeps its command line)."""
+    leader (uwsgi's setsid); the runner's command line ends `team-procs cron` (uwsgi's /bin/sh -c, or team-procs)."""
     workers, runner = 0, False
     if master is None:
         return 0, False
@@ -32,7 +32,7 @@ def daemons(master, children, proc="/proc"):
             continue
         if len(fields) < 4 or fields[1] != str(master).encode() or fields[3] != str(pid).encode():
             continue                            # not its child, or a uwsgi worker (in the master's session)
-        if layout.TEAM_PROCS.encode() in argv[:3] and b"cron" in argv[2:4]:
+        if b" ".join(a for a in argv if a).endswith(f"{layout.TEAM_PROCS} cron".encode()):
             runner = True
         else:
             workers += 1

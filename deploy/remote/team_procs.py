@@ -6,17 +6,12 @@
 #   team-procs worker NAME     exec the worker's command (/bin/sh -c) in the release, with the team's environment
 #   team-procs cron            the team's cron runner: each minute, a run of every job whose schedule matches
 #   team-procs runs            the last runs of each job as JSON (`fab logs --cron`, as the team)
-# A run is its own process (`cron-run JOB MINUTE`, its own session: it outlives the runner's stop at a reload), holds its
-# job's lock (no overlap), starts only under release.sh's switch lock shared (never during a switch), in the release
-# live then, and keeps its record in TeamPaths.cron_runs/<job>/ (cron_records.py). Standard library only.
+# A worker runs once at a time and dies with its uwsgi daemon; a run is team_procs_run.py's (`cron-run JOB MINUTE`).
+# Standard library only.
 import fcntl
 import json
 import os
-import pwd
-import re
-import select
 import signal
-import stat
 import subprocess
 import sys
 import time
@@ -26,9 +21,11 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))   # -I leaves the
 try:                                            # on a server: installed beside this program
     import cron_records
     import hacknode_layout as layout
+    import team_procs_run as run
 except ImportError:                             # in the repository (its tests)
     from deploy.core import layout
     from deploy.remote import cron_records
+    from deploy.remote import team_procs_run as run
 try:                                            # the Procfile's own reading of a schedule (deploy/core/procfile.py)
     from hacknode_procfile import cron_matches
 except ImportError:
@@ -37,80 +34,49 @@ except ImportError:
     except ImportError:
         cron_matches = None                     # provisioning installs it beside this program: `cron` says so
 
-RUN_SECONDS = 3600          # a run still going after this is stopped (TERM to its group, KILL after KILL_GRACE)
-KILL_GRACE = 10
-SWITCH_WAIT = 600           # a run waits this long at most for a release's switch to end, then is recorded skipped
 CATCH_UP = 300             # seconds of minutes a late round still runs (a slow machine); longer (suspended): none
-SETTING = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
-stopping = []               # set by SIGTERM/SIGINT: the runner ends its loop, a run stops its command
 
 
-class ProcsError(Exception):
-    """One line for the uwsgi log: what is wrong."""
+def worker(name, paths=None):
+    """exec the worker's command in the release uwsgi entered (its chdir: `current` when it started or reloaded), one
+    instance at a time: its lock is held by the command and what it starts, so what an earlier instance left (its
+    uwsgi master killed: only uwsgi's own child dies with it) is stopped first."""
+    release, paths = os.getcwd(), paths or run.team_paths()
+    command = run.read_procs(release)["workers"].get(name)
+    if command is None or not cron_records.JOB_NAME.match(name):
+        raise run.ProcsError(f"{release}: its Procfile has no worker {name!r}")
+    lock = run.open_lock(f"{paths.run_dir}/{name}.lock")
+    take_over(lock, f"worker {name}")
+    os.set_inheritable(lock, True)
+    die_with_parent()
+    os.execve("/bin/sh", ["/bin/sh", "-c", command], run.environment(paths, release, os.environ))
 
 
-def team_paths():
-    return layout.TeamPaths(pwd.getpwuid(os.getuid()).pw_name)
+def take_over(fd, what, grace=5.0):
+    """Take the lock `fd`; while an earlier instance (its process group written in the file) holds it: TERM to that
+    group, KILL after `grace` seconds. Writes this process's group there."""
+    for signum, seconds in ((None, 0), (signal.SIGTERM, grace), (signal.SIGKILL, 2)):
+        if signum:
+            recorded = os.pread(fd, 20, 0).strip()
+            run.signal_group(int(recorded), signum) if recorded.isdigit() and int(recorded) > 1 else None
+        deadline = time.monotonic() + seconds
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                os.ftruncate(fd, 0)
+                os.pwrite(fd, f"{os.getpgrp()}\n".encode(), 0)
+                return
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    break
+                time.sleep(0.1)
+    raise run.ProcsError(f"an earlier {what} still runs (a process it started in a session of its own holds its lock)")
 
 
-def read_procs(release):
-    """The release's .hacknode-procs/procs.json (written by `procfile write` at prepare): {"workers", "cron"}."""
-    path = os.path.join(release, layout.PROCS_DIR, "procs.json")
-    try:
-        with open(path, encoding="utf-8") as handle:
-            procs = json.loads(handle.read(1024 * 1024))
-        workers, cron = procs.get("workers") or {}, procs.get("cron") or {}
-        if not all(isinstance(c, str) for c in workers.values()) or not all(
-                isinstance(j, dict) and isinstance(j.get("schedule"), str) and isinstance(j.get("command"), str)
-                for j in cron.values()):
-            raise ValueError("a worker's or a job's command is not text")
-    except (OSError, ValueError, AttributeError) as error:
-        raise ProcsError(f"{path}: {error}") from None
-    return {"workers": workers, "cron": {name: job for name, job in cron.items() if cron_records.JOB_NAME.match(name)}}
-
-
-def settings(path):
-    """The team's settings file as with-settings.sh exports it: its NAME=value lines, values as they are."""
-    found = {}
-    try:
-        with open(path, encoding="utf-8", errors="surrogateescape") as handle:
-            lines = handle.read().splitlines()
-    except OSError:
-        return found
-    for line in lines:
-        name, equals, value = line.partition("=")
-        if equals and SETTING.match(name):
-            found[name] = value
-    return found
-
-
-def environment(paths, release, inherited):
-    """What a worker or a run sees: the team's settings, then PATH with the release's virtualenv first, HOME,
-    TMPDIR, LANG (nothing else of the master's environment but MALLOC_ARENA_MAX: the address-space limit counts it)."""
-    env = settings(paths.mongo_uri_file)
-    env.setdefault("LANG", "C.UTF-8")
-    env.update({"PATH": f"{release}/rapid-env/bin:/usr/local/bin:/usr/bin:/bin", "HOME": paths.home,
-                "TMPDIR": paths.tmp, "USER": paths.team, "LOGNAME": paths.team,
-                "VIRTUAL_ENV": f"{release}/rapid-env"})
-    env.update({"MALLOC_ARENA_MAX": inherited["MALLOC_ARENA_MAX"]} if "MALLOC_ARENA_MAX" in inherited else {})
-    return env
-
-
-def release_id(release):
-    try:
-        with open(os.path.join(release, "RELEASE"), encoding="utf-8", errors="replace") as handle:
-            return handle.read(200).strip() or os.path.basename(release)
-    except OSError:
-        return os.path.basename(release)
-
-
-def worker(name):
-    """exec the worker's command in the release uwsgi entered (its chdir: `current` when it started or reloaded)."""
-    release = os.getcwd()
-    command = read_procs(release)["workers"].get(name)
-    if command is None:
-        raise ProcsError(f"{release}: its Procfile has no worker {name!r}")
-    os.execve("/bin/sh", ["/bin/sh", "-c", command], environment(team_paths(), release, os.environ))
+def die_with_parent():
+    """The kernel kills this process (and the command it becomes) when its parent, uwsgi's, ends."""
+    import ctypes
+    ctypes.CDLL(None).prctl(1, signal.SIGKILL, 0, 0, 0)     # PR_SET_PDEATHSIG
 
 
 # ---------- the runner ----------
@@ -140,12 +106,12 @@ def minutes_to_run(last, now):
 def runner(clock=time.time, sleep=time.sleep, spawn=None):
     """Each minute, a run of each due job (a process of its own); its current minute first, at start: after a reload,
     a run the stopped runner began for it is not begun again (its record is the claim). Ends on SIGTERM."""
-    jobs = read_procs(os.getcwd())["cron"]
+    jobs = run.read_procs(os.getcwd())["cron"]
     if cron_matches is None:
-        raise ProcsError(f"{layout.PROCFILE_MODULE} is missing: the instructor's fab provision installs it")
+        raise run.ProcsError(f"{layout.PROCFILE_MODULE} is missing: the instructor's fab provision installs it")
     spawn = spawn or spawn_run
     last, children = None, []
-    while not stopping:
+    while not run.stopping:
         for minute in minutes_to_run(last, clock()):
             children += [spawn(name, minute) for name in due(jobs, minute)]
             last = minute
@@ -160,119 +126,8 @@ def spawn_run(name, minute):     # in a session of its own: uwsgi's stop of the 
 
 # ---------- one run ----------
 
-def open_lock(path):
-    """A lock file (made if missing): a plain file only, never through a link, never blocking on a FIFO."""
-    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC, 0o600)
-    if not stat.S_ISREG(os.fstat(fd).st_mode):
-        os.close(fd)
-        raise ProcsError(f"{path} is not a plain file: remove it")
-    return fd
-
-
-def wait_for_switch(fd, clock=time.monotonic, sleep=time.sleep):
-    """Take the switch lock shared (release.sh holds it while a release is switched); False after SWITCH_WAIT."""
-    deadline = clock() + SWITCH_WAIT
-    while True:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
-            return True
-        except BlockingIOError:
-            if clock() >= deadline or stopping:
-                return False
-            sleep(0.2)
-
-
-def cron_run(name, minute, paths=None, clock=time.time):
-    """One run of job `name` due at `minute`: waits for a release's switch to end, claims the minute (once, whichever
-    runner comes first), takes the job's lock (held by a run still going: recorded skipped), runs the command in the
-    live release and records how it ended. Its header, or None when it was not this run's to make."""
-    paths = paths or team_paths()
-    folder = os.path.join(paths.cron_runs, name)
-    os.makedirs(folder, mode=0o750, exist_ok=True)
-    switch = open_lock(paths.switch_lock)
-    try:
-        lock = open_lock(os.path.join(folder, "lock"))
-        try:
-            return locked_run(name, minute, paths, clock, folder, switch, lock)
-        finally:
-            os.close(lock)
-    finally:
-        os.close(switch)
-
-
-def locked_run(name, minute, paths, clock, folder, switch, lock):
-    header = {"job": name, "due": minute, "start": round(clock(), 3), "end": None, "exit": None, "status": "running"}
-    if not wait_for_switch(switch):
-        header.update(end=round(clock(), 3), status="skipped", note="a release's switch held its lock too long")
-        return header if cron_records.write(folder, minute, header, exclusive=True) else None
-    release = os.path.realpath(paths.current)
-    job = read_procs(release)["cron"].get(name)
-    header["release"] = release_id(release)
-    if job is None or not cron_records.write(folder, minute, header, exclusive=True):
-        return None                             # gone from the live release's Procfile, or another runner took it
-    try:
-        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        return finish(folder, minute, header, "skipped", clock, note="the job's previous run was still going")
-    command = subprocess.Popen(["/bin/sh", "-c", job["command"]], cwd=release, start_new_session=True,
-                               env=environment(paths, release, os.environ), stdin=subprocess.DEVNULL,
-                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    fcntl.flock(switch, fcntl.LOCK_UN)          # started: a switch may begin
-    tail, timed_out = collect(command, clock)
-    status = "timeout" if timed_out else "stopped" if stopping else "ok" if command.returncode == 0 else "failed"
-    header["exit"] = command.returncode
-    return finish(folder, minute, header, status, clock, tail)
-
-
-def finish(folder, minute, header, status, clock, tail=b"", note=None):
-    header.update(end=round(clock(), 3), status=status, **({"note": note} if note else {}))
-    cron_records.write(folder, minute, header, tail)
-    cron_records.prune(folder)
-    return header
-
-
-def collect(command, clock, seconds=None):
-    """The end of the command's output (cron_records.TAIL_BYTES), and whether it ran past `seconds` (then its group
-    is stopped). Its group's other processes (something it started in the background) are killed when it ends."""
-    tail, deadline, stream = bytearray(), clock() + (seconds or RUN_SECONDS), command.stdout
-    timed_out = ended_at = None
-    while True:
-        if stopping or clock() >= deadline:
-            timed_out = not stopping
-            stop_group(command)
-            break
-        ready, _, _ = select.select([stream], [], [], 0.5)
-        chunk = os.read(stream.fileno(), 65536) if ready else b""
-        tail = (tail + chunk)[-cron_records.TAIL_BYTES:]
-        if ready and not chunk:
-            break
-        if command.poll() is not None:
-            ended_at = ended_at or clock()
-            if clock() - ended_at > 1:          # a process it left behind holds the output open
-                break
-    stream.close()
-    command.wait()
-    _signal_group(command.pid, signal.SIGKILL)
-    return bytes(tail), bool(timed_out)
-
-
-def stop_group(command):
-    _signal_group(command.pid, signal.SIGTERM)
-    try:
-        command.wait(KILL_GRACE)
-    except subprocess.TimeoutExpired:
-        _signal_group(command.pid, signal.SIGKILL)
-
-
-def _signal_group(pgid, signum):
-    try:
-        os.killpg(pgid, signum)
-    except (ProcessLookupError, PermissionError):
-        pass
-
-
 def on_stop(signum, frame):
-    stopping.append(signum)
+    run.stopping.append(signum)
 
 
 def main(argv):
@@ -282,14 +137,15 @@ def main(argv):
         if argv[:1] == ["worker"] and len(argv) == 2:
             worker(argv[1])
         elif argv == ["cron"]:
+            die_with_parent()
             runner()
         elif argv[:1] == ["cron-run"] and len(argv) == 3 and cron_records.JOB_NAME.match(argv[1]) and argv[2].isdigit():
-            cron_run(argv[1], int(argv[2]))
+            run.cron_run(argv[1], int(argv[2]))
         elif argv == ["runs"]:
-            print(json.dumps(cron_records.runs(team_paths().cron_runs, os.getuid()), sort_keys=True))
+            print(json.dumps(cron_records.runs(run.team_paths().cron_runs, os.getuid()), sort_keys=True))
         else:
-            raise ProcsError("usage: team-procs worker NAME | cron | runs")
-    except ProcsError as error:
+            raise run.ProcsError("usage: team-procs worker NAME | cron | runs")
+    except run.ProcsError as error:
         print(f"team-procs: {error}", file=sys.stderr, flush=True)
         return 1
     return 0
