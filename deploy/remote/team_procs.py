@@ -74,12 +74,14 @@ def take_over(fd, what, grace=5.0):
 
 
 def die_with_parent():
-    """The kernel kills this process (and the command it becomes) when its parent, uwsgi's, ends."""
+    """The kernel kills this process (and the command it becomes) when its parent, uwsgi's daemon, ends; a parent that
+    ended before (a master killed as it started its daemons) is seen here: uwsgi's daemon leads this session."""
     import ctypes
     ctypes.CDLL(None).prctl(1, signal.SIGKILL, 0, 0, 0)     # PR_SET_PDEATHSIG
+    session = os.getsid(0)
+    if session != os.getpid() and os.getppid() != session:
+        raise run.ProcsError("the uwsgi daemon that started this process has ended")
 
-
-# ---------- the runner ----------
 
 def due(jobs, minute, matches=None):
     """The names of the jobs whose schedule matches `minute` (epoch seconds of its start, the server's local time);
