@@ -17,8 +17,8 @@ from deploy.core.errors import one_line_errors
 from deploy.core.ssh import admin_key
 from deploy.inventory import InventoryError, load_inventory, roster as class_roster, team_name_problem
 from deploy.provision import run as provisioning
-from deploy.team import (backup as team_backup, choice as team_choice, config as team_config, cron as team_cron,
-                         git as team_git, tasks as team_tasks)
+from deploy.team import (backup as team_backup, choice as team_choice, config as team_config, git as team_git,
+                         tasks as team_tasks)
 from deploy.team.backup_file import BACKUP_DIR
 
 DEFAULT_INVENTORY = team_choice.inventory_path(os.environ)
@@ -253,7 +253,7 @@ def restart(c, team=None, key=None, hard=False):
 def logs(c, team=None, key=None, lines=100, cron=False):
     """Show the end of your uwsgi log, or (--cron) each cron job's last runs and their output."""
     with as_team(team, key) as (inv, chosen, conn):
-        team_cron.show_runs(conn, chosen.name) if cron else team_tasks.logs(conn, chosen.name, lines=int(lines))
+        team_tasks.logs(conn, chosen.name, lines=int(lines), cron=cron)
 
 
 @task(iterable=["set", "unset"],

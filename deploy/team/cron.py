@@ -13,6 +13,7 @@ ENDINGS = {"ok": "ok", "running": "still running", "timeout": "stopped: ran past
 
 
 def show_runs(c, team_name):
+    """Print each job's last runs; the text printed."""
     result = runner.run(c, commands.program("the cron runs", layout.TEAM_PROCS, "runs"), check=False)
     if result.exited == 127 or "No such file" in result.stderr:
         raise DeployError(f"{layout.TEAM_PROCS} is missing on the server: the instructor's fab provision installs it")
@@ -20,7 +21,9 @@ def show_runs(c, team_name):
         runs = json.loads(result.stdout)
     except ValueError:
         raise DeployError(f"team-procs runs: {runner.tail(result.stderr or result.stdout, 3) or 'no answer'}") from None
-    print(runs_text(team_name, runs), flush=True)
+    text = runs_text(team_name, runs)
+    print(text, flush=True)
+    return text
 
 
 def moment(epoch):
