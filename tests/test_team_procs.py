@@ -278,5 +278,5 @@ def test_fab_logs_cron_shows_each_jobs_last_runs_with_their_output(tmp_path):
     lines = text.splitlines()
     assert lines[0] == "cron: 7 run(s) kept, the last 5:" and "cron-ok: 1 run(s) kept, the last 1:" in lines
     assert sum("failed (exit 4)" in line and "release 20261207T200000Z-abc" in line for line in lines) == 5
-    assert lines[2:12] == [f"    | {n}" for n in range(21, 31)] and "    | fine" in lines
+    assert lines[2:12] == [f"    : {n}" for n in range(21, 31)] and "    : fine" in lines
     assert runs_text("hacknode1", {}).startswith("hacknode1: no cron run yet")

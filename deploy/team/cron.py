@@ -47,5 +47,5 @@ def runs_text(team_name, runs, shown=SHOWN_RUNS, lines=OUTPUT_LINES):
         out.append(f"{job}: {len(records)} run(s) kept, the last {min(shown, len(records))}:")
         for run in records[-shown:]:
             out.append(run_line(run))
-            out += [f"    | {line}" for line in run.get("output", "").splitlines()[-lines:]]
+            out += [f"    : {line}" for line in run.get("output", "").splitlines()[-lines:]]
     return "\n".join(out)
