@@ -19,8 +19,15 @@ TEAM = "hacknode3"
 PATHS = TeamPaths(TEAM)
 PROCFILE = """web: app.wsgi:app
 health: /healthz
-worker: while true; do date +%s >> "$HOME/beats.txt"; sleep 1; done
+worker: python beat.py
 cron: * * * * * echo "$(date +%s) $(cat RELEASE)" >> "$HOME/ticks.txt"; sleep 3; date +%s >> "$HOME/ticks.txt"; echo run done
+"""
+
+BEAT = """import os, time
+while True:
+    with open(os.path.join(os.environ["HOME"], "beats.txt"), "a") as beats:
+        beats.write(f"{int(time.time())}\\n")
+    time.sleep(1)
 """
 
 
@@ -29,6 +36,7 @@ def tree_with_procfile(tmp_path):
     shutil.copytree(REPO, tree, ignore=shutil.ignore_patterns(
         ".git", ".venv", ".cache", ".hacknode", "test-artifacts", "__pycache__", ".pytest_cache"))
     (tree / "Procfile").write_text(PROCFILE)
+    (tree / "beat.py").write_text(BEAT)
     return tree
 
 
@@ -56,7 +64,7 @@ def wait_until(check, seconds, what):
 
 
 def worker_pids(cls):
-    return root(cls, f"pgrep -u {TEAM} -f 'beats.txt'").split()
+    return root(cls, f"pgrep -u {TEAM} -f '^python beat.py'").split()
 
 
 def procs_cells(cls):
