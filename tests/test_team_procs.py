@@ -167,6 +167,11 @@ def test_a_run_past_its_time_is_stopped_with_what_it_started_and_recorded(tmp_pa
     assert record(paths, "cron", 6000)["output"] == "started\n"
     time.sleep(0.5)
     assert subprocess.run(["pgrep", "-f", "sleep 60; echo late"], capture_output=True).stdout == b""
+    (Path(paths.current) / ".hacknode-procs" / "procs.json").write_text(json.dumps(
+        {"cron": {"cron": {"schedule": "* * * * *", "command": "echo bye; exec >/dev/null 2>&1; sleep 60"}}}))
+    started = time.monotonic()
+    assert team_procs_run.cron_run("cron", 6060, paths)["status"] == "timeout" and time.monotonic() - started < 5
+    assert record(paths, "cron", 6060)["output"] == "bye\n"
 
 
 def test_each_job_keeps_its_last_20_runs(tmp_path):

@@ -163,25 +163,26 @@ def collect(command, clock, seconds=None):
     """The end of the command's output (cron_records.TAIL_BYTES), and whether it ran past `seconds` (then its group
     is stopped). Its group's other processes (something it started in the background) are killed when it ends."""
     tail, deadline, stream = bytearray(), clock() + (seconds or RUN_SECONDS), command.stdout
-    timed_out = ended_at = None
+    timed_out, reading, ended_at = False, True, None
     while True:
         if stopping or clock() >= deadline:
             timed_out = not stopping
             stop_group(command)
             break
-        ready, _, _ = select.select([stream], [], [], 0.5)
-        chunk = os.read(stream.fileno(), 65536) if ready else b""
-        tail = (tail + chunk)[-cron_records.TAIL_BYTES:]
-        if ready and not chunk:
-            break
+        if reading:
+            ready, _, _ = select.select([stream], [], [], 0.5)
+            chunk = os.read(stream.fileno(), 65536) if ready else b""
+            tail, reading = (tail + chunk)[-cron_records.TAIL_BYTES:], not (ready and not chunk)
+        else:
+            time.sleep(0.5)
         if command.poll() is not None:
             ended_at = ended_at or clock()
-            if clock() - ended_at > 1:          # a process it left behind holds the output open
+            if not reading or clock() - ended_at > 1:   # its output ended, or a process it left behind holds it
                 break
     stream.close()
     command.wait()
     signal_group(command.pid, signal.SIGKILL)
-    return bytes(tail), bool(timed_out)
+    return bytes(tail), timed_out
 
 
 def stop_group(command):
