@@ -45,10 +45,10 @@ def worker(name, paths=None):
     command = run.read_procs(release)["workers"].get(name)
     if command is None or not cron_records.JOB_NAME.match(name):
         raise run.ProcsError(f"{release}: its Procfile has no worker {name!r}")
+    die_with_parent()
     lock = run.open_lock(f"{paths.run_dir}/{name}.lock")
     take_over(lock, f"worker {name}")
     os.set_inheritable(lock, True)
-    die_with_parent()
     os.execve("/bin/sh", ["/bin/sh", "-c", command], run.environment(paths, release, os.environ))
 
 
@@ -58,7 +58,8 @@ def take_over(fd, what, grace=5.0):
     for signum, seconds in ((None, 0), (signal.SIGTERM, grace), (signal.SIGKILL, 2)):
         if signum:
             recorded = os.pread(fd, 20, 0).strip()
-            run.signal_group(int(recorded), signum) if recorded.isdigit() and int(recorded) > 1 else None
+            if recorded.isdigit() and int(recorded) > 1:
+                run.signal_group(int(recorded), signum)
         deadline = time.monotonic() + seconds
         while True:
             try:
@@ -126,7 +127,7 @@ def spawn_run(name, minute):     # in a session of its own: uwsgi's stop of the 
                             start_new_session=True, stdin=subprocess.DEVNULL)
 
 
-# ---------- one run ----------
+# ---------- the program ----------
 
 def on_stop(signum, frame):
     run.stopping.append(signum)
