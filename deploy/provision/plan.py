@@ -5,7 +5,7 @@ import shlex
 from pathlib import Path
 
 from deploy.configs.render import class_page_command, render_server, template_text
-from deploy.core import commands, layout
+from deploy.core import commands, layout, procfile
 from deploy.core.commands import helper
 from deploy.core.layout import TeamPaths
 from deploy.core.steps import File, Step, Upload, file_changes, install_commands
@@ -79,7 +79,8 @@ def tool_files():
     """hacknode's own programs on the server: the one /healthz probe and the virtualenv maker (every user), the
     database chores (root), a team's database dump (root's archives of removed teams, in `fab backup`'s format),
     where systemd runs, the starter of a team's program in its slice (team-scope), a team's workers and cron runner
-    (team-procs, as the team, and its runs' records), the nightly backups (root) and the class page's."""
+    (team-procs, as the team, and its runs' records), the nightly backups (root), the Procfile's checker with its
+    module (every team's release.sh) and the class page's."""
     return [File(layout.HEALTHZ_TOOL, commands.remote_file("healthz.py"), mode="0755"),
             File(layout.MAKE_VENV, commands.remote_file("make-venv.sh"), mode="0755"),
             File(layout.TEAM_SCOPE, commands.remote_file("team-scope.sh"), mode="0755"),
@@ -88,7 +89,9 @@ def tool_files():
             File(layout.TEAM_PROCS, commands.remote_file("team_procs.py"), mode="0755"),
             File(layout.TEAM_PROCS_RUN, commands.remote_file("team_procs_run.py"), mode="0644"),
             File(layout.CRON_RECORDS_MODULE, commands.remote_file("cron_records.py"), mode="0644"),
-            File(layout.NIGHTLY_TOOL, commands.remote_file("nightly_backups.py"), mode="0700")] + class_page_files()
+            File(layout.NIGHTLY_TOOL, commands.remote_file("nightly_backups.py"), mode="0700"),
+            File(layout.PROCFILE_TOOL, commands.remote_file("procfile_tool.py"), mode="0755"),
+            File(layout.PROCFILE_MODULE, Path(procfile.__file__).read_text(), mode="0644")] + class_page_files()
 
 
 def facts_query(view, files):
