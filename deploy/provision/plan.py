@@ -76,11 +76,9 @@ def class_page_files():
 
 
 def tool_files():
-    """hacknode's own programs on the server: the one /healthz probe and the virtualenv maker (every user), the
-    database chores (root), a team's database dump (root's archives of removed teams, in `fab backup`'s format),
-    where systemd runs, the starter of a team's program in its slice (team-scope), a team's workers and cron runner
-    (team-procs, as the team, and its runs' records), the nightly backups (root), the Procfile's checker with its
-    module (every team's release.sh) and the class page's."""
+    """hacknode's own programs on the server: the /healthz probe and the virtualenv maker (every user), the database
+    chores (root), a team's database dump (removed teams' archives), team-scope (systemd: a team's program in its
+    slice), a team's workers and cron (team-procs), the Procfile's checker, the nightly backups and the class page's."""
     return [File(layout.HEALTHZ_TOOL, commands.remote_file("healthz.py"), mode="0755"),
             File(layout.MAKE_VENV, commands.remote_file("make-venv.sh"), mode="0755"),
             File(layout.TEAM_SCOPE, commands.remote_file("team-scope.sh"), mode="0755"),

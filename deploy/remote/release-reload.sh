@@ -1,8 +1,9 @@
 # shellcheck shell=bash
 # Part of release.sh (sourced by it): uwsgi's graceful reload (reload_uwsgi: signal_reload, wake_master, any_alive,
-# tell_deaf_workers), the hard restart (hard_restart) and the health check (wait_healthy: health; site_url). Uses
-# release.sh's say, HEALTH_WAIT, last_health, reload_master, restarted_master, reload_offset, fds 8 and 9, the paths
-# $team, $uwsgi_log, $uwsgi_ini, $master_fifo and $healthz, and uwsgi-lib.sh's hn_uwsgi_master.
+# tell_deaf_workers), the hard restart (hard_restart), the health check (wait_healthy: health; site_url) and the
+# switch lock (switch_lock). Uses release.sh's say, die, HEALTH_WAIT, last_health, reload_master, restarted_master,
+# reload_offset, fds 7 to 9, the paths $team, $run_dir, $uwsgi_log, $uwsgi_ini, $master_fifo and $healthz, and
+# uwsgi-lib.sh's hn_uwsgi_master.
 
 reload_uwsgi() {
     # Graceful: uwsgi's master, signalled (or seeing the touched file), lets workers finish their requests,
@@ -155,4 +156,12 @@ wait_healthy() {
         fi
         sleep 0.1
     done
+}
+
+switch_lock() {
+    # fd 7, from a switch of `current` until its health check (and the switch back) ends: team-procs takes it shared
+    # to start a cron job (deploy/remote/team_procs.py), so none starts in a release being switched or failing
+    exec 7<>"$run_dir/switch.lock"
+    [ -f /dev/fd/7 ] || die "$run_dir/switch.lock is not a plain file: remove it (rm $run_dir/switch.lock) and run again"
+    flock -w 60 7 || die "$run_dir/switch.lock was held for a minute (a cron job starting?): deploy again"
 }

@@ -50,7 +50,7 @@ reload_offset=0     # the uwsgi log's size when the reload began (tell_deaf_work
 say() { echo "[$team] $*"; }
 die() { echo "[$team] ERROR: $*" >&2; exit 1; }
 
-# reload_uwsgi, hard_restart, wait_healthy, site_url
+# reload_uwsgi, hard_restart, wait_healthy, site_url, switch_lock
 . release-reload.sh
 # cmd_settings
 . release-settings.sh
@@ -63,14 +63,6 @@ with_lock() {
     exec 9<>"$run_dir/release.lock"
     [ -f /dev/fd/9 ] || die "$run_dir/release.lock is not a plain file: remove it (rm $run_dir/release.lock) and run again"
     flock -w 300 9 || die "another deploy of $team has held $run_dir/release.lock for 5 minutes"
-}
-
-switch_lock() {
-    # fd 7, from a switch of `current` until its health check (and the switch back) ends: team-procs takes it shared
-    # to start a cron job (deploy/remote/team_procs.py), so none starts in a release being switched or failing
-    exec 7<>"$run_dir/switch.lock"
-    [ -f /dev/fd/7 ] || die "$run_dir/switch.lock is not a plain file: remove it (rm $run_dir/switch.lock) and run again"
-    flock -w 60 7 || die "$run_dir/switch.lock was held for a minute (a cron job starting?): deploy again"
 }
 
 frozen_check() {  # [SUBCOMMAND]
