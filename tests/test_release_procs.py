@@ -31,11 +31,11 @@ elif os.path.exists(os.path.join(current, "broken")):
 else:
     print("200", open(os.path.join(current, "RELEASE")).read().strip())
 """
-# what team-procs runs for each worker, here: "bot" runs on, "crasher" fails at its start as a bad import does
+# what team-procs runs for each worker (by its Procfile key), here: one runs on, the other fails at its start as a bad import does
 FAKE_TEAM_PROCS = """#!/bin/sh
 case "$2" in
-    bot) echo "bot: waiting for messages"; exec sleep 600 ;;
-    crasher) echo "Traceback (most recent call last):"; echo "ModuleNotFoundError: No module named 'crasher_bot'"
+    worker-bot) echo "bot: waiting for messages"; exec sleep 600 ;;
+    worker-crasher) echo "Traceback (most recent call last):"; echo "ModuleNotFoundError: No module named 'crasher_bot'"
              exit 1 ;;
 esac
 """
@@ -131,7 +131,8 @@ def test_the_release_command_runs_in_the_release_with_the_teams_settings_and_not
     assert environment.pop("PWD", None) in (None, f"{team.releases}/{IDS[0]}")
     assert environment == {"MONGO_URI": "mongodb://team:pw@db.example/team", "SECRET_KEY": "not secret, with spaces",
                            "PATH": f"{team.releases}/{IDS[0]}/rapid-env/bin:/usr/local/bin:/usr/bin:/bin",
-                           "HOME": team.home, "TMPDIR": f"{team.home}/tmp", "LANG": "C.UTF-8"}
+                           "HOME": team.home, "TMPDIR": f"{team.home}/tmp", "LANG": "C.UTF-8", "USER": team.team,
+                           "LOGNAME": team.team, "VIRTUAL_ENV": f"{team.releases}/{IDS[0]}/rapid-env"}
     assert f"release {IDS[0]}: release command: ok" in out and f"release {IDS[0]}: prepared" in out
     assert listing(team) == [f"  {IDS[0]}  (rapid-env -> {wanted})"]
 
@@ -163,7 +164,7 @@ def test_a_web_that_does_not_answer_is_named_by_its_entry_point_with_the_log_tha
     code, out, err = release_sh(team, "activate", IDS[1], HOST, health_wait=1)
     assert code == 1
     assert (f"FAILED: web of release {IDS[1]} (entry point src.app:create_app()) did not answer http://{HOST}/healthz "
-            "with 200 and its id (waited up to 1s; last answer: 502 -)") in err
+            "as healthy with its id (waited up to 1s; last answer: 502 -)") in err
     assert "  | AttributeError: module 'src.app' has no attribute 'create_app'" in err
     assert f"release {IDS[0]} is serving again" in out and live(team) == IDS[0]
     assert f"  {IDS[1]}  (failed its health check)" in listing(team)
@@ -220,38 +221,48 @@ def wait_for(predicate, seconds=15):
 
 
 def test_a_worker_that_dies_at_its_start_brings_the_previous_release_and_its_workers_back(team, uwsgi):
-    new_release(team, IDS[0], workers=["bot"])
-    Path(team.current).symlink_to(f"releases/{IDS[0]}")
+    new_release(team, IDS[1], workers=["worker-bot"])
+    Path(team.current).symlink_to(f"releases/{IDS[1]}")
     uwsgi()
     wait_for(lambda: 'spawning "' in log_text(team))
-    new_release(team, IDS[1], workers=["bot"])
-    code, out, err = release_sh(team, "activate", IDS[1], HOST)
-    assert code == 0, out + err
-    assert f"release {IDS[1]}: worker-bot running 3s after their start" in out
-    new_release(team, IDS[2], workers=["bot", "crasher"])
+    new_release(team, IDS[2], workers=["worker-bot", "worker-crasher"])
     code, out, err = release_sh(team, "activate", IDS[2], HOST)
     assert code == 1
     assert f"FAILED: worker-crasher of release {IDS[2]} exited within 3s of its start" in err
     tail = err.split("says since its start:\n", 1)[1]
     assert "  | ModuleNotFoundError: No module named 'crasher_bot'" in tail
     assert f"switching back: {IDS[2]} -> {IDS[1]}" in out and f"release {IDS[1]} is serving again" in out
+    assert f"release {IDS[1]}: worker-bot running 3s after their start" in out
     assert live(team) == IDS[1]
     assert f"  {IDS[2]}  (failed to keep worker-crasher running)" in listing(team)
     back = log_text(team).rsplit("[uwsgi-daemons] spawning", 2)       # the previous release's workers, after the way back
-    assert "worker bot" in back[-1] and "crasher" not in back[-1] and "worker bot" in back[-2]
+    assert "worker worker-bot" in back[-1] and "crasher" not in back[-1] and "worker worker-bot" in back[-2]
 
 
 def test_reload_and_restart_check_the_live_releases_workers_too(team, uwsgi):
-    new_release(team, IDS[0], workers=["bot"])
+    new_release(team, IDS[0], workers=["worker-bot"])
     Path(team.current).symlink_to(f"releases/{IDS[0]}")
     uwsgi()
     wait_for(lambda: 'spawning "' in log_text(team))
     code, out, err = release_sh(team, "reload", HOST)
     assert code == 0 and f"release {IDS[0]}: worker-bot running 3s after their start" in out, out + err
     (Path(team.releases) / IDS[0] / layout.PROCS_DIR / "uwsgi.ini").write_text(
-        f"[uwsgi]\nattach-daemon = {team.root}/opt-hacknode-bin/team-procs worker crasher\n")
+        f"[uwsgi]\nattach-daemon = {team.root}/opt-hacknode-bin/team-procs worker worker-crasher\n")
     code, out, err = release_sh(team, "reload", HOST)
     assert code == 1 and f"FAILED: worker-crasher of release {IDS[0]} exited within 3s of its start" in err
     code, out, err = release_sh(team, "restart", HOST)
     assert code == 1 and f"FAILED: worker-crasher of release {IDS[0]} exited within 3s of its start" in err
     assert "uwsgi: started, master pid" in out and live(team) == IDS[0]
+
+
+def test_workers_a_uwsgi_never_started_fail_the_reload_by_name(team, uwsgi):
+    """A team's uwsgi.ini from before Procfiles takes no release's fragment: the workers would never run."""
+    new_release(team, IDS[0], workers=["worker", "worker-feeds"])
+    Path(team.current).symlink_to(f"releases/{IDS[0]}")
+    ini = Path(team.uwsgi_ini)
+    ini.write_text(ini.read_text().split("if-exists")[0])
+    uwsgi()
+    wait_for(lambda: "spawned uWSGI worker 1" in log_text(team))
+    code, out, err = release_sh(team, "reload", HOST, health_wait=2)
+    assert code == 1
+    assert f"FAILED: worker, worker-feeds of release {IDS[0]} not started by uwsgi within 2s" in err

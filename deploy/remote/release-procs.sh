@@ -20,18 +20,19 @@ procs_release() {  # RELEASE_DIR: its release command (procs.json, written by `p
     python3 -I -c 'import json, sys; print(json.load(open(sys.argv[1])).get("release") or "")' "$file"
 }
 
-release_environment() {  # ID: the words of `env -i` for a release command of release ID: the team's settings, exported
-    # as with-settings.sh (and uwsgi) read them, then the release's virtualenv first on PATH, HOME, TMPDIR and LANG as
-    # the team's uwsgi has them; nothing of the caller's environment (provisioning runs `prepare` from root's)
+release_environment() {  # ID: the words of `env -i` for a release command of release ID, the environment team-procs
+    # gives workers and cron runs: LANG unless the team's settings set it, the settings (exported as with-settings.sh
+    # and uwsgi read them), then the release's virtualenv first on PATH, HOME, TMPDIR, USER, LOGNAME, VIRTUAL_ENV;
+    # nothing of the caller's environment (provisioning runs `prepare` from root's)
     local line home; home=$(dirname "$releases")
-    release_env=()
+    release_env=("LANG=C.UTF-8")
     if [ -r "$settings" ]; then
         while IFS= read -r line || [ -n "$line" ]; do
             if [[ "$line" =~ ^[A-Za-z_][A-Za-z0-9_]*= ]]; then release_env+=("$line"); fi
         done < "$settings"
     fi
     release_env+=("PATH=$releases/$1/rapid-env/bin:/usr/local/bin:/usr/bin:/bin" "HOME=$home" "TMPDIR=$home/tmp"
-                  "LANG=C.UTF-8")
+                  "USER=$team" "LOGNAME=$team" "VIRTUAL_ENV=$releases/$1/rapid-env")
 }
 
 run_release_command() {  # ID: the release command of release ID, if it has one, in the release as the team (this
@@ -44,9 +45,9 @@ run_release_command() {  # ID: the release command of release ID, if it has one,
     log=$(mktemp "$run_dir/release-command.XXXXXX")
     say "release $id: release command: $command (at most ${RELEASE_SECONDS}s)"
     # into a file, followed by tail: a process the command leaves behind (`cmd &`) holds no pipe open, and the deploy
-    # ends with the command; timeout signals the command's whole process group. Neither the lock (fd 9) nor stdin.
+    # ends with the command; timeout signals the command's whole process group. No lock (fds 7, 9), no stdin.
     (cd "$dir" && exec timeout -k 10 "$RELEASE_SECONDS" env -i "${release_env[@]}" /bin/sh -c "$command") \
-        </dev/null >"$log" 2>&1 8<&- 9>&- &
+        </dev/null >"$log" 2>&1 7>&- 8<&- 9>&- &
     pid=$!
     tail -n +1 -s 0.2 --pid="$pid" -f "$log" | LC_ALL=C sed -u "s/[[:cntrl:]]/?/g; s/^/[$team] release: /"
     wait "$pid" || status=$?
@@ -77,12 +78,12 @@ release_live() {  # ID HOST MARK [WHEN]: release ID's web answers its health che
     if ! wait_healthy "$id" "$host" "$HEALTH_WAIT"; then
         failed_what="its health check"
         echo "[$team] FAILED: web of release $id (entry point $(entry_point "$id")) did not answer" \
-             "$(site_url "$host")/healthz with 200 and its id${when:+ $when} (waited up to ${HEALTH_WAIT}s; last" \
-             "answer: $last_health)" >&2
+             "$(site_url "$host")${health_path:-/healthz} as healthy with its id${when:+ $when} (waited up to" \
+             "${HEALTH_WAIT}s; last answer: $last_health)" >&2
         show_log_since "$mark"
         return 1
     fi
-    say "$(site_url "$host")/healthz: 200, release $id: ok"
+    say "$(site_url "$host")${health_path:-/healthz}: ${last_health%% *}, release $id: ok"
     workers_running "$id" "$mark"
 }
 
@@ -114,8 +115,10 @@ process_names() {  # COMMANDS (lines): their names, comma-separated
     while read -r command; do process_name "$command"; done <<< "$1" | paste -sd, | sed 's/,/, /g'
 }
 
-process_name() {  # COMMAND: a daemon as messages name it: worker-NAME for `team-procs worker NAME`
+process_name() {  # COMMAND: a daemon as messages name it: its Procfile key (worker, worker-NAME) for `team-procs
+    # worker KEY`
     case "$1" in
+        *" worker worker"*) echo "${1##* worker }" ;;
         *" worker "*) echo "worker-${1##* worker }" ;;
         *" cron") echo "the cron runner" ;;
         *) echo "$1" ;;
