@@ -113,7 +113,9 @@ def test_a_failing_release_command_keeps_the_live_release_and_says_why(team):
     assert f"[{team.team}] release: migrating users" in out           # streamed as it came
     assert (f"FAILED: the release command of release {IDS[1]} (echo migrating users; echo 'no such table: users' "
             ">&2; exit 3): exit code 3; its last lines:\n  | migrating users\n  | no such table: users\n") in err
-    assert f"nothing was switched: the live release {IDS[0]} is unchanged" in err
+    assert err.splitlines()[-1] == (f"HN-FAIL [{team.team}] release {IDS[1]} is not live: its release command (echo "
+                                    "migrating users; echo 'no such table: users' >&2; exit 3) failed, exit code 3; "
+                                    f"nothing was switched, the live release {IDS[0]} is unchanged")
     assert "switching" not in out and live(team) == IDS[0]
     assert f"  {IDS[1]}  (failed its release command (exit code 3))" in listing(team)
     code, out, err = release_sh(team, "activate", IDS[1], HOST)        # never made live afterwards
@@ -163,8 +165,10 @@ def test_a_web_that_does_not_answer_is_named_by_its_entry_point_with_the_log_tha
     (Path(team.releases) / IDS[1] / "broken").touch()
     code, out, err = release_sh(team, "activate", IDS[1], HOST, health_wait=1)
     assert code == 1
-    assert (f"FAILED: web of release {IDS[1]} (entry point src.app:create_app()) did not answer http://{HOST}/healthz "
-            "as healthy with its id (waited up to 1s; last answer: 502 -)") in err
+    failed = (f"web (entry point src.app:create_app()) did not answer http://{HOST}/healthz as healthy with its id "
+              "(waited up to 1s; last answer: 502 -)")
+    assert f"FAILED: release {IDS[1]}: {failed}" in err
+    assert err.splitlines()[-1] == f"HN-FAIL [{team.team}] release {IDS[1]} is not live: {failed}"
     assert "  | AttributeError: module 'src.app' has no attribute 'create_app'" in err
     assert f"release {IDS[0]} is serving again" in out and live(team) == IDS[0]
     assert f"  {IDS[1]}  (failed its health check)" in listing(team)
@@ -228,7 +232,9 @@ def test_a_worker_that_dies_at_its_start_brings_the_previous_release_and_its_wor
     new_release(team, IDS[2], workers=["worker-bot", "worker-crasher"])
     code, out, err = release_sh(team, "activate", IDS[2], HOST)
     assert code == 1
-    assert f"FAILED: worker-crasher of release {IDS[2]} exited within 3s of its start" in err
+    assert f"FAILED: release {IDS[2]}: worker-crasher exited within 3s of its start" in err
+    assert err.splitlines()[-1] == (f"HN-FAIL [{team.team}] release {IDS[2]} is not live: worker-crasher exited "
+                                    "within 3s of its start (its log is above)")
     tail = err.split("says since its start:\n", 1)[1]
     assert "  | ModuleNotFoundError: No module named 'crasher_bot'" in tail
     assert f"switching back: {IDS[2]} -> {IDS[1]}" in out and f"release {IDS[1]} is serving again" in out
@@ -249,9 +255,9 @@ def test_reload_and_restart_check_the_live_releases_workers_too(team, uwsgi):
     (Path(team.releases) / IDS[0] / layout.PROCS_DIR / "uwsgi.ini").write_text(
         f"[uwsgi]\nattach-daemon = {team.root}/opt-hacknode-bin/team-procs worker worker-crasher\n")
     code, out, err = release_sh(team, "reload", HOST)
-    assert code == 1 and f"FAILED: worker-crasher of release {IDS[0]} exited within 3s of its start" in err
+    assert code == 1 and f"HN-FAIL [{team.team}] release {IDS[0]}: worker-crasher exited within 3s" in err
     code, out, err = release_sh(team, "restart", HOST)
-    assert code == 1 and f"FAILED: worker-crasher of release {IDS[0]} exited within 3s of its start" in err
+    assert code == 1 and f"HN-FAIL [{team.team}] release {IDS[0]}: worker-crasher exited within 3s" in err
     assert "uwsgi: started, master pid" in out and live(team) == IDS[0]
 
 
@@ -265,4 +271,4 @@ def test_workers_a_uwsgi_never_started_fail_the_reload_by_name(team, uwsgi):
     wait_for(lambda: "spawned uWSGI worker 1" in log_text(team))
     code, out, err = release_sh(team, "reload", HOST, health_wait=2)
     assert code == 1
-    assert f"FAILED: worker, worker-feeds of release {IDS[0]} not started by uwsgi within 2s" in err
+    assert f"HN-FAIL [{team.team}] release {IDS[0]}: worker, worker-feeds not started by uwsgi within 2s" in err

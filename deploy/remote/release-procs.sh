@@ -11,7 +11,8 @@
 PROCS=.hacknode-procs   # in each release: what its Procfile asks for (deploy/core/layout.py PROCS_DIR)
 RELEASE_SECONDS=600     # the longest a release command may run
 WORKER_SECONDS=3        # a new release's worker must still run this long after uwsgi started it
-failed_what=""          # what made release_live fail, for the release's FAILED_MARK
+failed_what=""          # what a release failed (after "failed ": its FAILED_MARK, which `list` shows)
+failed_line=""          # what failed and why, in a line: the program's last (give_up), the task's error
 
 procs_release() {  # RELEASE_DIR: its release command (procs.json, written by `procfile write` at prepare); nothing
     # when it has none or no procs.json (a release made before Procfiles)
@@ -59,7 +60,13 @@ run_release_command() {  # ID: the release command of release ID, if it has one,
       tail -n 20 "$log" | hn_text | sed 's/^/  | /'; } >&2
     rm -f "$log"
     local live; live=$(current_id)
-    die "release $id is not live (marked failed); nothing was switched: the live release ${live:-(none)} is unchanged"
+    give_up "release $id is not live: its release command ($(hn_text <<< "$command")) failed, $why; nothing was" \
+            "switched, the live release ${live:-(none)} is unchanged"
+}
+
+give_up() {  # WORDS: the program ends, its last line saying why (an HN-FAIL line: the team task's error says it)
+    echo "HN-FAIL [$team] $*" >&2
+    exit 1
 }
 
 mark_failed() {  # ID WHY: release ID failed (rollback and activate never take it again); `list` shows WHY
@@ -77,9 +84,9 @@ release_live() {  # ID HOST MARK [WHEN]: release ID's web answers its health che
     local id=$1 host=$2 mark=$3 when=${4:-}
     if ! wait_healthy "$id" "$host" "$HEALTH_WAIT"; then
         failed_what="its health check"
-        echo "[$team] FAILED: web of release $id (entry point $(entry_point "$id")) did not answer" \
-             "$(site_url "$host")${health_path:-/healthz} as healthy with its id${when:+ $when} (waited up to" \
-             "${HEALTH_WAIT}s; last answer: $last_health)" >&2
+        failed_line="web (entry point $(entry_point "$id")) did not answer $(site_url "$host")${health_path:-/healthz}"
+        failed_line+=" as healthy with its id${when:+ $when} (waited up to ${HEALTH_WAIT}s; last answer: $last_health)"
+        echo "[$team] FAILED: release $id: $failed_line" >&2
         show_log_since "$mark"
         return 1
     fi
@@ -180,9 +187,8 @@ workers_running() {  # ID MARK: each process uwsgi starts for release ID (daemon
             # one exited and uwsgi has not started it again yet (it looks once a second): its log names it soon
             if [ $(( now - up )) -ge $(( (WORKER_SECONDS + 3) * 1000 )) ]; then
                 failed_what="to keep its workers running"
-                echo "[$team] FAILED: of the $count processes of release $id's Procfile started by uwsgi" \
-                     "($(process_names "$commands")), only" \
-                     "$(daemons_alive) run" >&2
+                failed_line="of the $count processes uwsgi started for it ($(process_names "$commands")), $(daemons_alive) run"
+                echo "[$team] FAILED: release $id: $failed_line" >&2
                 show_log_since "$mark"; return 1
             fi
         fi
@@ -195,7 +201,8 @@ workers_running() {  # ID MARK: each process uwsgi starts for release ID (daemon
 worker_exited() {  # ID MARK COMMAND: the process COMMAND of release ID exited after its start
     local name; name=$(process_name "$3")
     failed_what="to keep $name running"
-    { echo "[$team] FAILED: $name of release $1 exited within ${WORKER_SECONDS}s of its start (uwsgi starts it again);" \
+    failed_line="$name exited within ${WORKER_SECONDS}s of its start (its log is above)"
+    { echo "[$team] FAILED: release $1: $name exited within ${WORKER_SECONDS}s of its start (uwsgi starts it again);" \
            "what $uwsgi_log says since its start:"
       log_since "$2" | awk -v start="] spawning \"$3\" (" 'index($0, start) { n = 0; on = 1 }
           on && !/^\[pid: [0-9]+\|app: / { line[++n] = $0 }
@@ -205,7 +212,8 @@ worker_exited() {  # ID MARK COMMAND: the process COMMAND of release ID exited a
 workers_missing() {  # ID MARK COMMANDS: uwsgi started none of COMMANDS of release ID
     local names; names=$(process_names "$3")
     failed_what="to start $names"
-    echo "[$team] FAILED: $names of release $1 not started by uwsgi within ${HEALTH_WAIT}s (the team's uwsgi.ini" \
-         "takes the release's $PROCS/uwsgi.ini since fab provision of hacknode with Procfiles)" >&2
+    failed_line="$names not started by uwsgi within ${HEALTH_WAIT}s"
+    echo "[$team] FAILED: release $1: $failed_line (the team's uwsgi.ini takes the release's $PROCS/uwsgi.ini once" \
+         "the instructor's fab provision has updated it)" >&2
     show_log_since "$2"
 }

@@ -55,7 +55,7 @@ die() { echo "[$team] ERROR: $*" >&2; exit 1; }
 
 # reload_uwsgi, hard_restart, wait_healthy, site_url
 . release-reload.sh
-# run_release_command, release_live (health, then workers), switch_back, mark_failed, failed_reason
+# run_release_command, release_live (health, then workers), switch_back, mark_failed, failed_reason, give_up
 . release-procs.sh
 # cmd_settings
 . release-settings.sh
@@ -176,7 +176,7 @@ activate() {
     release_live "$id" "$host" "$mark" && return 0
     mark_failed "$id" "$failed_what"
     if [ -n "$before" ] && [ "$before" != "$id" ]; then switch_back "$before" "$id" "$host"; fi
-    exit 1
+    give_up "release $id is not live: $failed_line"
 }
 
 cmd_reload() {
@@ -185,7 +185,7 @@ cmd_reload() {
     local id mark; id=$(current_id); mark=$(log_lines)
     [ -n "$id" ] || die "no live release to reload (deploy first)"
     reload_uwsgi
-    release_live "$id" "$1" "$mark" "after the reload" || exit 1
+    release_live "$id" "$1" "$mark" "after the reload" || give_up "release $id: $failed_line"
 }
 
 cmd_restart() {
@@ -194,7 +194,7 @@ cmd_restart() {
     [ -n "$id" ] || die "no live release to restart (deploy first)"
     hard_restart || die "uwsgi did not start again within ${HEALTH_WAIT}s (supervisor keeps trying; fab logs shows why)"
     reload_master=$restarted_master
-    release_live "$id" "$1" "$mark" "after the restart" || exit 1
+    release_live "$id" "$1" "$mark" "after the restart" || give_up "release $id: $failed_line"
 }
 
 cmd_prune() {
