@@ -17,7 +17,8 @@ from test_team_release import IDS, LocalPaths, local_tools
 from deploy.core import commands, layout, wheels
 
 HOST = "team.class.example"
-SETTINGS = "MONGO_URI=mongodb://team:pw@db.example/team\nSECRET_KEY=not secret, with spaces\nREMOVED_NAME\n"
+SETTINGS = ("BOT_TOKEN=t0ken\nMONGO_URI=mongodb://team:pw@db.example/team\nSECRET_KEY=not secret, with spaces\n"
+            "REMOVED_NAME\n")
 FAKE_HEALTHZ = """import os, sys
 # the class nginx's probe, here: the release `current` points at answers 200 with its id, unless its web is broken
 # (then uwsgi would have logged why)
@@ -31,9 +32,11 @@ elif os.path.exists(os.path.join(current, "broken")):
 else:
     print("200", open(os.path.join(current, "RELEASE")).read().strip())
 """
-# what team-procs runs for each worker (by its Procfile key), here: one runs on, the other fails at its start as a bad import does
+# what team-procs runs for each worker (by its Procfile key), here: one runs on, one fails at its start as a bad import
+# does, one needs a setting
 FAKE_TEAM_PROCS = """#!/bin/sh
 case "$2" in
+    worker-token) grep -q ^BOT_TOKEN= SETTINGS || { echo "bot: BOT_TOKEN is not set"; exit 1; }; exec sleep 600 ;;
     worker-bot) echo "bot: waiting for messages"; exec sleep 600 ;;
     worker-crasher) echo "Traceback (most recent call last):"; echo "ModuleNotFoundError: No module named 'crasher_bot'"
              exit 1 ;;
@@ -55,14 +58,14 @@ def team(tmp_path):
     Path(f"{healthz}.current").symlink_to(paths.current)
     Path(f"{healthz}.log").symlink_to(paths.uwsgi_log)
     tools = Path(local_tools(tmp_path, uv=False))
-    (tools / "team-procs").write_text(FAKE_TEAM_PROCS)
+    (tools / "team-procs").write_text(FAKE_TEAM_PROCS.replace("SETTINGS", paths.mongo_uri_file))
     (tools / "team-procs").chmod(0o755)
     return paths
 
 
-def release_sh(paths, *args, seconds=None, health_wait=None, environment=None):
+def release_sh(paths, *args, seconds=None, health_wait=None, environment=None, changes=None):
     """release.sh as the team runs it, with the fake health check; `seconds`: the release command's time limit,
-    `health_wait`: how long a release has to answer its health check."""
+    `health_wait`: how long a release has to answer its health check; `changes`: its stdin (`settings`)."""
     script = commands.release_script_text(paths, keep=5, make_venv=local_tools(paths.root) + "/make-venv").replace(
         f"healthz={layout.HEALTHZ_TOOL}\n", f"healthz={paths.root}/healthz\n")
     if seconds:
@@ -70,7 +73,7 @@ def release_sh(paths, *args, seconds=None, health_wait=None, environment=None):
     if health_wait:
         script = script.replace("\nHEALTH_WAIT=20 ", f"\nHEALTH_WAIT={health_wait} ")
     done = subprocess.run(["bash", "-c", script, "release.sh", *args], capture_output=True, text=True, timeout=120,
-                          env=environment)
+                          env=environment, input=changes)
     return done.returncode, done.stdout, done.stderr
 
 
@@ -131,7 +134,7 @@ def test_the_release_command_runs_in_the_release_with_the_teams_settings_and_not
     assert said[:2] == ["hello from the release's virtualenv", f"{team.releases}/{IDS[0]}"]
     environment = dict(line.split("=", 1) for line in said[2:])
     assert environment.pop("PWD", None) in (None, f"{team.releases}/{IDS[0]}")
-    assert environment == {"MONGO_URI": "mongodb://team:pw@db.example/team", "SECRET_KEY": "not secret, with spaces",
+    assert environment == {"BOT_TOKEN": "t0ken", "MONGO_URI": "mongodb://team:pw@db.example/team", "SECRET_KEY": "not secret, with spaces",
                            "PATH": f"{team.releases}/{IDS[0]}/rapid-env/bin:/usr/local/bin:/usr/bin:/bin",
                            "HOME": team.home, "TMPDIR": f"{team.home}/tmp", "LANG": "C.UTF-8", "USER": team.team,
                            "LOGNAME": team.team, "VIRTUAL_ENV": f"{team.releases}/{IDS[0]}/rapid-env"}
@@ -272,3 +275,18 @@ def test_workers_a_uwsgi_never_started_fail_the_reload_by_name(team, uwsgi):
     code, out, err = release_sh(team, "reload", HOST, health_wait=2)
     assert code == 1
     assert f"HN-FAIL [{team.team}] release {IDS[0]}: worker, worker-feeds not started by uwsgi within 2s" in err
+
+
+def test_settings_a_worker_cannot_run_with_are_given_back_and_it_runs_again(team, uwsgi):
+    new_release(team, IDS[0], workers=["worker-token"])
+    Path(team.current).symlink_to(f"releases/{IDS[0]}")
+    uwsgi()
+    wait_for(lambda: 'spawning "' in log_text(team))
+    code, out, err = release_sh(team, "settings", HOST, changes="BOT_TOKEN\n")
+    assert code == 1
+    assert f"FAILED: with the new settings, release {IDS[0]} worker-token exited within 3s of its start" in err
+    assert "  | bot: BOT_TOKEN is not set" in err
+    assert "BOT_TOKEN=t0ken" in Path(team.mongo_uri_file).read_text().splitlines()
+    assert f"release {IDS[0]}: worker-token running 3s after their start" not in out
+    code, out, err = release_sh(team, "reload", HOST)
+    assert code == 0 and f"release {IDS[0]}: worker-token running 3s after their start" in out, out + err
