@@ -114,7 +114,8 @@ switch_back() {  # BEFORE ID HOST: release ID failed; BEFORE, live before it, is
 
 daemons_of() {  # ID: what the team's uwsgi master starts for release ID (the attach-daemon lines of its
     # $PROCS/uwsgi.ini: team-procs for each worker and the cron runner), one a line
-    sed -n 's/^attach-daemon[[:space:]]*=[[:space:]]*//p' "$releases/$1/$PROCS/uwsgi.ini" 2>/dev/null | sed 's/[[:space:]]*$//'
+    sed -n 's/^attach-daemon[[:space:]]*=[[:space:]]*//p' "$releases/$1/$PROCS/uwsgi.ini" 2>/dev/null |
+        sed 's/[[:space:]]*$//'
 }
 
 process_names() {  # COMMANDS (lines): their names, comma-separated
@@ -187,15 +188,15 @@ workers_running() {  # ID MARK: each process uwsgi starts for release ID (daemon
             # one exited and uwsgi has not started it again yet (it looks once a second): its log names it soon
             if [ $(( now - up )) -ge $(( (WORKER_SECONDS + 3) * 1000 )) ]; then
                 failed_what="to keep its workers running"
-                failed_line="of the $count processes uwsgi started for it ($(process_names "$commands")), $(daemons_alive) run"
+                failed_line="of the $count processes uwsgi started for it ($(process_names "$commands"))"
+                failed_line+=", $(daemons_alive) run"
                 echo "[$team] FAILED: release $id: $failed_line" >&2
                 show_log_since "$mark"; return 1
             fi
         fi
         sleep 0.2
     done
-    say "release $id: $(process_names "$commands")" \
-        "running ${WORKER_SECONDS}s after their start"
+    say "release $id: still running ${WORKER_SECONDS}s after uwsgi started them: $(process_names "$commands")"
 }
 
 worker_exited() {  # ID MARK COMMAND: the process COMMAND of release ID exited after its start

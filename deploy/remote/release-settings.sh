@@ -58,8 +58,8 @@ cmd_settings() {
         say "$(site_url "$host")/healthz: 200, release $id with the new settings: ok"
         return 0
     fi
-    local why="did not answer $(site_url "$host")/healthz with 200 and its id (waited up to ${HEALTH_WAIT}s; last"
-    why+=" answer: $last_health)"
+    local why; why="did not answer $(site_url "$host")/healthz with 200 and its id (waited up to ${HEALTH_WAIT}s;"
+    why+=" last answer: $last_health)"
     echo "[$team] FAILED: with the new settings, release $id ${failed_line:-$why}" >&2
     mv -f "$previous" "$settings"
     # A stop and start, not a reload: a reloaded master would hand the failed settings on in its environment.
