@@ -1,13 +1,11 @@
 """A release's Procfile, release.sh's side (deploy/remote/release-procs.sh), run for real on local folders: the release
-command `prepare` runs before anything is switched, and the workers a real uwsgi master (this checkout's pyuwsgi) starts
-after each switch, which must keep running, else the previous release comes back."""
+command `prepare` runs before anything is switched, and what a failed health check names (the workers' side:
+test_release_workers.py). The helpers here serve both."""
 import getpass
 import json
 import os
-import signal
+import shutil
 import subprocess
-import sys
-import threading
 import time
 from pathlib import Path
 
@@ -67,7 +65,9 @@ def team(tmp_path):
 def release_sh(paths, *args, seconds=None, health_wait=None, environment=None, changes=None):
     """release.sh as the team runs it, with the fake health check; `seconds`: the release command's time limit,
     `health_wait`: how long a release has to answer its health check; `changes`: its stdin (`settings`)."""
-    script = commands.release_script_text(paths, keep=5, make_venv=local_tools(paths.root) + "/make-venv").replace(
+    tools = local_tools(paths.root)
+    script = commands.release_script_text(paths, keep=5, make_venv=tools + "/make-venv",
+                                          procfile_tool=tools + "/procfile").replace(
         f"healthz={layout.HEALTHZ_TOOL}\n", f"healthz={paths.root}/healthz\n")
     if seconds:
         script = script.replace("\nRELEASE_SECONDS=600 ", f"\nRELEASE_SECONDS={seconds} ")
@@ -79,8 +79,9 @@ def release_sh(paths, *args, seconds=None, health_wait=None, environment=None, c
 
 
 def new_release(paths, rid, release=None, workers=()):
-    """An uploaded release whose `procfile write` asked for `release` and `workers`; returns its requirements hash.
-    Its virtualenv has a program `hello` of its own."""
+    """An uploaded release whose Procfile asks for `release` and `workers`, and what `procfile write` made of it (as
+    prepare does; the fake team-procs in place of the server's); returns its requirements hash. Its virtualenv has a
+    program `hello` of its own."""
     folder = Path(paths.releases) / rid
     (folder / layout.PROCS_DIR).mkdir(parents=True)
     (folder / "requirements.txt").write_text("")
@@ -95,6 +96,8 @@ def new_release(paths, rid, release=None, workers=()):
     procs = {"web": "app.wsgi:app", "health": "/healthz", "static": [], "release": release,
              "workers": {name: "python -m " + name for name in workers}, "cron": {}}
     (folder / layout.PROCS_DIR / "procs.json").write_text(json.dumps(procs))
+    (folder / "Procfile").write_text("web: app.wsgi:app\n" + (f"release: {release}\n" if release else "") +
+                                     "".join(f"{name}: python -m {name}\n" for name in workers))
     (folder / layout.PROCS_DIR / "uwsgi.ini").write_text("[uwsgi]\n" + "".join(
         f"attach-daemon = {paths.root}/opt-hacknode-bin/team-procs worker {name}\n" for name in workers))
     return wanted
@@ -155,11 +158,16 @@ def test_a_release_command_past_its_time_is_stopped_and_what_it_left_running_hol
     assert f"  {IDS[0]}  (failed its release command (stopped after 1s (the most it may take)))" in listing(team)
 
 
-def test_a_release_without_a_release_command_or_procs_is_prepared_as_before(team):
+def test_a_release_without_a_procfile_or_made_before_procfiles_runs_no_release_command_and_no_worker(team):
     wanted = new_release(team, IDS[0])
-    (Path(team.releases) / IDS[0] / layout.PROCS_DIR / "procs.json").unlink()
+    (Path(team.releases) / IDS[0] / "Procfile").unlink()                  # Rapid News: no Procfile
     code, out, err = release_sh(team, "prepare", IDS[0], wanted)
     assert code == 0 and "release command" not in out + err and f"release {IDS[0]}: prepared" in out
+    Path(team.current).symlink_to(f"releases/{IDS[0]}")
+    new_release(team, IDS[1], release="false", workers=["worker"])
+    shutil.rmtree(Path(team.releases) / IDS[1] / layout.PROCS_DIR)     # prepared before Procfiles: nothing of them
+    code, out, err = release_sh(team, "activate", IDS[1], HOST)
+    assert code == 0 and "still running" not in out and live(team) == IDS[1], out + err
 
 
 def test_a_web_that_does_not_answer_is_named_by_its_entry_point_with_the_log_that_says_why(team):
@@ -177,120 +185,3 @@ def test_a_web_that_does_not_answer_is_named_by_its_entry_point_with_the_log_tha
     assert "  | AttributeError: module 'src.app' has no attribute 'create_app'" in err
     assert f"release {IDS[0]} is serving again" in out and live(team) == IDS[0]
     assert f"  {IDS[1]}  (failed its health check)" in listing(team)
-
-
-@pytest.fixture
-def uwsgi(team):
-    """The team's uwsgi master, as supervisor runs it (its output into the team's uwsgi log): no app, its workers
-    from the live release's .hacknode-procs/uwsgi.ini."""
-    Path(team.uwsgi_ini).write_text(f"""[uwsgi]
-strict = true
-master = true
-processes = 1
-socket = {team.socket}
-chdir = {team.current}
-master-fifo = {team.master_fifo}
-binary-path = {sys.executable}
-die-on-term = true
-if-exists = {team.current}/{layout.PROCS_DIR}/uwsgi.ini
-  ini = %(_)
-endif =
-""")
-
-    masters, stop = [], threading.Event()
-
-    def supervise():        # as supervisor does: a master that exits is started again (a hard restart's new master)
-        while not stop.is_set():
-            with open(team.uwsgi_log, "ab") as log:
-                masters.append(subprocess.Popen([str(Path(sys.executable).parent / "uwsgi"), "--ini", team.uwsgi_ini],
-                                                stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL))
-            masters[-1].wait()
-    supervisor = threading.Thread(target=supervise, daemon=True)
-    yield supervisor.start
-    stop.set()
-    for master in masters:
-        if master.poll() is None:
-            master.send_signal(signal.SIGINT)
-            try:
-                master.wait(10)
-            except subprocess.TimeoutExpired:
-                master.kill()
-    supervisor.join(10)
-
-
-def log_text(paths):
-    return Path(paths.uwsgi_log).read_text()
-
-
-def wait_for(predicate, seconds=15):
-    deadline = time.monotonic() + seconds
-    while not predicate():
-        assert time.monotonic() < deadline, "not in time"
-        time.sleep(0.1)
-
-
-def test_a_worker_that_dies_at_its_start_brings_the_previous_release_and_its_workers_back(team, uwsgi):
-    new_release(team, IDS[1], workers=["worker-bot"])
-    Path(team.current).symlink_to(f"releases/{IDS[1]}")
-    uwsgi()
-    wait_for(lambda: 'spawning "' in log_text(team))
-    new_release(team, IDS[2], workers=["worker-bot", "worker-crasher"])
-    code, out, err = release_sh(team, "activate", IDS[2], HOST)
-    assert code == 1
-    assert f"FAILED: release {IDS[2]}: worker-crasher exited within 3s of its start" in err
-    assert err.splitlines()[-1] == (f"HN-FAIL [{team.team}] release {IDS[2]} is not live: worker-crasher exited "
-                                    "within 3s of its start (its log is above)")
-    tail = err.split("says since its start:\n", 1)[1]
-    assert "  | ModuleNotFoundError: No module named 'crasher_bot'" in tail
-    assert f"switching back: {IDS[2]} -> {IDS[1]}" in out and f"release {IDS[1]} is serving again" in out
-    assert f"release {IDS[1]}: still running 3s after uwsgi started them: worker-bot" in out
-    assert live(team) == IDS[1]
-    assert f"  {IDS[2]}  (failed to keep worker-crasher running)" in listing(team)
-    back = log_text(team).rsplit("[uwsgi-daemons] spawning", 2)     # the previous release's workers, on the way back
-    assert "worker worker-bot" in back[-1] and "crasher" not in back[-1] and "worker worker-bot" in back[-2]
-
-
-def test_reload_and_restart_check_the_live_releases_workers_too(team, uwsgi):
-    new_release(team, IDS[0], workers=["worker-bot"])
-    Path(team.current).symlink_to(f"releases/{IDS[0]}")
-    uwsgi()
-    wait_for(lambda: 'spawning "' in log_text(team))
-    code, out, err = release_sh(team, "reload", HOST)
-    assert code == 0, out + err
-    assert f"release {IDS[0]}: still running 3s after uwsgi started them: worker-bot" in out
-    (Path(team.releases) / IDS[0] / layout.PROCS_DIR / "uwsgi.ini").write_text(
-        f"[uwsgi]\nattach-daemon = {team.root}/opt-hacknode-bin/team-procs worker worker-crasher\n")
-    code, out, err = release_sh(team, "reload", HOST)
-    assert code == 1 and f"HN-FAIL [{team.team}] release {IDS[0]}: worker-crasher exited within 3s" in err
-    code, out, err = release_sh(team, "restart", HOST)
-    assert code == 1 and f"HN-FAIL [{team.team}] release {IDS[0]}: worker-crasher exited within 3s" in err
-    assert "uwsgi: started, master pid" in out and live(team) == IDS[0]
-
-
-def test_workers_a_uwsgi_never_started_fail_the_reload_by_name(team, uwsgi):
-    """A team's uwsgi.ini from before Procfiles takes no release's fragment: the workers would never run."""
-    new_release(team, IDS[0], workers=["worker", "worker-feeds"])
-    Path(team.current).symlink_to(f"releases/{IDS[0]}")
-    ini = Path(team.uwsgi_ini)
-    ini.write_text(ini.read_text().split("if-exists")[0])
-    uwsgi()
-    wait_for(lambda: "spawned uWSGI worker 1" in log_text(team))
-    code, out, err = release_sh(team, "reload", HOST, health_wait=2)
-    assert code == 1
-    assert f"HN-FAIL [{team.team}] release {IDS[0]}: worker, worker-feeds not started by uwsgi within 2s" in err
-
-
-def test_settings_a_worker_cannot_run_with_are_given_back_and_it_runs_again(team, uwsgi):
-    new_release(team, IDS[0], workers=["worker-token"])
-    Path(team.current).symlink_to(f"releases/{IDS[0]}")
-    uwsgi()
-    wait_for(lambda: 'spawning "' in log_text(team))
-    code, out, err = release_sh(team, "settings", HOST, changes="BOT_TOKEN\n")
-    assert code == 1
-    assert f"FAILED: with the new settings, release {IDS[0]} worker-token exited within 3s of its start" in err
-    assert "  | bot: BOT_TOKEN is not set" in err
-    assert "BOT_TOKEN=t0ken" in Path(team.mongo_uri_file).read_text().splitlines()
-    assert f"release {IDS[0]}: still running 3s after uwsgi started them: worker-token" not in out
-    code, out, err = release_sh(team, "reload", HOST)
-    assert code == 0, out + err
-    assert f"release {IDS[0]}: still running 3s after uwsgi started them: worker-token" in out

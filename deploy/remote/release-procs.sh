@@ -105,6 +105,9 @@ switch_back() {  # BEFORE ID HOST: release ID failed; BEFORE, live before it, is
     say "switching back: $2 -> $before"
     switch_to "$before"
     reload_uwsgi
+    # the failed release's master may be exiting as it is signalled (its app failed to load): supervisor then starts
+    # another on the previous release, so that pid gone says nothing here: the whole wait is given
+    reload_master=""
     if ! wait_healthy "$before" "$3" "$HEALTH_WAIT"; then
         echo "[$team] the previous release $before is not healthy either (last answer: $last_health)" >&2
     elif workers_running "$before" "$mark"; then
