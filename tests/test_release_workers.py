@@ -130,3 +130,17 @@ def test_settings_a_worker_cannot_run_with_are_given_back_and_it_runs_again(team
     code, out, err = release_sh(team, "reload", HOST)
     assert code == 0, out + err
     assert f"release {IDS[0]}: still running 3s after uwsgi started them: worker-token" in out
+
+
+def test_the_failed_release_is_the_one_named_even_when_the_previous_ones_workers_fail_too(team, uwsgi):
+    new_release(team, IDS[1], workers=["worker-crasher"])            # already failing when the deploy begins
+    Path(team.current).symlink_to(f"releases/{IDS[1]}")
+    uwsgi()
+    wait_for(lambda: 'spawning "' in log_text(team))
+    new_release(team, IDS[2], workers=["worker-gone"])                # exits at once, saying nothing
+    code, out, err = release_sh(team, "activate", IDS[2], HOST)
+    assert code == 1 and live(team) == IDS[1]
+    assert f"FAILED: release {IDS[1]}: worker-crasher exited within 3s" in err          # said on the way back
+    assert err.splitlines()[-1] == (f"HN-FAIL [{team.team}] release {IDS[2]} is not live: worker-gone exited within "
+                                    "3s of its start (its log is above)")
+    assert f"  {IDS[2]}  (failed to keep worker-gone running)" in listing(team)

@@ -4,9 +4,10 @@
 # the team's uwsgi master starts (attach-daemon lines of the release's $PROCS/uwsgi.ini) and which must keep running
 # after each switch, reload and restart (release_live, workers_running); a failure names the process that failed
 # (web, release command, worker-NAME) with its log tail, and a failed release says why in `list` (mark_failed).
-# Uses release.sh's say, die, log_lines, show_log_since, current_id, switch_to, HEALTH_WAIT, FAILED_MARK, last_health,
-# fds 8 and 9, the paths $team, $releases, $run_dir, $settings and $uwsgi_log, release-reload.sh's reload_uwsgi,
-# wait_healthy and site_url, and uwsgi-lib.sh's hn_uwsgi_master and hn_text.
+# release-settings.sh checks the workers too. Uses release.sh's say, die, log_lines, show_log_since, current_id,
+# switch_to, HEALTH_WAIT, FAILED_MARK, last_health, reload_master, fds 7 to 9, the paths $team, $releases, $run_dir,
+# $settings, $uwsgi_log and $uwsgi_ini, release-reload.sh's reload_uwsgi, wait_healthy, site_url and health_path (when
+# it sets one), and uwsgi-lib.sh's hn_uwsgi_master and hn_text.
 
 PROCS=.hacknode-procs   # in each release: what its Procfile asks for (deploy/core/layout.py PROCS_DIR)
 RELEASE_SECONDS=600     # the longest a release command may run
@@ -100,8 +101,9 @@ entry_point() {  # ID: the WSGI entry point release ID's web runs (its $PROCS/we
     echo "${web:-app.wsgi:app}" | hn_text
 }
 
-switch_back() {  # BEFORE ID HOST: release ID failed; BEFORE, live before it, is again (its reload starts its workers)
-    local before=$1 mark; mark=$(log_lines)
+switch_back() {  # BEFORE ID HOST: release ID failed; BEFORE, live before it, is again (its reload starts its workers).
+    # What release ID failed stays what failed_line says, whatever BEFORE's check finds.
+    local before=$1 mark failed=$failed_line; mark=$(log_lines)
     say "switching back: $2 -> $before"
     switch_to "$before"
     reload_uwsgi
@@ -113,6 +115,7 @@ switch_back() {  # BEFORE ID HOST: release ID failed; BEFORE, live before it, is
     elif workers_running "$before" "$mark"; then
         say "release $before is serving again"
     fi
+    failed_line=$failed
 }
 
 daemons_of() {  # ID: what the team's uwsgi master starts for release ID (the attach-daemon lines of its
