@@ -178,7 +178,7 @@ def test_a_web_that_does_not_answer_is_named_by_its_entry_point_with_the_log_tha
     (Path(team.releases) / IDS[1] / "broken").touch()
     code, out, err = release_sh(team, "activate", IDS[1], HOST, health_wait=1)
     assert code == 1
-    failed = (f"web (entry point src.app:create_app()) did not answer http://{HOST}/healthz as healthy with its id "
+    failed = (f"web (entry point src.app:create_app()) did not answer http://{HOST}/healthz below 500 with its id "
               "(waited up to 1s; last answer: 502 -)")
     assert f"FAILED: release {IDS[1]}: {failed}" in err
     assert err.splitlines()[-1] == f"HN-FAIL [{team.team}] release {IDS[1]} is not live: {failed}"

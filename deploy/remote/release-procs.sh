@@ -6,8 +6,8 @@
 # (web, release command, worker-NAME) with its log tail, and a failed release says why in `list` (mark_failed).
 # release-settings.sh checks the workers too. Uses release.sh's say, die, log_lines, show_log_since, current_id,
 # switch_to, HEALTH_WAIT, FAILED_MARK, last_health, reload_master, fds 7 to 9, the paths $team, $releases, $run_dir,
-# $settings, $uwsgi_log and $uwsgi_ini, release-reload.sh's reload_uwsgi, wait_healthy, site_url and health_path (when
-# it sets one), and uwsgi-lib.sh's hn_uwsgi_master and hn_text.
+# $settings, $uwsgi_log and $uwsgi_ini, release-reload.sh's reload_uwsgi, wait_healthy, site_url and health_path (the
+# path it asked), and uwsgi-lib.sh's hn_uwsgi_master and hn_text.
 
 PROCS=.hacknode-procs   # in each release: what its Procfile asks for (deploy/core/layout.py PROCS_DIR)
 RELEASE_SECONDS=600     # the longest a release command may run
@@ -85,13 +85,13 @@ release_live() {  # ID HOST MARK [WHEN]: release ID's web answers its health che
     local id=$1 host=$2 mark=$3 when=${4:-}
     if ! wait_healthy "$id" "$host" "$HEALTH_WAIT"; then
         failed_what="its health check"
-        failed_line="web (entry point $(entry_point "$id")) did not answer $(site_url "$host")${health_path:-/healthz}"
-        failed_line+=" as healthy with its id${when:+ $when} (waited up to ${HEALTH_WAIT}s; last answer: $last_health)"
+        failed_line="web (entry point $(entry_point "$id")) did not answer $(site_url "$host")$health_path below 500"
+        failed_line+=" with its id${when:+ $when} (waited up to ${HEALTH_WAIT}s; last answer: $last_health)"
         echo "[$team] FAILED: release $id: $failed_line" >&2
         show_log_since "$mark"
         return 1
     fi
-    say "$(site_url "$host")${health_path:-/healthz}: ${last_health%% *}, release $id: ok"
+    say "$(site_url "$host")$health_path: ${last_health%% *}, release $id: ok"
     workers_running "$id" "$mark"
 }
 

@@ -6,7 +6,7 @@
 # and failed_line.
 
 reload_checked() {
-    # A graceful reload of release $1 (same release, new settings $3), then /healthz until it reports them:
+    # A graceful reload of release $1 (same release, new settings $3), then its health path until it reports them:
     # the release is the same before and after, so only the settings id tells new workers from old ones. Then its
     # workers, which the reload started again with the new settings.
     local mark; mark=$(log_lines)
@@ -55,11 +55,11 @@ cmd_settings() {
        { [ $removal = no ] || { settings_id=$(date +%s.%N); restamp_settings "$settings_id"
                                 reload_checked "$id" "$host" "$settings_id"; }; }; then
         rm -f "$previous"
-        say "$(site_url "$host")/healthz: 200, release $id with the new settings: ok"
+        say "$(site_url "$host")$health_path: ${last_health%% *}, release $id with the new settings: ok"
         return 0
     fi
-    local why; why="did not answer $(site_url "$host")/healthz with 200 and its id (waited up to ${HEALTH_WAIT}s;"
-    why+=" last answer: $last_health)"
+    local why; why="did not answer $(site_url "$host")$health_path below 500 and its id (waited up to"
+    why+=" ${HEALTH_WAIT}s; last answer: $last_health)"
     echo "[$team] FAILED: with the new settings, release $id ${failed_line:-$why}" >&2
     mv -f "$previous" "$settings"
     # A stop and start, not a reload: a reloaded master would hand the failed settings on in its environment.

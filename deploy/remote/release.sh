@@ -17,8 +17,8 @@
 #   env <req-hash> <requirements>      build virtualenv envs/<req-hash> from the wheelhouses unless it exists
 #   prepare <id> <req-hash>            make releases/<id> (already rsynced) runnable: its virtualenv, RELEASE, its
 #                                      release command (a failure marks it failed)
-#   activate <id> <host-header>        switch current to <id>, reload uwsgi, check /healthz, then the workers; back
-#                                      on failure
+#   activate <id> <host-header>        switch current to <id>, reload uwsgi, check its health, then its workers;
+#                                      back on failure
 #   deploy <id> <req-hash> <host-header>   prepare + activate + prune, under one lock
 #   rollback <host-header>             activate the newest good release older than current
 #   reload <host-header>               graceful reload of the live release (fab restart), checked like a deploy
@@ -28,7 +28,7 @@
 #   url <host-header>                  the site's URL as visitors reach it (https:// with TLS on)
 #   prune                              keep the newest $keep releases (and current, and the previous one)
 #   settings <host-header>             change the team's settings (stdin: NAME=value or NAME lines, checked by
-#                                      deploy/team/settings.py), reload uwsgi gracefully, check /healthz; back on failure
+#                                      deploy/team/settings.py), reload uwsgi gracefully, check health; back on failure
 #
 # Everything is inside functions and `main` runs last with stdin from /dev/null: with `bash -s`, bash reads the
 # script from stdin as it goes, so a command reading stdin (pip, python3) would otherwise swallow the rest.
@@ -40,10 +40,10 @@ set -euo pipefail
   "${freeze_dir:?}" "${procfile_tool:?}"
 
 # Shared by the parts:
-HEALTH_WAIT=20      # seconds a new release has to answer /healthz with its id
+HEALTH_WAIT=20      # seconds a new release has to answer its health path (below 500) with its id
 FAILED_MARK=.hacknode-failed     # in a release that failed (why, in a line): rollback never goes there
 ENV_COMPLETE=.hacknode-complete  # in a virtualenv whose pip install finished
-last_health=""      # wait_healthy's last answer from /healthz, for the message when it gives up
+last_health="" health_path=/healthz   # wait_healthy's last answer and the path it asked, for the messages
 reload_master=""    # the uwsgi master a graceful reload kept (reload_uwsgi): gone means the release crashed at start
 restarted_master="" # the new master after hard_restart
 reload_offset=0     # the uwsgi log's size when the reload began (tell_deaf_workers reads from there)
