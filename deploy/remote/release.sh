@@ -53,7 +53,7 @@ reload_offset=0     # the uwsgi log's size when the reload began (tell_deaf_work
 say() { echo "[$team] $*"; }
 die() { echo "[$team] ERROR: $*" >&2; exit 1; }
 
-# reload_uwsgi, hard_restart, wait_healthy, site_url
+# reload_uwsgi, hard_restart, wait_healthy, site_url, switch_lock
 . release-reload.sh
 # run_release_command, release_live (health, then workers), switch_back, mark_failed, failed_reason, give_up
 . release-procs.sh
@@ -171,10 +171,12 @@ activate() {
     local id=$1 host=$2 before mark; before=$(current_id); mark=$(log_lines)
     is_good_release "$id" || die "release $id is not prepared or failed before; not switching"
     say "switching current: ${before:-(none)} -> $id"
+    switch_lock
     switch_to "$id"
     reload_uwsgi
-    # what failed is said with its log as the failed release left it, before the switch back adds its own lines
-    release_live "$id" "$host" "$mark" && return 0
+    # what failed is said with its log as the failed release left it, before the switch back adds its own lines;
+    # the switch lock (fd 7) is held until then: no cron job starts in a release that is not live yet
+    release_live "$id" "$host" "$mark" && { flock -u 7; return 0; }
     mark_failed "$id" "$failed_what"
     if [ -n "$before" ] && [ "$before" != "$id" ]; then switch_back "$before" "$id" "$host"; fi
     give_up "release $id is not live: $failed_line"
