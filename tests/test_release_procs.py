@@ -13,6 +13,7 @@ import pytest
 from test_team_release import IDS, LocalPaths, local_tools
 
 from deploy.core import commands, layout, wheels
+from deploy.remote import team_procs_run
 
 HOST = "team.class.example"
 SETTINGS = ("BOT_TOKEN=t0ken\nMONGO_URI=mongodb://team:pw@db.example/team\nSECRET_KEY=not secret, with spaces\n"
@@ -143,6 +144,7 @@ def test_the_release_command_runs_in_the_release_with_the_teams_settings_and_not
                            "PATH": f"{team.releases}/{IDS[0]}/rapid-env/bin:/usr/local/bin:/usr/bin:/bin",
                            "HOME": team.home, "TMPDIR": f"{team.home}/tmp", "LANG": "C.UTF-8", "USER": team.team,
                            "LOGNAME": team.team, "VIRTUAL_ENV": f"{team.releases}/{IDS[0]}/rapid-env"}
+    assert environment == team_procs_run.environment(team, f"{team.releases}/{IDS[0]}", {})    # as workers have it
     assert f"release {IDS[0]}: release command: ok" in out and f"release {IDS[0]}: prepared" in out
     assert listing(team) == [f"  {IDS[0]}  (rapid-env -> {wanted})"]
 
