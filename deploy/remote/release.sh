@@ -13,7 +13,7 @@
 #
 # Subcommands:
 #   facts <req-hash> [<new-id>]        print "python=3.11 arch=x86_64 env=present|missing current=<id>"; with
-#                                      <new-id>, claim releases/<new-id> for this deploy's rsync (refused if taken)
+#                                      <new-id>, claim releases/<new-id> for this deploy's rsync ("claimed=no" if taken)
 #   env <req-hash> <requirements>      build virtualenv envs/<req-hash> from the wheelhouses unless it exists
 #   prepare <id> <req-hash>            make releases/<id> (already rsynced) runnable: its virtualenv, RELEASE, its
 #                                      release command (a failure marks it failed)
@@ -111,11 +111,10 @@ file_hash() { sha256sum "$1" | cut -c1-12; }
 
 cmd_facts() {
     local want=$1 claim=${2:-} env=missing
-    # mkdir is atomic: two members deploying in the same second would otherwise rsync into one directory
-    # and make a release of both trees mixed. The second is refused before it ships anything.
-    if [ -n "$claim" ] && ! mkdir "$releases/$claim" 2>/dev/null; then
-        die "release $claim is being made by another deploy of $team started in the same second: deploy again"
-    fi
+    # mkdir is atomic: two deploys in the same second (two members, or one deploy right after another) would
+    # otherwise rsync into one directory and make a release of both trees mixed. The second is told, before it
+    # ships anything, and asks again with the next second's id.
+    if [ -n "$claim" ] && ! mkdir "$releases/$claim" 2>/dev/null; then echo "claimed=no"; return 0; fi
     [ -f "$envs/$want/$ENV_COMPLETE" ] && env=present
     echo "python=$(python3 -c 'import sys; print("%d.%d" % sys.version_info[:2])') arch=$(uname -m) env=$env" \
          "current=$(current_id)"

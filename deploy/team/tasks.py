@@ -43,6 +43,19 @@ def server_facts(c, team_name, requirements_hash, claim=None):
     return dict(part.split("=", 1) for part in result.stdout.split())
 
 
+def claim_release(c, team_name, requirements_hash, source_dir, tries=3):
+    """A new release id, claimed on the server, and the server's facts. An id is a second's: a deploy right after
+    another (one takes about a second) or a teammate's in the same second finds it taken and takes the next one."""
+    for _ in range(tries):
+        release_id = release.new_release_id(source_dir)
+        facts = server_facts(c, team_name, requirements_hash, claim=release_id)
+        if facts.get("claimed") != "no":
+            return release_id, facts
+        time.sleep(1.01 - time.time() % 1)
+    raise TeamTaskError(f"release {release_id} and the {tries - 1} before it were taken by other deploys of "
+                        f"{team_name} in each of those seconds: deploy again")
+
+
 def rsync_ssh(c, ssh_options=()):
     """The ssh command rsync uses to reach `c`'s host as `c`'s user, with the same key. Its master connection is
     this task's own (named after the task's connection): two members deploying at once each close only their own
@@ -136,10 +149,9 @@ def ship_release(c, team, inventory, source_dir, cache_dir, ssh_options, master_
     wait for the shared SSH connection (`master_ready`), opened meanwhile."""
     started = time.monotonic()
     requirements_hash = wheels.requirements_hash(_requirements(source_dir))
-    release_id = release.new_release_id(source_dir)
+    release_id, facts = claim_release(c, team.name, requirements_hash, source_dir)
     paths = TeamPaths(team.name)
     say(c, f"deploy {Path(source_dir).resolve()} as release {release_id} (team {team.name}, server {team.server})")
-    facts = server_facts(c, team.name, requirements_hash, claim=release_id)
     master_ready()
     if facts["env"] == "missing":
         say(c, f"requirements.txt changed (virtualenv envs/{requirements_hash} is new): it is built before the switch")
