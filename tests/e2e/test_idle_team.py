@@ -12,7 +12,9 @@ import yaml
 
 from deploy.core.layout import TeamPaths
 from deploy.inventory.model import Inventory
+from deploy.team import tasks as team_tasks
 from tests.e2e.conftest import IDLE_SECONDS, PAGE_SECONDS
+from tests.e2e.test_team_tasks import SSH_OPTIONS, WHEEL_CACHE, copy_of_repo
 from lab import load
 
 pytestmark = pytest.mark.e2e
@@ -144,3 +146,29 @@ def test_with_the_shipped_idle_seconds_a_team_nobody_visits_costs_only_its_maste
         print(f"\n{team} (idle_seconds {SHIPPED_IDLE}, class page every {PAGE_SECONDS} s): awake "
               f"{awake_kb / 1024:.1f} MB PSS in {len(awake)} processes; its master alone {asleep_after:.0f} s after "
               f"the last visit, {idle_kb / 1024:.1f} MB in {len(idle)}")
+
+
+def test_an_idle_team_with_a_cron_job_costs_its_master_and_its_cron_runner(provisioned_class, tmp_path, capsys):
+    """hacknode1 with a Procfile of one cron job: once idle, what runs of it is its uwsgi master and the cron runner
+    team-procs (no worker, no uwsgi worker), and the figure of their memory; then Rapid News without a Procfile again."""
+    cls = provisioned_class
+    team = next(t for t in cls.inventory.teams if t.name == TEAM)
+    tree = copy_of_repo(tmp_path / "tree")
+    (tree / "Procfile").write_text("web: app.wsgi:app\nhealth: /healthz\ncron-tick: * * * * * date +%s >> ticks\n")
+    with cls.as_team(TEAM) as c:
+        team_tasks.deploy_release(c, team, cls.inventory, tree, cache_dir=WHEEL_CACHE, ssh_options=SSH_OPTIONS)
+    try:
+        with cls.as_root(TEAM) as root:
+            master = master_pid(root)
+            wait_for_workers(root, master, lambda n: n == 1, IDLE_SECONDS + 15)   # the runner alone of its children
+            children = root.run(f"ps --ppid {master} -o args=", hide=True).stdout
+            mine = root.run(f"pgrep -u {TEAM}", hide=True).stdout.split()
+            idle_kb, master_kb = pss_kb(root, mine), pss_kb(root, [master])
+        assert "team-procs cron" in children and "uwsgi" not in children, children
+    finally:
+        with cls.as_team(TEAM) as c:
+            team_tasks.deploy_release(c, team, cls.inventory, copy_of_repo(tmp_path / "plain"),
+                                      cache_dir=WHEEL_CACHE, ssh_options=SSH_OPTIONS)
+    with capsys.disabled():
+        print(f"\n{TEAM} idle with one cron job: {len(mine)} processes, {idle_kb / 1024:.1f} MB PSS "
+              f"(its uwsgi master {master_kb / 1024:.1f} MB, the cron runner the rest)")
