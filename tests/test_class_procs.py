@@ -75,9 +75,25 @@ def test_another_users_record_or_folder_is_not_the_teams(tmp_path):
     b'{"job": "cron", "due": 1, "start": 1, "end": 2, "exit": 0, "status": "<b>pwned</b>"}',
     b'{"job": "cron", "due": "1", "start": 1, "end": 2, "exit": 0, "status": "ok"}',
     b'{"job": "cron", "due": 1, "start": true, "end": 2, "exit": 0, "status": "ok"}',
-    b'{"job": "cron", "due": 1, "start": 1, "end": 2, "exit": "0\\tteam9", "status": "ok"}'])
+    b'{"job": "cron", "due": 1, "start": 1, "end": 2, "exit": "0\\tteam9", "status": "ok"}',
+    # what crashed root's collector (every team's status gone): nesting past the recursion limit, numbers no
+    # time or exit code can be (Infinity, NaN, past the year 9999, an exit code of a million)
+    b"[" * 5000,
+    b'{"job": "cron", "due": 1, "start": Infinity, "end": null, "exit": null, "status": "ok"}',
+    b'{"job": "cron", "due": 1, "start": NaN, "end": null, "exit": null, "status": "ok"}',
+    b'{"job": "cron", "due": 1, "start": 1e300, "end": null, "exit": null, "status": "ok"}',
+    b'{"job": "cron", "due": 1, "start": 1, "end": 2, "exit": 1000000, "status": "ok"}'])
 def test_a_forged_record_line_is_refused(line):
     assert cron_records.parse(line + b"\noutput") is None
+
+
+def test_a_record_with_an_impossible_time_leaves_the_teams_cells_and_figures_readable(tmp_path):
+    (tmp_path / "cron").mkdir()
+    (tmp_path / "cron" / cron_records.record_name(6000)).write_bytes(
+        b'{"job": "cron", "due": 6000, "start": 1e300, "end": null, "exit": null, "status": "running"}\n')
+    assert class_procs.last_run(str(tmp_path), UID) is None
+    assert class_procs.cells(0, False, None) == class_procs.cells(0, False, class_procs.last_run(str(tmp_path), UID))
+    assert class_status.iso(1e300) is None and class_status.iso(float("nan")) is None
 
 
 def test_forged_names_and_text_become_no_markup_no_line_and_no_other_team(tmp_path):

@@ -160,6 +160,17 @@ def test_a_release_command_past_its_time_is_stopped_and_what_it_left_running_hol
     assert f"  {IDS[0]}  (failed its release command (stopped after 1s (the most it may take)))" in listing(team)
 
 
+def test_provisionings_first_release_runs_no_release_command_a_team_put_there(team):
+    """Provisioning prepares its first release (the instructor's bundle: no release command) as the team but outside
+    its slice and limits: a Procfile the team wrote into it meanwhile has its release command ignored."""
+    wanted = new_release(team, IDS[0], release=f"touch {team.home}/ran-outside-its-bounds")
+    code, out, err = release_sh(team, "prepare", IDS[0], wanted, "first")
+    assert code == 0 and f"release {IDS[0]}: prepared" in out, out + err
+    assert f"release {IDS[0]}: release command" not in out and not (Path(team.home) / "ran-outside-its-bounds").exists()
+    code, out, err = release_sh(team, "prepare", IDS[0], wanted, "second")
+    assert code == 1 and "usage: prepare <id> <req-hash> [first]" in err
+
+
 def test_a_release_without_a_procfile_or_made_before_procfiles_runs_no_release_command_and_no_worker(team):
     wanted = new_release(team, IDS[0])
     (Path(team.releases) / IDS[0] / "Procfile").unlink()                  # Rapid News: no Procfile

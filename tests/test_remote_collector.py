@@ -101,7 +101,8 @@ def workers(*states):
 @pytest.mark.parametrize("answer, health", [
     (workers((1, "idle"), (0, "cheap")), "up"), (workers((1, "busy")), "up"),
     (workers((0, "cheap"), (0, "cheap")), "idle"), (workers((0, "idle")), "down"), (b"not json", "-"),
-    (b'{"workers": "x"}', "-"), (b"[1]", "-")])
+    (b'{"workers": "x"}', "-"), (b"[1]", "-"),
+    (b'{"workers": ' + b"[" * 5000, "-")])     # a team's own socket there, nesting past the recursion limit
 def test_an_awake_teams_health_is_read_from_its_masters_stats(tmp_path, answer, health):
     assert stats_health(stats_server(tmp_path / "stats.sock", answer), os.getuid()) == health
 
@@ -190,3 +191,15 @@ def test_a_health_file_reached_through_a_link_or_of_another_owner_is_never_read(
 @pytest.mark.parametrize("health", ["/a b\n", "healthz\n", "/" + "a" * 400 + "\n", "/é\n", "", "/x\x1b[31m\n"])
 def test_a_health_line_that_is_no_plain_short_path_is_the_default(tmp_path, health):
     assert class_health.health_path(live_release(tmp_path, health), TEAM_UID) == "/healthz"
+
+
+def test_a_health_file_hard_linked_to_a_root_only_file_is_never_read(tmp_path):
+    """Where fs.protected_hardlinks is 0, a team can hard-link a root-only file into its release; a frozen release's
+    files are root's, so the owner alone cannot tell: a file of more than one link is the default."""
+    secret = tmp_path / "root-only"
+    secret.write_text("/root-secret-first-line\n")
+    home = live_release(tmp_path)
+    health = f"{home}/releases/20261207T201500Z/.hacknode-procs/health"
+    os.unlink(health)
+    os.link(secret, health)
+    assert class_health.health_path(home, TEAM_UID) == "/healthz"

@@ -217,8 +217,8 @@ hn_team_unpack() {  # TEAM DIR TAR: the stage's file TAR unpacked into the team'
 }
 
 hn_team_prepare() {  # TEAM SCRIPT RELEASE HASH: the team's release program (the stage's file SCRIPT) prepares its
-  # release RELEASE with the virtualenv HASH, as the team
-  hn_as_user "$1" bash -s -- prepare "$3" "$4" < "$HN_STAGE/$2"
+  # release RELEASE with the virtualenv HASH, as the team, running no release command (release.sh's `first`)
+  hn_as_user "$1" bash -s -- prepare "$3" "$4" first < "$HN_STAGE/$2"
 }
 
 hn_team_live() {  # TEAM RELEASE CURRENT RELOAD_FILE: the team's CURRENT link to RELEASE (relative), made by the team,

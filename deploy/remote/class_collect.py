@@ -124,7 +124,7 @@ def stats_health(path, uid):
         if not isinstance(workers, list):
             return "-"
         states = [(w.get("accepting"), w.get("status"), w.get("pid")) for w in workers if isinstance(w, dict)]
-    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+    except (OSError, ValueError, KeyError, TypeError, AttributeError, RecursionError):
         return "-"
     if any(accepting == 1 and status in ("idle", "busy") and pid for accepting, status, pid in states):
         return "up"

@@ -37,7 +37,8 @@ def health_path(home, uid):
             fds.append(opened(name, fds[-1], uid))
         fds.append(opened(b"health", fds[-1], uid, os.O_RDONLY))
         info = os.fstat(fds[-1])
-        if not stat.S_ISREG(info.st_mode) or info.st_size > MAX_BYTES:
+        # one link only: a frozen release's file is root's, so a hard link to a root-only file must not pass
+        if not stat.S_ISREG(info.st_mode) or info.st_size > MAX_BYTES or info.st_nlink != 1:
             return DEFAULT
         line = os.read(fds[-1], MAX_BYTES + 1).decode("ascii").split("\n", 1)[0]
     except (OSError, ValueError):       # missing, a link, not the team's, not ASCII: the default

@@ -93,7 +93,11 @@ def release_time(name):
 
 
 def iso(epoch):
-    return None if epoch is None else datetime.fromtimestamp(epoch, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    """A time as ISO text; None for none, and for one no date can hold (a figure a team could have written)."""
+    try:
+        return None if epoch is None else datetime.fromtimestamp(epoch, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    except (OverflowError, ValueError, OSError):
+        return None
 
 
 def age(epoch, now):

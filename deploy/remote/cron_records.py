@@ -18,6 +18,8 @@ JOB_NAME = re.compile(r"[a-z0-9][a-z0-9-]{0,31}\Z")
 RECORD = re.compile(r"[0-9]{10}\.run\Z")      # <the minute it was due, epoch seconds>.run: sorts by time
 STATUSES = ("running", "ok", "failed", "timeout", "stopped", "skipped")
 NUMBERS = {"due": int, "start": (int, float), "end": (int, float, type(None)), "exit": (int, type(None))}
+# each number's bounds: times between 1970 and 2242 (a date root can print), an exit code as a shell gives it
+RANGES = {"due": (0, 2 ** 33), "start": (0, 2 ** 33), "end": (0, 2 ** 33), "exit": (-255, 255)}
 OPEN_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC
 
 
@@ -77,17 +79,23 @@ def names(fd, pattern, limit=MAX_ENTRIES):
     return sorted(found)
 
 
+def refuse(constant):
+    raise ValueError(f"{constant} is no number of a record")
+
+
 def parse(data):
     """A record's bytes -> its header (checked fields and types) with "output" (the tail as text), or None."""
     line, newline, tail = data.partition(b"\n")
-    try:
-        header = json.loads(line.decode("utf-8")) if newline else None
-    except ValueError:
+    try:       # a team writes these: Infinity/NaN refused, and nesting past Python's recursion limit is no record
+        header = json.loads(line.decode("utf-8"), parse_constant=refuse) if newline else None
+    except (ValueError, RecursionError):
         return None
     if not isinstance(header, dict) or not isinstance(header.get("job"), str) or not JOB_NAME.match(header["job"]):
         return None
     if header.get("status") not in STATUSES or any(
             not isinstance(header.get(key), kind) or isinstance(header.get(key), bool) for key, kind in NUMBERS.items()):
+        return None
+    if any(header[key] is not None and not low <= header[key] < high for key, (low, high) in RANGES.items()):
         return None
     record = {key: header[key] for key in ("job", "status", *NUMBERS)}
     record["release"] = str(header.get("release") or "")[:200]

@@ -15,7 +15,7 @@
 #   facts <req-hash> [<new-id>]        print "python=3.11 arch=x86_64 env=present|missing current=<id>"; with
 #                                      <new-id>, claim releases/<new-id> for this deploy's rsync ("claimed=no" if taken)
 #   env <req-hash> <requirements>      build virtualenv envs/<req-hash> from the wheelhouses unless it exists
-#   prepare <id> <req-hash>            make releases/<id> (already rsynced) runnable: its virtualenv, RELEASE, its
+#   prepare <id> <req-hash> [first]    make releases/<id> (already rsynced) runnable: its virtualenv, RELEASE, its
 #                                      release command (a failure marks it failed)
 #   activate <id> <host-header>        switch current to <id>, reload uwsgi, check its health, then its workers;
 #                                      back on failure
@@ -139,8 +139,10 @@ cmd_env() {
     say "virtualenv envs/$want: changed"
 }
 
-cmd_prepare() {
-    local id=$1 want=$2 dir="$releases/$1"
+cmd_prepare() {  # ID HASH [first]: with `first` (provisioning's first release, the instructor's bundle, which has no
+    # release command), none is run: one there was put by the team meanwhile, and root's provisioning session is
+    # not the team's slice nor its limits
+    local id=$1 want=$2 first=${3:-} dir="$releases/$1"
     [ -d "$dir" ] || die "release $id: $dir does not exist (was the rsync interrupted?)"
     cmd_env "$want" "$dir/requirements.txt"
     ln -sfn "../../envs/$want" "$dir/rapid-env"
@@ -148,7 +150,7 @@ cmd_prepare() {
     # into a new name (mktemp: O_EXCL), never a file or FIFO put at a fixed name beforehand
     local new; new=$(mktemp "$dir/.RELEASE.XXXXXX")
     printf '%s\n' "$id" > "$new" && chmod "=rw" "$new" && mv -f "$new" "$dir/RELEASE"
-    run_release_command "$id"
+    [ "$first" = first ] || run_release_command "$id"
     say "release $id: prepared (rapid-env -> envs/$want)"
 }
 
@@ -253,7 +255,8 @@ main() {
     case "$sub" in
         facts)    (( $# >= 1 && $# <= 2 )) || die "usage: facts <req-hash> [<new-id>]"; cmd_facts "$@" ;;
         env)      [ $# -eq 2 ] || die "usage: env <req-hash> <requirements>"; with_lock; cmd_env "$@" ;;
-        prepare)  [ $# -eq 2 ] || die "usage: prepare <id> <req-hash>"; with_lock; cmd_prepare "$@" ;;
+        prepare)  (( $# == 2 )) || { (( $# == 3 )) && [ "$3" = first ]; } || die "usage: prepare <id> <req-hash> [first]"
+                  with_lock; cmd_prepare "$@" ;;
         activate) [ $# -eq 2 ] || die "usage: activate <id> <host-header>"; with_lock; activate "$@"; cmd_prune ;;
         deploy)   [ $# -eq 3 ] || die "usage: deploy <id> <req-hash> <host-header>"
                   with_lock; cmd_prepare "$1" "$2"; activate "$1" "$3"; cmd_prune ;;
