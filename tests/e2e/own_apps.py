@@ -82,8 +82,10 @@ def live_release(cls, team):
 
 
 def releases_on_server(cls, team):
+    """The team's releases, and its wheels when it has some: what a deploy ships."""
+    paths = TeamPaths(team)
     with cls.as_root(team) as root:
-        return root.run(f"ls -a {TeamPaths(team).releases} {TeamPaths(team).wheels}", hide=True).stdout
+        return root.run(f"ls -la --time-style=+%s {paths.releases} {paths.wheels}", hide=True, warn=True).stdout
 
 
 def root_run(cls, team, command, **options):

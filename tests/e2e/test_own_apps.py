@@ -27,7 +27,6 @@ def test_a_flask_app_in_src_made_by_its_factory_serves_its_pages_and_its_static_
     release = deploy(cls, team, app_tree(tmp_path, "flask_src"))
     status, headers, body = wait_serving(cls, team, release)
     assert status == 200 and "<h1>Bike Share Board</h1>" in body, (status, body)
-    assert headers.get("X-Hacknode-Settings"), headers          # which settings it runs with, as Rapid News does
     status, headers, body = visit(cls, team, "/hello/ada")
     assert (status, body.strip(), headers[RELEASE_HEADER]) == (200, '{"hello":"ada"}', release)
     # the app has no static route of its own: nginx serves src/static/ under the Procfile's /assets/
