@@ -70,7 +70,7 @@ def test_a_worker_that_dies_at_start_fails_the_deploy_naming_it_and_the_old_rele
     before = live_release(cls, team)
     message, printed = failed_deploy(cls, team, app_tree(tmp_path, "worker_crashes"), capsys)
     said = message + printed
-    assert "worker-bot" in message, message                                   # the process that failed, by name
+    assert "worker-bot" in said, said                                         # the process that failed, by name
     assert "BOT_TOKEN is not set, cannot log in" in said, said               # its log's tail
     assert live_release(cls, team) == before
     status, headers, _ = visit(cls, team, "/")
