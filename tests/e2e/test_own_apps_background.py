@@ -59,8 +59,8 @@ def test_a_worker_writes_to_the_teams_database_every_second_and_each_release_rep
     pids = worker_pids(cls, team, "python beat.py")
     assert len(pids) == 1, pids
     # inside the team's bounds: the team's user, the team's limit on processes
-    user, nproc = root_run(cls, team, f"ps -o user= -p {pids[0]}; prlimit --pid {pids[0]} --nproc --noheadings "
-                                      "-o SOFT").stdout.split()
+    user, nproc = root_run(cls, team, f"ps -o user= -p {pids[0]}; "
+                                      f"awk '/^Max processes/ {{print $3}}' /proc/{pids[0]}/limits").stdout.split()
     assert (user, int(nproc)) == (team, team_of(cls, team).tasks)
     second = deploy(cls, team, app_tree(tmp_path / "second", "worker_db"))
     wait_beats(cls, team, second, 2)
