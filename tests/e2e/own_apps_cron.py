@@ -40,16 +40,14 @@ def watch_switch_lock(cls, team, seconds):
 
 
 def held_windows(samples):
-    """[(first held sample, first free sample after it)] of the watched lock."""
-    windows, start = [], None
-    for stamp, state in samples:
-        if state == "held" and start is None:
-            start = stamp
-        elif state == "free" and start is not None:
-            windows.append((start, stamp))
-            start = None
-    if start is not None:
-        windows.append((start, samples[-1][0]))
+    """[(first, last sample that found it held)] of each stretch the watched lock was held."""
+    windows, held = [], []
+    for stamp, state in samples + [(None, "free")]:
+        if state == "held":
+            held.append(stamp)
+        elif held:
+            windows.append((held[0], held[-1]))
+            held = []
     return windows
 
 
