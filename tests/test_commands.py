@@ -113,6 +113,17 @@ def test_the_release_script_carries_the_teams_paths_and_the_servers_health_probe
     assert not commands.SOURCED.search(text) and "hn_uwsgi_master() {" in text and "cmd_settings() {" in text
 
 
+def test_the_release_script_starts_with_the_layout_paths_and_the_procfile_checker():
+    text = commands.release_script_text(TeamPaths("hacknode2"), keep=3)
+    head = text.split("\n# shellcheck shell=bash\n")[0].splitlines()
+    assert "releases=/home/hacknode2/releases" in head
+    assert "current=/home/hacknode2/current" in head
+    assert "wheelhouses='/home/hacknode2/wheels /opt/hacknode/wheels'" in head
+    assert "keep=3" in head
+    assert f"procfile_tool={layout.PROCFILE_TOOL}" in head
+    assert 'python3 "$procfile_tool" write "$dir"' in text
+
+
 @pytest.fixture(scope="module")
 def bare_database(tmp_path_factory):
     with localdb.running(tmp_path_factory.mktemp("tooldb") / "data") as db:

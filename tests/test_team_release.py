@@ -11,8 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from deploy.core import commands, release, wheels
+from deploy.core import commands, layout, release, wheels
 from deploy.core.layout import TeamPaths
+from deploy.provision import plan
 
 
 def test_release_id_is_utc_timestamp_then_sha():
@@ -44,7 +45,7 @@ def test_rsync_ships_the_tree_without_git_venvs_caches_or_secrets(tmp_path):
     src, dest = tmp_path / "src", tmp_path / "dest"
     for name in ("app/wsgi.py", "app/static/x.css", "requirements.txt", ".git/HEAD", ".venv/bin/python",
                  "rapid-env/bin/python", "app/__pycache__/wsgi.cpython-311.pyc", "app/old.pyc",
-                 ".pytest_cache/v", ".cache/wheels/a.whl", ".hacknode/keys/hacknode1", "RELEASE",
+                 ".pytest_cache/v", ".cache/wheels/a.whl", ".hacknode/keys/hacknode1", "RELEASE", ".hacknode-procs/web",
                  "app/RELEASE.md", "docs/.cache/keep", "test-artifacts/shot.png", "bench-results/serving.png",
                  "docs/worktree/.git"):          # in a git worktree, .git is a file
         (src / name).parent.mkdir(parents=True, exist_ok=True)
@@ -108,15 +109,6 @@ def test_script_command_carries_the_script_and_quotes_its_arguments(tmp_path):
     assert done.returncode == 0 and done.stdout == "  20260101T000000Z  (incomplete)\n"
 
 
-def test_script_text_starts_with_the_layout_paths():
-    text = commands.release_script_text(TeamPaths("hacknode2"), keep=3)
-    head = text.splitlines()[:12]
-    assert "releases=/home/hacknode2/releases" in head
-    assert "current=/home/hacknode2/current" in head
-    assert "wheelhouses='/home/hacknode2/wheels /opt/hacknode/wheels'" in head
-    assert "keep=3" in head
-
-
 @dataclass
 class LocalPaths:
     """The layout's names for a team, under a temporary directory instead of /home."""
@@ -129,13 +121,16 @@ class LocalPaths:
 
 
 def run_script(paths, *args):
-    script = commands.release_script_text(paths, keep=3, make_venv=local_tools(paths.root) + "/make-venv")
+    tools = local_tools(paths.root)
+    script = commands.release_script_text(paths, keep=3, make_venv=tools + "/make-venv",
+                                          procfile_tool=tools + "/procfile")
     done = subprocess.run(["bash", "-s", "--", *args], input=script, capture_output=True, text=True, timeout=60)
     return done.returncode, done.stdout + done.stderr
 
 
 def local_tools(root, uv=True):
-    """The server's tools folder under `root`: make-venv, and uv beside it (this checkout's .venv has it)."""
+    """The server's tools folder under `root`: make-venv, uv beside it (this checkout's .venv has it), the
+    Procfile's checker and the modules it imports, as provisioning installs them."""
     tools = Path(root) / "opt-hacknode-bin"
     tools.mkdir(exist_ok=True)
     if not (tools / "make-venv").exists():
@@ -143,6 +138,9 @@ def local_tools(root, uv=True):
         (tools / "make-venv").chmod(0o755)
         if uv:
             (tools / "uv").symlink_to(Path(sys.executable).parent / "uv")
+        for f in plan.tool_files():
+            if f.path in (layout.PROCFILE_TOOL, layout.PROCFILE_MODULE, layout.LAYOUT_MODULE):
+                (tools / Path(f.path).name).write_text(f.content)
     return str(tools)
 
 

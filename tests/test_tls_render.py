@@ -67,9 +67,12 @@ def protocols_accepted(tmp_path, files):
     """The TLS versions this machine's openssl client gets a handshake with, from the rendered site run by nginx on
     a loopback port (the client set to offer even the old versions: SECLEVEL=0)."""
     port = free_port()
+    while (plain := free_port()) == port:       # two asks may get the same free port: one listen each
+        pass
     files = {path: text.replace("listen 443 ssl", f"listen 127.0.0.1:{port} ssl").replace(
-        "listen 80 default_server", f"listen 127.0.0.1:{free_port()} default_server") for path, text in files.items()}
-    assert nginx_check(tmp_path, files).returncode == 0
+        "listen 80 default_server", f"listen 127.0.0.1:{plain} default_server") for path, text in files.items()}
+    checked = nginx_check(tmp_path, files)
+    assert checked.returncode == 0, checked.stderr
     server = subprocess.Popen([NGINX, "-c", str(tmp_path / "nginx.conf"), "-p", f"{tmp_path}/", "-g", "daemon off;"])
     try:
         for _ in range(50):

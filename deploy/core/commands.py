@@ -105,16 +105,17 @@ def root_script(what, text, admin_uri_input=""):
 
 # ---------- the team's ----------
 
-def release_script_text(paths: TeamPaths, keep=layout.KEEP_RELEASES, make_venv=layout.MAKE_VENV):
+def release_script_text(paths: TeamPaths, keep=layout.KEEP_RELEASES, make_venv=layout.MAKE_VENV,
+                        procfile_tool=layout.PROCFILE_TOOL):
     """The release program, deploy/remote/release.sh with the files it sources, preceded by the team's paths as
-    variable assignments (the names release.sh declares); `make_venv`: where the virtualenv maker is (the tests run
-    a copy of it)."""
+    variable assignments (the names release.sh declares); `make_venv`, `procfile_tool`: where the virtualenv maker
+    and the Procfile's checker are (the tests run copies of them)."""
     header = {
         "team": paths.team, "releases": paths.releases, "current": paths.current, "envs": paths.envs,
         "run_dir": paths.run_dir, "uwsgi_log": paths.uwsgi_log, "uwsgi_ini": paths.uwsgi_ini,
         "master_fifo": paths.master_fifo, "wheelhouses": f"{paths.wheels} {layout.WHEELS}", "keep": str(keep),
         "healthz": layout.HEALTHZ_TOOL, "settings": paths.mongo_uri_file, "make_venv": make_venv,
-        "uv_cache": paths.uv_cache, "freeze_dir": layout.FREEZE_DIR,
+        "uv_cache": paths.uv_cache, "freeze_dir": layout.FREEZE_DIR, "procfile_tool": procfile_tool,
     }
     lines = [f"{name}={shlex.quote(value)}" for name, value in header.items()]
     return "\n".join(lines) + "\n" + remote_program("release.sh")

@@ -12,13 +12,16 @@ import stat
 import subprocess
 from datetime import datetime, timezone
 
+from deploy.core import layout
+
 
 # Never shipped: version control (".git": a folder, or a file in a git worktree), virtualenvs (".venv": a folder,
 # or a link to one), caches, local secrets (.hacknode/ holds keys), and what the server makes itself (RELEASE,
-# rapid-env). Anchored ("/x") = only at the top of the tree.
+# rapid-env, .hacknode-procs from the Procfile). Anchored ("/x") = only at the top of the tree.
 RSYNC_EXCLUDES = (
     ".git", "/.venv", "venv/", "rapid-env", "__pycache__/", "*.pyc", ".pytest_cache/", "/.cache/",
     "/.hacknode/", "/test-artifacts/", "/bench-results/", "node_modules/", "*.egg-info/", ".mypy_cache/", "/RELEASE",
+    f"/{layout.PROCS_DIR}",
 )
 
 RELEASE_ID = re.compile(r"^\d{8}T\d{6}Z(-[0-9a-f]{4,40})?$")

@@ -5,7 +5,7 @@ import shlex
 from pathlib import Path
 
 from deploy.configs.render import class_page_command, render_server, template_text
-from deploy.core import commands, layout
+from deploy.core import commands, layout, procfile
 from deploy.core.commands import helper
 from deploy.core.layout import TeamPaths
 from deploy.core.steps import File, Step, Upload, file_changes, install_commands
@@ -77,14 +77,16 @@ def class_page_files():
 def tool_files():
     """hacknode's own programs on the server: the one /healthz probe and the virtualenv maker (every user), the
     database chores (root), a team's database dump (root's archives of removed teams, in `fab backup`'s format),
-    where systemd runs, the starter of a team's program in its slice (team-scope), the nightly backups (root) and the
-    class page's."""
+    where systemd runs, the starter of a team's program in its slice (team-scope), the nightly backups (root), the
+    Procfile's checker with its module (every team's release.sh) and the class page's."""
     return [File(layout.HEALTHZ_TOOL, commands.remote_file("healthz.py"), mode="0755"),
             File(layout.MAKE_VENV, commands.remote_file("make-venv.sh"), mode="0755"),
             File(layout.TEAM_SCOPE, commands.remote_file("team-scope.sh"), mode="0755"),
             File(layout.MONGO_TOOL, commands.remote_file("mongo_tool.py"), mode="0700"),
             File(layout.TEAM_DB_TOOL, commands.remote_file("team_db.py"), mode="0755"),
-            File(layout.NIGHTLY_TOOL, commands.remote_file("nightly_backups.py"), mode="0700")] + class_page_files()
+            File(layout.NIGHTLY_TOOL, commands.remote_file("nightly_backups.py"), mode="0700"),
+            File(layout.PROCFILE_TOOL, commands.remote_file("procfile_tool.py"), mode="0755"),
+            File(layout.PROCFILE_MODULE, Path(procfile.__file__).read_text(), mode="0644")] + class_page_files()
 
 
 def facts_query(view, files):

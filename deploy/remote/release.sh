@@ -34,7 +34,7 @@ set -euo pipefail
 # The team's paths (deploy/core/layout.py TeamPaths), set before this text by commands.release_script_text:
 : "${team:?}" "${releases:?}" "${current:?}" "${envs:?}" "${run_dir:?}" "${uwsgi_log:?}" "${uwsgi_ini:?}" \
   "${master_fifo:?}" "${wheelhouses:?}" "${keep:?}" "${healthz:?}" "${settings:?}" "${make_venv:?}" "${uv_cache:?}" \
-  "${freeze_dir:?}"
+  "${freeze_dir:?}" "${procfile_tool:?}"
 
 # Shared by the parts:
 HEALTH_WAIT=20      # seconds a new release has to answer /healthz with its id
@@ -140,6 +140,7 @@ cmd_prepare() {
     [ -d "$dir" ] || die "release $id: $dir does not exist (was the rsync interrupted?)"
     cmd_env "$want" "$dir/requirements.txt"
     ln -sfn "../../envs/$want" "$dir/rapid-env"
+    python3 "$procfile_tool" write "$dir"   # its Procfile checked, .hacknode-procs made; a bad one stops here
     # into a new name (mktemp: O_EXCL), never a file or FIFO put at a fixed name beforehand
     local new; new=$(mktemp "$dir/.RELEASE.XXXXXX")
     printf '%s\n' "$id" > "$new" && chmod "=rw" "$new" && mv -f "$new" "$dir/RELEASE"
@@ -179,6 +180,9 @@ activate() {
         say "switching back: $id -> $before"
         switch_to "$before"
         reload_uwsgi
+        # the failed release's master may be exiting as it is signalled (its app failed to load): supervisor then
+        # starts another on the previous release, so that pid gone says nothing here: the whole wait is given
+        reload_master=""
         if wait_healthy "$before" "$host" "$HEALTH_WAIT"; then
             say "release $before is serving again"
         else

@@ -14,7 +14,7 @@ import time
 from contextlib import contextmanager
 from pathlib import Path
 
-from deploy.core import commands, release, runner, wheels
+from deploy.core import commands, procfile, release, runner, wheels
 from deploy.core.errors import DeployError
 from deploy.core.layout import TeamPaths
 from deploy.inventory.model import team_host
@@ -107,9 +107,25 @@ def _requirements(source_dir):
     return path
 
 
+def read_procfile(source_dir):
+    """The tree's Procfile (procfile.DEFAULT without one), checked here: a bad one is one line, before anything is
+    sent (the server checks the shipped one again: a `git push` gets the same line)."""
+    path = Path(source_dir) / "Procfile"
+    if not path.exists() and not path.is_symlink():
+        return procfile.DEFAULT
+    if path.is_symlink() or not path.is_file():
+        raise TeamTaskError(f"{path}: not a plain file (a link is shipped as a link, not as the file it names)")
+    try:
+        with path.open("rb") as f:
+            return procfile.parse(procfile.decode(f.read(procfile.MAX_BYTES + 1), str(path)), str(path))
+    except procfile.ProcfileError as error:
+        raise TeamTaskError(str(error)) from None
+
+
 def deploy_release(c, team, inventory, source_dir, cache_dir=".cache/wheels", ssh_options=()):
     """Ship `source_dir` as a new release and make it live; back to the previous one if it is not healthy.
     Returns the release id."""
+    read_procfile(source_dir)
     with ssh_master(c, ssh_options) as master_ready:
         return ship_release(c, team, inventory, source_dir, cache_dir, ssh_options, master_ready)
 

@@ -25,9 +25,13 @@ SHIPPED_IDLE = SHIPPED["defaults"].get("idle_seconds")
 SHIPPED_PAGE = SHIPPED["class"].get("page_seconds", Inventory.__dataclass_fields__["page_seconds"].default)
 
 
-def master_pid(root):
-    out = root.run(f"supervisorctl status {TEAM}", hide=True).stdout
-    assert "RUNNING" in out, out
+def master_pid(root, seconds=10):
+    """The team's uwsgi master, once supervisor says RUNNING: a program just (re)started by provisioning answers
+    before supervisor's startsecs (3 s) have passed, and is STARTING meanwhile (no pid shown)."""
+    deadline = time.monotonic() + seconds
+    while "RUNNING" not in (out := root.run(f"supervisorctl status {TEAM}", hide=True).stdout):
+        assert time.monotonic() < deadline, out
+        time.sleep(0.5)
     return int(out.split("pid ")[1].split(",")[0])
 
 
