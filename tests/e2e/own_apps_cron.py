@@ -74,4 +74,12 @@ def cron_scenario(cls, team, tmp_path):
     second = deploy(cls, team, tree)
     ticks = wait_ticks(cls, team, lambda ticks: any(start >= boundary - 1 for start, _, _ in ticks), 40)
     return {"first": first, "second": second, "boundary": boundary, "ticks": ticks, "samples": watched(),
-            "records": cron_records(cls, team)}
+            "records": cron_records(cls, team), "runner_kb": runner_pss_kb(cls, team)}
+
+
+def runner_pss_kb(cls, team):
+    """What the team's cron runner costs beside its uwsgi master: the PSS of its processes in kB (None: not found)."""
+    pids = root_run(cls, team, f"pgrep -u {team} -f 'team-procs cron'", warn=True).stdout.split()
+    files = " ".join(f"/proc/{pid}/smaps_rollup" for pid in pids)        # with the shell that started it, if any
+    lines = root_run(cls, team, f"grep -h '^Pss:' {files}", warn=True).stdout.splitlines() if pids else []
+    return sum(int(line.split()[1]) for line in lines) or None
