@@ -114,7 +114,7 @@ def test_a_django_project_migrates_sqlite_in_the_teams_home_and_serves_its_colle
 def test_a_cron_job_every_minute_runs_twice_recorded_never_overlapping_never_during_a_switch(cron_run, capsys):
     seen = cron_run()
     with capsys.disabled():
-        print(f"\n{CRON_TEAM}'s cron runner (one process, waiting for the next minute): {seen['runner_kb']} kB PSS")
+        print(f"\n{CRON_TEAM}'s cron runner, waiting for the next minute: {seen['runner_kb']} kB PSS")
     ticks, boundary = seen["ticks"], seen["boundary"]
     assert len(ticks) >= 2, ticks
     for (_, end, _), (start, _, _) in zip(ticks, ticks[1:]):
