@@ -2,8 +2,10 @@
 made by a factory, a plain WSGI callable, and the deploys that must not go live (a failing release command, a
 worker that dies at start, a malformed Procfile), each checked as a team member and a visitor see it: the deploy's
 output, the site's answers and their X-Hacknode-Release header, the releases on the server. The teams serve
-Rapid News again at the end (test_own_apps_background.py: workers, cron, the fork loop, Django)."""
+Rapid News again at the end (test_own_apps_background.py: workers, cron, the fork loop, Django). Last, the
+workshop's last step: a learner's own app in myapp/, deployed from a checkout that still holds Rapid News."""
 import re
+import subprocess
 import time
 
 import pytest
@@ -11,6 +13,7 @@ import pytest
 from deploy.core.layout import PROCS_DIR
 from tests.e2e.own_apps import (RELEASE_HEADER, app_tree, deploy, failed_deploy, give_back_rapid_news, live_release,
                                 releases_on_server, root_run, visit, wait_serving)
+from tests.e2e.test_team_tasks import copy_of_repo
 
 pytestmark = pytest.mark.e2e
 TEAMS = ("hacknode1", "hacknode2")
@@ -93,3 +96,15 @@ def test_a_malformed_procfile_is_one_line_naming_file_and_line_and_nothing_chang
     assert "rsync" not in printed, printed                                   # nothing was shipped
     assert (live_release(cls, team), releases_on_server(cls, team)) == (before, listing)
     assert visit(cls, team, "/")[1].get(RELEASE_HEADER) == before
+
+
+def test_the_workshops_last_step_deploys_the_learners_own_app_next_to_rapid_news(cls, tmp_path):
+    team = "hacknode2"
+    checkout = copy_of_repo(tmp_path / "checkout")          # a learner's, with the step's reference solution
+    subprocess.run(["git", "apply", "workshop/solutions/own-app.patch"], cwd=checkout, check=True)
+    release = deploy(cls, team, checkout)
+    status, _, page = wait_serving(cls, team, release)
+    assert status == 200 and "<h1>Lunch orders</h1>" in page and "<li>Ada: soup</li>" in page, (status, page)
+    assert visit(cls, team, "/assets/style.css")[0] == 200
+    with cls.as_team(team) as c:                             # Rapid News came along, next to it, unused
+        assert c.run("test -f ~/current/app/wsgi.py && test -f ~/current/myapp/main.py", warn=True).ok
