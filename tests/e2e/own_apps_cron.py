@@ -1,6 +1,6 @@
 """The cron scenario of test_own_apps_background.py: the cron app (tests/e2e/apps/cron_file) deployed, its job run
 once, then deployed again so that the release's switch lasts across a minute boundary (the new release's web starts
-only 3 s after it), while the team's switch lock is watched; then the job's run due at that minute."""
+only 2 s after it), while the team's switch lock is watched; then the job's run due at that minute."""
 import time
 
 from deploy.core.layout import TeamPaths
@@ -61,14 +61,15 @@ def cron_scenario(cls, team, tmp_path):
     root_run(cls, team, f"rm -f {TeamPaths(team).home}/ticks.txt")
     first = deploy(cls, team, app_tree(tmp_path / "first", "cron_file"))
     wait_ticks(cls, team, lambda ticks: len(ticks) >= 1, 75)
-    # the next deploy starts 15 s before a minute boundary; its web starts 3 s after it
+    # the next deploy starts 12 s before a minute boundary; its web starts 2 s after it (well within the 20 s a
+    # release has to answer its health check)
     now = time.time()
     boundary = (now // 60 + 1) * 60
     if boundary - now < 20:
         boundary += 60
     tree = app_tree(tmp_path / "second", "cron_file")
-    (tree / "slow-start").write_text(f"{boundary + 3}\n")
-    time.sleep(boundary - 15 - time.time())
+    (tree / "slow-start").write_text(f"{boundary + 2}\n")
+    time.sleep(boundary - 12 - time.time())
     watched = watch_switch_lock(cls, team, 45)
     time.sleep(0.5)
     second = deploy(cls, team, tree)
