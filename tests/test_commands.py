@@ -105,7 +105,7 @@ def test_the_release_script_carries_the_teams_paths_and_the_servers_health_probe
     text = commands.release_script_text(TeamPaths("hacknode2"))
     header = text.split("\n# shellcheck shell=bash\n")[0].splitlines()
     assert f"healthz={layout.HEALTHZ_TOOL}" in header
-    assert "python3 \"$healthz\" \"$1\"" in text
+    assert "python3 \"$healthz\" --path \"$health_path\" \"$1\"" in text
     # the names release.sh declares as its inputs are exactly those set before it
     declared = re.findall(r"\$\{(\w+):\?\}", commands.remote_file("release.sh"))
     assert set(declared) == {line.split("=")[0] for line in header}

@@ -6,10 +6,11 @@ import os
 import socket
 import threading
 import time
+from types import SimpleNamespace
 
 import pytest
 
-from deploy.remote import class_status
+from deploy.remote import class_collect, class_health, class_status
 from deploy.remote.class_collect import STATS_BYTES, STATS_SECONDS, health, releases, safe_name, stats_health
 from deploy.remote.class_status import FIELDS
 
@@ -123,3 +124,68 @@ def test_the_class_page_asks_no_team_and_tells_idle_awake_and_stopped_apart():
     found = health(["asleep", "awake", "stopped", "missing"], "example.org", "quiet", program, {}, children)
     assert found == {"asleep": "idle", "awake": "-", "stopped": "down", "missing": "down"}
 
+
+
+# ---------- the health path of each team's live release, read as root (class_health) ----------
+
+TEAM_UID = 4242
+
+
+def live_release(tmp_path, health="/\n", **changes):
+    """A team's home as `procfile write` leaves it (current -> releases/R, R/.hacknode-procs/health), all the
+    team's; `changes` swap a name (relative to the home) for "link:TARGET", "fifo" or "owner:UID"."""
+    home = tmp_path / "hacknode1"
+    procs = home / "releases" / "20261207T201500Z" / ".hacknode-procs"
+    procs.mkdir(parents=True)
+    (procs / "health").write_text(health)
+    (home / "current").symlink_to("releases/20261207T201500Z")
+    for name, change in changes.items():
+        target = home / name.replace("__", "/")
+        if change.startswith("link:"):
+            os.rename(target, f"{target}.moved") if target.exists() else None
+            target.symlink_to(change[5:])
+        elif change == "fifo":
+            target.unlink()
+            os.mkfifo(target)
+    for path in [home, *home.rglob("*")]:
+        os.lchown(path, TEAM_UID, TEAM_UID)
+    for name, change in changes.items():
+        if change.startswith("owner:"):
+            os.lchown(home / name.replace("__", "/"), int(change[6:]), int(change[6:]))
+    return str(home)
+
+
+def test_the_live_releases_health_path_is_read_and_the_probe_asks_it(tmp_path, monkeypatch):
+    assert class_health.health_path(live_release(tmp_path, "/status?full=1\n"), TEAM_UID) == "/status?full=1"
+    asked = []
+    monkeypatch.setattr(class_collect, "run", lambda argv, **kw: asked.append(argv) or "404 x -\n000 -\n")
+    monkeypatch.setattr(class_collect.layout, "TeamPaths", lambda team: SimpleNamespace(home=str(tmp_path / team)))
+    assert class_collect.http_health(["hacknode1", "hacknode2"], "d.test", {"hacknode1": TEAM_UID}) == {
+        "hacknode1": "404", "hacknode2": "000"}
+    assert asked[0][-2:] == ["hacknode1.d.test/status?full=1", "hacknode2.d.test/healthz"]   # no release: default
+
+
+HEALTH_FILE = "releases__20261207T201500Z__.hacknode-procs__health"
+
+
+@pytest.mark.parametrize("changes", [
+    {HEALTH_FILE: "link:DECOY/health"}, {HEALTH_FILE: f"owner:{TEAM_UID + 1}"}, {HEALTH_FILE: "fifo"},
+    {"releases__20261207T201500Z__.hacknode-procs": "link:DECOY"}, {"releases": f"owner:{TEAM_UID + 1}"},
+    {"current": "link:DECOY/r"}, {"current": "link:releases/../../decoy/r"}, {"releases": "link:DECOY/releases"}])
+def test_a_health_file_reached_through_a_link_or_of_another_owner_is_never_read(tmp_path, changes):
+    """Root never reads a file the team does not own nor follows a link but `current` to releases/<name>: the
+    default path, at once (a FIFO opened without blocking). The decoys are another owner's (root's) files that would
+    pass: /decoy in DECOY/health, DECOY/r/.hacknode-procs/health and DECOY/releases/20261207T201500Z/..."""
+    decoy = tmp_path / "decoy"
+    for folder in (decoy, decoy / "r" / ".hacknode-procs", decoy / "releases" / "20261207T201500Z" / ".hacknode-procs"):
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / "health").write_text("/decoy\n")
+    changes = {name: change.replace("DECOY", str(decoy)) for name, change in changes.items()}
+    started = time.monotonic()
+    assert class_health.health_path(live_release(tmp_path, **changes), TEAM_UID) == "/healthz"
+    assert time.monotonic() - started < 1
+
+
+@pytest.mark.parametrize("health", ["/a b\n", "healthz\n", "/" + "a" * 400 + "\n", "/é\n", "", "/x\x1b[31m\n"])
+def test_a_health_line_that_is_no_plain_short_path_is_the_default(tmp_path, health):
+    assert class_health.health_path(live_release(tmp_path, health), TEAM_UID) == "/healthz"

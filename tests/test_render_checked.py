@@ -102,10 +102,11 @@ def test_uwsgi_accepts_the_ini_strictly(tmp_path, demo):
     ini = tmp_path / "hacknode2.ini"
     ini.write_text(files[TeamPaths("hacknode2").uwsgi_ini])
     result = subprocess.run([UWSGI, "--ini", str(ini), "--get", "socket", "--get", "processes",
-                             "--get", "threads", "--get", "chmod-socket", "--get", "module"],
+                             "--get", "threads", "--get", "chmod-socket", "--get", "module", "--get", "pythonpath"],
                             capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
-    assert result.stdout.split() == [TeamPaths("hacknode2").socket, "2", "2", "660", "app.wsgi:app"]
+    assert result.stdout.split() == [TeamPaths("hacknode2").socket, "2", "2", "660", "hacknode_entry:application",
+                                     layout.ENTRY_DIR]
     # workers on demand (one, up to processes) and none after idle_seconds, each stopped at once (skip-atexit:
     # no teardown while its other thread takes a request): the settings uwsgi reads
     scaling = subprocess.run([UWSGI, "--ini", str(ini), "--get", "lazy-apps", "--get", "cheaper", "--get",
@@ -115,6 +116,25 @@ def test_uwsgi_accepts_the_ini_strictly(tmp_path, demo):
     ini.write_text(files[TeamPaths("hacknode2").uwsgi_ini].replace("max-requests", "max-request"))
     result = subprocess.run([UWSGI, "--ini", str(ini), "--get", "socket"], capture_output=True, text=True)
     assert result.returncode != 0 and "unknown config directive: max-request" in result.stderr
+
+
+def test_the_live_releases_uwsgi_fragment_is_read_and_never_overrides_hacknodes_own_options(tmp_path, demo):
+    """The release's .hacknode-procs/uwsgi.ini is read (its attach-daemon lines), but an option of the team's ini
+    that it repeats keeps hacknode's value (read after it)."""
+    procs = f"{TeamPaths('hacknode2').current}/{layout.PROCS_DIR}"
+    text = render_server(demo.view("local"))[TeamPaths("hacknode2").uwsgi_ini].replace(procs, str(tmp_path))
+    assert text.count(str(tmp_path)) == 2
+    (tmp_path / "uwsgi.ini").write_text("[uwsgi]\nattach-daemon = /bin/sleep 600\nprocesses = 50\n"
+                                        "socket = /tmp/elsewhere.sock\nmodule = evil:app\n")
+    (tmp_path / "team.ini").write_text(text)
+    # the configuration as uwsgi read it, in order (it stops at once after: no `current` to chdir into here);
+    # a repeated option of one value takes the last one (uwsgi_opt_set_int, _str: core/uwsgi.c)
+    result = subprocess.run([UWSGI, "--ini", str(tmp_path / "team.ini"), "--show-config"], capture_output=True,
+                            text=True, timeout=60)
+    shown = result.stderr.split(";uWSGI instance configuration\n")[1].split(";end of configuration")[0].splitlines()
+    assert "attach-daemon = /bin/sleep 600" in shown
+    for option, ours in (("processes", "2"), ("module", "hacknode_entry:application")):
+        assert [line for line in shown if line.startswith(f"{option} = ")][-1] == f"{option} = {ours}"
 
 
 def test_no_team_gets_a_sudo_rule_and_root_starts_its_program_in_slash_with_a_fixed_environment(tmp_path, demo):

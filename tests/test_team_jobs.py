@@ -107,3 +107,17 @@ def test_a_teams_text_forges_no_report_line_and_sends_the_terminal_no_escape(tmp
 def test_the_terminal_is_shown_no_control_character_the_server_printed():
     lines = report("HN-STEP main a\nsaid \033]52;c;QUJD\007 \u009b2J\r\nHN-TEAM-FAILED main why\033[2J\n")
     assert lines == ["  main: said ?]52;c;QUJD? ?2J?", "main                    a                          FAILED  (why?[2J)"]
+
+
+def test_a_site_is_healthy_when_it_answers_below_500_from_its_release_whatever_its_app(tmp_path):
+    """Provisioning's check of every site (hn_health): a team's own app may have no /healthz (404), but hacknode's
+    loader names the release in every answer; an answer naming none, or a 5xx, fails that team alone."""
+    (tmp_path / "probe.py").write_text("print('404 20261207T000001Z -\\n404 -\\n503 20261207T000001Z -\\n200 -')\n")
+    steps = [Step("main", "services", True, "", [
+        "HN_HEALTHZ=$T/probe.py", "hn_health own own.test /nowhere.log none none.test /nowhere.log "
+        "broken broken.test /nowhere.log rapid rapid.test /nowhere.log"])]
+    done = run_apply(steps, tmp_path)
+    assert done.returncode != 0
+    reason = [line for line in done.stderr.splitlines() if line.startswith("HN-FAIL ")][-1]
+    assert "none: program missing, /healthz through nginx answered 404; broken: program missing, /healthz through " \
+           "nginx answered 503 (their uwsgi logs' last lines are above)" in reason

@@ -123,7 +123,8 @@ def render_server(view, cgroups=False):
         paths = TeamPaths(team.name)
         context = dict(common, team=team, paths=paths,
                        limits=limits.template_context(team), cgroups=cgroups, team_scope=layout.TEAM_SCOPE,
-                       pair=layout.tls_pair(view.tls.mode, team_host(team.name, view.domain)))
+                       pair=layout.tls_pair(view.tls.mode, team_host(team.name, view.domain)),
+                       entry_dir=layout.ENTRY_DIR, procs_dir=f"{paths.current}/{layout.PROCS_DIR}")
         files[paths.uwsgi_ini] = render_template("uwsgi.ini.j2", context)
         files[paths.supervisor_conf] = render_template("supervisor-team.conf.j2", context)
         files[paths.nginx_conf] = render_template("nginx-team-server.conf.j2", context)

@@ -33,6 +33,7 @@ CLASS_STATUS_TOOL = f"{TOOLS_BIN}/class_collect.py"  # the class's figures (depl
 CLASS_STATUS_MODULE = f"{TOOLS_BIN}/class_status.py"  # their parser, imported by class-page and the collector
 CLASS_BACKUPS_MODULE = f"{TOOLS_BIN}/class_backups.py"  # each team's last nightly backup (last.json) as lines, figures
 CLASS_SUBMISSIONS_MODULE = f"{TOOLS_BIN}/class_submissions.py"  # each team's deadline and submission (fab freeze)
+CLASS_HEALTH_MODULE = f"{TOOLS_BIN}/class_health.py"  # the health path of each team's live release, read safely
 # this very module, shipped beside them: the collector takes every path from it (standard library only)
 LAYOUT_MODULE = f"{TOOLS_BIN}/hacknode_layout.py"
 # a team's own app (its Procfile, deploy/core/procfile.py): the checker that writes a release's PROCS_DIR, as the team;
@@ -150,8 +151,8 @@ class TeamPaths:
         return f"{self.home}/.cache/uv"
 
     @property
-    def static_dir(self):      # served by nginx directly, under / and under /<team>/
-        return f"{self.current}/app/static"
+    def public_dir(self):      # the live release's static files by URL (links public/<prefix> -> its folders, written
+        return f"{self.current}/{PROCS_DIR}/public"      # from its Procfile): nginx serves them, under / and /<team>/
 
     @property
     def cron_runs(self):       # 0750 team:team: the team's cron runs, the last ones of each job (team-procs cron)

@@ -70,6 +70,7 @@ def class_page_files():
             File(layout.CLASS_STATUS_MODULE, commands.remote_file("class_status.py"), mode="0644"),
             File(layout.CLASS_BACKUPS_MODULE, commands.remote_file("class_backups.py"), mode="0644"),
             File(layout.CLASS_SUBMISSIONS_MODULE, commands.remote_file("class_submissions.py"), mode="0644"),
+            File(layout.CLASS_HEALTH_MODULE, commands.remote_file("class_health.py"), mode="0644"),
             File(layout.CLASS_PAGE_TOOL, commands.remote_file("class_page.py"), mode="0700"),
             File(layout.CLASS_PAGE_TEMPLATE, template_text("class-page.html.j2"), mode="0644")]
 
@@ -78,7 +79,7 @@ def tool_files():
     """hacknode's own programs on the server: the one /healthz probe and the virtualenv maker (every user), the
     database chores (root), a team's database dump (root's archives of removed teams, in `fab backup`'s format),
     where systemd runs, the starter of a team's program in its slice (team-scope), the nightly backups (root), the
-    Procfile's checker with its module (every team's release.sh) and the class page's."""
+    Procfile's checker with its module (every team's release.sh), the class page's, the teams' WSGI loader."""
     return [File(layout.HEALTHZ_TOOL, commands.remote_file("healthz.py"), mode="0755"),
             File(layout.MAKE_VENV, commands.remote_file("make-venv.sh"), mode="0755"),
             File(layout.TEAM_SCOPE, commands.remote_file("team-scope.sh"), mode="0755"),
@@ -86,7 +87,9 @@ def tool_files():
             File(layout.TEAM_DB_TOOL, commands.remote_file("team_db.py"), mode="0755"),
             File(layout.NIGHTLY_TOOL, commands.remote_file("nightly_backups.py"), mode="0700"),
             File(layout.PROCFILE_TOOL, commands.remote_file("procfile_tool.py"), mode="0755"),
-            File(layout.PROCFILE_MODULE, Path(procfile.__file__).read_text(), mode="0644")] + class_page_files()
+            File(layout.PROCFILE_MODULE, Path(procfile.__file__).read_text(), mode="0644"),
+            File(f"{layout.ENTRY_DIR}/hacknode_entry.py", commands.remote_file("hacknode_entry.py"), mode="0644"),
+            ] + class_page_files()
 
 
 def facts_query(view, files):

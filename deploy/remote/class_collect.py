@@ -4,10 +4,10 @@
 #   TOOLS_VENV/bin/python class_collect.py DOMAIN HOSTNAME [all|quiet]
 # (class_status.lines: "teams", one line per team, "quota", "now", "version", "tls"; parsed back by
 # class_status.parse).
-# Health: "all" asks every team's /healthz through nginx (`fab status`: the instructor asks, an idle team wakes);
-# "quiet" sends no request at all (the class page, every minute: a request, even to /healthz, restarts uwsgi's idle
-# timer, so no team would ever sleep): an idle team is "idle", an awake one "up" when its uwsgi master's stats
-# show a worker accepting requests, "down" when they show none, "-" when they cannot be read.
+# Health: "all" asks every team's health path (class_health.py) through nginx (`fab status`: the instructor asks, an
+# idle team wakes); "quiet" sends no request at all (the class page, every minute: a request, even to /healthz,
+# restarts uwsgi's idle timer, so no team would ever sleep): an idle team is "idle", an awake one "up" when its uwsgi
+# master's stats show a worker accepting requests, "down" when they show none, "-" when they cannot be read.
 # A team owns its tree and its uwsgi: what is read from them is bounded (a timeout, a size) and names it chose are
 # shown as safe bytes (safe_name); root's commands run from / with a fixed PATH and LC_ALL=C. Standard library only.
 import json
@@ -20,12 +20,13 @@ import time
 
 try:                                            # on a server: installed beside this program
     import class_backups
+    import class_health
     import class_status
     import class_submissions
     import hacknode_layout as layout
 except ImportError:                             # in the repository (its tests)
     from deploy.core import layout
-    from deploy.remote import class_backups, class_status, class_submissions
+    from deploy.remote import class_backups, class_health, class_status, class_submissions
 
 ROOT_ENV = {"PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "LC_ALL": "C"}
 SAFE_BYTES = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._+-")
@@ -130,9 +131,11 @@ def stats_health(path, uid):
     return "idle" if states and all(status == "cheap" for _, status, _ in states) else "down"
 
 
-def http_health(teams, domain):
-    """{team: its /healthz code through nginx} (the one probe, healthz.py, four at a time)."""
-    out = run(["python3", layout.HEALTHZ_TOOL, *(f"{t}.{domain}" for t in teams)])
+def http_health(teams, domain, uid):
+    """{team: the code its live release's health path (class_health) answers through nginx} (the one probe,
+    healthz.py, four at a time)."""
+    paths = [class_health.health_path(layout.TeamPaths(t).home, uid.get(t, -1)) for t in teams]
+    out = run(["python3", layout.HEALTHZ_TOOL, *(f"{t}.{domain}{path}" for t, path in zip(teams, paths))])
     codes = [line.split()[0] if line.split() else "" for line in out.splitlines()]
     return {t: code for t, code in zip(teams, codes) if len(code) == 3 and code.isdigit()}
 
@@ -212,10 +215,10 @@ def uids(teams):
 
 
 def health(teams, domain, probe, program, uid, children):
-    """{team: health cell}: "all" asks each /healthz; "quiet" asks nothing of an idle team (its master without a
+    """{team: health cell}: "all" asks each health path; "quiet" asks nothing of an idle team (its master without a
     worker: "idle"), only its master's stats of an awake one, and a team without a running master is "down"."""
     if probe == "all":
-        return http_health(teams, domain)
+        return http_health(teams, domain, uid)
     masters = {t: program.get(t, ("", None, ""))[1] for t in teams}
     return {t: "down" if masters[t] is None else "idle" if not children.get(masters[t])
             else stats_health(layout.TeamPaths(t).stats_socket, uid.get(t)) for t in teams}

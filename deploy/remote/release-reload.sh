@@ -1,8 +1,9 @@
 # shellcheck shell=bash
 # Part of release.sh (sourced by it): uwsgi's graceful reload (reload_uwsgi: signal_reload, wake_master, any_alive,
-# tell_deaf_workers), the hard restart (hard_restart) and the health check (wait_healthy: health; site_url). Uses
-# release.sh's say, HEALTH_WAIT, last_health, reload_master, restarted_master, reload_offset, fds 8 and 9, the paths
-# $team, $uwsgi_log, $uwsgi_ini, $master_fifo and $healthz, and uwsgi-lib.sh's hn_uwsgi_master.
+# tell_deaf_workers), the hard restart (hard_restart) and the health check (wait_healthy: health_path, health,
+# answered; site_url). Uses release.sh's say, HEALTH_WAIT, last_health, health_path, reload_master, restarted_master,
+# reload_offset, fds 8 and 9, the paths $team, $releases, $uwsgi_log, $uwsgi_ini, $master_fifo and $healthz, and
+# uwsgi-lib.sh's hn_uwsgi_master.
 
 reload_uwsgi() {
     # Graceful: uwsgi's master, signalled (or seeing the touched file), lets workers finish their requests,
@@ -116,35 +117,58 @@ site_url() {
     echo "$(python3 "$healthz" --scheme)://$1"
 }
 
+health_path() {
+    # The path release $1 answers its health check on (its Procfile's `health`, written by `procfile write` at
+    # prepare into .hacknode-procs/health), into $health_path; /healthz for a release without one (Rapid News, and
+    # every release made before Procfiles). Fails, saying why in $last_health, on a line that is no plain path.
+    local file="$releases/$1/.hacknode-procs/health" line="" safe='^/[A-Za-z0-9._~/?=&%+-]{0,255}$'
+    health_path=/healthz
+    [ -e "$file" ] || [ -L "$file" ] || return 0
+    if [ -f "$file" ]; then IFS= read -r line < "$file" || true; fi
+    if [[ ! "$line" =~ $safe ]]; then
+        last_health="release $1's .hacknode-procs/health is not an absolute path of letters, digits and ._~/?=&%+-"
+        return 1
+    fi
+    health_path=$line
+}
+
 health() {
-    # "<http status> <release>" of GET /healthz through nginx, as a visitor of <host-header> gets it: the
-    # server's one probe, installed by provisioning ($healthz, from deploy/remote/healthz.py).
-    python3 "$healthz" "$1"
+    # "<http status> <release> [<settings id>]" of GET $health_path through nginx, as a visitor of <host-header>
+    # gets it: the server's one probe, installed by provisioning ($healthz, from deploy/remote/healthz.py).
+    python3 "$healthz" --path "$health_path" "$1"
+}
+
+answered() {  # ANSWER: the probe's answer is one of the app, below 500 ("000": nothing answered)
+    local code=${1%% *}
+    [[ "$code" =~ ^[1-4][0-9][0-9]$ ]]
 }
 
 wait_healthy() {
-    # Poll until /healthz says 200 with release $1, at most $3 seconds. Leaves the last answer in $last_health.
+    # Poll until release $1's health path (health_path) answers below 500 from release $1 (the loader's
+    # X-Hacknode-Release header, or Rapid News's JSON), at most $3 seconds. Leaves the last answer in $last_health.
     # A graceful reload keeps uwsgi's master pid ($reload_master, from reload_uwsgi), so that master gone means the
     # release crashed at start (supervisor starts another, or gives up): no need to wait out the deadline.
     # Polled every 0.1 s (a reload takes about a second: each 0.5 s step was a quarter of a deploy); the master is
     # looked for every 5th time only.
     # With $4 (a settings id, from `fab config`), the answer must also report it, unless the team's app
-    # reports no settings at all (its copy predates that): then the release alone decides.
-    local id=$1 host=$2 seconds=$3 settings_id=${4:-} polls=0 now started
+    # reports no settings at all (a Rapid News copy from before, served without the loader): the release decides.
+    local id=$1 host=$2 seconds=$3 settings_id=${4:-} polls=0 now started rest
+    health_path "$id" || return 1
     started=$(date +%s)
     local deadline=$(( started + seconds )) tell=$(( started + 2 )) resignal=$(( started + 5 ))
     while :; do
         last_health=$(health "$host")
-        case "$last_health" in
-            "200 $id") return 0 ;;
-            "200 $id "*) [ -z "$settings_id" ] || [ "$last_health" = "200 $id $settings_id" ] && return 0 ;;
-        esac
+        rest=${last_health#* }
+        if answered "$last_health" && { [ "$rest" = "$id" ] || { [[ "$rest" == "$id "* ]] &&
+               { [ -z "$settings_id" ] || [ "$rest" = "$id $settings_id" ]; }; }; }; then
+            return 0
+        fi
         now=$(date +%s)
         [ "$now" -ge "$deadline" ] && return 1
         # Still the previous release or settings: a worker that missed the reload (tell_deaf_workers, from
         # 1-2 s on, when every worker that heard it has logged so), and from 5 s on the master again, in case
         # it missed the signal itself (a master already reloading ignores it).
-        if [[ "$last_health" == "200 "* ]]; then
+        if answered "$last_health"; then
             [ "$now" -ge "$tell" ] && { tell_deaf_workers; tell=$(( now + 1 )); }
             [ "$now" -ge "$resignal" ] && { signal_reload; resignal=$(( now + 5 )); }
         fi

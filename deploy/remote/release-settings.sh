@@ -5,7 +5,7 @@
 # release-reload.sh's reload_uwsgi, hard_restart, wait_healthy and site_url.
 
 reload_checked() {
-    # A graceful reload of release $1 (same release, new settings $3), then /healthz until it reports them:
+    # A graceful reload of release $1 (same release, new settings $3), then its health path until it reports them:
     # the release is the same before and after, so only the settings id tells new workers from old ones.
     reload_uwsgi
     wait_healthy "$1" "$2" "$HEALTH_WAIT" "$3"
@@ -52,10 +52,10 @@ cmd_settings() {
        { [ $removal = no ] || { settings_id=$(date +%s.%N); restamp_settings "$settings_id"
                                 reload_checked "$id" "$host" "$settings_id"; }; }; then
         rm -f "$previous"
-        say "$(site_url "$host")/healthz: 200, release $id with the new settings: ok"
+        say "$(site_url "$host")$health_path: ${last_health%% *}, release $id with the new settings: ok"
         return 0
     fi
-    echo "[$team] FAILED: with the new settings, release $id did not answer $(site_url "$host")/healthz with 200" \
+    echo "[$team] FAILED: with the new settings, release $id did not answer $(site_url "$host")$health_path below 500" \
          "and its id (waited up to ${HEALTH_WAIT}s; last answer: $last_health)" >&2
     mv -f "$previous" "$settings"
     # A stop and start, not a reload: a reloaded master would hand the failed settings on in its environment.

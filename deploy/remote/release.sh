@@ -15,7 +15,7 @@
 #                                      <new-id>, claim releases/<new-id> for this deploy's rsync (refused if taken)
 #   env <req-hash> <requirements>      build virtualenv envs/<req-hash> from the wheelhouses unless it exists
 #   prepare <id> <req-hash>            make releases/<id> (already rsynced) runnable: its virtualenv, RELEASE
-#   activate <id> <host-header>        switch current to <id>, reload uwsgi, check /healthz; back on failure
+#   activate <id> <host-header>        switch current to <id>, reload uwsgi, check its health; back on failure
 #   deploy <id> <req-hash> <host-header>   prepare + activate + prune, under one lock
 #   rollback <host-header>             activate the newest good release older than current
 #   reload <host-header>               graceful reload of the live release (fab restart), checked like a deploy
@@ -25,7 +25,7 @@
 #   url <host-header>                  the site's URL as visitors reach it (https:// with TLS on)
 #   prune                              keep the newest $keep releases (and current, and the previous one)
 #   settings <host-header>             change the team's settings (stdin: NAME=value or NAME lines, checked by
-#                                      deploy/team/settings.py), reload uwsgi gracefully, check /healthz; back on failure
+#                                      deploy/team/settings.py), reload uwsgi gracefully, check health; back on failure
 #
 # Everything is inside functions and `main` runs last with stdin from /dev/null: with `bash -s`, bash reads the
 # script from stdin as it goes, so a command reading stdin (pip, python3) would otherwise swallow the rest.
@@ -37,10 +37,10 @@ set -euo pipefail
   "${freeze_dir:?}" "${procfile_tool:?}"
 
 # Shared by the parts:
-HEALTH_WAIT=20      # seconds a new release has to answer /healthz with its id
+HEALTH_WAIT=20      # seconds a new release has to answer its health path (below 500) with its id
 FAILED_MARK=.hacknode-failed     # in a release that failed its health check: rollback never goes there
 ENV_COMPLETE=.hacknode-complete  # in a virtualenv whose pip install finished
-last_health=""      # wait_healthy's last answer from /healthz, for the message when it gives up
+last_health="" health_path=/healthz   # wait_healthy's last answer and the path it asked, for the messages
 reload_master=""    # the uwsgi master a graceful reload kept (reload_uwsgi): gone means the release crashed at start
 restarted_master="" # the new master after hard_restart
 reload_offset=0     # the uwsgi log's size when the reload began (tell_deaf_workers reads from there)
@@ -168,10 +168,10 @@ activate() {
     switch_to "$id"
     reload_uwsgi
     if wait_healthy "$id" "$host" "$HEALTH_WAIT"; then
-        say "$(site_url "$host")/healthz: 200, release $id: ok"
+        say "$(site_url "$host")$health_path: ${last_health%% *}, release $id: ok"
         return 0
     fi
-    echo "[$team] FAILED: release $id did not answer $(site_url "$host")/healthz with 200 and its id" \
+    echo "[$team] FAILED: release $id did not answer $(site_url "$host")$health_path below 500 with its id" \
          "(waited up to ${HEALTH_WAIT}s; last answer: $last_health)" >&2
     touch "$releases/$id/$FAILED_MARK"
     # the log as the failed release left it (its traceback), before the switch back adds its own lines
@@ -198,8 +198,8 @@ cmd_reload() {
     local id mark; id=$(current_id); mark=$(log_lines)
     [ -n "$id" ] || die "no live release to reload (deploy first)"
     reload_uwsgi
-    if wait_healthy "$id" "$1" "$HEALTH_WAIT"; then say "$(site_url "$1")/healthz: 200, release $id: ok"; return 0; fi
-    echo "[$team] FAILED: release $id did not answer $(site_url "$1")/healthz after the reload (last answer: $last_health)" >&2
+    if wait_healthy "$id" "$1" "$HEALTH_WAIT"; then say "$(site_url "$1")$health_path: ${last_health%% *}, release $id: ok"; return 0; fi
+    echo "[$team] FAILED: release $id did not answer $(site_url "$1")$health_path after the reload (last answer: $last_health)" >&2
     show_log_since "$mark"
     exit 1
 }
@@ -210,8 +210,8 @@ cmd_restart() {
     [ -n "$id" ] || die "no live release to restart (deploy first)"
     hard_restart || die "uwsgi did not start again within ${HEALTH_WAIT}s (supervisor keeps trying; fab logs shows why)"
     reload_master=$restarted_master
-    if wait_healthy "$id" "$1" "$HEALTH_WAIT"; then say "$(site_url "$1")/healthz: 200, release $id: ok"; return 0; fi
-    echo "[$team] FAILED: release $id did not answer $(site_url "$1")/healthz after the restart (last answer: $last_health)" >&2
+    if wait_healthy "$id" "$1" "$HEALTH_WAIT"; then say "$(site_url "$1")$health_path: ${last_health%% *}, release $id: ok"; return 0; fi
+    echo "[$team] FAILED: release $id did not answer $(site_url "$1")$health_path after the restart (last answer: $last_health)" >&2
     show_log_since "$mark"
     exit 1
 }
