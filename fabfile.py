@@ -249,11 +249,11 @@ def restart(c, team=None, key=None, hard=False):
         team_tasks.restart(conn, chosen, inv, hard=hard)
 
 
-@task(help={**TEAM_HELP, "lines": "how many lines (default 100)"})
-def logs(c, team=None, key=None, lines=100):
-    """Show the end of your uwsgi log."""
+@task(help={**TEAM_HELP, "lines": "how many lines (default 100)", "cron": "your cron jobs' last runs instead"})
+def logs(c, team=None, key=None, lines=100, cron=False):
+    """Show the end of your uwsgi log, or (--cron) each cron job's last runs and their output."""
     with as_team(team, key) as (inv, chosen, conn):
-        team_tasks.logs(conn, chosen.name, lines=int(lines))
+        team_tasks.logs(conn, chosen.name, lines=int(lines), cron=cron)
 
 
 @task(iterable=["set", "unset"],

@@ -34,6 +34,10 @@ SERVER_LINES = "\n".join([
     f"backup\thacknode1\t{NOW - 3600}\t1234567\thacknode1-20261202T020000Z-6b7f8cd.tar.gz\tverified",
     f"backup\thacknode2\t{NOW - 3600}\t900\thacknode2-20261202T020000Z-x.tar.gz\tFAILED: collection <b>: 3 documents "
     "restored, the dump has 4",
+    # each team's workers and last cron run (deploy/remote/class_procs)
+    f"procs\thacknode1\t2\ton\tcron-report\t{NOW - 180}\tok\t0",
+    f"procs\thacknode2\t0\ton\tcron\t{NOW - 720}\tfailed\t2",
+    "procs\tstray\t0\toff\t-\t-\t-\t-",
 ]) + "\n"
 
 
@@ -78,7 +82,11 @@ def test_the_json_report_has_every_figure_per_team_and_per_server(inventory):
         "database_kib": 8192, "database_limit_mb": 256,
         "backup_made": "2026-12-02T02:00:00Z", "backup_age_seconds": 3600, "backup_bytes": 1234567,
         "backup_file": "hacknode1-20261202T020000Z-6b7f8cd.tar.gz", "backup_verified": True, "backup_problem": None,
+        "workers": 2, "cron_runner": True, "last_cron_job": "cron-report", "last_cron_start": "2026-12-02T02:57:00Z",
+        "last_cron_age_seconds": 180, "last_cron_status": "ok", "last_cron_exit": 0,
         "urls": {"subdomain": "http://hacknode1.class.example.org/"}}     # its own origin only, by default
+    assert (teams["hacknode2"]["last_cron_status"], teams["hacknode2"]["last_cron_exit"]) == ("failed", 2)
+    assert teams["stray"]["last_cron_job"] is None and teams["hacknode3"]["workers"] is None
     assert (teams["hacknode2"]["backup_verified"], teams["hacknode2"]["backup_problem"]) == (
         False, "collection <b>: 3 documents restored, the dump has 4")
     assert teams["stray"]["backup_verified"] is None and teams["hacknode3"]["backup_made"] is None
@@ -106,6 +114,11 @@ def test_the_table_shows_the_same_report(inventory):
                                       "100M/512M", "19/128", "208M/150M!", "slice", "8M/256M", "42", "2h00m", "1h00m",
                                       "verified", "1h00m", "ago,", "1.2MB"]
     assert "FAILED 1h00m ago" in " ".join(rows["hacknode2"])
+    header, lines = table.splitlines()[0], {line.split()[0]: line for line in table.splitlines()}
+    procs = {team: lines[team][header.index("WORKERS"):header.index("URL")].strip().split(None, 1)
+             for team in lines}
+    assert procs["hacknode1"] == ["2", "cron-report ok 3m ago"]
+    assert procs["hacknode2"] == ["0", "cron failed (exit 2) 12m ago"] and procs["hacknode3"] == ["-", "-"]
     assert ("main: hacknode2: nightly backup hacknode2-20261202T020000Z-x.tar.gz FAILED: collection <b>: 3 documents "
             "restored, the dump has 4") in table
     assert rows["hacknode2"][9] == "rlimits"
@@ -137,6 +150,8 @@ def test_the_class_page_lists_every_team_readable_on_a_phone_with_nothing_from_e
     assert '<td class="idle">idle</td>' in page and '<td class="bad">000</td>' in page
     assert "&lt;b&gt;" in page and "<b>" not in page            # a release name is text, never markup
     assert "<td>verified 1h00m ago, 1.2MB</td>" in page
+    assert '<td class="n">2</td>\n<td title="2026-12-02T02:57:00Z">cron-report ok 3m ago</td>' in page
+    assert '<td class="bad" title="2026-12-02T02:48:00Z">cron failed (exit 2) 12m ago</td>' in page
     assert '<td class="bad">FAILED 1h00m ago: collection &lt;b&gt;: 3 documents restored, the dump has 4</td>' in page
     # no CDN, no script, no stylesheet or image from anywhere: the only URLs are the teams' own links
     assert not re.search(r"<(script|link|img|iframe)\b|src=|@import|url\(", page)

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from deploy.core import layout, procfile, release
-from deploy.provision import plan
+from deploy.provision import tools
 from deploy.team import tasks
 from tests.test_team_release import IDS, LocalPaths, local_tools, make_release, run_script
 
@@ -45,7 +45,7 @@ def listing(folder):
 
 
 def test_provisioning_installs_the_checker_and_its_modules_root_owned_and_readable_by_every_team():
-    files = {f.path: f for f in plan.tool_files()}
+    files = {f.path: f for f in tools.tool_files()}
     checker, module, paths = files[layout.PROCFILE_TOOL], files[layout.PROCFILE_MODULE], files[layout.LAYOUT_MODULE]
     assert (checker.owner, checker.mode, module.owner, module.mode) == ("root", "0755", "root", "0644")
     assert (paths.owner, paths.mode) == ("root", "0644")

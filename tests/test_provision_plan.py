@@ -13,8 +13,9 @@ from deploy.provision import database
 from deploy.provision.artifacts import Artifacts
 from deploy.provision.facts import Facts, PathFact
 from deploy.provision.plan import (REQUIRED_COMMANDS, SYSTEMD_RUNNING, boot_units, desired_files, facts_query,
-                                   plan_server, tool_files, wanted_at_boot)
+                                   plan_server, wanted_at_boot)
 from deploy.provision.team import removal_commands, team_dirs
+from deploy.provision.tools import tool_files
 from deploy.provision.upgrade import version_file
 
 KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHv4pJc1xKyD2u0x9mJ2Q8m3q4u2S3vY1xXo3N9gZp7B ada@laptop"

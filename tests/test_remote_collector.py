@@ -40,7 +40,8 @@ def test_the_collectors_lines_read_back_as_collected():
                  "certificates": [{"name": "main.example.org", "expires": "Jan  6 12:00:00 2028 GMT"}],
                  "submissions": {"hacknode1": {"release": "20261121T082416Z", "taken": "2026-11-21T09:00:00Z",
                                                "freeze": "frozen since 2026-11-21T09:00:00Z", "live": True}},
-                 "backups": {"hacknode1": ["1764890000", "2048", "hacknode1-x.tar.gz", "verified"]}}
+                 "backups": {"hacknode1": ["1764890000", "2048", "hacknode1-x.tar.gz", "verified"]},
+                 "procs": {"hacknode1": ["2", "on", "cron-report", "1764890000", "ok", "0"]}}
     assert class_status.parse(class_status.lines(collected)) == collected
     unrecorded = {**collected, "version": None}       # a server an older hacknode provisioned
     assert class_status.parse(class_status.lines(unrecorded)) == unrecorded

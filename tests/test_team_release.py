@@ -13,7 +13,7 @@ import pytest
 
 from deploy.core import commands, layout, release, wheels
 from deploy.core.layout import TeamPaths
-from deploy.provision import plan
+from deploy.provision.tools import tool_files
 
 
 def test_release_id_is_utc_timestamp_then_sha():
@@ -138,7 +138,7 @@ def local_tools(root, uv=True):
         (tools / "make-venv").chmod(0o755)
         if uv:
             (tools / "uv").symlink_to(Path(sys.executable).parent / "uv")
-        for f in plan.tool_files():
+        for f in tool_files():
             if f.path in (layout.PROCFILE_TOOL, layout.PROCFILE_MODULE, layout.LAYOUT_MODULE):
                 (tools / Path(f.path).name).write_text(f.content)
     return str(tools)

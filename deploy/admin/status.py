@@ -4,13 +4,13 @@ import json
 
 from deploy.admin import usage
 from deploy.inventory.model import team_host
-from deploy.remote import class_backups
+from deploy.remote import class_backups, class_procs
 from deploy.remote.class_status import FIELDS, age_text, iso, team_figures
 
 NOT_PROVISIONED = "NOT PROVISIONED"
 UNRECORDED = "unrecorded (a hacknode before 0.22.0, or not provisioned)"
 HEADER = ("TEAM", "SERVER", "STATE", "HEALTHZ", "RELEASE", "UPTIME", "MEM", "TASKS", "DISK", "BOUND BY", "DB", "REQ/5M",
-          "LIVE-FOR", "DEPLOYED", "BACKUP", "URL")
+          "LIVE-FOR", "DEPLOYED", "BACKUP", "WORKERS", "LAST CRON", "URL")
 
 
 def team_urls(inventory, server, team_name):
@@ -55,8 +55,10 @@ def server_entries(inventory, result):
         submission = parsed.get("submissions", {}).get(row["team"])
         backup = class_backups.figures(class_backups.parse_cells(parsed.get("backups", {}).get(row["team"], [])),
                                        parsed["now"])
-        entries.append(team_entry(inventory, result.server, {**team_figures(row, parsed["now"]), **backup}, team,
-                                  submission))
+        procs = class_procs.figures(class_procs.parse_cells(parsed.get("procs", {}).get(row["team"], [])),
+                                    parsed["now"])
+        entries.append(team_entry(inventory, result.server, {**team_figures(row, parsed["now"]), **backup, **procs},
+                                  team, submission))
         warnings += [w for w in [submission_warning(entries[-1])] if w]
         if team:
             figures = entries[-1]
@@ -64,7 +66,8 @@ def server_entries(inventory, result):
     seen = {row["team"] for row in parsed["teams"]}
     if not result.error:
         entries += [team_entry(inventory, result.server, {**team_figures(
-            dict(dict.fromkeys(FIELDS, "-"), team=name, state=NOT_PROVISIONED), None), **class_backups.figures(None, None)},
+            dict(dict.fromkeys(FIELDS, "-"), team=name, state=NOT_PROVISIONED), None), **class_backups.figures(None, None),
+            **class_procs.figures(None, None)},
             team)
             for name, team in teams.items() if name not in seen]
     server = {"name": result.server.name, "address": result.server.address, "reachable": not result.error,
@@ -115,6 +118,7 @@ def table_row(inventory, entry):
             usage.shown(entry["release"]), usage.shown(entry["uptime"]), *cells, usage.shown(entry["bound_by"]),
             usage.database_cell(team, entry) if team else "-", usage.shown(entry["requests_5min"]),
             age_text(entry["release_age_seconds"]), age_text(entry["last_deploy_age_seconds"]), class_backups.cell(entry),
+            class_procs.workers_cell(entry), class_procs.cron_cell(entry),
             "  ".join(entry["urls"].values()) if provisioned else "")
 
 

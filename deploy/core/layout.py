@@ -42,6 +42,11 @@ LAYOUT_MODULE = f"{TOOLS_BIN}/hacknode_layout.py"
 PROCFILE_MODULE = f"{TOOLS_BIN}/hacknode_procfile.py"
 PROCFILE_TOOL = f"{TOOLS_BIN}/procfile"
 TEAM_PROCS = f"{TOOLS_BIN}/team-procs"
+TEAM_PROCS_RUN = f"{TOOLS_BIN}/team_procs_run.py"    # its cron job's one run, and what its workers share with it
+# a cron run's record, written and read by TEAM_PROCS as the team, read by root's collector (beside both); the
+# collector's part: each team's workers and last cron run
+CRON_RECORDS_MODULE = f"{TOOLS_BIN}/cron_records.py"
+CLASS_PROCS_MODULE = f"{TOOLS_BIN}/class_procs.py"
 ENTRY_DIR = "/opt/hacknode/wsgi"
 PROCS_DIR = ".hacknode-procs"               # in each release: what its Procfile asks for, written at prepare
 CLASS_PAGE_TOOL = f"{TOOLS_BIN}/class-page"           # rewrites CLASS_PAGE every page_seconds (supervisor program)

@@ -2,16 +2,16 @@
 with the commands and uploads that would change it. Nothing here touches a server."""
 import os
 import shlex
-from pathlib import Path
 
-from deploy.configs.render import class_page_command, render_server, template_text
-from deploy.core import commands, layout, procfile
+from deploy.configs.render import class_page_command, render_server
+from deploy.core import commands, layout
 from deploy.core.commands import helper
 from deploy.core.layout import TeamPaths
 from deploy.core.steps import File, Step, Upload, file_changes, install_commands
 from deploy.inventory.model import team_host
 from deploy.provision import database, team as team_plan
 from deploy.provision.bounds import SYSTEMD_RUNNING, plan_quotas, plan_scheduled_jobs, plan_slices
+from deploy.provision.tools import tool_files
 from deploy.provision.upgrade import (changed_contents, how_teams_take_configs, nginx_changed, plan_version,
                                       services_why, version_file)
 from deploy.tls import acme
@@ -60,36 +60,6 @@ def desired_files(view, cgroups=False):
                           "# managed by hacknode: the members of " + team.name + "\n" + keys,
                           owner=team.name, group=team.name, mode="0600"))
     return files
-
-
-def class_page_files():
-    """The class page's writer, its collector (`fab status` runs it too), their lines' parser, the paths they take
-    (deploy/layout.py itself) and the page's template (root)."""
-    return [File(layout.CLASS_STATUS_TOOL, commands.remote_file("class_collect.py"), mode="0700"),
-            File(layout.LAYOUT_MODULE, Path(layout.__file__).read_text(), mode="0644"),
-            File(layout.CLASS_STATUS_MODULE, commands.remote_file("class_status.py"), mode="0644"),
-            File(layout.CLASS_BACKUPS_MODULE, commands.remote_file("class_backups.py"), mode="0644"),
-            File(layout.CLASS_SUBMISSIONS_MODULE, commands.remote_file("class_submissions.py"), mode="0644"),
-            File(layout.CLASS_HEALTH_MODULE, commands.remote_file("class_health.py"), mode="0644"),
-            File(layout.CLASS_PAGE_TOOL, commands.remote_file("class_page.py"), mode="0700"),
-            File(layout.CLASS_PAGE_TEMPLATE, template_text("class-page.html.j2"), mode="0644")]
-
-
-def tool_files():
-    """hacknode's own programs on the server: the one /healthz probe and the virtualenv maker (every user), the
-    database chores (root), a team's database dump (root's archives of removed teams, in `fab backup`'s format),
-    where systemd runs, the starter of a team's program in its slice (team-scope), the nightly backups (root), the
-    Procfile's checker with its module (every team's release.sh), the class page's, the teams' WSGI loader."""
-    return [File(layout.HEALTHZ_TOOL, commands.remote_file("healthz.py"), mode="0755"),
-            File(layout.MAKE_VENV, commands.remote_file("make-venv.sh"), mode="0755"),
-            File(layout.TEAM_SCOPE, commands.remote_file("team-scope.sh"), mode="0755"),
-            File(layout.MONGO_TOOL, commands.remote_file("mongo_tool.py"), mode="0700"),
-            File(layout.TEAM_DB_TOOL, commands.remote_file("team_db.py"), mode="0755"),
-            File(layout.NIGHTLY_TOOL, commands.remote_file("nightly_backups.py"), mode="0700"),
-            File(layout.PROCFILE_TOOL, commands.remote_file("procfile_tool.py"), mode="0755"),
-            File(layout.PROCFILE_MODULE, Path(procfile.__file__).read_text(), mode="0644"),
-            File(f"{layout.ENTRY_DIR}/hacknode_entry.py", commands.remote_file("hacknode_entry.py"), mode="0644"),
-            ] + class_page_files()
 
 
 def facts_query(view, files):

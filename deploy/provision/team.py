@@ -19,6 +19,7 @@ def team_dirs(team_name):
         Dir(p.run_dir, t, "www-data", "2750"),
         Dir(p.secrets, t, t, "0700"),
         Dir(p.tmp, t, t, "0700"),
+        Dir(p.cron_runs, t, t, "0750"),
         # setgid: the logs supervisor writes here (as root) get the team's group, so the team reads them (fab logs,
         # fab restart) without root; other teams cannot enter the folder
         Dir(p.log_dir, "root", t, "2750"),

@@ -2,8 +2,7 @@
 # beside class_status.py and hacknode_layout.py, deploy/layout.py itself: every path comes from there). The class page
 # (class_page.py) calls collect() in-process; `fab status` runs this file over SSH and reads its lines
 #   TOOLS_VENV/bin/python class_collect.py DOMAIN HOSTNAME [all|quiet]
-# (class_status.lines: "teams", one line per team, "quota", "now", "version", "tls"; parsed back by
-# class_status.parse).
+# (class_status.lines: "teams", a line per team, "quota", "now", "version", "tls"; parsed back by class_status.parse).
 # Health: "all" asks every team's health path (class_health.py) through nginx (`fab status`: the instructor asks, an
 # idle team wakes); "quiet" sends no request at all (the class page, every minute: a request, even to /healthz,
 # restarts uwsgi's idle timer, so no team would ever sleep): an idle team is "idle", an awake one "up" when its uwsgi
@@ -21,12 +20,13 @@ import time
 try:                                            # on a server: installed beside this program
     import class_backups
     import class_health
+    import class_procs
     import class_status
     import class_submissions
     import hacknode_layout as layout
 except ImportError:                             # in the repository (its tests)
     from deploy.core import layout
-    from deploy.remote import class_backups, class_health, class_status, class_submissions
+    from deploy.remote import class_backups, class_health, class_procs, class_status, class_submissions
 
 ROOT_ENV = {"PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "LC_ALL": "C"}
 SAFE_BYTES = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._+-")
@@ -224,20 +224,22 @@ def health(teams, domain, probe, program, uid, children):
             else stats_health(layout.TeamPaths(t).stats_socket, uid.get(t)) for t in teams}
 
 
-def team_rows(teams, domain, probe, now):
-    """Every team's row: {class_status.FIELDS name: cell text}."""
+def team_rows(teams, domain, probe, now, procs):
+    """Every team's row: {class_status.FIELDS name: cell text}; each team's "procs" cells (class_procs) into `procs`."""
     program, uid, listing = programs(), uids(teams), processes()
     memory, tasks, children = {}, {}, {}
-    for owner, _pid, ppid, rss, threads in listing:
+    for owner, pid, ppid, rss, threads in listing:
         memory[owner] = memory.get(owner, 0) + rss
         tasks[owner] = tasks.get(owner, 0) + threads
-        children[ppid] = children.get(ppid, 0) + 1
+        children.setdefault(ppid, []).append(pid)
     database, healths = database_sizes(teams), health(teams, domain, probe, program, uid, children)
     rows = []
     for team in teams:
         state, pid, uptime = program.get(team, ("MISSING", None, "-"))
         paths, owner = layout.TeamPaths(team), uid.get(team)
         live, newest = releases(paths.home)
+        procs[team] = class_procs.cells(*class_procs.daemons(pid, children.get(pid, [])),
+                                        class_procs.last_run(paths.cron_runs, owner))
         rows.append({"team": team, "state": state, "uptime": uptime, "release": live,
                      "healthz": healths.get(team, "000"), "memory_kib": str(memory.get(owner, 0)),
                      "tasks": str(tasks.get(owner, 0)), "home_kib": home_kib(paths.home),
@@ -275,9 +277,9 @@ def certificates(teams, domain, hostname):
 def collect(domain, hostname, probe="quiet"):
     """The class's figures as class_status.parse gives them: {"teams": [row], "quota", "now", "certificates",
     "submissions", "backups", "version"}, every cell without control characters."""
-    teams, now = team_names(), int(time.time())
+    teams, now, procs = team_names(), int(time.time()), {}
     rows = [{field: class_status.clean(cell) for field, cell in row.items()}
-            for row in team_rows(teams, domain, probe, now)]
+            for row in team_rows(teams, domain, probe, now, procs)]
     submissions = {t: {**s, "release": safe_name(s["release"]) or "-"}
                    for t in teams if (s := class_submissions.submission(t, now))}
     return {"teams": rows, "quota": quota(), "now": now, "version": version(), "certificates": [
@@ -285,7 +287,8 @@ def collect(domain, hostname, probe="quiet"):
         "submissions": {t: {k: class_status.clean(v) if isinstance(v, str) else v for k, v in s.items()}
                         for t, s in submissions.items()},
         "backups": {team: [class_status.clean(cell) for cell in cells]      # each team's last nightly backup
-                    for team, cells in class_backups.collected(layout.NIGHTLY_DIR, teams).items()}}
+                    for team, cells in class_backups.collected(layout.NIGHTLY_DIR, teams).items()},
+        "procs": {team: [class_status.clean(cell) for cell in cells] for team, cells in procs.items()}}
 
 
 def main(args):

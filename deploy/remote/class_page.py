@@ -30,9 +30,10 @@ ACCESS_LOG_MAX_BYTES = 20 * 1024 * 1024
 try:
     import class_backups                        # on a server: installed beside this program
     import class_collect
+    import class_procs
     import class_status
 except ImportError:
-    from deploy.remote import class_backups, class_collect, class_status      # in the repository (its tests)
+    from deploy.remote import class_backups, class_collect, class_procs, class_status      # in the repository
 
 
 def page_context(parsed, options):
@@ -40,8 +41,8 @@ def page_context(parsed, options):
     its links (https with TLS on)."""
     now = parsed["now"] if parsed["now"] is not None else int(time.time())
     # health: the cell as collected, an HTTP code or (the page asks no team) the master's word: up, idle, down, -
-    teams = [dict(class_status.team_figures(row, now), health=row["healthz"], **backup_figures(parsed, row["team"], now))
-             for row in parsed["teams"]]
+    teams = [dict(class_status.team_figures(row, now), health=row["healthz"], **backup_figures(parsed, row["team"], now),
+                  **procs_figures(parsed, row["team"], now)) for row in parsed["teams"]]
     return {"class_name": options.class_name, "server": options.server, "domain": options.domain,
             "scheme": options.scheme, "every": options.every, "shared_origin": options.routing == "path",
             "written": class_status.iso(now), "teams": teams, "age_text": class_status.age_text,
@@ -52,6 +53,12 @@ def backup_figures(parsed, team, now):
     """The team's last nightly backup, and its cell: "verified 5h02m ago, 1.2MB", or "FAILED ..." and what failed."""
     figures = class_backups.figures(class_backups.parse_cells(parsed.get("backups", {}).get(team, [])), now)
     return dict(figures, backup_text=class_backups.cell(figures))
+
+
+def procs_figures(parsed, team, now):
+    """The team's workers and last cron run, and their cells: "2", "cron-report ok 3m ago"."""
+    figures = class_procs.figures(class_procs.parse_cells(parsed.get("procs", {}).get(team, [])), now)
+    return dict(figures, workers_text=class_procs.workers_cell(figures), cron_text=class_procs.cron_cell(figures))
 
 
 def render_page(template_text, context):

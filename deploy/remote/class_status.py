@@ -25,7 +25,8 @@ def lines(collected):
     "now<TAB>epoch seconds", "version<TAB>the hacknode that provisioned the server ("-": unrecorded)",
     "tls<TAB>NAME<TAB>expiry" per certificate,
     "submission<TAB>TEAM<TAB>RELEASE<TAB>TAKEN<TAB>FREEZE<TAB>yes|no" per team with a deadline (`fab freeze`) and
-    "backup<TAB>TEAM<TAB>..." per team with a nightly backup (class_backups.cells)."""
+    "backup<TAB>TEAM<TAB>..." per team with a nightly backup (class_backups.cells) and "procs<TAB>TEAM<TAB>..." per
+    team: its workers and last cron run (class_procs.cells)."""
     rows = collected["teams"]
     out = ["teams\t" + " ".join(row["team"] for row in rows)]
     out += ["\t".join(row[field] for field in FIELDS) for row in rows]
@@ -34,6 +35,7 @@ def lines(collected):
     out += [f"submission\t{team}\t{s['release']}\t{s['taken']}\t{s['freeze']}\t{'yes' if s['live'] else 'no'}"
             for team, s in collected.get("submissions", {}).items()]
     out += ["\t".join(["backup", team, *cells]) for team, cells in sorted(collected.get("backups", {}).items())]
+    out += ["\t".join(["procs", team, *cells]) for team, cells in sorted(collected.get("procs", {}).items())]
     return "\n".join(out) + "\n"
 
 
@@ -44,7 +46,7 @@ def parse(text):
     the server, or None}. A team's line counts only for
     a name of the first "teams" line (root's list of teams), once; every cell comes without control characters."""
     parsed = {"teams": [], "quota": None, "now": None, "certificates": [], "submissions": {}, "backups": {},
-              "version": None}
+              "procs": {}, "version": None}
     known, seen = None, set()
     for line in text.split("\n"):
         cells = [clean(cell) for cell in line.split("\t")]
@@ -67,6 +69,8 @@ def parse(text):
             parsed["certificates"].append({"name": cells[1], "expires": cells[2]})
         elif cells[0] == "backup" and len(cells) > 2 and (known is None or cells[1] in known):
             parsed["backups"][cells[1]] = cells[2:]     # class_backups.parse_cells reads them
+        elif cells[0] == "procs" and len(cells) > 2 and (known is None or cells[1] in known):
+            parsed["procs"][cells[1]] = cells[2:]       # class_procs.parse_cells reads them
     return parsed
 
 

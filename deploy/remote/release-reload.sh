@@ -1,8 +1,9 @@
 # shellcheck shell=bash
 # Part of release.sh (sourced by it): uwsgi's graceful reload (reload_uwsgi: signal_reload, wake_master, any_alive,
-# tell_deaf_workers), the hard restart (hard_restart) and the health check (wait_healthy: health_path, health,
-# answered; site_url). Uses release.sh's say, HEALTH_WAIT, last_health, health_path, reload_master, restarted_master,
-# reload_offset, fds 8 and 9, the paths $team, $releases, $uwsgi_log, $uwsgi_ini, $master_fifo and $healthz, and
+# tell_deaf_workers), the hard restart (hard_restart), the health check (wait_healthy: health_path, health,
+# answered; site_url) and the switch lock (switch_lock). Uses release.sh's say, die, HEALTH_WAIT, last_health,
+# health_path, reload_master, restarted_master, reload_offset, fds 7 to 9, the paths $team, $releases, $run_dir,
+# $uwsgi_log, $uwsgi_ini, $master_fifo and $healthz, and
 # uwsgi-lib.sh's hn_uwsgi_master.
 
 reload_uwsgi() {
@@ -15,9 +16,9 @@ reload_uwsgi() {
     reload_master=$(hn_uwsgi_master "$team" "$uwsgi_ini")
     signal_reload
     # in the background (the health check's first request waits for the new release meanwhile), holding none of
-    # release.sh's files: its output would keep the SSH session open, fd 8 is the command's stdin, fd 9 the lock
+    # release.sh's files: its output would keep the SSH session open, fd 8 is the command's stdin, fds 7 and 9 locks
     local master; master=$(hn_uwsgi_master "$team" "$uwsgi_ini")
-    wake_master "$master" </dev/null >/dev/null 2>&1 8<&- 9>&- &
+    wake_master "$master" </dev/null >/dev/null 2>&1 7>&- 8<&- 9>&- &
 }
 
 wake_master() {
@@ -179,4 +180,12 @@ wait_healthy() {
         fi
         sleep 0.1
     done
+}
+
+switch_lock() {
+    # fd 7, from a switch of `current` until its health check (and the switch back) ends: team-procs takes it shared
+    # to start a cron job (deploy/remote/team_procs.py), so none starts in a release being switched or failing
+    exec 7<>"$run_dir/switch.lock"
+    [ -f /dev/fd/7 ] || die "$run_dir/switch.lock is not a plain file: remove it (rm $run_dir/switch.lock) and run again"
+    flock -w 60 7 || die "$run_dir/switch.lock was held for a minute (a cron job starting?): deploy again"
 }

@@ -50,7 +50,7 @@ reload_offset=0     # the uwsgi log's size when the reload began (tell_deaf_work
 say() { echo "[$team] $*"; }
 die() { echo "[$team] ERROR: $*" >&2; exit 1; }
 
-# reload_uwsgi, hard_restart, wait_healthy, site_url
+# reload_uwsgi, hard_restart, wait_healthy, site_url, switch_lock
 . release-reload.sh
 # cmd_settings
 . release-settings.sh
@@ -165,10 +165,12 @@ activate() {
     local id=$1 host=$2 before mark; before=$(current_id); mark=$(log_lines)
     is_good_release "$id" || die "release $id is not prepared or failed before; not switching"
     say "switching current: ${before:-(none)} -> $id"
+    switch_lock
     switch_to "$id"
     reload_uwsgi
     if wait_healthy "$id" "$host" "$HEALTH_WAIT"; then
         say "$(site_url "$host")$health_path: ${last_health%% *}, release $id: ok"
+        flock -u 7
         return 0
     fi
     echo "[$team] FAILED: release $id did not answer $(site_url "$host")$health_path below 500 with its id" \

@@ -18,6 +18,7 @@ from deploy.core import commands, procfile, release, runner, wheels
 from deploy.core.errors import DeployError
 from deploy.core.layout import TeamPaths
 from deploy.inventory.model import team_host
+from deploy.team import cron as cron_runs
 
 
 class TeamTaskError(DeployError):
@@ -200,9 +201,12 @@ def restart(c, team, inventory, hard=False):
     run_shown(c, commands.log_end(TeamPaths(team.name)), check=False)
 
 
-def logs(c, team_name, lines=100):
-    """The last `lines` lines of the team's uwsgi log."""
+def logs(c, team_name, lines=100, cron=False):
+    """The last `lines` lines of the team's uwsgi log; with `cron`, each cron job's last runs (the text, printed)."""
+    if cron:
+        return cron_runs.show_runs(c, team_name)
     run_shown(c, commands.log_tail(TeamPaths(team_name), lines), check=False)
+    return None
 
 
 def list_deploys(c, team_name):
