@@ -2,13 +2,16 @@
 # Part of release.sh (sourced by it): the server side of `fab config` (deploy/team/config.py), its `settings`
 # subcommand. Uses release.sh's say, die, current_id, log_lines, show_log_since, HEALTH_WAIT, last_health,
 # reload_master, restarted_master, fd 8 (the changes), the path $settings (the team's settings file), and
-# release-reload.sh's reload_uwsgi, hard_restart, wait_healthy and site_url.
+# release-reload.sh's reload_uwsgi, hard_restart, wait_healthy and site_url, and release-procs.sh's workers_running
+# and failed_line.
 
 reload_checked() {
     # A graceful reload of release $1 (same release, new settings $3), then its health path until it reports them:
-    # the release is the same before and after, so only the settings id tells new workers from old ones.
+    # the release is the same before and after, so only the settings id tells new workers from old ones. Then its
+    # workers, which the reload started again with the new settings.
+    local mark; mark=$(log_lines)
     reload_uwsgi
-    wait_healthy "$1" "$2" "$HEALTH_WAIT" "$3"
+    wait_healthy "$1" "$2" "$HEALTH_WAIT" "$3" && workers_running "$1" "$mark"
 }
 
 restamp_settings() {
@@ -55,8 +58,9 @@ cmd_settings() {
         say "$(site_url "$host")$health_path: ${last_health%% *}, release $id with the new settings: ok"
         return 0
     fi
-    echo "[$team] FAILED: with the new settings, release $id did not answer $(site_url "$host")$health_path below 500" \
-         "and its id (waited up to ${HEALTH_WAIT}s; last answer: $last_health)" >&2
+    local why; why="did not answer $(site_url "$host")$health_path below 500 and its id (waited up to"
+    why+=" ${HEALTH_WAIT}s; last answer: $last_health)"
+    echo "[$team] FAILED: with the new settings, release $id ${failed_line:-$why}" >&2
     mv -f "$previous" "$settings"
     # A stop and start, not a reload: a reloaded master would hand the failed settings on in its environment.
     say "settings: back to the previous ones; uwsgi stopped and started"

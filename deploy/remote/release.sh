@@ -1,8 +1,9 @@
 # shellcheck shell=bash
 # managed by hacknode: a team's releases on the server, run as the team's UNIX user. One program read top to bottom:
 # this file (the names its parts share, declared below, then its subcommands), and the files it sources:
-# release-reload.sh (uwsgi's graceful reload, its hard restart, the health check), release-settings.sh (`fab config`)
-# and uwsgi-lib.sh (what provisioning asks of a team's uwsgi too: its master, why it failed).
+# release-reload.sh (uwsgi's graceful reload, its hard restart, the health check), release-procs.sh (the Procfile's
+# release command and workers), release-settings.sh (`fab config`) and uwsgi-lib.sh (what provisioning asks of a team's
+# uwsgi too: its master, why it failed).
 # commands.release_script_text sends it as one text (commands.remote_program puts each sourced file in place of its
 # `. FILE` line), after the team's paths; it runs inside the command of a team task (`bash -c <script> release.sh
 # SUBCOMMAND ...`, deploy/team/tasks.py), as provisioning's first release (`hn_as_user <team> bash -s -- SUBCOMMAND
@@ -14,8 +15,10 @@
 #   facts <req-hash> [<new-id>]        print "python=3.11 arch=x86_64 env=present|missing current=<id>"; with
 #                                      <new-id>, claim releases/<new-id> for this deploy's rsync (refused if taken)
 #   env <req-hash> <requirements>      build virtualenv envs/<req-hash> from the wheelhouses unless it exists
-#   prepare <id> <req-hash>            make releases/<id> (already rsynced) runnable: its virtualenv, RELEASE
-#   activate <id> <host-header>        switch current to <id>, reload uwsgi, check its health; back on failure
+#   prepare <id> <req-hash>            make releases/<id> (already rsynced) runnable: its virtualenv, RELEASE, its
+#                                      release command (a failure marks it failed)
+#   activate <id> <host-header>        switch current to <id>, reload uwsgi, check its health, then its workers;
+#                                      back on failure
 #   deploy <id> <req-hash> <host-header>   prepare + activate + prune, under one lock
 #   rollback <host-header>             activate the newest good release older than current
 #   reload <host-header>               graceful reload of the live release (fab restart), checked like a deploy
@@ -38,7 +41,7 @@ set -euo pipefail
 
 # Shared by the parts:
 HEALTH_WAIT=20      # seconds a new release has to answer its health path (below 500) with its id
-FAILED_MARK=.hacknode-failed     # in a release that failed its health check: rollback never goes there
+FAILED_MARK=.hacknode-failed     # in a release that failed (why, in a line): rollback never goes there
 ENV_COMPLETE=.hacknode-complete  # in a virtualenv whose pip install finished
 last_health="" health_path=/healthz   # wait_healthy's last answer and the path it asked, for the messages
 reload_master=""    # the uwsgi master a graceful reload kept (reload_uwsgi): gone means the release crashed at start
@@ -52,6 +55,8 @@ die() { echo "[$team] ERROR: $*" >&2; exit 1; }
 
 # reload_uwsgi, hard_restart, wait_healthy, site_url, switch_lock
 . release-reload.sh
+# run_release_command, release_live (health, then workers), switch_back, mark_failed, failed_reason, give_up
+. release-procs.sh
 # cmd_settings
 . release-settings.sh
 # hn_uwsgi_master, hn_log_why
@@ -144,6 +149,7 @@ cmd_prepare() {
     # into a new name (mktemp: O_EXCL), never a file or FIFO put at a fixed name beforehand
     local new; new=$(mktemp "$dir/.RELEASE.XXXXXX")
     printf '%s\n' "$id" > "$new" && chmod "=rw" "$new" && mv -f "$new" "$dir/RELEASE"
+    run_release_command "$id"
     say "release $id: prepared (rapid-env -> envs/$want)"
 }
 
@@ -168,30 +174,12 @@ activate() {
     switch_lock
     switch_to "$id"
     reload_uwsgi
-    if wait_healthy "$id" "$host" "$HEALTH_WAIT"; then
-        say "$(site_url "$host")$health_path: ${last_health%% *}, release $id: ok"
-        flock -u 7
-        return 0
-    fi
-    echo "[$team] FAILED: release $id did not answer $(site_url "$host")$health_path below 500 with its id" \
-         "(waited up to ${HEALTH_WAIT}s; last answer: $last_health)" >&2
-    touch "$releases/$id/$FAILED_MARK"
-    # the log as the failed release left it (its traceback), before the switch back adds its own lines
-    show_log_since "$mark"
-    if [ -n "$before" ] && [ "$before" != "$id" ]; then
-        say "switching back: $id -> $before"
-        switch_to "$before"
-        reload_uwsgi
-        # the failed release's master may be exiting as it is signalled (its app failed to load): supervisor then
-        # starts another on the previous release, so that pid gone says nothing here: the whole wait is given
-        reload_master=""
-        if wait_healthy "$before" "$host" "$HEALTH_WAIT"; then
-            say "release $before is serving again"
-        else
-            echo "[$team] the previous release $before is not healthy either (last answer: $last_health)" >&2
-        fi
-    fi
-    exit 1
+    # what failed is said with its log as the failed release left it, before the switch back adds its own lines;
+    # the switch lock (fd 7) is held until then: no cron job starts in a release that is not live yet
+    release_live "$id" "$host" "$mark" && { flock -u 7; return 0; }
+    mark_failed "$id" "$failed_what"
+    if [ -n "$before" ] && [ "$before" != "$id" ]; then switch_back "$before" "$id" "$host"; fi
+    give_up "release $id is not live: $failed_line"
 }
 
 cmd_reload() {
@@ -200,10 +188,7 @@ cmd_reload() {
     local id mark; id=$(current_id); mark=$(log_lines)
     [ -n "$id" ] || die "no live release to reload (deploy first)"
     reload_uwsgi
-    if wait_healthy "$id" "$1" "$HEALTH_WAIT"; then say "$(site_url "$1")$health_path: ${last_health%% *}, release $id: ok"; return 0; fi
-    echo "[$team] FAILED: release $id did not answer $(site_url "$1")$health_path after the reload (last answer: $last_health)" >&2
-    show_log_since "$mark"
-    exit 1
+    release_live "$id" "$1" "$mark" "after the reload" || give_up "release $id: $failed_line"
 }
 
 cmd_restart() {
@@ -212,10 +197,7 @@ cmd_restart() {
     [ -n "$id" ] || die "no live release to restart (deploy first)"
     hard_restart || die "uwsgi did not start again within ${HEALTH_WAIT}s (supervisor keeps trying; fab logs shows why)"
     reload_master=$restarted_master
-    if wait_healthy "$id" "$1" "$HEALTH_WAIT"; then say "$(site_url "$1")$health_path: ${last_health%% *}, release $id: ok"; return 0; fi
-    echo "[$team] FAILED: release $id did not answer $(site_url "$1")$health_path after the restart (last answer: $last_health)" >&2
-    show_log_since "$mark"
-    exit 1
+    release_live "$id" "$1" "$mark" "after the restart" || give_up "release $id: $failed_line"
 }
 
 cmd_prune() {
@@ -255,7 +237,7 @@ cmd_list() {
     for r in $(release_ids); do
         mark="  "
         [ "$r" = "$cur" ] && mark="* "
-        if [ -e "$releases/$r/$FAILED_MARK" ]; then echo "$mark$r  (failed its health check)"
+        if [ -e "$releases/$r/$FAILED_MARK" ]; then echo "$mark$r  (failed $(failed_reason "$r"))"
         elif [ ! -f "$releases/$r/RELEASE" ]; then echo "$mark$r  (incomplete)"
         else echo "$mark$r  (rapid-env -> $(basename "$(readlink "$releases/$r/rapid-env")"))"; fi
     done
