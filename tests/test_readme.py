@@ -90,4 +90,4 @@ def test_local_blocks_run_as_written_in_a_fresh_copy(tmp_path):
     assert "1^2 = 1; 2^2 = 4; 3^2 = 9;" in everything           # what the README says it prints
     assert "provision" in everything and "deploy" in everything  # fab -l
     assert (copy / "review/nginx").is_dir()                       # ./inv render --out review
-    assert "workshop: 0 of 9 exercises done" in everything        # ./inv workshop on the untouched app
+    assert "workshop: 0 of 10 exercises done" in everything        # ./inv workshop on the untouched app

@@ -93,7 +93,7 @@ def test_the_track_lists_every_step_and_counts_what_is_done(tmp_path, mongo_base
     assert lines[0].startswith("workshop: the track is in docs/workshop/")
     states = {line.split()[1]: line.split()[2] for line in lines[1:-1]}
     assert states == {step.name: "done" if step.name in ("prototype", "search") else "not" for step in STEPS}
-    assert lines[-1].startswith("workshop: 2 of 9 exercises done")
+    assert lines[-1].startswith("workshop: 2 of 10 exercises done")
 
 
 def test_inv_workshop_step_says_what_is_missing_and_fails(tmp_path, mongo_base):

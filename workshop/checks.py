@@ -154,10 +154,56 @@ def check_architecture(lab):
     return "every page's footer says which release served it."
 
 
+OWN_APP = "docs/workshop/10-own-app.md"
+
+
+def check_own_app(lab):
+    from deploy.core.procfile import ProcfileError, parse
+    if not (lab.tree / "Procfile").is_file():
+        raise NotYet(f"There is no Procfile at the root of your checkout yet: write one whose web line names your "
+                     f"app, e.g. `web: myapp.main:create_app()` ({OWN_APP}).")
+    try:
+        procfile = parse(lab.read("Procfile"), "Procfile")
+    except ProcfileError as error:
+        raise NotYet(f"{str(error).rstrip('.')}: fix that line, then run the check again.")
+    module, _, name = procfile.web.partition(":")
+    if module.split(".")[0] == "app":
+        raise NotYet(f"The Procfile's web line runs Rapid News ({procfile.web}): write your own app in a folder of "
+                     "its own, e.g. myapp/, and name it there, e.g. `web: myapp.main:create_app()`.")
+    for prefix, folder in procfile.static:
+        if not (lab.tree / folder).is_dir():
+            raise NotYet(f"The Procfile serves {prefix} from {folder}/, which is not a folder of your checkout.")
+    status = own_app_answer(lab, module, name, procfile.health)
+    if status >= 500:
+        raise NotYet(f"{procfile.health} of your app answers {status}: run it (flask --app {module} run) and read "
+                     "the error.")
+    return f"your own app ({procfile.web}) answers {procfile.health} with {status}; fab deploy makes it your site."
+
+
+def own_app_answer(lab, module, name, path):
+    """The status of GET `path` on the WSGI app the Procfile's web line names (module:callable, or a factory())."""
+    import importlib
+    from werkzeug.test import Client
+    try:
+        loaded = importlib.import_module(module)
+    except ModuleNotFoundError as error:
+        if not (module == error.name or module.startswith(f"{error.name}.")):
+            raise       # the app itself imports what is missing: said with its file and line
+        folder = f" (and an empty {module.rpartition('.')[0].replace('.', '/')}/__init__.py)" if "." in module else ""
+        raise NotYet(f"The Procfile's web line names the module {module}, which is not in your checkout: "
+                     f"write {module.replace('.', '/')}.py{folder}.")
+    application = getattr(loaded, name.removesuffix("()"), None)
+    if application is None:
+        raise NotYet(f"{module} has no {name.removesuffix('()')}: define it, or fix the Procfile's web line.")
+    if name.endswith("()"):
+        application = application()
+    return Client(application).get(path).status_code
+
+
 CHECKS = {
     "prototype": check_prototype, "templates": check_templates, "routes": check_routes,
     "mongodb": check_mongodb, "upvotes": check_upvotes, "search": check_search, "spa": check_spa,
-    "deploy": check_deploy, "architecture": check_architecture,
+    "deploy": check_deploy, "architecture": check_architecture, "own-app": check_own_app,
 }
 
 

@@ -24,6 +24,7 @@ STEPS = [
     _step(7, "spa", "The JSON API and the single-page variant", needs_db=True),
     _step(8, "deploy", "Deploying to your team's hacknode"),
     _step(9, "architecture", "The architecture review"),
+    _step(10, "own-app", "Your own app, deployed with its Procfile"),
 ]
 
 BY_NAME = {step.name: step for step in STEPS}
