@@ -215,7 +215,7 @@ class NoServer:
 
 
 def test_fab_deploy_checks_the_procfile_before_it_sends_anything(tmp_path):
-    (tmp_path / "requirements.txt").write_text("")
+    (tmp_path / "requirements.txt").write_text("pyuwsgi==2.0.30.post1\n")
     (tmp_path / "Procfile").write_text("web: app:app\n\ncron: */10 * * * python scrape.py\n")
     with pytest.raises(tasks.TeamTaskError) as error:
         tasks.deploy_release(NoServer(), None, None, str(tmp_path))
@@ -229,6 +229,18 @@ def test_fab_deploy_checks_the_procfile_before_it_sends_anything(tmp_path):
     assert tasks.read_procfile(tmp_path) is procfile.DEFAULT
     (tmp_path / "Procfile").write_text(APP)
     assert tasks.read_procfile(tmp_path).workers == {"worker": "python -m bot $(id) %(home)"}
+
+
+def test_an_app_whose_requirements_name_no_pyuwsgi_is_told_before_anything_is_sent(tmp_path):
+    """A team's own app starts from its own requirements.txt; its site runs on the uwsgi of that virtualenv."""
+    (tmp_path / "Procfile").write_text("web: main:app\n")
+    for text in ("flask==3.0.3\n", "flask\n# pyuwsgi\npyuwsgi-tools\n"):
+        (tmp_path / "requirements.txt").write_text(text)
+        with pytest.raises(tasks.TeamTaskError) as error:
+            tasks.deploy_release(NoServer(), None, None, str(tmp_path))
+        assert str(error.value) == (f"{tmp_path}/requirements.txt: no pyuwsgi line: the site runs on uwsgi from the "
+                                    "release's own virtualenv (add the line pyuwsgi==2.0.30.post1, as Rapid News's "
+                                    "requirements.txt has it)")
 
 
 def test_a_hacknode_procs_in_the_tree_is_never_shipped(tmp_path):

@@ -8,6 +8,7 @@ OpenSSH connection, opened meanwhile.
 """
 import getpass
 import os
+import re
 import shlex
 import socket
 import time
@@ -114,10 +115,18 @@ def ship_wheels(c, team_name, source_dir, facts, cache_dir, ssh_options=()):
     rsync(c, wheelhouse, TeamPaths(team_name).wheels, ssh_options, excludes=(wheels.COMPLETE,), delete=True)
 
 
+UWSGI_LINE = re.compile(r"^\s*pyuwsgi\s*($|[=<>~!;\[ ])", re.IGNORECASE | re.MULTILINE)
+
+
 def _requirements(source_dir):
     path = Path(source_dir) / "requirements.txt"
     if not path.is_file():
         raise TeamTaskError(f"{path}: no such file (the team's virtualenv is built from it)")
+    if not UWSGI_LINE.search(path.read_text(errors="replace")):
+        pinned = next(line for line in (Path(__file__).parents[2] / "requirements.txt").read_text().splitlines()
+                      if UWSGI_LINE.match(line))
+        raise TeamTaskError(f"{path}: no pyuwsgi line: the site runs on uwsgi from the release's own virtualenv "
+                            f"(add the line {pinned}, as Rapid News's requirements.txt has it)")
     return path
 
 
@@ -140,6 +149,7 @@ def deploy_release(c, team, inventory, source_dir, cache_dir=".cache/wheels", ss
     """Ship `source_dir` as a new release and make it live; back to the previous one if it is not healthy.
     Returns the release id."""
     read_procfile(source_dir)
+    _requirements(source_dir)
     with ssh_master(c, ssh_options) as master_ready:
         return ship_release(c, team, inventory, source_dir, cache_dir, ssh_options, master_ready)
 
