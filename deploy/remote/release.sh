@@ -114,7 +114,10 @@ cmd_facts() {
     # mkdir is atomic: two deploys in the same second (two members, or one deploy right after another) would
     # otherwise rsync into one directory and make a release of both trees mixed. The second is told, before it
     # ships anything, and asks again with the next second's id.
-    if [ -n "$claim" ] && ! mkdir "$releases/$claim" 2>/dev/null; then echo "claimed=no"; return 0; fi
+    if [ -n "$claim" ] && ! mkdir "$releases/$claim" 2>/dev/null; then
+        [ -e "$releases/$claim" ] || die "release $claim: $releases/$claim cannot be made"
+        echo "claimed=no"; return 0
+    fi
     [ -f "$envs/$want/$ENV_COMPLETE" ] && env=present
     echo "python=$(python3 -c 'import sys; print("%d.%d" % sys.version_info[:2])') arch=$(uname -m) env=$env" \
          "current=$(current_id)"

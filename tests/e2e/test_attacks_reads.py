@@ -206,7 +206,11 @@ def test_a_healthz_that_never_ends_does_not_hold_fab_status(fooling_app, mode):
     assert finished and not isinstance(result, Exception), f"{mode}: status after {took:.0f} s: {result!r}"
     report, problems = result
     assert problems == [] and took < STATUS_SECONDS, f"{mode}: fab status took {took:.1f} s"
-    assert codes_of(report) == {"hacknode1": 200, PROBED: 0, "hacknode3": 200}, codes_of(report)
+    # what matters is the time: its answer's header may come (hacknode_entry marks every answer with the release,
+    # and the probe then reads no body: 200) or not within the probe's time (its workers still busy streaming: 0)
+    codes = codes_of(report)
+    assert codes[PROBED] in (0, 200) and {team: codes[team] for team in ("hacknode1", "hacknode3")} == {
+        "hacknode1": 200, "hacknode3": 200}, codes
     assert others_healthy(cls, PROBED) == {"hacknode1": 200, "hacknode3": 200}
 
 
