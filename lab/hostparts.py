@@ -11,6 +11,7 @@ belong to its address (kept beside the hosts' state directories, in ../host-keys
 stay right across restarts).
 """
 import os
+import re
 import shutil
 import subprocess
 import time
@@ -103,6 +104,18 @@ def make_root(state, name, index, lower="/"):
     run("mount", "-t", "overlay", "overlay",
         "-o", f"lowerdir={lower},upperdir={state}/upper,workdir={state}/work", str(state / "root"))
     _prepare_root(state / "root", name, state, _host_keys(index, state.parent))
+    _distinct_uids(state / "root", index)
+
+
+def _distinct_uids(root, index):
+    """The host's users and groups from a range of its own (UID_MIN 2000 + 100 * index): every container shares this
+    machine's user namespace, where RLIMIT_NPROC counts a uid's processes across all of them, so a team forking to its
+    limit on one host left the team of the same uid on another none (fork(): Resource temporarily unavailable)."""
+    defs = root / "etc/login.defs"
+    text = defs.read_text()
+    for key in ("UID_MIN", "GID_MIN"):
+        text = re.sub(rf"(?m)^{key}\s+\d+$", f"{key}\t\t\t{2000 + 100 * index}", text)
+    defs.write_text(text)
 
 
 def unmount(state):

@@ -31,6 +31,7 @@ def every_minute_or_on_minute(schedule, moment):
 
 def test_the_runner_handles_the_current_minute_at_start_then_each_minute_once():
     assert team_procs.minutes_to_run(None, 600.5) == [600]          # started: the current minute (a reload's)
+    assert team_procs.minutes_to_run(None, 657.0) == []             # started late in it: from the next one on
     assert team_procs.minutes_to_run(600, 659.9) == []              # same minute: nothing again
     assert team_procs.minutes_to_run(600, 660.2) == [660]
     assert team_procs.minutes_to_run(600, 780.0) == [660, 720, 780]     # a slow round: the minutes missed, in order

@@ -35,6 +35,7 @@ except ImportError:
         cron_matches = None                     # provisioning installs it beside this program: `cron` says so
 
 CATCH_UP = 300             # seconds of minutes a late round still runs (a slow machine); longer (suspended): none
+START_GRACE = 30           # a runner just started (a reload's) runs its minute's jobs only this far into it
 
 
 def worker(name, paths=None):
@@ -99,9 +100,13 @@ def due(jobs, minute, matches=None):
 
 def minutes_to_run(last, now):
     """The minutes (epoch seconds) the runner handles at `now` when it handled `last` before: each one since, the
-    current one included; after a pause (a suspended machine) only the current one."""
+    current one included; after a pause (a suspended machine) only the current one. Just started (`last` None): the
+    current one in its first START_GRACE seconds (a reload at the turn of a minute), else none: a job deployed at :57
+    waits for its next minute, instead of running then and making the next minute's run a skipped overlap."""
     current = int(now) // 60 * 60
-    if last is None or current - last > CATCH_UP:
+    if last is None:
+        return [current] if now - current < START_GRACE else []
+    if current - last > CATCH_UP:
         return [current]
     return list(range(last + 60, current + 1, 60))
 

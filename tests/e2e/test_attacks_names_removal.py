@@ -14,6 +14,8 @@ from deploy.admin.tasks import remove_team
 from deploy.core import layout
 from deploy.core.errors import ProvisionError
 from deploy.inventory import load_inventory
+from deploy.team import tasks as team_tasks
+from tests.e2e.test_team_tasks import SSH_OPTIONS, WHEEL_CACHE, copy_of_repo
 
 pytestmark = pytest.mark.e2e
 REPO = Path(__file__).resolve().parents[2]
@@ -140,10 +142,16 @@ def uid_left(made, uid):
                     ).stdout.split("\n")
 
 
-def test_removing_a_team_leaves_nothing_of_its_uid_for_the_next_team(names_class):
+def test_removing_a_team_leaves_nothing_of_its_uid_for_the_next_team(names_class, tmp_path):
     made = names_class
     uid = root_run(made, f"id -u {LEAVER}").stdout.strip()
+    tree = copy_of_repo(tmp_path / "with-a-worker")                  # its own app: a worker and a cron job running
+    (tree / "Procfile").write_text("web: app.wsgi:app\nhealth: /healthz\nworker: sleep 10000\n"
+                                   "cron: * * * * * sleep 10000\n")
+    leaver = next(t for t in made.inventory.teams if t.name == LEAVER)
     with made.as_team(LEAVER) as c:
+        team_tasks.deploy_release(c, leaver, made.inventory, tree, cache_dir=WHEEL_CACHE, ssh_options=SSH_OPTIONS)
+        assert c.run("pgrep -u leaver -x sleep && pgrep -u leaver -f 'team-procs cron'", hide=True).ok
         running = c.run(LEAVE_BEHIND, hide=True, warn=True)
         cron = c.run("echo '* * * * * true' | crontab -", hide=True, warn=True)
     assert int(running.stdout.split()[-1]) >= 5, running
