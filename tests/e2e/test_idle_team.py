@@ -161,8 +161,11 @@ def test_an_idle_team_with_a_cron_job_costs_its_master_and_its_cron_runner(provi
         with cls.as_root(TEAM) as root:
             master = master_pid(root)
             wait_for_workers(root, master, lambda n: n == 1, IDLE_SECONDS + 15)   # the runner alone of its children
+            while not 10 <= time.time() % 60 <= 45:        # away from the minute's run (a second or so from :00)
+                time.sleep(1)
             children = root.run(f"ps --ppid {master} -o args=", hide=True).stdout
             mine = root.run(f"pgrep -u {TEAM}", hide=True).stdout.split()
+            names = root.run(f"ps -o comm= -p {','.join(mine)}", hide=True).stdout.split()
             idle_kb, master_kb = pss_kb(root, mine), pss_kb(root, [master])
         assert "team-procs cron" in children and "uwsgi" not in children, children
     finally:
@@ -170,5 +173,5 @@ def test_an_idle_team_with_a_cron_job_costs_its_master_and_its_cron_runner(provi
             team_tasks.deploy_release(c, team, cls.inventory, copy_of_repo(tmp_path / "plain"),
                                       cache_dir=WHEEL_CACHE, ssh_options=SSH_OPTIONS)
     with capsys.disabled():
-        print(f"\n{TEAM} idle with one cron job: {len(mine)} processes, {idle_kb / 1024:.1f} MB PSS "
-              f"(its uwsgi master {master_kb / 1024:.1f} MB, the cron runner the rest)")
+        print(f"\n{TEAM} idle with one cron job: {len(mine)} processes ({' '.join(names)}), {idle_kb / 1024:.1f} MB "
+              f"PSS, its uwsgi master {master_kb / 1024:.1f} MB of it")
